@@ -1,0 +1,139 @@
+/*
+ * Configuration: every setting has a DANVAN_* name, a default and bounds.
+ * An optional file named by DANVAN_CONFIG holds KEY=VALUE lines; the
+ * environment overrides it. Values are checked here, once, at start-up.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+struct config cfg;
+
+enum kind { STR, INT, SIZE };
+
+static const struct setting {
+	const char *name;
+	enum kind kind;
+	void *dst;
+	const char *def;
+	long long min, max;
+} settings[] = {
+	{ "DANVAN_LISTEN", STR, &cfg.listen, "127.0.0.1:8080", 0, 0 },
+	{ "DANVAN_DATABASE_URL", STR, &cfg.database_url, NULL, 0, 0 },
+	{ "DANVAN_OWNER_DATABASE_URL", STR, &cfg.owner_database_url, NULL, 0, 0 },
+	{ "DANVAN_READ_DATABASE_URL", STR, &cfg.read_database_url, NULL, 0, 0 },
+	{ "DANVAN_THREADS", INT, &cfg.threads, "4", 1, 64 },
+	{ "DANVAN_MAX_BODY_BYTES", SIZE, &cfg.max_body_bytes, "1048576", 1024,
+	    64LL << 20 },
+	{ "DANVAN_MAX_JSON_DEPTH", INT, &cfg.max_json_depth, "32", 2, 512 },
+	{ "DANVAN_MAX_STRING_BYTES", SIZE, &cfg.max_string_bytes, "65536", 64,
+	    16LL << 20 },
+	{ "DANVAN_MAX_URL_BYTES", SIZE, &cfg.max_url_bytes, "2048", 256, 16384 },
+	{ "DANVAN_MAX_HEADER_BYTES", SIZE, &cfg.max_header_bytes, "16384", 1024,
+	    65536 },
+	{ "DANVAN_CONNECTION_LIMIT", INT, &cfg.connection_limit, "1000", 4,
+	    100000 },
+	{ "DANVAN_CONNECTION_TIMEOUT", INT, &cfg.connection_timeout, "30", 1,
+	    3600 },
+	{ "DANVAN_STATEMENT_TIMEOUT_MS", INT, &cfg.statement_timeout_ms, "5000",
+	    10, 600000 },
+	{ "DANVAN_SHUTDOWN_GRACE", INT, &cfg.shutdown_grace_s, "10", 0, 300 },
+};
+
+/* File values are copied; defaults and environment strings live as long as the process. */
+static int
+set(const struct setting *s, const char *v, int copy)
+{
+	long long n;
+	char *end;
+
+	if (s->kind == STR) {
+		*(const char **)s->dst = v != NULL && copy ? xstrdup(v) : v;
+		return 0;
+	}
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < s->min ||
+	    n > s->max) {
+		log_error("%s: expected a whole number from %lld to %lld",
+		    s->name, s->min, s->max);
+		return -1;
+	}
+	if (s->kind == INT)
+		*(int *)s->dst = (int)n;
+	else
+		*(size_t *)s->dst = (size_t)n;
+	return 0;
+}
+
+static const struct setting *
+lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(settings); i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+static int
+load_file(const char *path)
+{
+	const struct setting *s;
+	char line[4096], *eq, *k, *v, *e;
+	int lineno = 0, rc = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		log_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		for (k = line; *k == ' ' || *k == '\t'; k++)
+			;
+		if (*k == '#' || *k == '\n' || *k == '\0')
+			continue;
+		line[strcspn(line, "\r\n")] = '\0';
+		if ((eq = strchr(k, '=')) == NULL) {
+			log_error("%s:%d: expected KEY=VALUE", path, lineno);
+			rc = -1;
+			continue;
+		}
+		*eq = '\0';
+		for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			e[-1] = '\0';
+		for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		if ((s = lookup(k)) == NULL) {
+			log_error("%s:%d: unknown setting %s", path, lineno, k);
+			rc = -1;
+		} else if (getenv(k) == NULL && set(s, v, 1) == -1)
+			rc = -1;
+	}
+	fclose(f);
+	return rc;
+}
+
+int
+config_load(void)
+{
+	const char *v, *path;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < nitems(settings); i++)
+		if (set(&settings[i], settings[i].def, 0) == -1)
+			return -1;
+	if ((path = getenv("DANVAN_CONFIG")) != NULL && load_file(path) == -1)
+		rc = -1;
+	for (i = 0; i < nitems(settings); i++)
+		if ((v = getenv(settings[i].name)) != NULL &&
+		    set(&settings[i], v, 0) == -1)
+			rc = -1;
+	return rc;
+}

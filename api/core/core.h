@@ -1,0 +1,85 @@
+/*
+ * Shared helpers of every layer: the per-request arena, logging, configuration,
+ * time and id helpers, and the assets compiled into the binary.
+ * Nothing here knows about HTTP or PostgreSQL.
+ */
+#ifndef DANVAN_CORE_H
+#define DANVAN_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A file compiled into the binary (see api/tools/embed.py). */
+struct asset {
+	const char *name;
+	const unsigned char *data;
+	size_t len;
+};
+extern const struct asset asset_openapi_json, asset_docs_html, asset_redoc_js;
+extern const struct asset migrations[]; /* ends with a NULL name */
+extern const size_t migrations_count;
+
+/* Settings, read once at start-up from the environment and DANVAN_CONFIG. */
+struct config {
+	const char *listen;
+	const char *database_url;
+	const char *owner_database_url;
+	const char *read_database_url;
+	int threads;
+	size_t max_body_bytes;
+	int max_json_depth;
+	size_t max_string_bytes;
+	size_t max_url_bytes;
+	size_t max_header_bytes;
+	int connection_limit;
+	int connection_timeout;
+	int statement_timeout_ms;
+	int shutdown_grace_s;
+};
+extern struct config cfg;
+
+/* arena.c */
+struct arena;
+struct arena *arena_new(void);
+void arena_free(struct arena *);
+void *arena_alloc(struct arena *, size_t);
+void *arena_zalloc(struct arena *, size_t);
+char *arena_strdup(struct arena *, const char *);
+char *arena_strndup(struct arena *, const char *, size_t);
+char *arena_printf(struct arena *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+char *arena_vprintf(struct arena *, const char *, va_list);
+/* Runs fn(p) when the arena is freed, last registered first. */
+void arena_defer(struct arena *, void (*fn)(void *), void *p);
+
+/* log.c */
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_access(const char *id, const char *method, const char *route,
+    int status, size_t bytes, int64_t us);
+/* Appends s to buf (capacity cap, NUL-kept) JSON-escaped; returns new length. */
+size_t log_escape(char *buf, size_t len, size_t cap, const char *s);
+
+/* config.c */
+/* Fills cfg from DANVAN_CONFIG (KEY=VALUE lines) and the environment; -1 on error. */
+int config_load(void);
+
+/* util.c */
+int64_t now_us(void);
+int64_t mono_us(void);
+/* Writes the current UTC time as RFC 3339 with milliseconds into buf[32]. */
+void time_rfc3339(char *buf, size_t cap);
+/* Fills buf with 2*n hex chars of random data plus NUL. */
+void random_hex(char *buf, size_t n);
+uint64_t hash_fnv1a(const void *, size_t);
+/* Aborts on allocation failure: out of memory is not a recoverable error here. */
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+
+#endif

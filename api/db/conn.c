@@ -1,0 +1,311 @@
+/*
+ * Per-thread PostgreSQL connections. Each libmicrohttpd worker thread owns one
+ * connection (no lock on the hot path), opened on first use with every named
+ * statement prepared. When the server goes away the request gets 503 with
+ * Retry-After, and the thread reconnects (at most once a second) on a later
+ * request: no restart needed.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "db/db.h"
+
+#define RETRY_AFTER "1"
+#define RECONNECT_INTERVAL_US 1000000
+#define TX_ATTEMPTS 3
+
+struct conn {
+	PGconn *pg;
+	int64_t last_attempt;
+	int ready; /* connected and every statement prepared */
+};
+
+struct dbres {
+	PGresult *res;
+};
+
+static const char *conninfo;
+static const struct db_stmt *const *groups;
+static pthread_key_t key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static long reconnects, nconnections;
+
+static void
+conn_free(void *p)
+{
+	struct conn *c = p;
+
+	if (c->pg != NULL) {
+		PQfinish(c->pg);
+		__atomic_fetch_sub(&nconnections, 1, __ATOMIC_RELAXED);
+	}
+	free(c);
+}
+
+static void
+make_key(void)
+{
+	if (pthread_key_create(&key, conn_free) != 0)
+		abort();
+}
+
+/* Opens a connection with our session settings. Never NULL. */
+static PGconn *
+connect_pg(void)
+{
+	const char *keys[6], *vals[6];
+	char opts[64];
+	int n = 0;
+
+	snprintf(opts, sizeof(opts), "-c statement_timeout=%d",
+	    cfg.statement_timeout_ms);
+	keys[n] = "dbname";
+	vals[n++] = conninfo;
+	keys[n] = "options";
+	vals[n++] = opts;
+	keys[n] = "application_name";
+	vals[n++] = "danvan";
+	keys[n] = "connect_timeout";
+	vals[n++] = "3";
+	/* Debian's libpq otherwise probes GSSAPI on every TCP connect. */
+	if (strstr(conninfo, "gssencmode") == NULL) {
+		keys[n] = "gssencmode";
+		vals[n++] = "disable";
+	}
+	keys[n] = NULL;
+	vals[n] = NULL;
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* Prepares every statement; -1 (logged) when one does not fit the schema. */
+static int
+prepare_all(PGconn *pg)
+{
+	const struct db_stmt *s;
+	PGresult *res;
+	size_t g;
+	int ok;
+
+	for (g = 0; groups[g] != NULL; g++)
+		for (s = groups[g]; s->name != NULL; s++) {
+			res = PQprepare(pg, s->name, s->sql, 0, NULL);
+			ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+			if (!ok)
+				log_error("prepare %s: %s", s->name,
+				    PQresultErrorMessage(res));
+			PQclear(res);
+			if (!ok)
+				return -1;
+		}
+	return 0;
+}
+
+/* The calling thread's usable connection, or NULL after failing r with 503. */
+static struct conn *
+conn_get(struct req *r)
+{
+	struct conn *c;
+	int64_t now;
+
+	pthread_once(&key_once, make_key);
+	if ((c = pthread_getspecific(key)) == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		pthread_setspecific(key, c);
+	}
+	if (c->ready && PQstatus(c->pg) == CONNECTION_OK)
+		return c;
+	now = mono_us();
+	if (c->last_attempt != 0 &&
+	    now - c->last_attempt < RECONNECT_INTERVAL_US)
+		goto unavailable;
+	c->last_attempt = now;
+	c->ready = 0;
+	if (c->pg == NULL) {
+		c->pg = connect_pg();
+		__atomic_fetch_add(&nconnections, 1, __ATOMIC_RELAXED);
+	} else {
+		PQreset(c->pg);
+		__atomic_fetch_add(&reconnects, 1, __ATOMIC_RELAXED);
+	}
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		log_warn("database connection failed: %s",
+		    PQerrorMessage(c->pg));
+		goto unavailable;
+	}
+	if (prepare_all(c->pg) == -1)
+		goto unavailable;
+	c->ready = 1;
+	return c;
+unavailable:
+	req_header_add(r, "Retry-After", RETRY_AFTER);
+	req_fail(r, 503, "database_unavailable",
+	    "the database is not reachable; try again shortly");
+	return NULL;
+}
+
+static void
+res_free(void *p)
+{
+	PQclear(p);
+}
+
+/* Records the failure of res (never NULL) on r. */
+static void
+fail_from(struct req *r, struct conn *c, const char *stmt, PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	const char *code;
+	int status, retry;
+
+	if (PQstatus(c->pg) != CONNECTION_OK || state == NULL) {
+		c->ready = 0;
+		c->last_attempt = 0;
+		log_warn("database connection lost during %s: %s", stmt,
+		    PQerrorMessage(c->pg));
+		req_header_add(r, "Retry-After", RETRY_AFTER);
+		req_fail(r, 503, "database_unavailable",
+		    "the database is not reachable; try again shortly");
+		return;
+	}
+	status = db_sqlstate_http(state, &code, &retry);
+	if (status >= 500 || retry)
+		log_warn("statement %s failed: %s %s", stmt, state,
+		    PQresultErrorMessage(res));
+	if (status == 503)
+		req_header_add(r, "Retry-After", RETRY_AFTER);
+	r->retryable = retry;
+	if (constraint != NULL && status < 500)
+		req_fail(r, status, code, "the change conflicts with rule %s",
+		    constraint);
+	else if (status < 500)
+		req_fail(r, status, code, "the database refused a value");
+	else
+		req_fail(r, status, code, "the database could not answer");
+}
+
+struct dbres *
+db_exec(struct req *r, const char *stmt, int nparams,
+    const char *const *params)
+{
+	struct dbres *d;
+	struct conn *c;
+	PGresult *res;
+	ExecStatusType st;
+
+	if ((c = conn_get(r)) == NULL)
+		return NULL;
+	res = PQexecPrepared(c->pg, stmt, nparams, params, NULL, NULL, 0);
+	if (res == NULL)
+		abort();
+	arena_defer(r->arena, res_free, res);
+	st = PQresultStatus(res);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		fail_from(r, c, stmt, res);
+		return NULL;
+	}
+	d = arena_alloc(r->arena, sizeof(*d));
+	d->res = res;
+	return d;
+}
+
+/* Runs an unprepared transaction-control command. */
+static int
+control(struct req *r, struct conn *c, const char *sql)
+{
+	PGresult *res = PQexec(c->pg, sql);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		fail_from(r, c, sql, res);
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+int
+db_tx(struct req *r, int (*fn)(struct req *, void *), void *arg)
+{
+	struct conn *c;
+	int attempt;
+
+	for (attempt = 1;; attempt++) {
+		if ((c = conn_get(r)) == NULL)
+			return -1;
+		if (control(r, c, "BEGIN") == -1)
+			return -1;
+		if (fn(r, arg) == 0 && control(r, c, "COMMIT") == 0)
+			return 0;
+		if (PQstatus(c->pg) == CONNECTION_OK &&
+		    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+			PGresult *res = PQexec(c->pg, "ROLLBACK");
+			PQclear(res);
+		}
+		if (!r->retryable || attempt == TX_ATTEMPTS)
+			return -1;
+		req_clear_failure(r);
+	}
+}
+
+int
+db_rows(const struct dbres *d)
+{
+	return PQntuples(d->res);
+}
+
+const char *
+db_get(const struct dbres *d, int row, int col)
+{
+	if (PQgetisnull(d->res, row, col))
+		return NULL;
+	return PQgetvalue(d->res, row, col);
+}
+
+long
+db_reconnects(void)
+{
+	return __atomic_load_n(&reconnects, __ATOMIC_RELAXED);
+}
+
+long
+db_connections(void)
+{
+	return __atomic_load_n(&nconnections, __ATOMIC_RELAXED);
+}
+
+void
+db_thread_close(void)
+{
+	struct conn *c;
+
+	pthread_once(&key_once, make_key);
+	if ((c = pthread_getspecific(key)) != NULL) {
+		pthread_setspecific(key, NULL);
+		conn_free(c);
+	}
+}
+
+int
+db_init(const char *info, const struct db_stmt *const *g)
+{
+	PGconn *pg;
+	int rc;
+
+	conninfo = info;
+	groups = g;
+	pg = connect_pg();
+	if (PQstatus(pg) != CONNECTION_OK) {
+		log_error("cannot connect to the database: %s",
+		    PQerrorMessage(pg));
+		PQfinish(pg);
+		return -1;
+	}
+	rc = prepare_all(pg);
+	PQfinish(pg);
+	if (rc == -1)
+		log_error("the database schema does not match this build: run "
+			  "danvan migrate");
+	return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * The database layer: one PostgreSQL connection per worker thread with every
+ * named statement prepared at connect, reconnection after the server comes
+ * back, transactions with retry on serialization failures, the one SQLSTATE
+ * to HTTP map, and the migration runner. libpq stays inside api/db/.
+ */
+#ifndef DANVAN_DB_H
+#define DANVAN_DB_H
+
+#include "http/http.h"
+
+/* A named statement, prepared on every connection. */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+};
+
+/* A query result, owned by the request's arena. */
+struct dbres;
+
+/* conn.c */
+/* Keeps conninfo and the statement lists (NULL-terminated list of arrays,
+ * each ending with a NULL name); connects once to prepare everything so a
+ * schema mismatch fails here. Returns 0 or -1. */
+int db_init(const char *conninfo, const struct db_stmt *const *groups);
+/* Closes the calling thread's connection. */
+void db_thread_close(void);
+/* Runs a prepared statement with text parameters (NULL is SQL NULL). Returns
+ * the result, or NULL after recording the failure on the request. */
+struct dbres *db_exec(struct req *, const char *stmt, int nparams,
+    const char *const *params);
+/* Runs fn inside BEGIN/COMMIT; retried on serialization failures and
+ * deadlocks. fn returns 0, or -1 to roll back. */
+int db_tx(struct req *, int (*fn)(struct req *, void *), void *arg);
+int db_rows(const struct dbres *);
+/* The value at row, col as text; NULL for SQL NULL. Owned by the result. */
+const char *db_get(const struct dbres *, int row, int col);
+long db_reconnects(void);
+long db_connections(void);
+
+/* sqlstate.c */
+/* Maps a SQLSTATE to an HTTP status and problem code; *retry is set for
+ * states worth running the transaction again. */
+int db_sqlstate_http(const char *sqlstate, const char **code, int *retry);
+
+/* migrate.c */
+/* Applies the embedded migrations not yet recorded; each in one
+ * transaction. Returns the number applied, or -1. */
+int db_migrate(const char *conninfo);
+
+#endif

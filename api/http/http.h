@@ -1,0 +1,151 @@
+/*
+ * The HTTP layer: a libmicrohttpd server, the router, the request context that
+ * every handler receives, problem documents (RFC 9457) and metrics.
+ * Handlers include this header only; they never see libmicrohttpd types.
+ */
+#ifndef DANVAN_HTTP_H
+#define DANVAN_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/core.h"
+
+#define ROUTE_MAX_PARAMS 4
+
+enum method {
+	M_GET = 1 << 0,
+	M_POST = 1 << 1,
+	M_PUT = 1 << 2,
+	M_PATCH = 1 << 3,
+	M_DELETE = 1 << 4,
+};
+
+struct req;
+
+/* One row of the route table: one OpenAPI operation. */
+struct route {
+	enum method method;
+	/* "/api/v1/plans/{id:uuid}"; types: uuid, int, or none (any segment). */
+	const char *pattern;
+	int (*handler)(struct req *);
+	int perm;	 /* permission the caller needs; 0: public */
+	size_t body_max; /* largest body accepted; 0: none */
+};
+
+struct header {
+	struct header *next;
+	const char *name, *value;
+};
+
+/* A response body that lives as long as the process, with its gzip and ETag. */
+struct static_body {
+	const unsigned char *data;
+	size_t len;
+	unsigned char *gz;
+	size_t gzlen;
+	char etag[24];
+};
+
+struct req {
+	struct arena *arena;
+	char id[68];
+	enum method method;
+	const char *path;
+	const struct route *route;
+	int route_index; /* -1: unmatched */
+	const char *param[ROUTE_MAX_PARAMS];
+	char *body;
+	size_t body_len;
+	json_t *json;	 /* parsed body of a JSON request, owned by the arena */
+	void *principal; /* the authenticated caller, set before the handler */
+	int64_t started;
+
+	/* The response, set by req_reply_* or by req_fail. */
+	int status;
+	const char *ctype;
+	const void *resp;
+	size_t resp_len;
+	const struct static_body *stat;
+	const char *etag;
+	struct header *headers;
+
+	/* The first failure recorded; rendered as a problem document. */
+	int err_status;
+	const char *err_code;
+	const char *err_detail;
+	json_t *err_fields;
+	int retryable; /* set by db_exec for serialization failures */
+
+	void *conn; /* the server's connection; opaque to handlers */
+};
+
+/* request.c */
+/* Records the request's failure (the first one wins) and returns -1. */
+int req_fail(struct req *, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Adds a field problem to the errors[] of the problem document to come. */
+void req_field_error(struct req *, const char *field, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void req_clear_failure(struct req *);
+/* Sends v (the reference is stolen) as the JSON body. Returns 0. */
+int req_reply_json(struct req *, int status, json_t *v);
+/* Sends body (not copied: static or arena memory) with the given type. Returns 0. */
+int req_reply(struct req *, int status, const char *ctype, const void *body,
+    size_t len);
+int req_reply_static(struct req *, const char *ctype, const struct static_body *);
+void req_header_add(struct req *, const char *name, const char *value);
+/* Request header or query parameter, NULL when absent. Owned by the server. */
+const char *req_header(struct req *, const char *name);
+const char *req_query(struct req *, const char *name);
+/* Hands v to the request's arena (decref when it ends) and returns it. */
+json_t *req_own(struct req *, json_t *v);
+/* Returns the body as a JSON object, or fails with 400 and returns NULL. */
+json_t *req_body_object(struct req *);
+/* Prepares a static body: computes its gzip form and ETag once. */
+void static_body_init(struct static_body *, const unsigned char *, size_t);
+
+/* router.c */
+/* Index of the route for method and path (params filled), or -1; then *allow
+ * holds the methods that do match the path (0: unknown path). */
+int router_match(const struct route *, size_t, enum method, const char *path,
+    struct arena *, const char **params, unsigned *allow);
+/* The pattern as OpenAPI writes it: "{id:uuid}" becomes "{id}". */
+char *router_template(struct arena *, const char *pattern);
+const char *method_name(enum method);
+enum method method_parse(const char *);
+/* Checks a route table at start-up: -1 with a log line on a bad pattern. */
+int router_check(const struct route *, size_t);
+
+/* body.c */
+/* Parses r->body into r->json; 400 on bad syntax, depth or string length. */
+int body_parse_json(struct req *);
+
+/* problem.c */
+const char *status_title(int status);
+/* Renders the recorded failure as an application/problem+json body. */
+char *problem_render(struct req *, size_t *len);
+
+/* metrics.c */
+void metrics_init(size_t nroutes);
+void metrics_observe(int route_index, int status, int64_t us);
+void metrics_connection(int delta);
+void metrics_inflight(int delta);
+long metrics_inflight_now(void);
+/* Appends the HTTP metrics in Prometheus text format to a new arena string. */
+char *metrics_render(struct arena *, const struct route *, size_t);
+
+/* server.c */
+struct http_options {
+	const struct route *routes;
+	size_t nroutes;
+	/* Checks the caller against route->perm before the handler; -1 fails. */
+	int (*authorize)(struct req *);
+};
+int http_start(const struct http_options *);
+/* Stops accepting, lets in-flight requests finish (bounded), then stops. */
+void http_stop(void);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * Problem documents (RFC 9457): the one shape every error of the API takes.
+ * The type is a URN built from the short error code, the detail is a short
+ * factual sentence, and field problems go in errors[]. Never SQL, never a
+ * stack trace: those go to the log only.
+ */
+#include <string.h>
+
+#include "http/http.h"
+
+static const struct {
+	int status;
+	const char *title;
+} titles[] = {
+	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
+	{ 404, "Not Found" }, { 405, "Method Not Allowed" },
+	{ 406, "Not Acceptable" }, { 409, "Conflict" }, { 410, "Gone" },
+	{ 412, "Precondition Failed" }, { 413, "Content Too Large" },
+	{ 414, "URI Too Long" }, { 415, "Unsupported Media Type" },
+	{ 416, "Range Not Satisfiable" }, { 422, "Unprocessable Content" },
+	{ 428, "Precondition Required" }, { 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+};
+
+const char *
+status_title(int status)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(titles); i++)
+		if (titles[i].status == status)
+			return titles[i].title;
+	return status >= 500 ? "Server Error" : "Client Error";
+}
+
+char *
+problem_render(struct req *r, size_t *len)
+{
+	json_t *doc;
+	char *type, *out;
+	size_t n;
+
+	type = arena_printf(r->arena, "urn:danvan:problem:%s",
+	    r->err_code ? r->err_code : "internal");
+	doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
+	    status_title(r->err_status), "status", r->err_status, "detail",
+	    r->err_detail ? r->err_detail : status_title(r->err_status),
+	    "request_id", r->id);
+	if (doc == NULL)
+		abort();
+	if (r->err_fields != NULL && json_array_size(r->err_fields) > 0)
+		json_object_set(doc, "errors", r->err_fields);
+	n = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+	out = arena_alloc(r->arena, n + 1);
+	json_dumpb(doc, out, n, JSON_COMPACT);
+	out[n] = '\0';
+	json_decref(doc);
+	*len = n;
+	return out;
+}

@@ -1,0 +1,92 @@
+/*
+ * Meta endpoints: liveness, readiness (the database answers and carries every
+ * migration this build knows), Prometheus metrics, the contract and its
+ * documentation page, both compiled into the binary.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+
+static const char schema_version[] =
+    "SELECT coalesce(max(version), 0) FROM schema_migrations";
+
+const struct db_stmt meta_stmts[] = {
+	{ "meta_schema_version", schema_version },
+	{ NULL, NULL },
+};
+
+static struct static_body openapi, docs, redoc;
+
+void
+meta_init(void)
+{
+	static_body_init(&openapi, asset_openapi_json.data,
+	    asset_openapi_json.len);
+	static_body_init(&docs, asset_docs_html.data, asset_docs_html.len);
+	static_body_init(&redoc, asset_redoc_js.data, asset_redoc_js.len);
+}
+
+int
+meta_healthz(struct req *r)
+{
+	static const char ok[] = "{\"status\":\"ok\"}";
+
+	return req_reply(r, 200, "application/json", ok, sizeof(ok) - 1);
+}
+
+int
+meta_readyz(struct req *r)
+{
+	struct dbres *res;
+	long version;
+
+	if ((res = db_exec(r, "meta_schema_version", 0, NULL)) == NULL)
+		return -1;
+	version = strtol(db_get(res, 0, 0), NULL, 10);
+	if (version < (long)migrations_count) {
+		req_header_add(r, "Retry-After", "5");
+		return req_fail(r, 503, "not_migrated",
+		    "the database is at schema version %ld of %zu: run danvan "
+		    "migrate", version, migrations_count);
+	}
+	return req_reply_json(r, 200, json_pack("{s:s, s:i}", "status",
+	    "ready", "schema_version", (json_int_t)version));
+}
+
+int
+meta_metrics(struct req *r)
+{
+	char *body;
+
+	body = arena_printf(r->arena,
+	    "%s# HELP danvan_db_reconnects_total Database reconnections.\n"
+	    "# TYPE danvan_db_reconnects_total counter\n"
+	    "danvan_db_reconnects_total %ld\n"
+	    "# HELP danvan_db_connections_open Database connections open.\n"
+	    "# TYPE danvan_db_connections_open gauge\n"
+	    "danvan_db_connections_open %ld\n",
+	    metrics_render(r->arena, routes, nroutes), db_reconnects(),
+	    db_connections());
+	return req_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    body, strlen(body));
+}
+
+int
+meta_openapi(struct req *r)
+{
+	return req_reply_static(r, "application/json", &openapi);
+}
+
+int
+meta_docs(struct req *r)
+{
+	return req_reply_static(r, "text/html; charset=utf-8", &docs);
+}
+
+int
+meta_docs_asset(struct req *r)
+{
+	return req_reply_static(r, "text/javascript; charset=utf-8", &redoc);
+}
