@@ -14,11 +14,15 @@ static int
 usage(void)
 {
 	fputs("usage: danvan serve | migrate | seed | routes | version\n"
+	      "       danvan user add UNIT_PATH USERNAME FULL_NAME ROLE\n"
 	      "  serve    serve the API (DANVAN_LISTEN, DANVAN_DATABASE_URL)\n"
 	      "  migrate  apply the database migrations "
 	      "(DANVAN_OWNER_DATABASE_URL)\n"
 	      "  seed     load the demo data (DANVAN_OWNER_DATABASE_URL)\n"
-	      "  routes   print the route table\n",
+	      "  routes   print the route table\n"
+	      "  user add create a user (the first admin); UNIT_PATH is unit\n"
+	      "           codes from the root joined by '/', the password is\n"
+	      "           read from standard input\n",
 	    stderr);
 	return 2;
 }
@@ -34,7 +38,7 @@ owner_url(void)
 static int
 cmd_serve(void)
 {
-	struct http_options o = { routes, nroutes, NULL };
+	struct http_options o = { routes, nroutes, resources_dispatch };
 	sigset_t set;
 	int sig;
 
@@ -50,7 +54,8 @@ cmd_serve(void)
 	signal(SIGPIPE, SIG_IGN);
 
 	meta_init();
-	if (db_init(cfg.database_url, statements) == -1 || http_start(&o) == -1)
+	if (auth_init() == -1 || db_init(cfg.database_url, statements) == -1 ||
+	    http_start(&o) == -1)
 		return 1;
 	sigwait(&set, &sig);
 	log_info("%s received: finishing requests in flight",
@@ -88,6 +93,37 @@ cmd_routes(void)
 	return 0;
 }
 
+/* Connects as the owner, for the commands that write outside a request. */
+static int
+connect_owner(void)
+{
+	if (owner_url() == NULL) {
+		log_error("DANVAN_OWNER_DATABASE_URL is not set");
+		return -1;
+	}
+	return db_init(owner_url(), statements);
+}
+
+static int
+cmd_user_add(int argc, char **argv)
+{
+	char password[PASSWORD_MAX_BYTES + 2];
+	size_t n;
+
+	if (argc != 7)
+		return usage();
+	if (fgets(password, sizeof(password), stdin) == NULL) {
+		log_error("user add: give the password on standard input");
+		return 1;
+	}
+	n = strcspn(password, "\r\n");
+	password[n] = '\0';
+	if (password_init() == -1 || connect_owner() == -1)
+		return 1;
+	return users_add_cli(argv[3], argv[4], argv[5], argv[6], password) ==
+		0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -105,9 +141,14 @@ main(int argc, char **argv)
 		return cmd_serve();
 	if (strcmp(argv[1], "migrate") == 0)
 		return cmd_migrate();
+	if (strcmp(argv[1], "user") == 0 && argc > 2 &&
+	    strcmp(argv[2], "add") == 0)
+		return cmd_user_add(argc, argv);
 	if (strcmp(argv[1], "seed") == 0) {
-		log_info("seed: no demo data in this version");
-		return 0;
+		if (password_init() == -1 || connect_owner() == -1)
+			return 1;
+		return seed_run(argc > 2 ? argv[2] : "var/demo-credentials.json") ==
+			0 ? 0 : 1;
 	}
 	return usage();
 }

@@ -18,7 +18,8 @@ struct asset {
 	const unsigned char *data;
 	size_t len;
 };
-extern const struct asset asset_openapi_json, asset_docs_html, asset_redoc_js;
+extern const struct asset asset_openapi_json, asset_docs_html, asset_redoc_js,
+    asset_seed_units;
 extern const struct asset migrations[]; /* ends with a NULL name */
 extern const size_t migrations_count;
 
@@ -38,6 +39,23 @@ struct config {
 	int connection_timeout;
 	int statement_timeout_ms;
 	int shutdown_grace_s;
+	const char *jwt_alg;
+	const char *jwt_secret;
+	const char *jwt_secret_file;
+	const char *jwt_key_file;
+	const char *jwt_public_key_file;
+	const char *jwt_kid;
+	const char *jwt_previous_kid;
+	const char *jwt_previous_key_file;
+	const char *jwt_issuer;
+	const char *jwt_audience;
+	int jwt_leeway;
+	int access_ttl;
+	int refresh_ttl_days;
+	int login_limit;
+	int login_window;
+	int trust_proxy;
+	int user_check_interval;
 };
 extern struct config cfg;
 

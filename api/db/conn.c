@@ -275,16 +275,25 @@ db_connections(void)
 	return __atomic_load_n(&nconnections, __ATOMIC_RELAXED);
 }
 
-void
-db_thread_close(void)
+int
+db_script(struct req *r, const char *sql)
 {
 	struct conn *c;
+	PGresult *res;
+	int ok;
 
-	pthread_once(&key_once, make_key);
-	if ((c = pthread_getspecific(key)) != NULL) {
-		pthread_setspecific(key, NULL);
-		conn_free(c);
+	if ((c = conn_get(r)) == NULL)
+		return -1;
+	res = PQexec(c->pg, arena_printf(r->arena, "BEGIN;\n%s\nCOMMIT;", sql));
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok) {
+		log_error("script: %s", PQresultErrorMessage(res));
+		fail_from(r, c, "script", res);
+		if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+			PQclear(PQexec(c->pg, "ROLLBACK"));
 	}
+	PQclear(res);
+	return ok ? 0 : -1;
 }
 
 int

@@ -23,8 +23,9 @@ struct dbres;
  * each ending with a NULL name); connects once to prepare everything so a
  * schema mismatch fails here. Returns 0 or -1. */
 int db_init(const char *conninfo, const struct db_stmt *const *groups);
-/* Closes the calling thread's connection. */
-void db_thread_close(void);
+/* Runs a script of several SQL statements in one transaction (seed data).
+ * Returns 0, or -1 with the failure recorded. */
+int db_script(struct req *, const char *sql);
 /* Runs a prepared statement with text parameters (NULL is SQL NULL). Returns
  * the result, or NULL after recording the failure on the request. */
 struct dbres *db_exec(struct req *, const char *stmt, int nparams,

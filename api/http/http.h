@@ -33,7 +33,14 @@ struct route {
 	int (*handler)(struct req *);
 	int perm;	 /* permission the caller needs; 0: public */
 	size_t body_max; /* largest body accepted; 0: none */
+	unsigned flags;	 /* ROUTE_* */
 };
+
+/* The handler is slow by design (password hashing): run it on the small
+ * pool of offload threads, not on an HTTP event thread. */
+#define ROUTE_OFFLOAD 0x1
+/* POST whose replay would be wrong (it issues credentials). */
+#define ROUTE_NO_IDEMPOTENCY 0x2
 
 struct header {
 	struct header *next;
@@ -100,6 +107,8 @@ void req_header_add(struct req *, const char *name, const char *value);
 /* Request header or query parameter, NULL when absent. Owned by the server. */
 const char *req_header(struct req *, const char *name);
 const char *req_query(struct req *, const char *name);
+/* The client's address as text, into buf. */
+void req_client_addr(struct req *, char *buf, size_t cap);
 /* Hands v to the request's arena (decref when it ends) and returns it. */
 json_t *req_own(struct req *, json_t *v);
 /* Returns the body as a JSON object, or fails with 400 and returns NULL. */
@@ -141,8 +150,9 @@ char *metrics_render(struct arena *, const struct route *, size_t);
 struct http_options {
 	const struct route *routes;
 	size_t nroutes;
-	/* Checks the caller against route->perm before the handler; -1 fails. */
-	int (*authorize)(struct req *);
+	/* Runs the matched route for a parsed, size-checked request:
+	 * authorisation, then the handler. Returns 0 or -1 (failure recorded). */
+	int (*dispatch)(struct req *);
 };
 int http_start(const struct http_options *);
 /* Stops accepting, lets in-flight requests finish (bounded), then stops. */

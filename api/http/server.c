@@ -6,7 +6,9 @@
  * metrics and the access log.
  */
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "http/http.h"
 
 #define GZIP_MIN_BYTES 1024
+#define OFFLOAD_THREADS 2
 
 static struct MHD_Daemon *daemon_;
 static struct http_options opts;
@@ -28,11 +31,27 @@ static int stopping;
 struct conn_req {
 	struct req r;
 	struct MHD_Connection *c;
-	size_t seen;	/* body bytes received, kept or not */
+	struct conn_req *next;	/* in the offload queue */
+	size_t seen;		/* body bytes received, kept or not */
 	int too_big;
 	int has_body;
+	int dispatched;
 	int queued;
 };
+
+/*
+ * The offload pool: routes flagged ROUTE_OFFLOAD (password hashing, ~0.2 s of
+ * CPU and 64 MiB each) run here, suspended from the event loop, so at most
+ * OFFLOAD_THREADS hashes run at once and no event thread stalls on one.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct conn_req *head, *tail;
+	pthread_t threads[OFFLOAD_THREADS];
+	int started, quit;
+} offload = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
+	{ 0 }, 0, 0 };
 
 const char *
 req_header(struct req *r, const char *name)
@@ -46,6 +65,26 @@ req_query(struct req *r, const char *name)
 {
 	return MHD_lookup_connection_value(((struct conn_req *)r)->c,
 	    MHD_GET_ARGUMENT_KIND, name);
+}
+
+void
+req_client_addr(struct req *r, char *buf, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(buf, cap, "unknown");
+	ci = MHD_get_connection_info(((struct conn_req *)r)->c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    buf, (socklen_t)cap);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+		    (socklen_t)cap);
 }
 
 /* Compresses src as a gzip stream into arena memory (or malloc when a is NULL). */
@@ -176,9 +215,9 @@ finish(struct conn_req *cr)
 	    MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
 		abort();
-	if (r->status != 304 || r->ctype != NULL)
+	if (r->ctype != NULL && r->status != 304)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    r->ctype ? r->ctype : "application/octet-stream");
+		    r->ctype);
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Cache-Control",
@@ -356,10 +395,44 @@ dispatch(struct conn_req *cr)
 		if (r->body_len > 0 && body_parse_json(r) == -1)
 			return;
 	}
-	if (r->route->perm != 0 && opts.authorize != NULL &&
-	    opts.authorize(r) == -1)
-		return;
-	r->route->handler(r);
+	opts.dispatch(r);
+}
+
+static void *
+offload_main(void *arg)
+{
+	struct conn_req *cr;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&offload.mu);
+		while (offload.head == NULL && !offload.quit)
+			pthread_cond_wait(&offload.cv, &offload.mu);
+		if ((cr = offload.head) == NULL) {
+			pthread_mutex_unlock(&offload.mu);
+			break;
+		}
+		if ((offload.head = cr->next) == NULL)
+			offload.tail = NULL;
+		pthread_mutex_unlock(&offload.mu);
+		dispatch(cr);
+		MHD_resume_connection(cr->c);
+	}
+	return NULL;
+}
+
+static void
+offload_push(struct conn_req *cr)
+{
+	pthread_mutex_lock(&offload.mu);
+	cr->next = NULL;
+	if (offload.tail != NULL)
+		offload.tail->next = cr;
+	else
+		offload.head = cr;
+	offload.tail = cr;
+	pthread_cond_signal(&offload.cv);
+	pthread_mutex_unlock(&offload.mu);
 }
 
 static enum MHD_Result
@@ -397,8 +470,15 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (cr->queued)
 		return MHD_YES;
-	if (cr->r.err_status == 0)
+	if (!cr->dispatched && cr->r.err_status == 0) {
+		cr->dispatched = 1;
+		if (cr->r.route->flags & ROUTE_OFFLOAD) {
+			MHD_suspend_connection(c);
+			offload_push(cr);
+			return MHD_YES;
+		}
 		dispatch(cr);
+	}
 	return finish(cr);
 }
 
@@ -503,7 +583,8 @@ http_start(const struct http_options *o)
 	    parse_listen(cfg.listen, &addr) == -1)
 		return -1;
 	metrics_init(opts.nroutes);
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+	    MHD_ALLOW_SUSPEND_RESUME;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* Room for the headers we accept plus the read buffer. */
@@ -511,6 +592,7 @@ http_start(const struct http_options *o)
 	if (mem < 32768)
 		mem = 32768;
 	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.connection_limit,
@@ -519,13 +601,16 @@ http_start(const struct http_options *o)
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 	    MHD_OPTION_END);
 	if (daemon_ == NULL) {
 		log_error("cannot listen on %s", cfg.listen);
 		return -1;
 	}
+	for (; offload.started < OFFLOAD_THREADS; offload.started++)
+		if (pthread_create(&offload.threads[offload.started], NULL,
+			offload_main, NULL) != 0)
+			abort();
 	log_info("listening on %s with %d threads", cfg.listen, cfg.threads);
 	return 0;
 }
@@ -545,6 +630,13 @@ http_stop(void)
 	deadline = mono_us() + (int64_t)cfg.shutdown_grace_s * 1000000;
 	while (metrics_inflight_now() > 0 && mono_us() < deadline)
 		usleep(10000);
+	/* Offloaded requests still queued get answered before the stop. */
+	pthread_mutex_lock(&offload.mu);
+	offload.quit = 1;
+	pthread_cond_broadcast(&offload.cv);
+	pthread_mutex_unlock(&offload.mu);
+	while (offload.started > 0)
+		pthread_join(offload.threads[--offload.started], NULL);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	log_info("stopped");

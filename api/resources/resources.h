@@ -1,19 +1,68 @@
 /*
- * The resources: the route table (one row per OpenAPI operation) and the
- * handlers, one file per resource, each named <resource>_<operation> after
- * its operationId.
+ * The resources: the route table (one row per OpenAPI operation), what every
+ * resource shares (common.c), and the handlers, one file per resource, each
+ * named <resource>_<operation> after its operationId.
  */
 #ifndef DANVAN_RESOURCES_H
 #define DANVAN_RESOURCES_H
 
+#include "auth/auth.h"
 #include "db/db.h"
 #include "http/http.h"
+
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 200
 
 /* routes.c */
 extern const struct route routes[];
 extern const size_t nroutes;
 /* Every resource's named statements, for db_init. */
 extern const struct db_stmt *const statements[];
+
+/* common.c */
+enum field_type {
+	F_STRING, /* min..max characters */
+	F_CODE,	  /* a short machine name: a-z 0-9 - _ . */
+	F_UUID,
+	F_DATE,	  /* YYYY-MM-DD */
+	F_INT,	  /* min..max */
+	F_BOOL,
+	F_ENUM,	  /* one of values */
+	F_JSON,	  /* any JSON, passed on as text */
+};
+/* One field of a request body, for validate(). */
+struct field {
+	const char *name;
+	enum field_type type;
+	int required; /* on create */
+	int nullable;
+	int fixed;    /* cannot be changed by PATCH */
+	long long min, max;
+	const char *const *values;
+};
+/* Checks obj against fields (NULL-named end); out[i] gets field i as text,
+ * NULL when absent or null. patch: nothing required, fixed fields refused,
+ * an empty object refused. Returns 0, or -1 with 422 and errors[]. */
+int validate(struct req *, json_t *obj, const struct field *, const char **out,
+    int patch);
+struct page {
+	int limit;
+	const char *cursor; /* hex, from an earlier next_cursor */
+	const char *fetch;  /* limit + 1, as text, for SQL LIMIT */
+};
+/* Reads limit and cursor from the query; -1 with 400 when malformed. */
+int page_params(struct req *, struct page *);
+/* Replies {"items": [...], "next_cursor": …} from rows (json, cursor). */
+int reply_page(struct req *, struct dbres *, const struct page *);
+/* Replies row 0 (version, json) with its ETag, or 404 naming what. */
+int reply_entity(struct req *, struct dbres *, int status, const char *what);
+/* The version that If-Match names, or NULL after 428/412. */
+const char *if_match(struct req *);
+const char *actor_kind(struct req *);
+/* Authenticates, checks the route's permission, runs the handler (with
+ * Idempotency-Key when a POST has one). */
+int resources_dispatch(struct req *);
+extern const struct db_stmt common_stmts[];
 
 /* meta.c */
 extern const struct db_stmt meta_stmts[];
@@ -24,5 +73,45 @@ int meta_metrics(struct req *);
 int meta_openapi(struct req *);
 int meta_docs(struct req *);
 int meta_docs_asset(struct req *);
+
+/* units.c */
+extern const struct db_stmt units_stmts[];
+int units_list(struct req *);
+int units_create(struct req *);
+int units_get(struct req *);
+int units_update(struct req *);
+int units_delete(struct req *);
+
+/* users.c */
+extern const struct db_stmt users_stmts[];
+int users_list(struct req *);
+int users_create(struct req *);
+int users_get(struct req *);
+int users_update(struct req *);
+int me_get(struct req *);
+/* Creates a user from the command line (danvan user add). */
+int users_add_cli(const char *unit_code_path, const char *username,
+    const char *full_name, const char *role, const char *password);
+
+/* session.c */
+extern const struct db_stmt session_stmts[];
+int auth_token(struct req *);
+int auth_refresh(struct req *);
+int auth_revoke(struct req *);
+
+/* service_accounts.c */
+extern const struct db_stmt service_accounts_stmts[];
+int service_accounts_list(struct req *);
+int service_accounts_create(struct req *);
+int service_accounts_revoke(struct req *);
+
+/* seed.c */
+extern const struct db_stmt seed_stmts[];
+/* Loads the demo data; new credentials go to the file at path. 0 or -1. */
+int seed_run(const char *path);
+
+/* audit.c */
+extern const struct db_stmt audit_stmts[];
+int audit_list(struct req *);
 
 #endif

@@ -1,21 +1,65 @@
 /*
  * The route table: one row per operation of openapi/openapi.yaml, which a
- * contract test holds it to. Permission 0 means public; body_max 0 means the
- * operation takes no request body.
+ * contract test holds it to. The permission is checked before the handler
+ * runs (auth/perm.c says which roles have it); body_max 0 means the operation
+ * takes no request body.
  */
 #include "resources/resources.h"
 
+#define KB 1024
+
 const struct route routes[] = {
-	{ M_GET, "/healthz", meta_healthz, 0, 0 },
-	{ M_GET, "/readyz", meta_readyz, 0, 0 },
-	{ M_GET, "/metrics", meta_metrics, 0, 0 },
-	{ M_GET, "/openapi.json", meta_openapi, 0, 0 },
-	{ M_GET, "/docs", meta_docs, 0, 0 },
-	{ M_GET, "/docs/redoc.standalone.js", meta_docs_asset, 0, 0 },
+	{ M_GET, "/healthz", meta_healthz, PERM_PUBLIC, 0, 0 },
+	{ M_GET, "/readyz", meta_readyz, PERM_PUBLIC, 0, 0 },
+	{ M_GET, "/metrics", meta_metrics, PERM_PUBLIC, 0, 0 },
+	{ M_GET, "/openapi.json", meta_openapi, PERM_PUBLIC, 0, 0 },
+	{ M_GET, "/docs", meta_docs, PERM_PUBLIC, 0, 0 },
+	{ M_GET, "/docs/redoc.standalone.js", meta_docs_asset, PERM_PUBLIC, 0,
+	    0 },
+
+	{ M_POST, "/api/v1/auth/token", auth_token, PERM_PUBLIC, 4 * KB,
+	    ROUTE_OFFLOAD | ROUTE_NO_IDEMPOTENCY },
+	{ M_POST, "/api/v1/auth/refresh", auth_refresh, PERM_PUBLIC, 4 * KB,
+	    ROUTE_NO_IDEMPOTENCY },
+	{ M_POST, "/api/v1/auth/revoke", auth_revoke, PERM_PUBLIC, 4 * KB,
+	    ROUTE_NO_IDEMPOTENCY },
+	{ M_GET, "/api/v1/me", me_get, PERM_USER_SELF, 0, 0 },
+
+	{ M_GET, "/api/v1/units", units_list, PERM_UNIT_READ, 0, 0 },
+	{ M_POST, "/api/v1/units", units_create, PERM_UNIT_WRITE, 16 * KB, 0 },
+	{ M_GET, "/api/v1/units/{id:uuid}", units_get, PERM_UNIT_READ, 0, 0 },
+	{ M_PATCH, "/api/v1/units/{id:uuid}", units_update, PERM_UNIT_WRITE,
+	    16 * KB, 0 },
+	{ M_DELETE, "/api/v1/units/{id:uuid}", units_delete, PERM_UNIT_WRITE,
+	    0, 0 },
+
+	{ M_GET, "/api/v1/users", users_list, PERM_USER_READ, 0, 0 },
+	{ M_POST, "/api/v1/users", users_create, PERM_USER_WRITE, 16 * KB,
+	    ROUTE_OFFLOAD },
+	{ M_GET, "/api/v1/users/{id:uuid}", users_get, PERM_USER_READ, 0, 0 },
+	{ M_PATCH, "/api/v1/users/{id:uuid}", users_update, PERM_USER_WRITE,
+	    16 * KB, ROUTE_OFFLOAD },
+
+	{ M_GET, "/api/v1/service-accounts", service_accounts_list,
+	    PERM_SERVICE_ADMIN, 0, 0 },
+	{ M_POST, "/api/v1/service-accounts", service_accounts_create,
+	    PERM_SERVICE_ADMIN, 4 * KB, 0 },
+	{ M_DELETE, "/api/v1/service-accounts/{id:uuid}",
+	    service_accounts_revoke, PERM_SERVICE_ADMIN, 0, 0 },
+
+	{ M_GET, "/api/v1/audit", audit_list, PERM_AUDIT_READ, 0, 0 },
 };
 const size_t nroutes = nitems(routes);
 
 const struct db_stmt *const statements[] = {
 	meta_stmts,
+	common_stmts,
+	auth_stmts,
+	session_stmts,
+	units_stmts,
+	users_stmts,
+	service_accounts_stmts,
+	audit_stmts,
+	seed_stmts,
 	NULL,
 };

@@ -1,0 +1,99 @@
+/*
+ * Authentication and authorisation: passwords (Argon2id), access tokens
+ * (JWT), refresh tokens and service-account keys, the principal a request
+ * runs as, and the one table of what each role may do. jwt.h and sodium.h
+ * stay inside api/auth/.
+ */
+#ifndef DANVAN_AUTH_H
+#define DANVAN_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "http/http.h"
+
+enum role {
+	ROLE_NONE = 0,
+	ROLE_ADMIN,
+	ROLE_LEADER,
+	ROLE_COORDINATOR,
+	ROLE_INSPECTOR,
+	ROLE_OFFICER,
+	ROLE_VIEWER,
+	ROLE_SERVICE, /* a service account: read-only machine caller */
+	ROLE_COUNT
+};
+
+/* What a route needs; perm.c says which roles have it. */
+enum perm {
+	PERM_PUBLIC = 0,
+	PERM_SIGNED_IN,	   /* any authenticated user or service account */
+	PERM_USER_SELF,	   /* any user (not a service account) */
+	PERM_UNIT_READ,
+	PERM_UNIT_WRITE,
+	PERM_USER_READ,
+	PERM_USER_WRITE,
+	PERM_SERVICE_ADMIN,
+	PERM_AUDIT_READ,
+	PERM_COUNT
+};
+
+/* The caller of a request, as established from its credentials. */
+struct principal {
+	char id[40];	  /* users.id or service_accounts.id */
+	char unit_id[40]; /* the root of what the caller may see */
+	enum role role;
+	int service;
+};
+
+#define TOKEN_MAX_BYTES 4096
+#define PASSWORD_MIN_CHARS 10
+#define PASSWORD_MAX_BYTES 256
+
+/* auth.c */
+/* Loads keys and settings; -1 (logged) when they are missing or unusable. */
+int auth_init(void);
+/* Establishes r->principal from the Authorization header; -1 (401/400). */
+int auth_authenticate(struct req *);
+/* Makes the next request of this user re-read the account. */
+void auth_forget_user(const char *id);
+extern const struct db_stmt auth_stmts[];
+/* The principal of an authenticated request (never NULL after authorize). */
+const struct principal *auth_principal(struct req *);
+
+/* perm.c */
+int perm_allows(enum role, enum perm);
+const char *role_name(enum role);
+enum role role_parse(const char *);
+
+/* password.c */
+/* Initialises libsodium and the dummy hash; 0 or -1. */
+int password_init(void);
+/* Hashes password into out[128]; 0, or -1 when out of memory. */
+int password_hash(const char *password, char *out, size_t cap);
+/* 1 when password matches hash (a dummy hash is checked when hash is NULL,
+ * so an unknown user costs the same time); *rehash set when the parameters
+ * changed. */
+int password_verify(const char *hash, const char *password, int *rehash);
+/* NULL when acceptable, else why not. */
+const char *password_weakness(const char *password, const char *username);
+
+/* token.c */
+/* Loads the signing and verification keys; -1 (logged) when unusable. */
+int token_init(void);
+/* Signs an access token for the user; returns an arena string. */
+char *token_issue(struct req *, const char *user_id, const char *role,
+    const char *unit_id, int64_t *expires_in);
+/* Verifies an access token into p; -1 (failure recorded: 401/400). */
+int token_verify(struct req *, const char *token, struct principal *p);
+/* A new random secret (refresh token or API key) in out (base64url, with
+ * prefix) and its SHA-256 in hex in hash[65]. */
+void secret_new(const char *prefix, char *out, size_t cap, char *hash);
+/* SHA-256 hex of s into hash[65]. */
+void secret_hash(const char *s, char *hash);
+/* Fails the request with 401 and the Bearer challenge. */
+int auth_fail(struct req *, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

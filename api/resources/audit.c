@@ -1,0 +1,51 @@
+/*
+ * The audit trail, read-only: who did what to which entity, newest first,
+ * limited to events about the caller's unit subtree.
+ */
+#include <string.h>
+
+#include "resources/resources.h"
+
+static const char list[] =
+    "SELECT json_build_object('id', e.id::text, 'at', e.at,"
+    " 'actor_id', e.actor_id, 'actor_kind', e.actor_kind, 'action', e.action,"
+    " 'entity_type', e.entity_type, 'entity_id', e.entity_id,"
+    " 'before', e.before, 'after', e.after, 'request_id', e.request_id),"
+    " encode(convert_to(e.id::text, 'UTF8'), 'hex')"
+    " FROM audit_events e"
+    " WHERE e.unit_path <@ (SELECT path FROM units WHERE id = $1)"
+    " AND ($2::text IS NULL OR e.entity_type = $2)"
+    " AND ($3::uuid IS NULL OR e.entity_id = $3)"
+    " AND ($4::uuid IS NULL OR e.actor_id = $4)"
+    " AND ($5::timestamptz IS NULL OR e.at >= $5)"
+    " AND ($6::timestamptz IS NULL OR e.at < $6)"
+    " AND ($7::text IS NULL OR e.id < convert_from(decode($7, 'hex'),"
+    "  'UTF8')::bigint)"
+    " ORDER BY e.id DESC LIMIT $8";
+
+const struct db_stmt audit_stmts[] = {
+	{ "audit_list", list },
+	{ NULL, NULL },
+};
+
+int
+audit_list(struct req *r)
+{
+	const char *params[8];
+	struct page pg;
+	struct dbres *res;
+
+	if (page_params(r, &pg) == -1)
+		return -1;
+	params[0] = auth_principal(r)->unit_id;
+	params[1] = req_query(r, "entity_type");
+	params[2] = req_query(r, "entity_id");
+	params[3] = req_query(r, "actor_id");
+	params[4] = req_query(r, "since");
+	params[5] = req_query(r, "until");
+	params[6] = pg.cursor;
+	params[7] = pg.fetch;
+	if ((res = db_exec(r, "audit_list", 8, params)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}

@@ -1,0 +1,234 @@
+/*
+ * Signing in: username and password for an access token and a refresh
+ * token; refresh rotates (a used refresh token presented again revokes its
+ * whole family, since one of the two holders is a thief); revoke ends a
+ * family. Failed logins are counted in PostgreSQL per username and per client
+ * address, so every API node sees the same counts; a window of
+ * DANVAN_LOGIN_WINDOW seconds bounds how long an attacker can lock anyone out.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+
+#define REFRESH_PREFIX "dvr_"
+
+static const char throttled[] =
+    "SELECT ceil(extract(epoch FROM max(window_start) - now()) + $4)::int"
+    " FROM login_failures WHERE key IN ($1, $2)"
+    " AND window_start > now() - $4 * interval '1 second'"
+    " AND failures >= $3";
+static const char user_by_name[] =
+    "SELECT id, password_hash, active, role, unit_id FROM users"
+    " WHERE username = $1";
+static const char failed[] =
+    "WITH old AS (DELETE FROM login_failures"
+    "  WHERE window_start < now() - interval '1 day')"
+    "INSERT INTO login_failures (key, window_start, failures)"
+    " SELECT k, now(), 1 FROM unnest(ARRAY[$1::text, $2::text]) k"
+    " ON CONFLICT (key) DO UPDATE SET"
+    " failures = CASE WHEN login_failures.window_start >"
+    "  now() - $3 * interval '1 second' THEN login_failures.failures + 1"
+    "  ELSE 1 END,"
+    " window_start = CASE WHEN login_failures.window_start >"
+    "  now() - $3 * interval '1 second' THEN login_failures.window_start"
+    "  ELSE now() END";
+static const char succeeded[] =
+    "DELETE FROM login_failures WHERE key = $1";
+static const char rehash[] =
+    "UPDATE users SET password_hash = $2 WHERE id = $1";
+static const char issue_refresh[] =
+    "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)"
+    " VALUES ($1, coalesce($2::uuid, gen_random_uuid()), $3,"
+    " now() + $4 * interval '1 day')";
+/* Uses a live refresh token once; the user must still be active. */
+static const char use_refresh[] =
+    "WITH t AS (UPDATE refresh_tokens SET used_at = now()"
+    "  WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL"
+    "  AND expires_at > now() RETURNING user_id, family_id)"
+    "SELECT t.user_id, t.family_id, u.role, u.unit_id FROM t"
+    " JOIN users u ON u.id = t.user_id AND u.active";
+static const char revoke_family[] =
+    "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL"
+    " AND family_id = (SELECT family_id FROM refresh_tokens"
+    "  WHERE token_hash = $1)";
+
+const struct db_stmt session_stmts[] = {
+	{ "session_throttled", throttled },
+	{ "session_user", user_by_name },
+	{ "session_failed", failed },
+	{ "session_succeeded", succeeded },
+	{ "session_rehash", rehash },
+	{ "session_issue_refresh", issue_refresh },
+	{ "session_use_refresh", use_refresh },
+	{ "session_revoke_family", revoke_family },
+	{ NULL, NULL },
+};
+
+/* A credential field: a string of 1..max bytes, else 400 (not 422: a
+ * malformed credential is a malformed request). */
+static const char *
+credential(struct req *r, json_t *body, const char *name, size_t max)
+{
+	json_t *v = json_object_get(body, name);
+
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > max) {
+		req_field_error(r, name, "invalid", "%s must be a string of 1 to "
+		    "%zu bytes", name, max);
+		req_fail(r, 400, "invalid_request", "the credentials are "
+		    "malformed");
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* Replies with a new access token and a new refresh token of family
+ * (NULL: a new family). */
+static int
+issue(struct req *r, const char *user_id, const char *role,
+    const char *unit_id, const char *family)
+{
+	char refresh[96], hash[65], days[16];
+	const char *params[4] = { user_id, family, hash, days };
+	int64_t expires_in;
+	char *access;
+
+	secret_new(REFRESH_PREFIX, refresh, sizeof(refresh), hash);
+	snprintf(days, sizeof(days), "%d", cfg.refresh_ttl_days);
+	if (db_exec(r, "session_issue_refresh", 4, params) == NULL)
+		return -1;
+	access = token_issue(r, user_id, role, unit_id, &expires_in);
+	req_header_add(r, "Pragma", "no-cache");
+	return req_reply_json(r, 200, json_pack("{s:s, s:s, s:I, s:s, s:I}",
+	    "access_token", access, "token_type", "Bearer", "expires_in",
+	    (json_int_t)expires_in, "refresh_token", refresh,
+	    "refresh_expires_in", (json_int_t)cfg.refresh_ttl_days * 86400));
+}
+
+int
+auth_token(struct req *r)
+{
+	const char *username, *password, *hash = NULL, *params[4];
+	char addr[64], *ukey, *akey, *lower, *p, window[16], limit[16];
+	struct dbres *res, *user;
+	int ok, active = 0, rehash_needed;
+	json_t *body;
+
+	if ((body = req_body_object(r)) == NULL ||
+	    (username = credential(r, body, "username", 64)) == NULL ||
+	    (password = credential(r, body, "password",
+		PASSWORD_MAX_BYTES)) == NULL)
+		return -1;
+	lower = arena_strdup(r->arena, username);
+	for (p = lower; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (cfg.trust_proxy && req_header(r, "X-Real-IP") != NULL)
+		snprintf(addr, sizeof(addr), "%s", req_header(r, "X-Real-IP"));
+	else
+		req_client_addr(r, addr, sizeof(addr));
+	ukey = arena_printf(r->arena, "user:%s", lower);
+	akey = arena_printf(r->arena, "addr:%.60s", addr);
+	snprintf(window, sizeof(window), "%d", cfg.login_window);
+	snprintf(limit, sizeof(limit), "%d", cfg.login_limit);
+
+	params[0] = ukey;
+	params[1] = akey;
+	params[2] = limit;
+	params[3] = window;
+	if ((res = db_exec(r, "session_throttled", 4, params)) == NULL)
+		return -1;
+	if (db_get(res, 0, 0) != NULL) {
+		req_header_add(r, "Retry-After", db_get(res, 0, 0));
+		return req_fail(r, 429, "too_many_attempts",
+		    "too many failed sign-ins; try again later");
+	}
+	params[0] = lower;
+	if ((user = db_exec(r, "session_user", 1, params)) == NULL)
+		return -1;
+	if (db_rows(user) == 1) {
+		hash = db_get(user, 0, 1);
+		active = strcmp(db_get(user, 0, 2), "t") == 0;
+	}
+	/* Unknown, wrong and deactivated all take one hash and one answer. */
+	ok = password_verify(hash, password, &rehash_needed) && active;
+	if (!ok) {
+		params[0] = ukey;
+		params[1] = akey;
+		params[2] = window;
+		if (db_exec(r, "session_failed", 3, params) == NULL)
+			return -1;
+		return req_fail(r, 401, "invalid_grant",
+		    "the username or password is wrong");
+	}
+	params[0] = ukey;
+	if (db_exec(r, "session_succeeded", 1, params) == NULL)
+		return -1;
+	if (rehash_needed) {
+		char *fresh = arena_alloc(r->arena, 128);
+
+		params[0] = db_get(user, 0, 0);
+		params[1] = fresh;
+		if (password_hash(password, fresh, 128) == 0 &&
+		    db_exec(r, "session_rehash", 2, params) == NULL)
+			return -1;
+	}
+	return issue(r, db_get(user, 0, 0), db_get(user, 0, 3),
+	    db_get(user, 0, 4), NULL);
+}
+
+static int
+refresh_tx(struct req *r, void *arg)
+{
+	const char *hash = arg, *params[1] = { hash };
+	struct dbres *res;
+
+	if ((res = db_exec(r, "session_use_refresh", 1, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 401, "invalid_grant",
+		    "the refresh token is unknown, used, expired or revoked");
+	return issue(r, db_get(res, 0, 0), db_get(res, 0, 2),
+	    db_get(res, 0, 3), db_get(res, 0, 1));
+}
+
+int
+auth_refresh(struct req *r)
+{
+	const char *token, *params[1];
+	char hash[65];
+	json_t *body;
+
+	if ((body = req_body_object(r)) == NULL ||
+	    (token = credential(r, body, "refresh_token", 128)) == NULL)
+		return -1;
+	secret_hash(token, hash);
+	if (db_tx(r, refresh_tx, hash) == 0)
+		return 0;
+	if (r->err_status != 401)
+		return -1;
+	/* A used or revoked token shown again: end the family it belongs to,
+	 * outside the failed transaction so that it sticks. */
+	params[0] = hash;
+	db_exec(r, "session_revoke_family", 1, params);
+	return -1;
+}
+
+int
+auth_revoke(struct req *r)
+{
+	const char *token, *params[1];
+	char hash[65];
+	json_t *body;
+
+	if ((body = req_body_object(r)) == NULL ||
+	    (token = credential(r, body, "refresh_token", 128)) == NULL)
+		return -1;
+	secret_hash(token, hash);
+	params[0] = hash;
+	if (db_exec(r, "session_revoke_family", 1, params) == NULL)
+		return -1;
+	return req_reply(r, 204, NULL, "", 0);
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building, running and testing danvan need.
+# Sourced by deploy/up.sh and tests/run.sh; call `deps_install` (or
+# `deps_install --bench` to add the benchmark tools), or run it directly with the
+# same options. Silent when nothing is missing.
+set -euo pipefail
+
+# Packages needed to build, run and test the server.
+DEPS_PACKAGES=(
+	build-essential cmake pkg-config
+	libmicrohttpd-dev libpq-dev libjansson-dev libjwt-dev libsodium-dev zlib1g-dev
+	libcmocka-dev
+	postgresql-15
+	python3 python3-yaml python3-jsonschema
+	curl iproute2
+)
+# On Debian 12 postgresql-contrib-15 is a virtual package provided by
+# postgresql-15 itself (unaccent, pg_trgm and ltree ship with the server),
+# so checking postgresql-15 covers it.
+DEPS_BENCH_PACKAGES=(wrk nginx-light)
+
+# deps_missing PKG... prints the packages that dpkg does not list as installed.
+deps_missing() {
+	local installed
+	installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null |
+		awk '$2 == "ii" { print $1 }') || true
+	local p
+	for p in "$@"; do
+		if ! grep -qxF -- "$p" <<<"$installed"; then
+			printf '%s\n' "$p"
+		fi
+	done
+}
+
+# deps_install [--bench] installs whatever is missing; returns non-zero on failure.
+deps_install() {
+	local want=("${DEPS_PACKAGES[@]}")
+	if [[ "${1:-}" == "--bench" ]]; then
+		want+=("${DEPS_BENCH_PACKAGES[@]}")
+	elif [[ $# -gt 0 ]]; then
+		echo "deps_install: unknown option: $1" >&2
+		return 2
+	fi
+
+	local missing=()
+	mapfile -t missing < <(deps_missing "${want[@]}")
+	# Node.js may come from elsewhere (/usr/local, nodesource): only npm matters.
+	if ! command -v npm >/dev/null 2>&1; then
+		missing+=(nodejs npm)
+	fi
+	if [[ ${#missing[@]} -eq 0 ]]; then
+		return 0
+	fi
+
+	local sudo=()
+	if [[ $(id -u) -ne 0 ]]; then
+		if command -v sudo >/dev/null 2>&1; then
+			sudo=(sudo)
+		else
+			echo "deps: missing packages (${missing[*]}) and not root" >&2
+			return 1
+		fi
+	fi
+
+	echo "deps: installing ${missing[*]}" >&2
+	local log
+	log=$(mktemp /tmp/danvan-deps.XXXXXX)
+	if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+		echo "deps: apt-get failed; last lines of $log:" >&2
+		tail -n 20 "$log" >&2
+		return 1
+	fi
+	rm -f "$log"
+	hash -r
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+	deps_install "$@"
+fi
