@@ -5,6 +5,7 @@
  * Retry-After, and the thread reconnects (at most once a second) on a later
  * request: no restart needed.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,21 @@ prepare_all(PGconn *pg)
 	return 0;
 }
 
+/* True when the server has closed an idle connection (one poll, no wait). */
+static int
+peer_closed(PGconn *pg)
+{
+	struct pollfd p = { PQsocket(pg), POLLIN | POLLRDHUP, 0 };
+
+	if (p.fd < 0)
+		return 1;
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+		return 1;
+	return PQconsumeInput(pg) == 0 || PQstatus(pg) != CONNECTION_OK;
+}
+
 /* The calling thread's usable connection, or NULL after failing r with 503. */
 static struct conn *
 conn_get(struct req *r)
@@ -114,6 +130,14 @@ conn_get(struct req *r)
 	if ((c = pthread_getspecific(key)) == NULL) {
 		c = xcalloc(1, sizeof(*c));
 		pthread_setspecific(key, c);
+	}
+	/* Between transactions, read what the server may have sent: a backend
+	 * terminated while idle (a restart, an administrator) says so before
+	 * closing, and is replaced now instead of failing this request. */
+	if (c->ready && PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
+	    peer_closed(c->pg)) {
+		c->ready = 0;
+		c->last_attempt = 0;
 	}
 	if (c->ready && PQstatus(c->pg) == CONNECTION_OK)
 		return c;
