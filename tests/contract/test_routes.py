@@ -1,0 +1,192 @@
+"""The route table of the binary against openapi/openapi.yaml, and the rules
+every operation of the contract follows. Needs no database."""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+import harness  # noqa: E402
+
+import jsonschema  # noqa: E402
+
+METHODS = harness.HTTP_METHODS
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def operations(doc):
+    """(METHOD, path, operation, path item) for every operation."""
+    for path, item in doc.get("paths", {}).items():
+        item = harness.resolve(item, doc)
+        for key, op in item.items():
+            if key in METHODS:
+                yield key.upper(), path, op, item
+
+
+def route_table():
+    p = subprocess.run([os.environ["DANVAN_BIN"], "routes"],
+                       capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL,
+                       env={k: v for k, v in os.environ.items()
+                            if not k.startswith("DANVAN_")})
+    if p.returncode != 0:
+        raise AssertionError("danvan routes exited %d: %s"
+                             % (p.returncode, p.stderr))
+    return p.stdout
+
+
+def uses_problem(schema, doc):
+    """True when a schema is the Problem schema or extends it."""
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("$ref") == PROBLEM_REF:
+        return True
+    return any(uses_problem(s, doc) for s in schema.get("allOf", []))
+
+
+class RouteTable(unittest.TestCase):
+
+    def test_routes_match_openapi(self):
+        out = route_table()
+        served, bad, dup = set(), [], []
+        for line in out.splitlines():
+            if not line.strip():
+                continue
+            m = re.match(r"^([A-Z]+) (/\S*)$", line)
+            if not m:
+                bad.append(line)
+                continue
+            key = (m.group(1), m.group(2))
+            if key in served:
+                dup.append(line)
+            served.add(key)
+        self.assertEqual(bad, [], "lines not `METHOD PATH`")
+        self.assertEqual(dup, [], "duplicate routes")
+        self.assertTrue(served, "danvan routes printed nothing")
+        documented = {(method, path) for method, path, _, _ in
+                      operations(harness.openapi())}
+        only_served = sorted(served - documented)
+        only_documented = sorted(documented - served)
+        msg = []
+        if only_served:
+            msg.append("served but not in openapi.yaml:\n  " + "\n  ".join(
+                "%s %s" % r for r in only_served))
+        if only_documented:
+            msg.append("in openapi.yaml but not served:\n  " + "\n  ".join(
+                "%s %s" % r for r in only_documented))
+        if msg:
+            self.fail("\n".join(msg))
+
+
+class Contract(unittest.TestCase):
+
+    def setUp(self):
+        self.doc = harness.openapi()
+
+    def test_openapi_version(self):
+        self.assertRegex(str(self.doc.get("openapi")), r"^3\.1\.\d+$")
+
+    def test_operation_ids_unique(self):
+        seen, problems = {}, []
+        for method, path, op, _ in operations(self.doc):
+            oid = op.get("operationId")
+            if not oid:
+                problems.append("%s %s has no operationId" % (method, path))
+            elif oid in seen:
+                problems.append("operationId %s used by %s and %s %s"
+                                % (oid, seen[oid], method, path))
+            else:
+                seen[oid] = "%s %s" % (method, path)
+        self.assertEqual(problems, [])
+
+    def test_errors_use_problem_schema(self):
+        problems = []
+        for method, path, op, _ in operations(self.doc):
+            responses = op.get("responses") or {}
+            if not responses:
+                problems.append("%s %s documents no responses" % (method, path))
+            for code, robj in responses.items():
+                code = str(code)
+                if not (code[0] in "45" or code == "default"):
+                    continue
+                where = "%s %s response %s" % (method, path, code)
+                ref = robj.get("$ref")
+                if ref is not None and \
+                        not ref.startswith("#/components/responses/"):
+                    problems.append("%s: $ref %s is not to "
+                                    "components.responses" % (where, ref))
+                content = harness.resolve(robj, self.doc).get("content") or {}
+                if set(content) != {"application/problem+json"}:
+                    problems.append("%s: content types %s, expected only "
+                                    "application/problem+json"
+                                    % (where, sorted(content)))
+                    continue
+                schema = content["application/problem+json"].get("schema")
+                if not uses_problem(schema, self.doc):
+                    problems.append("%s: schema is not %s" % (where,
+                                                              PROBLEM_REF))
+        self.assertEqual(problems, [], "\n".join(problems))
+
+    def test_path_parameters_declared(self):
+        problems = []
+        for method, path, op, item in operations(self.doc):
+            in_template = set(re.findall(r"\{([^}/]+)\}", path))
+            declared = {}
+            for p in list(item.get("parameters", [])) + \
+                    list(op.get("parameters", [])):
+                p = harness.resolve(p, self.doc)
+                if p.get("in") == "path":
+                    declared[p.get("name")] = p
+            where = "%s %s" % (method, path)
+            for name in sorted(in_template - set(declared)):
+                problems.append("%s: path parameter {%s} not declared"
+                                % (where, name))
+            for name in sorted(set(declared) - in_template):
+                problems.append("%s: declares path parameter %s that is not "
+                                "in the path" % (where, name))
+            for name, p in declared.items():
+                if p.get("required") is not True:
+                    problems.append("%s: path parameter %s is not required"
+                                    % (where, name))
+                if "schema" not in p:
+                    problems.append("%s: path parameter %s has no schema"
+                                    % (where, name))
+        self.assertEqual(problems, [], "\n".join(problems))
+
+    def test_component_schemas_are_valid_json_schema(self):
+        problems = []
+        for name, schema in (self.doc.get("components", {})
+                             .get("schemas", {}).items()):
+            try:
+                jsonschema.Draft202012Validator.check_schema(schema)
+            except jsonschema.SchemaError as e:
+                problems.append("%s: %s" % (name, e.message))
+        self.assertEqual(problems, [], "\n".join(problems))
+        self.assertIn("Problem", self.doc["components"]["schemas"])
+
+    def test_local_refs_resolve(self):
+        broken = []
+
+        def walk(node, where):
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    try:
+                        harness.resolve({"$ref": ref}, self.doc)
+                    except (KeyError, TypeError, AssertionError) as e:
+                        broken.append("%s: %s (%s)" % (where, ref, e))
+                for k, v in node.items():
+                    walk(v, where + "/" + str(k))
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, where + "/" + str(i))
+
+        walk(self.doc, "#")
+        self.assertEqual(broken, [], "\n".join(broken))
+
+
+if __name__ == "__main__":
+    harness.main(require=("DANVAN_BIN",))
