@@ -182,6 +182,7 @@ fail_from(struct req *r, struct conn *c, const char *stmt, PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
 	const char *code;
 	int status, retry;
 
@@ -202,6 +203,18 @@ fail_from(struct req *r, struct conn *c, const char *stmt, PGresult *res)
 	if (status == 503)
 		req_header_add(r, "Retry-After", RETRY_AFTER);
 	r->retryable = retry;
+	/* A foreign key "<table>_<column>_fkey" names the field at fault. */
+	if (strcmp(state, "23503") == 0 && constraint != NULL && table != NULL &&
+	    strncmp(constraint, table, strlen(table)) == 0 &&
+	    strlen(constraint) > strlen(table) + 6 &&
+	    strcmp(constraint + strlen(constraint) - 5, "_fkey") == 0) {
+		const char *field = arena_strndup(r->arena,
+		    constraint + strlen(table) + 1,
+		    strlen(constraint) - strlen(table) - 6);
+
+		req_field_error(r, field, "unknown", "%s names nothing that "
+		    "exists", field);
+	}
 	if (constraint != NULL && status < 500)
 		req_fail(r, status, code, "the change conflicts with rule %s",
 		    constraint);

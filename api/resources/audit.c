@@ -28,21 +28,28 @@ const struct db_stmt audit_stmts[] = {
 	{ NULL, NULL },
 };
 
+static const struct field filters[] = {
+	{ "entity_type", F_CODE, 0, 0, 0, 1, 64, NULL },
+	{ "entity_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "actor_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "since", F_TIME, 0, 0, 0, 0, 0, NULL },
+	{ "until", F_TIME, 0, 0, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
 int
 audit_list(struct req *r)
 {
-	const char *params[8];
+	const char *params[8], *q[nitems(filters)];
 	struct page pg;
 	struct dbres *res;
+	int i;
 
-	if (page_params(r, &pg) == -1)
+	if (page_params(r, &pg) == -1 || query_params(r, filters, q) == -1)
 		return -1;
 	params[0] = auth_principal(r)->unit_id;
-	params[1] = req_query(r, "entity_type");
-	params[2] = req_query(r, "entity_id");
-	params[3] = req_query(r, "actor_id");
-	params[4] = req_query(r, "since");
-	params[5] = req_query(r, "until");
+	for (i = 0; i < 5; i++)
+		params[i + 1] = q[i];
 	params[6] = pg.cursor;
 	params[7] = pg.fetch;
 	if ((res = db_exec(r, "audit_list", 8, params)) == NULL)

@@ -162,16 +162,24 @@ is_uuid(const char *s)
 	return s[36] == '\0';
 }
 
+/* True when s starts with YYYY-MM-DD. */
+static int
+is_date_prefix(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 10; i++)
+		if ((i == 4 || i == 7) ? s[i] != '-' :
+		    !isdigit((unsigned char)s[i]))
+			return 0;
+	return atoi(s) >= 1900 && atoi(s) <= 2999 && atoi(s + 5) >= 1 &&
+	    atoi(s + 5) <= 12 && atoi(s + 8) >= 1 && atoi(s + 8) <= 31;
+}
+
 static int
 is_date(const char *s)
 {
-	int y, m, d;
-	char tail;
-
-	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
-		return 0;
-	return s[4] == '-' && s[7] == '-' && y >= 1900 && y <= 2999 &&
-	    m >= 1 && m <= 12 && d >= 1 && d <= 31;
+	return strlen(s) == 10 && is_date_prefix(s);
 }
 
 /* Code points in a UTF-8 string (jansson has checked it is valid). */
@@ -196,7 +204,7 @@ in_list(const char *const *list, const char *s)
 
 /* Checks one value; returns its text form or NULL after a field error. */
 static const char *
-field_value(struct req *r, const struct field *f, json_t *v)
+field_value(struct req *r, const struct field *f, const char *name, json_t *v)
 {
 	const char *s;
 
@@ -204,7 +212,7 @@ field_value(struct req *r, const struct field *f, json_t *v)
 	case F_BOOL:
 		if (json_is_boolean(v))
 			return json_is_true(v) ? "true" : "false";
-		req_field_error(r, f->name, "type", "%s must be true or false",
+		req_field_error(r, name, "type", "%s must be true or false",
 		    f->name);
 		return NULL;
 	case F_INT:
@@ -212,10 +220,17 @@ field_value(struct req *r, const struct field *f, json_t *v)
 		    json_integer_value(v) <= f->max)
 			return arena_printf(r->arena, "%lld",
 			    (long long)json_integer_value(v));
-		req_field_error(r, f->name, json_is_integer(v) ? "range" : "type",
+		req_field_error(r, name, json_is_integer(v) ? "range" : "type",
 		    "%s must be a whole number from %lld to %lld", f->name,
 		    f->min, f->max);
 		return NULL;
+	case F_ARRAY:
+		if (!json_is_array(v) || json_array_size(v) > (size_t)f->max) {
+			req_field_error(r, name, "type", "%s must be a list of at "
+			    "most %lld items", f->name, f->max);
+			return NULL;
+		}
+		/* FALLTHROUGH */
 	case F_JSON: {
 		char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY), *c;
 
@@ -229,7 +244,7 @@ field_value(struct req *r, const struct field *f, json_t *v)
 		break;
 	}
 	if (!json_is_string(v)) {
-		req_field_error(r, f->name, "type", "%s must be a string",
+		req_field_error(r, name, "type", "%s must be a string",
 		    f->name);
 		return NULL;
 	}
@@ -238,24 +253,32 @@ field_value(struct req *r, const struct field *f, json_t *v)
 	case F_UUID:
 		if (is_uuid(s))
 			return s;
-		req_field_error(r, f->name, "format", "%s must be a UUID",
+		req_field_error(r, name, "format", "%s must be a UUID",
 		    f->name);
+		return NULL;
+	case F_TIME:
+		if (strlen(s) >= 20 && strlen(s) <= 35 && is_date_prefix(s) &&
+		    s[10] == 'T' && strspn(s + 11, "0123456789:.+-Z") ==
+		    strlen(s + 11))
+			return s;
+		req_field_error(r, name, "format", "%s must be an RFC 3339 "
+		    "timestamp", f->name);
 		return NULL;
 	case F_DATE:
 		if (is_date(s))
 			return s;
-		req_field_error(r, f->name, "format",
+		req_field_error(r, name, "format",
 		    "%s must be a date as YYYY-MM-DD", f->name);
 		return NULL;
 	case F_ENUM:
 		if (in_list(f->values, s))
 			return s;
-		req_field_error(r, f->name, "enum", "%s is not one of the "
+		req_field_error(r, name, "enum", "%s is not one of the "
 		    "allowed values", f->name);
 		return NULL;
 	default:
 		if (utf8_len(s) < (size_t)f->min || utf8_len(s) > (size_t)f->max) {
-			req_field_error(r, f->name, "length",
+			req_field_error(r, name, "length",
 			    "%s must have %lld to %lld characters", f->name,
 			    f->min, f->max);
 			return NULL;
@@ -270,7 +293,7 @@ field_value(struct req *r, const struct field *f, json_t *v)
 					p != s)))
 					break;
 			if (*p != '\0') {
-				req_field_error(r, f->name, "format",
+				req_field_error(r, name, "format",
 				    "%s may hold only a-z, 0-9, '-', '_' and "
 				    "'.', and starts with a letter or digit",
 				    f->name);
@@ -282,11 +305,12 @@ field_value(struct req *r, const struct field *f, json_t *v)
 }
 
 int
-validate(struct req *r, json_t *obj, const struct field *fields,
-    const char **out, int patch)
+validate_at(struct req *r, json_t *obj, const struct field *fields,
+    const char **out, int patch, const char *prefix)
 {
 	const struct field *f;
 	const char *key;
+	char *name;
 	json_t *v;
 	int i, nf = 0, bad = 0, any = 0;
 
@@ -296,42 +320,101 @@ validate(struct req *r, json_t *obj, const struct field *fields,
 		for (i = 0; i < nf && strcmp(fields[i].name, key) != 0; i++)
 			;
 		if (i == nf || (patch && fields[i].fixed)) {
-			req_field_error(r, key, "unknown", i == nf ?
+			req_field_error(r, arena_printf(r->arena, "%s%s", prefix,
+			    key), "unknown", i == nf ?
 			    "%s is not a field of this resource" :
 			    "%s cannot be changed", key);
-			bad = 1;
+			bad++;
 		}
 	}
 	for (i = 0; i < nf; i++) {
 		f = &fields[i];
 		out[i] = NULL;
+		name = arena_printf(r->arena, "%s%s", prefix, f->name);
 		v = json_object_get(obj, f->name);
 		if (v == NULL) {
 			if (f->required && !patch) {
-				req_field_error(r, f->name, "required",
+				req_field_error(r, name, "required",
 				    "%s is required", f->name);
-				bad = 1;
+				bad++;
 			}
 			continue;
 		}
 		any = 1;
 		if (json_is_null(v)) {
-			if (!f->nullable) {
-				req_field_error(r, f->name, "null",
+			/* PATCH sets values; it does not clear them. */
+			if (!f->nullable || patch) {
+				req_field_error(r, name, "null",
 				    "%s cannot be null", f->name);
-				bad = 1;
+				bad++;
 			}
 			continue;
 		}
-		if ((out[i] = field_value(r, f, v)) == NULL)
-			bad = 1;
+		if ((out[i] = field_value(r, f, name, v)) == NULL)
+			bad++;
 	}
-	if (bad)
+	if (patch && !any && bad == 0) {
+		req_fail(r, 422, "empty_patch", "the request body changes nothing");
+		bad++;
+	}
+	return bad;
+}
+
+int
+validate(struct req *r, json_t *obj, const struct field *fields,
+    const char **out, int patch)
+{
+	if (validate_at(r, obj, fields, out, patch, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	if (patch && !any)
-		return req_fail(r, 422, "empty_patch",
-		    "the request body changes nothing");
+	return 0;
+}
+
+int
+query_params(struct req *r, const struct field *fields, const char **out)
+{
+	const struct field *f;
+	json_t *v;
+	int i, bad = 0;
+
+	for (i = 0, f = fields; f->name != NULL; f++, i++) {
+		if ((out[i] = req_query(r, f->name)) == NULL)
+			continue;
+		if (f->type == F_INT) {
+			char *end;
+			long long n = strtoll(out[i], &end, 10);
+
+			if (*out[i] == '\0' || *end != '\0' || n < f->min ||
+			    n > f->max) {
+				req_field_error(r, f->name, "range", "%s must be a "
+				    "whole number from %lld to %lld", f->name,
+				    f->min, f->max);
+				out[i] = NULL;
+				bad++;
+			}
+			continue;
+		}
+		if (f->type == F_BOOL) {
+			if (strcmp(out[i], "true") != 0 &&
+			    strcmp(out[i], "false") != 0) {
+				req_field_error(r, f->name, "type",
+				    "%s must be true or false", f->name);
+				bad++;
+			}
+			continue;
+		}
+		if ((v = json_string(out[i])) == NULL) {
+			req_field_error(r, f->name, "encoding",
+			    "%s is not valid UTF-8", f->name);
+			bad++;
+			continue;
+		}
+		if (field_value(r, f, f->name, req_own(r, v)) == NULL)
+			bad++;
+	}
+	if (bad)
+		return req_fail(r, 400, "invalid_query",
+		    "a query parameter is invalid");
 	return 0;
 }
 

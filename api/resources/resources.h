@@ -25,10 +25,12 @@ enum field_type {
 	F_CODE,	  /* a short machine name: a-z 0-9 - _ . */
 	F_UUID,
 	F_DATE,	  /* YYYY-MM-DD */
+	F_TIME,	  /* an RFC 3339 timestamp (checked loosely; PostgreSQL parses) */
 	F_INT,	  /* min..max */
 	F_BOOL,
 	F_ENUM,	  /* one of values */
 	F_JSON,	  /* any JSON, passed on as text */
+	F_ARRAY,  /* a JSON array of at most max items, passed on as text */
 };
 /* One field of a request body, for validate(). */
 struct field {
@@ -45,6 +47,14 @@ struct field {
  * an empty object refused. Returns 0, or -1 with 422 and errors[]. */
 int validate(struct req *, json_t *obj, const struct field *, const char **out,
     int patch);
+/* The same without failing the request: field errors are named prefix+name
+ * and counted; returns how many. For documents with several parts. */
+int validate_at(struct req *, json_t *obj, const struct field *,
+    const char **out, int patch, const char *prefix);
+/* Reads and checks the query parameters named by fields (types F_INT,
+ * F_BOOL, F_UUID, F_DATE, F_ENUM, F_STRING); out[i] is NULL when absent.
+ * Returns 0, or -1 with 400 invalid_query and errors[]. */
+int query_params(struct req *, const struct field *, const char **out);
 struct page {
 	int limit;
 	const char *cursor; /* hex, from an earlier next_cursor */

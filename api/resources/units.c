@@ -111,27 +111,28 @@ static const struct field fields[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
+static const struct field filters[] = {
+	{ "parent_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "kind", F_ENUM, 0, 0, 0, 0, 0, kinds },
+	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
+	{ "active", F_BOOL, 0, 0, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
 int
 units_list(struct req *r)
 {
-	const struct principal *p = auth_principal(r);
-	const char *params[7], *active = req_query(r, "active");
+	const char *params[7], *q[nitems(filters)];
 	struct page pg;
 	struct dbres *res;
 
-	if (page_params(r, &pg) == -1)
+	if (page_params(r, &pg) == -1 || query_params(r, filters, q) == -1)
 		return -1;
-	if (active != NULL && strcmp(active, "true") != 0 &&
-	    strcmp(active, "false") != 0) {
-		req_field_error(r, "active", "type", "active is true or false");
-		return req_fail(r, 400, "invalid_query",
-		    "a query parameter is invalid");
-	}
-	params[0] = p->unit_id;
-	params[1] = req_query(r, "parent_id");
-	params[2] = req_query(r, "kind");
-	params[3] = req_query(r, "q");
-	params[4] = active;
+	params[0] = auth_principal(r)->unit_id;
+	params[1] = q[0];
+	params[2] = q[1];
+	params[3] = q[2];
+	params[4] = q[3];
 	params[5] = pg.cursor;
 	params[6] = pg.fetch;
 	if ((res = db_exec(r, "units_list", 7, params)) == NULL)

@@ -130,26 +130,28 @@ new_hash(struct req *r, const char *password, const char *username)
 	return hash;
 }
 
+static const struct field filters[] = {
+	{ "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "role", F_ENUM, 0, 0, 0, 0, 0, roles },
+	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
+	{ "active", F_BOOL, 0, 0, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
 int
 users_list(struct req *r)
 {
-	const char *params[7], *active = req_query(r, "active");
+	const char *params[7], *q[nitems(filters)];
 	struct page pg;
 	struct dbres *res;
 
-	if (page_params(r, &pg) == -1)
+	if (page_params(r, &pg) == -1 || query_params(r, filters, q) == -1)
 		return -1;
-	if (active != NULL && strcmp(active, "true") != 0 &&
-	    strcmp(active, "false") != 0) {
-		req_field_error(r, "active", "type", "active is true or false");
-		return req_fail(r, 400, "invalid_query",
-		    "a query parameter is invalid");
-	}
 	params[0] = auth_principal(r)->unit_id;
-	params[1] = req_query(r, "unit_id");
-	params[2] = req_query(r, "role");
-	params[3] = req_query(r, "q");
-	params[4] = active;
+	params[1] = q[0];
+	params[2] = q[1];
+	params[3] = q[2];
+	params[4] = q[3];
 	params[5] = pg.cursor;
 	params[6] = pg.fetch;
 	if ((res = db_exec(r, "users_list", 7, params)) == NULL)
