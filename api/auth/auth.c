@@ -7,6 +7,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,7 +18,9 @@
 #define KEY_PREFIX "dvk_"
 
 static const char user_state[] =
-    "SELECT active, role, unit_id FROM users WHERE id = $1";
+    "SELECT active, role, unit_id,"
+    " floor(extract(epoch FROM tokens_valid_after))::bigint"
+    " FROM users WHERE id = $1";
 /* Finds a live key; records its use at most once a minute. */
 static const char service_key[] =
     "WITH s AS (SELECT id, unit_id, last_used_at FROM service_accounts"
@@ -41,6 +44,7 @@ static struct {
 		char unit_id[40];
 		enum role role;
 		int active;
+		int64_t valid_after; /* tokens issued before: refused */
 		int64_t checked;
 	} slot[CACHE_SLOTS];
 } cache = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -90,6 +94,7 @@ user_current(struct req *r, const struct principal *p)
 			now.role = role_parse(db_get(res, 0, 1));
 			snprintf(now.unit_id, sizeof(now.unit_id), "%s",
 			    db_get(res, 0, 2));
+			now.valid_after = strtoll(db_get(res, 0, 3), NULL, 10);
 		}
 		now.checked = mono_us();
 		pthread_mutex_lock(&cache.mu);
@@ -97,7 +102,7 @@ user_current(struct req *r, const struct principal *p)
 		pthread_mutex_unlock(&cache.mu);
 	}
 	if (!now.active || now.role != p->role ||
-	    strcmp(now.unit_id, p->unit_id) != 0)
+	    strcmp(now.unit_id, p->unit_id) != 0 || p->issued_at < now.valid_after)
 		return auth_fail(r, "invalid_token",
 		    "the account was deactivated or changed: sign in again");
 	return 0;

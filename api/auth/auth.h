@@ -36,6 +36,9 @@ enum perm {
 	PERM_USER_WRITE,
 	PERM_SERVICE_ADMIN,
 	PERM_AUDIT_READ,
+	PERM_PLAN_READ,
+	PERM_PLAN_WRITE,   /* create, edit, amend, issue and close plans */
+	PERM_PROGRESS,	   /* report progress on the own unit's assignments */
 	PERM_COUNT
 };
 
@@ -45,6 +48,7 @@ struct principal {
 	char unit_id[40]; /* the root of what the caller may see */
 	enum role role;
 	int service;
+	int64_t issued_at; /* iat of the access token */
 };
 
 #define TOKEN_MAX_BYTES 4096

@@ -290,6 +290,7 @@ token_verify(struct req *r, const char *token, struct principal *p)
 		goto out;
 	}
 	memset(p, 0, sizeof(*p));
+	p->issued_at = errno == ENOENT ? 0 : iat;
 	if (copy_claim(jwt, "sub", p->id, sizeof(p->id)) == -1 ||
 	    copy_claim(jwt, "unit", p->unit_id, sizeof(p->unit_id)) == -1 ||
 	    (p->role = role_parse(jwt_get_grant(jwt, "role"))) == ROLE_NONE) {

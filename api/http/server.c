@@ -294,8 +294,9 @@ add_size(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 	return MHD_YES;
 }
 
+/* application/json, and for PATCH also application/merge-patch+json. */
 static int
-json_content_type(const char *ct)
+json_content_type(const char *ct, enum method m)
 {
 	size_t n;
 
@@ -303,8 +304,8 @@ json_content_type(const char *ct)
 		return 0;
 	n = strcspn(ct, "; \t");
 	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
-	    (n == 28 && strncasecmp(ct, "application/merge-patch+json", 28) ==
-		0);
+	    (m == M_PATCH && n == 28 &&
+		strncasecmp(ct, "application/merge-patch+json", 28) == 0);
 }
 
 /*
@@ -338,9 +339,18 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	te = req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	cr->has_body = (cl != NULL && strcmp(cl, "0") != 0) || te != NULL;
 
-	if ((r->method = method_parse(method)) == 0)
-		return req_fail(r, 405, "method_not_allowed",
-		    "method %.16s is not supported", method);
+	if ((r->method = method_parse(method)) == 0) {
+		/* No route takes it; Allow says what the path does take. */
+		router_match(opts.routes, opts.nroutes, 0, url, NULL, NULL,
+		    &allow);
+		if (allow != 0)
+			req_header_add(r, MHD_HTTP_HEADER_ALLOW,
+			    allow_header(r->arena, allow));
+		return req_fail(r, allow ? 405 : 404, allow ?
+		    "method_not_allowed" : "not_found", allow ?
+		    "method %.16s is not supported" : "no resource at this path",
+		    method);
+	}
 	if (urlsize > cfg.max_url_bytes)
 		return req_fail(r, 414, "uri_too_long",
 		    "the URL is longer than %zu bytes", cfg.max_url_bytes);
@@ -372,7 +382,7 @@ begin(struct conn_req *cr, const char *url, const char *method)
 			    "the body is larger than %zu bytes", cap);
 		}
 		if (!json_content_type(req_header(r,
-			MHD_HTTP_HEADER_CONTENT_TYPE)))
+			MHD_HTTP_HEADER_CONTENT_TYPE), r->method))
 			return req_fail(r, 415, "unsupported_media_type",
 			    "the body must be application/json");
 		r->body = arena_alloc(r->arena, cap + 1);

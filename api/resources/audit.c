@@ -52,7 +52,7 @@ audit_list(struct req *r)
 		params[i + 1] = q[i];
 	params[6] = pg.cursor;
 	params[7] = pg.fetch;
-	if ((res = db_exec(r, "audit_list", 8, params)) == NULL)
+	if ((res = page_exec(r, "audit_list", 8, params, &pg)) == NULL)
 		return -1;
 	return reply_page(r, res, &pg);
 }

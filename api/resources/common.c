@@ -455,6 +455,22 @@ page_params(struct req *r, struct page *pg)
 	return 0;
 }
 
+struct dbres *
+page_exec(struct req *r, const char *stmt, int n, const char *const *params,
+    const struct page *pg)
+{
+	struct dbres *res = db_exec(r, stmt, n, params);
+
+	/* A cursor we did not make can fail a cast: the client's fault. */
+	if (res == NULL && pg->cursor != NULL && r->err_status == 422) {
+		req_clear_failure(r);
+		req_field_error(r, "cursor", "format",
+		    "cursor must be a value from next_cursor");
+		req_fail(r, 400, "invalid_query", "a query parameter is invalid");
+	}
+	return res;
+}
+
 int
 reply_page(struct req *r, struct dbres *res, const struct page *pg)
 {

@@ -62,6 +62,9 @@ struct page {
 };
 /* Reads limit and cursor from the query; -1 with 400 when malformed. */
 int page_params(struct req *, struct page *);
+/* db_exec for a list: a cast failure caused by a forged cursor is 400. */
+struct dbres *page_exec(struct req *, const char *stmt, int n,
+    const char *const *params, const struct page *);
 /* Replies {"items": [...], "next_cursor": …} from rows (json, cursor). */
 int reply_page(struct req *, struct dbres *, const struct page *);
 /* Replies row 0 (version, json) with its ETag, or 404 naming what. */
@@ -114,6 +117,86 @@ extern const struct db_stmt service_accounts_stmts[];
 int service_accounts_list(struct req *);
 int service_accounts_create(struct req *);
 int service_accounts_revoke(struct req *);
+
+/* A plan is visible to callers in its issuing unit's subtree and in the
+ * units above it ($1 is the caller's unit). */
+#define PLAN_VISIBLE(p)                                                     \
+	"EXISTS (SELECT 1 FROM units iu, units me WHERE iu.id = " p           \
+	".issuing_unit_id AND me.id = $1 AND (iu.path @> me.path"             \
+	" OR iu.path <@ me.path))"
+
+/* plans.c */
+extern const struct db_stmt plans_stmts[];
+/* A plan locked for a change by plan_lock; strings owned by the arena. */
+struct plan_state {
+	const char *id, *version, *status, *json, *unit_path, *year;
+	const char *issuing_unit_id;
+};
+int plans_list(struct req *);
+int plans_create(struct req *);
+int plans_get(struct req *);
+int plans_update(struct req *);
+int plans_issue(struct req *);
+int plans_close(struct req *);
+int plans_versions(struct req *);
+/* Checks plan fields (import: id and status allowed); returns the number
+ * of field errors. */
+int plan_fields(struct req *, json_t *, const char **v, int patch, int import,
+    const char *prefix);
+struct dbres *plan_insert(struct req *, const char **v);
+/* Locks a plan the caller manages (404 if none); 412 when version (may be
+ * NULL) is not current, 409 when the plan is closed. */
+int plan_lock(struct req *, const char *plan_id, const char *version,
+    struct plan_state *);
+/* For an issued plan: records an amendment (422 without a reason) and, if
+ * bump, raises the plan's version. A draft needs nothing. */
+int plan_amend(struct req *, const struct plan_state *, const char *reason,
+    const char *entity_type, const char *entity_id, const char *changes,
+    const char *before, int bump);
+/* The request body minus amendment_reason, as JSON text. */
+const char *changes_of(struct req *);
+
+/* tasks.c */
+extern const struct db_stmt tasks_stmts[];
+int tasks_list(struct req *);
+int tasks_create(struct req *);
+int tasks_get(struct req *);
+int tasks_update(struct req *);
+/* Checks task fields (schedule and due_on agree); returns the error count. */
+int task_fields(struct req *, json_t *, const char **v, int patch,
+    const char *prefix);
+/* Inserts a task of plan_id; returns its row (version, json, id) or NULL. */
+struct dbres *task_insert(struct req *, const char *plan_id, const char **v);
+
+/* milestones.c */
+extern const struct db_stmt milestones_stmts[];
+int milestones_list(struct req *);
+int milestones_create(struct req *);
+int milestones_update(struct req *);
+int milestone_fields(struct req *, json_t *, const char **v, int patch,
+    const char *prefix);
+struct dbres *milestone_insert(struct req *, const struct plan_state *,
+    const char **v, const char *prefix);
+
+/* assignments.c */
+extern const struct db_stmt assignments_stmts[];
+int assignments_for_task(struct req *);
+int assignments_create(struct req *);
+int assignments_list(struct req *);
+int assignments_get(struct req *);
+int assignments_update(struct req *);
+int assignment_fields(struct req *, json_t *, const char **v,
+    const char *prefix);
+/* Creates the assignments one entry stands for (a unit or a group) on a
+ * task of the plan; NULL after a failure. */
+struct dbres *assignment_insert(struct req *, const struct plan_state *,
+    const char *task_id, const char **v, const char *prefix);
+
+/* import.c */
+extern const struct db_stmt import_stmts[];
+int plans_import(struct req *);
+/* Imports a plan document as the system (seed data). 0 or -1. */
+int import_document(struct req *, json_t *doc, int dry_run);
 
 /* seed.c */
 extern const struct db_stmt seed_stmts[];

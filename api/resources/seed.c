@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,7 +29,10 @@ static const char sa_add[] =
     " unit_path, after) SELECT 'system', 'create', 'service_account', ins.id,"
     " u.path, to_jsonb(ins) - 'key_hash' FROM ins JOIN units u ON u.id = ins.unit_id";
 
+static const char plan_exists[] = "SELECT 1 FROM plans WHERE id = $1";
+
 const struct db_stmt seed_stmts[] = {
+	{ "seed_plan_exists", plan_exists },
 	{ "seed_user_exists", user_exists },
 	{ "seed_user_add", user_add },
 	{ "seed_sa_exists", sa_exists },
@@ -91,6 +95,35 @@ write_credentials(const char *path, json_t *list)
 	free(text);
 	free(tmp);
 	return ok ? 0 : -1;
+}
+
+/* Imports a plan document unless its plan is there already. */
+static int
+seed_plan(struct req *r, const struct asset *a)
+{
+	json_error_t err;
+	json_t *doc;
+	const char *id;
+	struct dbres *res;
+	int rc = -1;
+
+	if ((doc = json_loadb((const char *)a->data, a->len,
+	    JSON_REJECT_DUPLICATES, &err)) == NULL) {
+		log_error("seed: %s: %s (line %d)", a->name, err.text, err.line);
+		return -1;
+	}
+	id = json_string_value(json_object_get(json_object_get(doc, "plan"),
+	    "id"));
+	if ((res = db_exec(r, "seed_plan_exists", 1, &id)) == NULL)
+		goto out;
+	if (db_rows(res) == 0 && import_document(r, doc, 0) == -1) {
+		log_error("seed: %s was not loaded", a->name);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(doc);
+	return rc;
 }
 
 int
@@ -156,13 +189,22 @@ seed_run(const char *credentials)
 	}
 	if (created > 0 && write_credentials(credentials, list) == -1)
 		goto out;
+	if (seed_plan(&r, &asset_seed_plan_province) == -1 ||
+	    seed_plan(&r, &asset_seed_plan_commune) == -1)
+		goto out;
 	log_info("seed: demo organisation loaded; %d account(s) created%s%s",
 	    created, created ? ", credentials in " : "",
 	    created ? credentials : "");
 	rc = 0;
 out:
-	if (rc == -1 && r.err_detail != NULL)
-		log_error("seed: %s", r.err_detail);
+	if (rc == -1 && r.err_detail != NULL) {
+		char *why = r.err_fields ? json_dumps(r.err_fields,
+		    JSON_COMPACT) : NULL;
+
+		log_error("seed: %s: %s %s", r.err_code, r.err_detail,
+		    why ? why : "");
+		free(why);
+	}
 	json_decref(old);
 	json_decref(list);
 	arena_free(r.arena);

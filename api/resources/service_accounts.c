@@ -40,14 +40,17 @@ static const char revoke[] =
     "WITH cur AS (SELECT s.id, s.version, n.path, to_jsonb(s) - 'key_hash' AS j"
     "  FROM service_accounts s JOIN units n ON n.id = s.unit_id"
     "  WHERE s.id = $2 AND n.path <@ " SCOPE "),"
-    " upd AS (UPDATE service_accounts s SET revoked_at = coalesce(revoked_at,"
-    "  now()), version = s.version + 1 FROM cur"
-    "  WHERE s.id = cur.id AND cur.version = $3::int RETURNING s.*),"
+    " upd AS (UPDATE service_accounts s SET revoked_at = now(),"
+    "  version = s.version + 1 FROM cur"
+    "  WHERE s.id = cur.id AND cur.version = $3::int AND s.revoked_at IS NULL"
+    "  RETURNING s.*),"
     " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
     "  entity_type, entity_id, unit_path, before, after, request_id)"
     "  SELECT $4, 'user', 'revoke', 'service_account', upd.id, cur.path,"
     "  cur.j, to_jsonb(upd) - 'key_hash', $5 FROM upd, cur)"
-    "SELECT cur.version, (SELECT count(*) FROM upd) FROM cur";
+    "SELECT cur.version, (SELECT count(*) FROM upd),"
+    " (SELECT revoked_at IS NOT NULL FROM service_accounts WHERE id = cur.id)"
+    " FROM cur";
 
 const struct db_stmt service_accounts_stmts[] = {
 	{ "sa_list", list },
@@ -75,7 +78,7 @@ service_accounts_list(struct req *r)
 	params[0] = auth_principal(r)->unit_id;
 	params[1] = pg.cursor;
 	params[2] = pg.fetch;
-	if ((res = db_exec(r, "sa_list", 3, params)) == NULL)
+	if ((res = page_exec(r, "sa_list", 3, params, &pg)) == NULL)
 		return -1;
 	return reply_page(r, res, &pg);
 }
@@ -130,7 +133,10 @@ service_accounts_revoke(struct req *r)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such service account");
-	if (strcmp(db_get(res, 0, 1), "0") == 0)
+	/* Revoking a revoked key changes nothing and is not an error. */
+	if (strcmp(db_get(res, 0, 1), "0") == 0 &&
+	    !(strcmp(db_get(res, 0, 0), version) == 0 &&
+		strcmp(db_get(res, 0, 2), "t") == 0))
 		return req_fail(r, 412, "precondition_failed",
 		    "the service account changed since version %s", version);
 	return req_reply(r, 204, NULL, "", 0);

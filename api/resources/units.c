@@ -64,7 +64,8 @@ static const char update[] =
     "  path = coalesce($8::ltree || unit_label(id), path),"
     "  version = version + 1, updated_at = now()"
     "  WHERE id = $1 RETURNING *),"
-    " sub AS (UPDATE units d SET path = upd.path || subpath(d.path, nlevel($9::ltree))"
+    " sub AS (UPDATE units d SET path = upd.path || subpath(d.path, nlevel($9::ltree)),"
+    "  version = d.version + 1, updated_at = now()"
     "  FROM upd WHERE $8::ltree IS NOT NULL AND d.path <@ $9::ltree"
     "  AND d.id <> upd.id),"
     " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
@@ -135,7 +136,7 @@ units_list(struct req *r)
 	params[4] = q[3];
 	params[5] = pg.cursor;
 	params[6] = pg.fetch;
-	if ((res = db_exec(r, "units_list", 7, params)) == NULL)
+	if ((res = page_exec(r, "units_list", 7, params, &pg)) == NULL)
 		return -1;
 	return reply_page(r, res, &pg);
 }

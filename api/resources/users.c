@@ -56,6 +56,8 @@ static const char update[] =
     "  unit_id = coalesce($4::uuid, unit_id),"
     "  active = coalesce($5::boolean, active),"
     "  password_hash = coalesce($6, password_hash),"
+    "  tokens_valid_after = CASE WHEN $6 IS NULL THEN tokens_valid_after"
+    "   ELSE now() END,"
     "  version = version + 1, updated_at = now()"
     "  WHERE id = $1 RETURNING *),"
     " tok AS (UPDATE refresh_tokens SET revoked_at = now()"
@@ -123,6 +125,7 @@ new_hash(struct req *r, const char *password, const char *username)
 	}
 	hash = arena_alloc(r->arena, 128);
 	if (password_hash(password, hash, 128) == -1) {
+		req_header_add(r, "Retry-After", "1");
 		req_fail(r, 503, "busy", "the server is out of memory for "
 		    "password hashing; try again");
 		return NULL;
@@ -154,7 +157,7 @@ users_list(struct req *r)
 	params[4] = q[3];
 	params[5] = pg.cursor;
 	params[6] = pg.fetch;
-	if ((res = db_exec(r, "users_list", 7, params)) == NULL)
+	if ((res = page_exec(r, "users_list", 7, params, &pg)) == NULL)
 		return -1;
 	return reply_page(r, res, &pg);
 }
@@ -178,7 +181,12 @@ me_get(struct req *r)
 
 	if ((res = db_exec(r, "users_me", 1, params)) == NULL)
 		return -1;
-	return reply_entity(r, res, 200, "user");
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such user");
+	/* The body embeds the unit, so the ETag is the body's, not the
+	 * user's version. */
+	return req_reply(r, 200, "application/json", db_get(res, 0, 1),
+	    strlen(db_get(res, 0, 1)));
 }
 
 int

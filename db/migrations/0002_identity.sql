@@ -20,7 +20,7 @@ CREATE TABLE units (
 	parent_id uuid REFERENCES units (id),
 	kind text NOT NULL CHECK (kind IN ('province', 'department', 'commune',
 		'office', 'front', 'party', 'village', 'other')),
-	code text NOT NULL CHECK (code ~ '^[a-z0-9][a-z0-9_-]{0,63}$'),
+	code text NOT NULL CHECK (code ~ '^[a-z0-9][a-z0-9._-]{0,63}$'),
 	name text NOT NULL CHECK (length(name) BETWEEN 1 AND 300),
 	-- Labels from the root down to this unit: "this unit and everything
 	-- below it" is path <@ this.path, one GiST-indexed condition.
@@ -46,6 +46,8 @@ CREATE TABLE users (
 	role text NOT NULL CHECK (role IN ('admin', 'leader', 'coordinator',
 		'inspector', 'officer', 'viewer')),
 	password_hash text NOT NULL,
+	-- Access tokens issued before this instant are refused.
+	tokens_valid_after timestamptz NOT NULL DEFAULT 'epoch',
 	active boolean NOT NULL DEFAULT true,
 	version integer NOT NULL DEFAULT 1,
 	created_at timestamptz NOT NULL DEFAULT now(),

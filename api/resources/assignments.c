@@ -1,0 +1,395 @@
+/*
+ * Assignments: who does what of a task (task x unit x role: lead,
+ * coordinate, implement), with an optional scope note, responsible person
+ * and own due date, and the progress the assigned unit reports. A group
+ * addressee ("all agencies, units and villages") becomes one assignment per
+ * unit when assigned. GET /assignments is a unit's inbox: overdue first.
+ */
+#include <string.h>
+
+#include "resources/resources.h"
+
+/* The day it is due: its own date, else the task's deadline, else the end
+ * of the plan's year for work "within the year"; ongoing work has none. */
+#define DUE(a, t, p)                                                         \
+	"coalesce(" a ".due_on, " t ".due_on, CASE WHEN " t ".schedule ="    \
+	" 'within_year' THEN make_date(" p ".year, 12, 31) END)"
+#define TODAY "(now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
+#define ASSIGNMENT_JSON(a, t, p)                                             \
+	"json_build_object('id', " a ".id, 'task_id', " a ".task_id,"        \
+	" 'plan_id', " t ".plan_id, 'task_number', " t ".number,"            \
+	" 'task_title', " t ".title, 'unit_id', " a ".unit_id,"              \
+	" 'role', " a ".role, 'scope_note', " a ".scope_note,"                \
+	" 'responsible_user_id', " a ".responsible_user_id,"                 \
+	" 'due_on', " a ".due_on, 'effective_due_on', " DUE(a, t, p) ","     \
+	" 'overdue', coalesce(" a ".status <> 'done' AND " DUE(a, t, p) " < "  \
+	TODAY ", false)," \
+	" 'status', " a ".status, 'progress', " a ".progress,"               \
+	" 'progress_note', " a ".progress_note, 'version', " a ".version,"    \
+	" 'created_at', " a ".created_at, 'updated_at', " a ".updated_at)"
+/* Overdue first, then by due day (none last), task number, id. */
+#define INBOX_KEY(a, t, p)                                                   \
+	"(CASE WHEN " a ".status <> 'done' AND " DUE(a, t, p) " < " TODAY     \
+	" THEN '0' ELSE '1' END || coalesce(" DUE(a, t, p) "::text,"          \
+	" '9999-12-31') || lpad(" t ".number::text, 4, '0') || " a ".id::text)"
+#define IN_SCOPE(a) \
+	"EXISTS (SELECT 1 FROM units au, units me WHERE au.id = " a ".unit_id" \
+	" AND me.id = $1 AND au.path <@ me.path)"
+
+static const char for_task[] =
+    "SELECT " ASSIGNMENT_JSON("a", "t", "p") ", encode(convert_to(a.role ||"
+    " a.unit_id::text || a.id::text, 'UTF8'), 'hex')"
+    " FROM assignments a JOIN tasks t ON t.id = a.task_id"
+    " JOIN plans p ON p.id = t.plan_id"
+    " WHERE a.task_id = $2 AND " PLAN_VISIBLE("p")
+    " AND ($3::text IS NULL OR a.role || a.unit_id::text || a.id::text >"
+    "  convert_from(decode($3, 'hex'), 'UTF8'))"
+    " ORDER BY a.role || a.unit_id::text || a.id::text LIMIT $4";
+static const char task_visible[] =
+    "SELECT 1 FROM tasks t JOIN plans p ON p.id = t.plan_id"
+    " WHERE t.id = $2 AND " PLAN_VISIBLE("p");
+static const char inbox[] =
+    "SELECT " ASSIGNMENT_JSON("a", "t", "p") ", encode(convert_to("
+    INBOX_KEY("a", "t", "p") ", 'UTF8'), 'hex')"
+    " FROM assignments a JOIN tasks t ON t.id = a.task_id"
+    " JOIN plans p ON p.id = t.plan_id"
+    " WHERE " IN_SCOPE("a") " AND p.status <> 'draft'"
+    " AND ($2::uuid IS NULL OR a.unit_id = $2)"
+    " AND ($3::text IS NULL OR a.status = $3)"
+    " AND ($4::date IS NULL OR " DUE("a", "t", "p") " < $4)"
+    " AND ($5::uuid IS NULL OR t.plan_id = $5)"
+    " AND ($6::text IS NULL OR " INBOX_KEY("a", "t", "p")
+    "  > convert_from(decode($6, 'hex'), 'UTF8'))"
+    " ORDER BY " INBOX_KEY("a", "t", "p") " LIMIT $7";
+static const char get[] =
+    "SELECT a.version, " ASSIGNMENT_JSON("a", "t", "p")
+    " FROM assignments a JOIN tasks t ON t.id = a.task_id"
+    " JOIN plans p ON p.id = t.plan_id"
+    " WHERE a.id = $2 AND (" IN_SCOPE("a") " OR " PLAN_VISIBLE("p") ")";
+static const char task_of[] =
+    "SELECT t.plan_id, t.due_on FROM tasks t WHERE t.id = $1";
+/* One entry: a unit ($3) or a group ($4) of the issuing unit ($10); every
+ * unit must lie in the issuing unit's subtree. */
+static const char create[] =
+    "WITH issuing AS (SELECT id, path FROM units WHERE id = $10),"
+    " target AS (SELECT u.id FROM units u, issuing i WHERE u.path <@ i.path"
+    "  AND u.active AND (u.id = $3::uuid OR u.id IN"
+    "  (SELECT group_units(i.id, $4)))),"
+    " ins AS (INSERT INTO assignments (task_id, unit_id, role, scope_note,"
+    "  responsible_user_id, due_on) SELECT $1, target.id, $2, $5, $6::uuid,"
+    "  $7::date FROM target"
+    "  ON CONFLICT DO NOTHING RETURNING *),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, after, request_id)"
+    "  SELECT $8, $11, 'create', 'assignment', ins.id, i.path, to_jsonb(ins),"
+    "  $9 FROM ins, issuing i)"
+    "SELECT ins.id, (SELECT count(*) FROM target) FROM ins";
+static const char by_ids[] =
+    "SELECT " ASSIGNMENT_JSON("a", "t", "p") ", a.id::text"
+    " FROM assignments a JOIN tasks t ON t.id = a.task_id"
+    " JOIN plans p ON p.id = t.plan_id"
+    " WHERE a.id = ANY ($1::uuid[]) ORDER BY a.role, a.unit_id";
+/* Progress is reported by the assigned unit (or a unit above it). */
+static const char lock[] =
+    "SELECT a.version, to_jsonb(a), au.path, a.unit_id FROM assignments a"
+    " JOIN units au ON au.id = a.unit_id"
+    " WHERE a.id = $2 AND " IN_SCOPE("a") " FOR UPDATE OF a";
+static const char update[] =
+    "WITH upd AS (UPDATE assignments SET status = coalesce($2, status),"
+    "  progress = coalesce($3::int, CASE WHEN $2 = 'done' THEN 100"
+    "   ELSE progress END),"
+    "  progress_note = coalesce($4, progress_note),"
+    "  responsible_user_id = coalesce($5::uuid, responsible_user_id),"
+    "  version = version + 1, updated_at = now()"
+    "  WHERE id = $1 AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM users s"
+    "   WHERE s.id = $5 AND s.unit_id = assignments.unit_id AND s.active))"
+    "  RETURNING *),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, before, after, request_id)"
+    "  SELECT $6, $7, 'update', 'assignment', upd.id, $8::ltree, $9::jsonb,"
+    "  to_jsonb(upd), $10 FROM upd)"
+    "SELECT upd.id FROM upd";
+
+const struct db_stmt assignments_stmts[] = {
+	{ "assignments_for_task", for_task },
+	{ "assignments_task_visible", task_visible },
+	{ "assignments_inbox", inbox },
+	{ "assignments_get", get },
+	{ "assignments_task_of", task_of },
+	{ "assignments_create", create },
+	{ "assignments_by_ids", by_ids },
+	{ "assignments_lock", lock },
+	{ "assignments_update", update },
+	{ NULL, NULL },
+};
+
+static const char *const roles[] = { "lead", "coordinate", "implement",
+	NULL };
+static const char *const groups[] = { "agencies", "villages",
+	"agencies_and_villages", NULL };
+static const char *const statuses[] = { "not_started", "in_progress", "done",
+	NULL };
+
+enum { F_ROLE, F_UNIT, F_GROUP, F_SCOPE, F_RESPONSIBLE, F_DUE_ON, F_REASON };
+static const struct field fields[] = {
+	[F_ROLE] = { "role", F_ENUM, 1, 0, 0, 0, 0, roles },
+	[F_UNIT] = { "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	[F_GROUP] = { "group", F_ENUM, 0, 0, 0, 0, 0, groups },
+	[F_SCOPE] = { "scope_note", F_STRING, 0, 1, 0, 1, 1000, NULL },
+	[F_RESPONSIBLE] = { "responsible_user_id", F_UUID, 0, 1, 0, 0, 0, NULL },
+	[F_DUE_ON] = { "due_on", F_DATE, 0, 1, 0, 0, 0, NULL },
+	[F_REASON] = { "amendment_reason", F_STRING, 0, 0, 0, 1, 2000, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
+enum { P_STATUS, P_PROGRESS, P_NOTE, P_RESPONSIBLE };
+static const struct field progress_fields[] = {
+	[P_STATUS] = { "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	[P_PROGRESS] = { "progress", F_INT, 0, 0, 0, 0, 100, NULL },
+	[P_NOTE] = { "progress_note", F_STRING, 0, 0, 0, 0, 2000, NULL },
+	[P_RESPONSIBLE] = { "responsible_user_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
+static const struct field filters[] = {
+	{ "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "due_before", F_DATE, 0, 0, 0, 0, 0, NULL },
+	{ "plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
+int
+assignment_fields(struct req *r, json_t *obj, const char **v,
+    const char *prefix)
+{
+	int bad = validate_at(r, obj, fields, v, 0, prefix);
+
+	if (bad == 0 && (v[F_UNIT] == NULL) == (v[F_GROUP] == NULL)) {
+		req_field_error(r, arena_printf(r->arena, "%sunit_id", prefix),
+		    "required", "give exactly one of unit_id and group");
+		bad++;
+	}
+	return bad;
+}
+
+struct dbres *
+assignment_insert(struct req *r, const struct plan_state *st,
+    const char *task_id, const char **v, const char *prefix)
+{
+	const struct principal *pr = auth_principal(r);
+	const char *params[11], *tp[1] = { task_id };
+	struct dbres *task, *res;
+
+	if ((task = db_exec(r, "assignments_task_of", 1, tp)) == NULL)
+		return NULL;
+	/* An assignment is not due after its task's deadline. */
+	if (v[F_DUE_ON] != NULL && db_get(task, 0, 1) != NULL &&
+	    strcmp(v[F_DUE_ON], db_get(task, 0, 1)) > 0) {
+		req_field_error(r, arena_printf(r->arena, "%sdue_on", prefix),
+		    "after_deadline", "due_on is after the task's deadline %s",
+		    db_get(task, 0, 1));
+		req_fail(r, 422, "invalid_body", "the assignment is due after "
+		    "its task");
+		return NULL;
+	}
+	params[0] = task_id;
+	params[1] = v[F_ROLE];
+	params[2] = v[F_UNIT];
+	params[3] = v[F_GROUP];
+	params[4] = v[F_SCOPE];
+	params[5] = v[F_RESPONSIBLE];
+	params[6] = v[F_DUE_ON];
+	params[7] = pr ? pr->id : NULL;
+	params[8] = r->id;
+	params[9] = st->issuing_unit_id;
+	params[10] = actor_kind(r);
+	if ((res = db_exec(r, "assignments_create", 11, params)) == NULL)
+		return NULL;
+	if (v[F_UNIT] != NULL && db_rows(res) == 0) {
+		req_field_error(r, arena_printf(r->arena, "%sunit_id", prefix),
+		    "unknown", "unit_id names no active unit of the plan's "
+		    "issuing unit or below it, or that unit already has this "
+		    "assignment");
+		req_fail(r, 422, "invalid_reference", "the unit cannot take "
+		    "this assignment");
+		return NULL;
+	}
+	return res;
+}
+
+int
+assignments_for_task(struct req *r)
+{
+	const char *params[4];
+	struct page pg;
+	struct dbres *res;
+
+	if (page_params(r, &pg) == -1)
+		return -1;
+	params[0] = auth_principal(r)->unit_id;
+	params[1] = r->param[0];
+	if ((res = db_exec(r, "assignments_task_visible", 2, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such task");
+	params[2] = pg.cursor;
+	params[3] = pg.fetch;
+	if ((res = page_exec(r, "assignments_for_task", 4, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}
+
+int
+assignments_list(struct req *r)
+{
+	const char *params[7], *q[nitems(filters)];
+	struct page pg;
+	struct dbres *res;
+	int i;
+
+	if (page_params(r, &pg) == -1 || query_params(r, filters, q) == -1)
+		return -1;
+	params[0] = auth_principal(r)->unit_id;
+	for (i = 0; i < 4; i++)
+		params[i + 1] = q[i];
+	params[5] = pg.cursor;
+	params[6] = pg.fetch;
+	if ((res = page_exec(r, "assignments_inbox", 7, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}
+
+int
+assignments_get(struct req *r)
+{
+	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
+	struct dbres *res;
+
+	if ((res = db_exec(r, "assignments_get", 2, params)) == NULL)
+		return -1;
+	return reply_entity(r, res, 200, "assignment");
+}
+
+struct create {
+	const char *v[nitems(fields)];
+};
+
+static int
+create_tx(struct req *r, void *arg)
+{
+	struct create *c = arg;
+	const char *tp[1] = { r->param[0] }, *ids;
+	struct plan_state st;
+	struct dbres *task, *res;
+	size_t len = 4;
+	char *list;
+	int i;
+
+	if ((task = db_exec(r, "assignments_task_of", 1, tp)) == NULL)
+		return -1;
+	if (db_rows(task) == 0 ||
+	    plan_lock(r, db_get(task, 0, 0), NULL, &st) == -1) {
+		if (db_rows(task) == 0 || r->err_status == 404) {
+			req_clear_failure(r);
+			return req_fail(r, 404, "not_found",
+			    "no such task you manage");
+		}
+		return -1;
+	}
+	if ((res = assignment_insert(r, &st, r->param[0], c->v, "")) == NULL ||
+	    plan_amend(r, &st, c->v[F_REASON], "assignment", r->param[0],
+		changes_of(r), NULL, 1) == -1)
+		return -1;
+	for (i = 0; i < db_rows(res); i++)
+		len += strlen(db_get(res, i, 0)) + 1;
+	list = arena_alloc(r->arena, len);
+	strcpy(list, "{");
+	for (i = 0; i < db_rows(res); i++) {
+		strcat(list, i ? "," : "");
+		strcat(list, db_get(res, i, 0));
+	}
+	strcat(list, "}");
+	ids = list;
+	if ((res = db_exec(r, "assignments_by_ids", 1, &ids)) == NULL)
+		return -1;
+	{
+		struct page pg = { PAGE_MAX * 10, NULL, NULL };
+
+		if (reply_page(r, res, &pg) == -1)
+			return -1;
+	}
+	r->status = 201;
+	return 0;
+}
+
+int
+assignments_create(struct req *r)
+{
+	struct create c;
+	json_t *body;
+
+	if ((body = req_body_object(r)) == NULL)
+		return -1;
+	if (assignment_fields(r, body, c.v, "") > 0)
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	return db_tx(r, create_tx, &c);
+}
+
+struct progress {
+	const char *v[nitems(progress_fields)];
+	const char *version;
+};
+
+static int
+update_tx(struct req *r, void *arg)
+{
+	const struct principal *pr = auth_principal(r);
+	struct progress *c = arg;
+	const char *params[10], *lp[2] = { pr->unit_id, r->param[0] };
+	struct dbres *cur, *res;
+
+	if ((cur = db_exec(r, "assignments_lock", 2, lp)) == NULL)
+		return -1;
+	if (db_rows(cur) == 0)
+		return req_fail(r, 404, "not_found", "no such assignment of "
+		    "your units");
+	if (strcmp(db_get(cur, 0, 0), c->version) != 0)
+		return req_fail(r, 412, "precondition_failed",
+		    "the assignment changed since version %s: reload it",
+		    c->version);
+	params[0] = r->param[0];
+	params[1] = c->v[P_STATUS];
+	params[2] = c->v[P_PROGRESS];
+	params[3] = c->v[P_NOTE];
+	params[4] = c->v[P_RESPONSIBLE];
+	params[5] = pr->id;
+	params[6] = actor_kind(r);
+	params[7] = db_get(cur, 0, 2);
+	params[8] = db_get(cur, 0, 1);
+	params[9] = r->id;
+	if ((res = db_exec(r, "assignments_update", 10, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0) {
+		req_field_error(r, "responsible_user_id", "unknown",
+		    "responsible_user_id names no active user of the assigned "
+		    "unit");
+		return req_fail(r, 422, "invalid_reference",
+		    "the responsible user is not in the assigned unit");
+	}
+	return assignments_get(r);
+}
+
+int
+assignments_update(struct req *r)
+{
+	struct progress c;
+	json_t *body;
+
+	if ((c.version = if_match(r)) == NULL ||
+	    (body = req_body_object(r)) == NULL ||
+	    validate(r, body, progress_fields, c.v, 1) == -1)
+		return -1;
+	return db_tx(r, update_tx, &c);
+}

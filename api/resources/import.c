@@ -1,0 +1,302 @@
+/*
+ * Whole-plan import: a plan with its milestones, tasks and assignments as
+ * one JSON document, created in one transaction — or nothing, with every
+ * problem found. ?dry_run=true checks everything, database included, and
+ * writes nothing. The demo plan is loaded through this same path.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+
+static const char unit_ok[] =
+    "SELECT 1 FROM units u, units i WHERE i.id = $1 AND u.id = $2"
+    " AND u.path <@ i.path AND u.active";
+
+const struct db_stmt import_stmts[] = {
+	{ "import_unit_ok", unit_ok },
+	{ NULL, NULL },
+};
+
+#define MAX_ITEMS 500
+
+struct doc {
+	json_t *plan, *milestones, *tasks;
+	const char *pv[32];
+	const char ***mv, ***tv, ****av;
+	int dry_run;
+	int counts[3];
+};
+
+/* Checks a unit reference against the issuing unit; counts a problem. */
+static int
+check_unit(struct req *r, const char *issuing, const char *unit,
+    const char *field)
+{
+	const char *params[2] = { issuing, unit };
+	struct dbres *res;
+
+	if (unit == NULL)
+		return 0;
+	if ((res = db_exec(r, "import_unit_ok", 2, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0) {
+		req_field_error(r, field, "unknown", "%s is not an active unit "
+		    "of the issuing unit or below it", field);
+		return 1;
+	}
+	return 0;
+}
+
+/* Checks the shape of the whole document; returns the number of problems. */
+static int
+check_shape(struct req *r, struct doc *d)
+{
+	json_t *m, *t, *a, *list;
+	char seen[1000] = { 0 };
+	size_t i, j;
+	int bad = 0;
+
+	if (!json_is_object(d->plan)) {
+		req_field_error(r, "plan", "required", "plan is an object");
+		return 1;
+	}
+	bad += plan_fields(r, d->plan, d->pv, 0, 1, "plan.");
+	if (d->milestones != NULL && (!json_is_array(d->milestones) ||
+	    json_array_size(d->milestones) > 50)) {
+		req_field_error(r, "milestones", "type", "milestones is a list of "
+		    "at most 50");
+		return bad + 1;
+	}
+	if (d->tasks != NULL && (!json_is_array(d->tasks) ||
+	    json_array_size(d->tasks) > 200)) {
+		req_field_error(r, "tasks", "type", "tasks is a list of at most "
+		    "200");
+		return bad + 1;
+	}
+	d->mv = arena_zalloc(r->arena, sizeof(*d->mv) *
+	    (json_array_size(d->milestones) + 1));
+	json_array_foreach(d->milestones, i, m) {
+		d->mv[i] = arena_zalloc(r->arena, sizeof(char *) * 16);
+		if (!json_is_object(m)) {
+			req_field_error(r, arena_printf(r->arena,
+			    "milestones[%zu]", i), "type", "an object");
+			bad++;
+			continue;
+		}
+		bad += milestone_fields(r, m, d->mv[i], 0, arena_printf(r->arena,
+		    "milestones[%zu].", i));
+	}
+	d->tv = arena_zalloc(r->arena, sizeof(*d->tv) *
+	    (json_array_size(d->tasks) + 1));
+	d->av = arena_zalloc(r->arena, sizeof(*d->av) *
+	    (json_array_size(d->tasks) + 1));
+	json_array_foreach(d->tasks, i, t) {
+		char *prefix = arena_printf(r->arena, "tasks[%zu].", i);
+		json_t *copy;
+
+		d->tv[i] = arena_zalloc(r->arena, sizeof(char *) * 16);
+		if (!json_is_object(t)) {
+			req_field_error(r, arena_printf(r->arena, "tasks[%zu]", i),
+			    "type", "an object");
+			bad++;
+			continue;
+		}
+		/* The task's own fields, without its assignments. */
+		copy = req_own(r, json_copy(t));
+		json_object_del(copy, "assignments");
+		bad += task_fields(r, copy, d->tv[i], 0, prefix);
+		if (d->tv[i][0] != NULL) {
+			int n = atoi(d->tv[i][0]);
+
+			if (seen[n]) {
+				req_field_error(r, arena_printf(r->arena,
+				    "%snumber", prefix), "duplicate",
+				    "task number %d is used twice", n);
+				bad++;
+			}
+			seen[n] = 1;
+		}
+		list = json_object_get(t, "assignments");
+		if (list != NULL && (!json_is_array(list) ||
+		    json_array_size(list) > MAX_ITEMS)) {
+			req_field_error(r, arena_printf(r->arena,
+			    "%sassignments", prefix), "type", "a list");
+			bad++;
+			continue;
+		}
+		d->av[i] = arena_zalloc(r->arena, sizeof(char **) *
+		    (json_array_size(list) + 1));
+		json_array_foreach(list, j, a) {
+			d->av[i][j] = arena_zalloc(r->arena, sizeof(char *) * 16);
+			if (!json_is_object(a)) {
+				req_field_error(r, arena_printf(r->arena,
+				    "%sassignments[%zu]", prefix, j), "type",
+				    "an object");
+				bad++;
+				continue;
+			}
+			bad += assignment_fields(r, a, d->av[i][j],
+			    arena_printf(r->arena, "%sassignments[%zu].", prefix,
+				j));
+		}
+	}
+	return bad;
+}
+
+/* Field indexes shared with the resource files' tables. */
+#define PLAN_UNIT 3
+#define MILESTONE_RECEIVING 3
+#define MILESTONE_UNITS 8
+#define ASSIGNMENT_UNIT 1
+
+/* Every unit the document names must be in the issuing unit's subtree. */
+static int
+check_units(struct req *r, struct doc *d)
+{
+	const char *issuing = d->pv[PLAN_UNIT];
+	json_t *t, *a, *ids, *e;
+	size_t i, j, k;
+	int bad = 0, rc;
+
+	for (i = 0; i < json_array_size(d->milestones); i++) {
+		rc = check_unit(r, issuing, d->mv[i][MILESTONE_RECEIVING],
+		    arena_printf(r->arena, "milestones[%zu].receiving_unit_id",
+			i));
+		if (rc == -1)
+			return -1;
+		bad += rc;
+		ids = json_object_get(json_object_get(json_array_get(
+		    d->milestones, i), "owing"), "unit_ids");
+		json_array_foreach(ids, k, e) {
+			rc = check_unit(r, issuing, json_string_value(e),
+			    arena_printf(r->arena,
+				"milestones[%zu].owing.unit_ids[%zu]", i, k));
+			if (rc == -1)
+				return -1;
+			bad += rc;
+		}
+	}
+	json_array_foreach(d->tasks, i, t) {
+		json_array_foreach(json_object_get(t, "assignments"), j, a) {
+			rc = check_unit(r, issuing, d->av[i][j][ASSIGNMENT_UNIT],
+			    arena_printf(r->arena,
+				"tasks[%zu].assignments[%zu].unit_id", i, j));
+			if (rc == -1)
+				return -1;
+			bad += rc;
+		}
+	}
+	return bad;
+}
+
+static int
+import_tx(struct req *r, void *arg)
+{
+	struct doc *d = arg;
+	struct plan_state st = { 0 };
+	struct dbres *plan, *res;
+	size_t i, j;
+	int bad;
+
+	if ((bad = check_units(r, d)) == -1)
+		return -1;
+	if (bad > 0)
+		return req_fail(r, 422, "invalid_document",
+		    "%d unit references are outside the issuing unit", bad);
+	if ((plan = plan_insert(r, d->pv)) == NULL)
+		return -1;
+	st.id = json_string_value(json_object_get(req_own(r,
+	    json_loads(db_get(plan, 0, 1), 0, NULL)), "id"));
+	st.status = "draft"; /* a new plan needs no amendments */
+	st.issuing_unit_id = d->pv[PLAN_UNIT];
+	for (i = 0; i < json_array_size(d->milestones); i++) {
+		if (milestone_insert(r, &st, d->mv[i], arena_printf(r->arena,
+		    "milestones[%zu].", i)) == NULL)
+			return -1;
+		d->counts[0]++;
+	}
+	for (i = 0; i < json_array_size(d->tasks); i++) {
+		json_t *list = json_object_get(json_array_get(d->tasks, i),
+		    "assignments");
+
+		if ((res = task_insert(r, st.id, d->tv[i])) == NULL)
+			return -1;
+		d->counts[1]++;
+		for (j = 0; j < json_array_size(list); j++) {
+			struct dbres *a;
+
+			if ((a = assignment_insert(r, &st, db_get(res, 0, 2),
+			    d->av[i][j], arena_printf(r->arena,
+				"tasks[%zu].assignments[%zu].", i, j))) == NULL)
+				return -1;
+			d->counts[2] += db_rows(a);
+		}
+	}
+	req_reply_json(r, d->dry_run ? 200 : 201, json_pack("{s:o, s:{s:i, "
+	    "s:i, s:i}, s:b}", "plan", json_loads(db_get(plan, 0, 1), 0, NULL),
+	    "counts", "milestones", d->counts[0], "tasks", d->counts[1],
+	    "assignments", d->counts[2], "dry_run", d->dry_run));
+	if (!d->dry_run) {
+		req_header_add(r, "Location", arena_printf(r->arena,
+		    "/api/v1/plans/%s", st.id));
+		return 0;
+	}
+	/* A dry run rolls back what it wrote; the reply is kept. */
+	return req_fail(r, 200, "dry_run", "nothing was written");
+}
+
+int
+import_document(struct req *r, json_t *body, int dry_run)
+{
+	static const char *const keys[] = { "plan", "milestones", "tasks",
+		NULL };
+	struct doc d = { 0 };
+	const char *key;
+	json_t *v;
+	size_t i;
+	int bad = 0;
+
+	json_object_foreach(body, key, v) {
+		for (i = 0; keys[i] != NULL && strcmp(keys[i], key) != 0; i++)
+			;
+		if (keys[i] == NULL) {
+			req_field_error(r, key, "unknown", "%s is not part of a "
+			    "plan document", key);
+			bad++;
+		}
+	}
+	d.plan = json_object_get(body, "plan");
+	d.milestones = json_object_get(body, "milestones");
+	d.tasks = json_object_get(body, "tasks");
+	d.dry_run = dry_run;
+	bad += check_shape(r, &d);
+	if (bad > 0)
+		return req_fail(r, 422, "invalid_document",
+		    "the plan document has %d problems", bad);
+	if (db_tx(r, import_tx, &d) == 0)
+		return 0;
+	if (r->err_status == 200) {
+		/* The dry run succeeded: keep its reply, drop the marker. */
+		req_clear_failure(r);
+		return 0;
+	}
+	return -1;
+}
+
+int
+plans_import(struct req *r)
+{
+	const char *dry = req_query(r, "dry_run");
+	json_t *body;
+
+	if (dry != NULL && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
+		req_field_error(r, "dry_run", "type", "dry_run is true or false");
+		return req_fail(r, 400, "invalid_query",
+		    "a query parameter is invalid");
+	}
+	if ((body = req_body_object(r)) == NULL)
+		return -1;
+	return import_document(r, body, dry != NULL && strcmp(dry, "true") == 0);
+}

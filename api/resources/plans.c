@@ -1,0 +1,530 @@
+/*
+ * Plans: the document a unit issues for the year (draft -> issued ->
+ * closed), its legal bases, purposes, requirements, funding and recipients.
+ * A caller sees the plans of its own unit, of the units above it (the plan
+ * it implements) and of the units below it; it changes the plans of its
+ * subtree. An issued plan changes only by amendment: every change names its
+ * reason and is kept in plan_versions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+
+#define PLAN_JSON(p)                                                        \
+	"json_build_object('id', " p ".id, 'code', " p ".code,"             \
+	" 'title', " p ".title, 'year', " p ".year,"                         \
+	" 'issuing_unit_id', " p ".issuing_unit_id, 'issued_on', " p ".issued_on," \
+	" 'signer_name', " p ".signer_name, 'signer_title', " p ".signer_title," \
+	" 'parent_plan_id', " p ".parent_plan_id,"                           \
+	" 'legal_bases', " p ".legal_bases, 'purposes', " p ".purposes,"     \
+	" 'requirements', " p ".requirements, 'funding', " p ".funding,"     \
+	" 'recipients', " p ".recipients, 'status', " p ".status,"           \
+	" 'version', " p ".version, 'created_at', " p ".created_at,"         \
+	" 'updated_at', " p ".updated_at)"
+#define SORT(p) "(to_char(3000 - " p ".year, 'FM0000') || " p ".id::text)"
+
+static const char list[] =
+    "SELECT " PLAN_JSON("p") ", encode(convert_to(" SORT("p") ", 'UTF8'), 'hex')"
+    " FROM plans p WHERE " PLAN_VISIBLE("p")
+    " AND ($2::int IS NULL OR p.year = $2)"
+    " AND ($3::text IS NULL OR p.status = $3)"
+    " AND ($4::uuid IS NULL OR p.issuing_unit_id = $4)"
+    " AND ($5::uuid IS NULL OR p.parent_plan_id = $5)"
+    " AND ($6::text IS NULL OR fold(p.title) LIKE like_pattern($6)"
+    "  OR fold(coalesce(p.code, '')) LIKE like_pattern($6))"
+    " AND ($7::text IS NULL OR " SORT("p")
+    "  > convert_from(decode($7, 'hex'), 'UTF8'))"
+    " ORDER BY " SORT("p") " LIMIT $8";
+static const char get[] =
+    "SELECT p.version, " PLAN_JSON("p")
+    " FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p");
+static const char create[] =
+    "WITH ins AS (INSERT INTO plans (id, code, title, year, issuing_unit_id,"
+    "  issued_on, signer_name, signer_title, parent_plan_id, legal_bases,"
+    "  purposes, requirements, funding, recipients, status)"
+    "  SELECT coalesce($18::uuid, gen_random_uuid()), $2, $3, $4::int, $5,"
+    "  $6::date, $7, $8, $9::uuid, coalesce($10::jsonb, '[]'),"
+    "  coalesce($11, ''), coalesce($12, ''), coalesce($13, ''),"
+    "  coalesce($14::jsonb, '[]'), coalesce($19, 'draft')"
+    "  FROM units iu WHERE iu.id = $5::uuid AND ($1::uuid IS NULL OR iu.path <@"
+    "   (SELECT path FROM units WHERE id = $1))"
+    "  RETURNING *),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, after, request_id)"
+    "  SELECT $15, $16, 'create', 'plan', ins.id,"
+    "  (SELECT path FROM units WHERE id = ins.issuing_unit_id), to_jsonb(ins),"
+    "  $17 FROM ins)"
+    "SELECT ins.version, " PLAN_JSON("ins") " FROM ins";
+/* Locks a plan the caller manages: version, status, JSON, unit path, year. */
+static const char lock[] =
+    "SELECT p.version, p.status, to_jsonb(p), iu.path, p.year, p.issuing_unit_id"
+    " FROM plans p JOIN units iu ON iu.id = p.issuing_unit_id"
+    " WHERE p.id = $2 AND ($1::uuid IS NULL OR iu.path <@"
+    "  (SELECT path FROM units WHERE id = $1)) FOR UPDATE OF p";
+static const char update[] =
+    "WITH upd AS (UPDATE plans SET code = coalesce($2, code),"
+    "  title = coalesce($3, title), year = coalesce($4::int, year),"
+    "  issued_on = coalesce($5::date, issued_on),"
+    "  signer_name = coalesce($6, signer_name),"
+    "  signer_title = coalesce($7, signer_title),"
+    "  parent_plan_id = coalesce($8::uuid, parent_plan_id),"
+    "  legal_bases = coalesce($9::jsonb, legal_bases),"
+    "  purposes = coalesce($10, purposes),"
+    "  requirements = coalesce($11, requirements),"
+    "  funding = coalesce($12, funding),"
+    "  recipients = coalesce($13::jsonb, recipients),"
+    "  status = coalesce($14, status),"
+    "  version = version + 1, updated_at = now()"
+    "  WHERE id = $1 RETURNING *),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, before, after, request_id)"
+    "  SELECT $15, $16, $20, 'plan', upd.id, $17::ltree, $18::jsonb,"
+    "  to_jsonb(upd), $19 FROM upd)"
+    "SELECT upd.version, " PLAN_JSON("upd") " FROM upd";
+/* Records an amendment of an issued plan; bump says whether the change
+ * itself did not already raise the plan's version. */
+static const char amend[] =
+    "WITH p AS (UPDATE plans SET version = version + $8::int,"
+    "  updated_at = now() WHERE id = $1 RETURNING version)"
+    "INSERT INTO plan_versions (plan_id, version, actor_id, reason,"
+    " entity_type, entity_id, changes, before)"
+    " SELECT $1, p.version, $2, $3, $4, $5, $6::jsonb, $7::jsonb FROM p";
+static const char versions[] =
+    "SELECT json_build_object('version', v.version, 'at', v.at,"
+    " 'actor_id', v.actor_id, 'reason', v.reason, 'entity_type', v.entity_type,"
+    " 'entity_id', v.entity_id, 'changes', v.changes, 'before', v.before),"
+    " encode(convert_to(lpad(v.version::text, 10, '0'), 'UTF8'), 'hex')"
+    " FROM plans p JOIN plan_versions v ON v.plan_id = p.id"
+    " WHERE p.id = $2 AND " PLAN_VISIBLE("p")
+    " AND ($3::text IS NULL OR lpad(v.version::text, 10, '0') >"
+    "  convert_from(decode($3, 'hex'), 'UTF8'))"
+    " ORDER BY v.version LIMIT $4";
+static const char exists[] =
+    "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p");
+
+const struct db_stmt plans_stmts[] = {
+	{ "plans_list", list },
+	{ "plans_get", get },
+	{ "plans_create", create },
+	{ "plans_lock", lock },
+	{ "plans_update", update },
+	{ "plans_amend", amend },
+	{ "plans_versions", versions },
+	{ "plans_exists", exists },
+	{ NULL, NULL },
+};
+
+static const char *const statuses[] = { "draft", "issued", "closed", NULL };
+
+enum { F_CODE_, F_TITLE, F_YEAR, F_UNIT, F_ISSUED_ON, F_SIGNER_NAME,
+	F_SIGNER_TITLE, F_PARENT, F_BASES, F_PURPOSES, F_REQUIREMENTS,
+	F_FUNDING, F_RECIPIENTS, F_REASON, F_ID, F_STATUS };
+static const struct field fields[] = {
+	[F_CODE_] = { "code", F_STRING, 0, 1, 0, 1, 64, NULL },
+	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 500, NULL },
+	[F_YEAR] = { "year", F_INT, 1, 0, 0, 2000, 2100, NULL },
+	[F_UNIT] = { "issuing_unit_id", F_UUID, 1, 0, 1, 0, 0, NULL },
+	[F_ISSUED_ON] = { "issued_on", F_DATE, 0, 1, 0, 0, 0, NULL },
+	[F_SIGNER_NAME] = { "signer_name", F_STRING, 0, 1, 0, 1, 200, NULL },
+	[F_SIGNER_TITLE] = { "signer_title", F_STRING, 0, 1, 0, 1, 200, NULL },
+	[F_PARENT] = { "parent_plan_id", F_UUID, 0, 1, 0, 0, 0, NULL },
+	[F_BASES] = { "legal_bases", F_ARRAY, 0, 0, 0, 0, 100, NULL },
+	[F_PURPOSES] = { "purposes", F_STRING, 0, 0, 0, 0, 20000, NULL },
+	[F_REQUIREMENTS] = { "requirements", F_STRING, 0, 0, 0, 0, 20000, NULL },
+	[F_FUNDING] = { "funding", F_STRING, 0, 0, 0, 0, 20000, NULL },
+	[F_RECIPIENTS] = { "recipients", F_ARRAY, 0, 0, 0, 0, 100, NULL },
+	[F_REASON] = { "amendment_reason", F_STRING, 0, 0, 0, 1, 2000, NULL },
+	/* Import only: a fixed id (seed data) and the status to create in. */
+	[F_ID] = { "id", F_UUID, 0, 0, 1, 0, 0, NULL },
+	[F_STATUS] = { "status", F_ENUM, 0, 0, 1, 0, 0, statuses },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+/* The fields a client sends to POST /plans and PATCH /plans/{id}. */
+#define CLIENT_FIELDS F_ID
+
+static const struct field filters[] = {
+	{ "year", F_INT, 0, 0, 0, 2000, 2100, NULL },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "issuing_unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "parent_plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
+/* The caller's unit, or NULL for the system (seed data). */
+static const char *
+scope(struct req *r)
+{
+	const struct principal *p = auth_principal(r);
+
+	return p ? p->unit_id : NULL;
+}
+
+static const char *
+actor(struct req *r)
+{
+	const struct principal *p = auth_principal(r);
+
+	return p ? p->id : NULL;
+}
+
+static const char *const basis_keys[] = { "code", "title", "date", "issuer",
+	"note", NULL };
+static const char *const recipient_keys[] = { "name", "name", "unit_id",
+	"note", NULL };
+
+/* Checks the entries of legal_bases and recipients: objects of strings. */
+static int
+check_list(struct req *r, json_t *obj, const char *name, const char *prefix,
+    const char *const *keys)
+{
+	json_t *entries = json_object_get(obj, name), *e, *v;
+	const char *k;
+	size_t i, j;
+	int bad = 0;
+
+	json_array_foreach(entries, i, e) {
+		if (!json_is_object(e)) {
+			req_field_error(r, arena_printf(r->arena, "%s%s[%zu]",
+			    prefix, name, i), "type", "an entry must be an object");
+			bad++;
+			continue;
+		}
+		json_object_foreach(e, k, v) {
+			for (j = 0; keys[j] != NULL && strcmp(keys[j], k) != 0; j++)
+				;
+			if (keys[j] == NULL || !(json_is_string(v) ||
+			    json_is_null(v)) || (json_is_string(v) &&
+			    json_string_length(v) > 2000)) {
+				req_field_error(r, arena_printf(r->arena,
+				    "%s%s[%zu].%s", prefix, name, i, k), "invalid",
+				    "%s entries have the string fields %s", name,
+				    keys == basis_keys ? "code, date, issuer, title "
+				    "and note" : "unit_id, name and note");
+				bad++;
+			}
+		}
+		/* A basis needs its number or its title; a recipient, a name. */
+		if (!json_is_string(json_object_get(e, keys[1])) &&
+		    !json_is_string(json_object_get(e, keys[0]))) {
+			req_field_error(r, arena_printf(r->arena, "%s%s[%zu].%s",
+			    prefix, name, i, keys[1]), "required",
+			    "%s is required", keys[1]);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+int
+plan_fields(struct req *r, json_t *obj, const char **v, int patch,
+    int import, const char *prefix)
+{
+	int bad;
+
+	bad = validate_at(r, obj, fields, v, patch, prefix);
+	if (!import && (v[F_ID] != NULL || v[F_STATUS] != NULL)) {
+		/* Only an import may set these; the handlers refuse them. */
+		req_field_error(r, arena_printf(r->arena, "%s%s", prefix,
+		    v[F_ID] ? "id" : "status"), "unknown", "this field is set "
+		    "by the server (use /issue and /close for the status)");
+		bad++;
+	}
+	if (v[F_BASES] != NULL)
+		bad += check_list(r, obj, "legal_bases", prefix, basis_keys);
+	if (v[F_RECIPIENTS] != NULL)
+		bad += check_list(r, obj, "recipients", prefix, recipient_keys);
+	return bad;
+}
+
+/* Inserts a plan from checked fields; NULL after a failure (422 when the
+ * issuing unit is outside the caller's units). */
+struct dbres *
+plan_insert(struct req *r, const char **v)
+{
+	const char *params[19];
+	struct dbres *res;
+
+	params[0] = scope(r);
+	params[1] = v[F_CODE_];
+	params[2] = v[F_TITLE];
+	params[3] = v[F_YEAR];
+	params[4] = v[F_UNIT];
+	params[5] = v[F_ISSUED_ON];
+	params[6] = v[F_SIGNER_NAME];
+	params[7] = v[F_SIGNER_TITLE];
+	params[8] = v[F_PARENT];
+	params[9] = v[F_BASES];
+	params[10] = v[F_PURPOSES];
+	params[11] = v[F_REQUIREMENTS];
+	params[12] = v[F_FUNDING];
+	params[13] = v[F_RECIPIENTS];
+	params[14] = actor(r);
+	params[15] = actor_kind(r);
+	params[16] = r->id;
+	params[17] = v[F_ID];
+	params[18] = v[F_STATUS];
+	if ((res = db_exec(r, "plans_create", 19, params)) == NULL)
+		return NULL;
+	if (db_rows(res) == 0) {
+		req_field_error(r, "issuing_unit_id", "unknown",
+		    "issuing_unit_id names no unit you manage");
+		req_fail(r, 422, "invalid_reference",
+		    "the issuing unit does not exist or is outside your units");
+		return NULL;
+	}
+	return res;
+}
+
+int
+plans_list(struct req *r)
+{
+	const char *params[8], *q[nitems(filters)];
+	struct page pg;
+	struct dbres *res;
+	int i;
+
+	if (page_params(r, &pg) == -1 || query_params(r, filters, q) == -1)
+		return -1;
+	params[0] = scope(r);
+	for (i = 0; i < 5; i++)
+		params[i + 1] = q[i];
+	params[6] = pg.cursor;
+	params[7] = pg.fetch;
+	if ((res = page_exec(r, "plans_list", 8, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}
+
+int
+plans_get(struct req *r)
+{
+	const char *params[2] = { scope(r), r->param[0] };
+	struct dbres *res;
+
+	if ((res = db_exec(r, "plans_get", 2, params)) == NULL)
+		return -1;
+	return reply_entity(r, res, 200, "plan");
+}
+
+int
+plans_create(struct req *r)
+{
+	const char *v[nitems(fields)];
+	struct dbres *res;
+	json_t *body;
+
+	if ((body = req_body_object(r)) == NULL)
+		return -1;
+	if (plan_fields(r, body, v, 0, 0, "") > 0)
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	if ((res = plan_insert(r, v)) == NULL)
+		return -1;
+	req_header_add(r, "Location", arena_printf(r->arena,
+	    "/api/v1/plans/%s", json_string_value(json_object_get(req_own(r,
+		json_loads(db_get(res, 0, 1), 0, NULL)), "id"))));
+	return reply_entity(r, res, 201, "plan");
+}
+
+int
+plan_lock(struct req *r, const char *plan_id, const char *version,
+    struct plan_state *st)
+{
+	const char *params[2] = { scope(r), plan_id };
+	struct dbres *res;
+
+	if ((res = db_exec(r, "plans_lock", 2, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such plan you manage");
+	st->version = db_get(res, 0, 0);
+	st->status = db_get(res, 0, 1);
+	st->json = db_get(res, 0, 2);
+	st->unit_path = db_get(res, 0, 3);
+	st->year = db_get(res, 0, 4);
+	st->issuing_unit_id = db_get(res, 0, 5);
+	st->id = plan_id;
+	if (version != NULL && strcmp(version, st->version) != 0)
+		return req_fail(r, 412, "precondition_failed",
+		    "the plan changed since version %s: reload it", version);
+	if (strcmp(st->status, "closed") == 0)
+		return req_fail(r, 409, "plan_closed",
+		    "the plan is closed and cannot change");
+	return 0;
+}
+
+int
+plan_amend(struct req *r, const struct plan_state *st, const char *reason,
+    const char *entity_type, const char *entity_id, const char *changes,
+    const char *before, int bump)
+{
+	const char *params[8] = { st->id, actor(r), reason, entity_type,
+		entity_id, changes, before, bump ? "1" : "0" };
+
+	if (strcmp(st->status, "issued") != 0)
+		return 0;
+	if (reason == NULL) {
+		req_field_error(r, "amendment_reason", "required", "the plan is "
+		    "issued: say why it changes in amendment_reason");
+		return req_fail(r, 422, "amendment_required",
+		    "an issued plan changes only by amendment");
+	}
+	return db_exec(r, "plans_amend", 8, params) == NULL ? -1 : 0;
+}
+
+/* The request body without amendment_reason, as the record of a change. */
+const char *
+changes_of(struct req *r)
+{
+	json_t *c = req_own(r, json_deep_copy(r->json));
+	char *s, *copy;
+
+	json_object_del(c, "amendment_reason");
+	s = json_dumps(c, JSON_COMPACT);
+	copy = arena_strdup(r->arena, s);
+	free(s);
+	return copy;
+}
+
+struct change {
+	const char *v[nitems(fields)];
+	const char *version;
+	const char *status; /* for /issue and /close */
+	const char *action;
+};
+
+static int
+update_tx(struct req *r, void *arg)
+{
+	struct change *c = arg;
+	struct plan_state st;
+	const char *params[20];
+	struct dbres *res;
+	int i;
+
+	if (plan_lock(r, r->param[0], c->version, &st) == -1)
+		return -1;
+	if (c->status != NULL) {
+		const char *from = strcmp(c->status, "issued") == 0 ? "draft" :
+		    "issued";
+
+		if (strcmp(st.status, from) != 0)
+			return req_fail(r, 409, "invalid_transition",
+			    "a plan that is %s cannot become %s", st.status,
+			    c->status);
+	} else if (strcmp(st.status, "issued") == 0 && c->v[F_REASON] == NULL)
+		return plan_amend(r, &st, NULL, NULL, NULL, NULL, NULL, 0);
+	params[0] = r->param[0];
+	for (i = F_CODE_; i <= F_RECIPIENTS; i++)
+		params[i + 1] = i == F_UNIT ? NULL : c->v[i];
+	/* The issuing unit is fixed: params[4] carries the year instead. */
+	params[3] = c->v[F_YEAR];
+	params[4] = c->v[F_ISSUED_ON];
+	params[5] = c->v[F_SIGNER_NAME];
+	params[6] = c->v[F_SIGNER_TITLE];
+	params[7] = c->v[F_PARENT];
+	params[8] = c->v[F_BASES];
+	params[9] = c->v[F_PURPOSES];
+	params[10] = c->v[F_REQUIREMENTS];
+	params[11] = c->v[F_FUNDING];
+	params[12] = c->v[F_RECIPIENTS];
+	params[13] = c->status;
+	params[14] = actor(r);
+	params[15] = actor_kind(r);
+	params[16] = st.unit_path;
+	params[17] = st.json;
+	params[18] = r->id;
+	params[19] = c->action;
+	if ((res = db_exec(r, "plans_update", 20, params)) == NULL)
+		return -1;
+	if (c->status == NULL && plan_amend(r, &st, c->v[F_REASON], "plan",
+	    r->param[0], changes_of(r), st.json, 0) == -1)
+		return -1;
+	if (c->status == NULL && strcmp(st.status, "issued") == 0) {
+		/* The amendment raised the version: answer the current row. */
+		const char *gp[2] = { scope(r), r->param[0] };
+
+		if ((res = db_exec(r, "plans_get", 2, gp)) == NULL)
+			return -1;
+	}
+	return reply_entity(r, res, 200, "plan");
+}
+
+int
+plans_update(struct req *r)
+{
+	struct change c = { .action = "update" };
+	json_t *body;
+
+	if ((c.version = if_match(r)) == NULL ||
+	    (body = req_body_object(r)) == NULL)
+		return -1;
+	if (plan_fields(r, body, c.v, 1, 0, "") > 0)
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	return db_tx(r, update_tx, &c);
+}
+
+static const struct field issue_fields[] = {
+	{ "code", F_STRING, 0, 0, 0, 1, 64, NULL },
+	{ "issued_on", F_DATE, 0, 0, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
+/* POST /plans/{id}/issue and /close: the status moves one step. */
+static int
+transition(struct req *r, const char *to)
+{
+	struct change c = { .status = to, .action = to[0] == 'i' ? "issue" :
+		"close" };
+	const char *v[3] = { NULL, NULL, NULL };
+
+	if ((c.version = if_match(r)) == NULL)
+		return -1;
+	if (r->json != NULL) {
+		if (req_body_object(r) == NULL || (to[0] == 'i' ?
+		    validate(r, r->json, issue_fields, v, 0) :
+		    validate(r, r->json, issue_fields + 2, v, 0)) == -1)
+			return -1;
+	}
+	c.v[F_CODE_] = v[0];
+	c.v[F_ISSUED_ON] = v[1];
+	return db_tx(r, update_tx, &c);
+}
+
+int
+plans_issue(struct req *r)
+{
+	return transition(r, "issued");
+}
+
+int
+plans_close(struct req *r)
+{
+	return transition(r, "closed");
+}
+
+int
+plans_versions(struct req *r)
+{
+	const char *params[4];
+	struct page pg;
+	struct dbres *res;
+
+	if (page_params(r, &pg) == -1)
+		return -1;
+	params[0] = scope(r);
+	params[1] = r->param[0];
+	if ((res = db_exec(r, "plans_exists", 2, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such plan");
+	params[2] = pg.cursor;
+	params[3] = pg.fetch;
+	if ((res = page_exec(r, "plans_versions", 4, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}
