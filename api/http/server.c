@@ -167,6 +167,82 @@ compressible(const char *ctype)
 	    strncmp(ctype, "text/", 5) == 0);
 }
 
+/* Keeps only the named members of obj (fields is "a,b,c", checked). */
+static void
+trim_object(json_t *obj, const char *fields)
+{
+	const char *key, *p;
+	json_t *v;
+	void *tmp;
+	size_t n;
+
+	json_object_foreach_safe(obj, tmp, key, v) {
+		n = strlen(key);
+		for (p = fields; *p != '\0'; p += strcspn(p, ",") + (p[strcspn(p,
+		    ",")] == ',')) {
+			if (strncmp(p, key, n) == 0 && (p[n] == ',' ||
+			    p[n] == '\0'))
+				break;
+		}
+		if (*p == '\0')
+			json_object_del(obj, key);
+	}
+}
+
+/*
+ * fields=a,b trims a JSON entity, or each item of a list, to the named
+ * members: village phones pay for every byte. The ETag becomes the trimmed
+ * body's.
+ */
+static void
+trim_fields(struct req *r, const char *fields)
+{
+	json_t *doc, *items, *it;
+	size_t i, n;
+	char *out;
+
+	doc = json_loadb(r->resp, r->resp_len, 0, NULL);
+	if (doc == NULL)
+		return;
+	req_own(r, doc);
+	if (!json_is_object(doc))
+		return;
+	items = json_object_get(doc, "items");
+	if (json_is_array(items) && json_object_get(doc, "next_cursor") != NULL)
+		json_array_foreach(items, i, it) {
+			if (json_is_object(it))
+				trim_object(it, fields);
+		}
+	else
+		trim_object(doc, fields);
+	n = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+	out = arena_alloc(r->arena, n + 1);
+	json_dumpb(doc, out, n, JSON_COMPACT);
+	r->resp = out;
+	r->resp_len = n;
+	r->etag = NULL;
+	r->stat = NULL;
+}
+
+/* A fields= list: names of [a-z0-9_], comma-separated, at most 64. */
+static int
+valid_fields(const char *s)
+{
+	size_t n = 0;
+
+	if (*s == '\0' || strlen(s) > 1024)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s == ',') {
+			if (s[1] == ',' || s[1] == '\0' || ++n >= 64)
+				return 0;
+		} else if (!islower((unsigned char)*s) &&
+		    !isdigit((unsigned char)*s) && *s != '_')
+			return 0;
+	}
+	return 1;
+}
+
 static enum MHD_Result
 finish(struct conn_req *cr)
 {
@@ -191,6 +267,10 @@ finish(struct conn_req *cr)
 		r->etag = NULL;
 		r->stat = NULL;
 	}
+	if (r->method == M_GET && r->status == 200 && r->ctype != NULL &&
+	    strcmp(r->ctype, "application/json") == 0 &&
+	    req_query(r, "fields") != NULL)
+		trim_fields(r, req_query(r, "fields"));
 	body = r->resp;
 	len = r->resp_len;
 	if (r->method == M_GET && r->status == 200) {
@@ -370,6 +450,13 @@ begin(struct conn_req *cr, const char *url, const char *method)
 		return req_fail(r, 404, "not_found", "no resource at this path");
 	r->route_index = idx;
 	r->route = &opts.routes[idx];
+	if (req_query(r, "fields") != NULL && (r->method != M_GET ||
+	    !valid_fields(req_query(r, "fields")))) {
+		req_field_error(r, "fields", "format", "fields is a comma-separated "
+		    "list of member names, on GET only");
+		return req_fail(r, 400, "invalid_query",
+		    "a query parameter is invalid");
+	}
 	if (cr->has_body) {
 		size_t cap = body_cap(r);
 
@@ -611,7 +698,6 @@ http_start(const struct http_options *o)
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 	    MHD_OPTION_END);
 	if (daemon_ == NULL) {
 		log_error("cannot listen on %s", cfg.listen);
