@@ -113,7 +113,7 @@ static const char update[] =
 const struct db_stmt assignments_stmts[] = {
 	{ "assignments_for_task", for_task },
 	{ "assignments_task_visible", task_visible },
-	{ "assignments_inbox", inbox },
+	{ "assignments_list", inbox },
 	{ "assignments_get", get },
 	{ "assignments_task_of", task_of },
 	{ "assignments_create", create },
@@ -243,21 +243,7 @@ assignments_for_task(struct req *r)
 int
 assignments_list(struct req *r)
 {
-	const char *params[7], *q[nitems(filters)];
-	struct page pg;
-	struct dbres *res;
-	int i;
-
-	if (page_params(r, &pg) == -1 || query_params(r, filters, q) == -1)
-		return -1;
-	params[0] = auth_principal(r)->unit_id;
-	for (i = 0; i < 4; i++)
-		params[i + 1] = q[i];
-	params[5] = pg.cursor;
-	params[6] = pg.fetch;
-	if ((res = page_exec(r, "assignments_inbox", 7, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
+	return reply_list(r, "assignments_list", filters);
 }
 
 int

@@ -40,19 +40,5 @@ static const struct field filters[] = {
 int
 audit_list(struct req *r)
 {
-	const char *params[8], *q[nitems(filters)];
-	struct page pg;
-	struct dbres *res;
-	int i;
-
-	if (page_params(r, &pg) == -1 || query_params(r, filters, q) == -1)
-		return -1;
-	params[0] = auth_principal(r)->unit_id;
-	for (i = 0; i < 5; i++)
-		params[i + 1] = q[i];
-	params[6] = pg.cursor;
-	params[7] = pg.fetch;
-	if ((res = page_exec(r, "audit_list", 8, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
+	return reply_list(r, "audit_list", filters);
 }

@@ -472,6 +472,30 @@ page_exec(struct req *r, const char *stmt, int n, const char *const *params,
 }
 
 int
+reply_list(struct req *r, const char *stmt, const struct field *filters)
+{
+	const char *params[16];
+	struct page pg;
+	struct dbres *res;
+	int n = 0, i;
+
+	for (i = 0; filters != NULL && filters[i].name != NULL; i++)
+		;
+	if (i > 12)
+		abort();
+	if (page_params(r, &pg) == -1 ||
+	    (filters != NULL && query_params(r, filters, params + 1) == -1))
+		return -1;
+	params[n++] = auth_principal(r)->unit_id;
+	n += i;
+	params[n++] = pg.cursor;
+	params[n++] = pg.fetch;
+	if ((res = page_exec(r, stmt, n, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}
+
+int
 reply_page(struct req *r, struct dbres *res, const struct page *pg)
 {
 	int n = db_rows(res), i, shown = n > pg->limit ? pg->limit : n;

@@ -281,21 +281,7 @@ plan_insert(struct req *r, const char **v)
 int
 plans_list(struct req *r)
 {
-	const char *params[8], *q[nitems(filters)];
-	struct page pg;
-	struct dbres *res;
-	int i;
-
-	if (page_params(r, &pg) == -1 || query_params(r, filters, q) == -1)
-		return -1;
-	params[0] = scope(r);
-	for (i = 0; i < 5; i++)
-		params[i + 1] = q[i];
-	params[6] = pg.cursor;
-	params[7] = pg.fetch;
-	if ((res = page_exec(r, "plans_list", 8, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
+	return reply_list(r, "plans_list", filters);
 }
 
 int

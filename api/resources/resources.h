@@ -65,6 +65,9 @@ int page_params(struct req *, struct page *);
 /* db_exec for a list: a cast failure caused by a forged cursor is 400. */
 struct dbres *page_exec(struct req *, const char *stmt, int n,
     const char *const *params, const struct page *);
+/* A whole list handler: runs stmt with ($1 the caller's unit, the checked
+ * filters in order, cursor, limit + 1) and replies the page. */
+int reply_list(struct req *, const char *stmt, const struct field *filters);
 /* Replies {"items": [...], "next_cursor": …} from rows (json, cursor). */
 int reply_page(struct req *, struct dbres *, const struct page *);
 /* Replies row 0 (version, json) with its ETag, or 404 naming what. */

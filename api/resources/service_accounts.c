@@ -69,18 +69,7 @@ static const struct field fields[] = {
 int
 service_accounts_list(struct req *r)
 {
-	const char *params[3];
-	struct page pg;
-	struct dbres *res;
-
-	if (page_params(r, &pg) == -1)
-		return -1;
-	params[0] = auth_principal(r)->unit_id;
-	params[1] = pg.cursor;
-	params[2] = pg.fetch;
-	if ((res = page_exec(r, "sa_list", 3, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
+	return reply_list(r, "sa_list", NULL);
 }
 
 int

@@ -144,22 +144,7 @@ static const struct field filters[] = {
 int
 users_list(struct req *r)
 {
-	const char *params[7], *q[nitems(filters)];
-	struct page pg;
-	struct dbres *res;
-
-	if (page_params(r, &pg) == -1 || query_params(r, filters, q) == -1)
-		return -1;
-	params[0] = auth_principal(r)->unit_id;
-	params[1] = q[0];
-	params[2] = q[1];
-	params[3] = q[2];
-	params[4] = q[3];
-	params[5] = pg.cursor;
-	params[6] = pg.fetch;
-	if ((res = page_exec(r, "users_list", 7, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
+	return reply_list(r, "users_list", filters);
 }
 
 int
