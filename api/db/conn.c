@@ -22,6 +22,7 @@ struct conn {
 	PGconn *pg;
 	int64_t last_attempt;
 	int ready; /* connected and every statement prepared */
+	int in_tx; /* inside db_tx: a nested db_tx joins the outer one */
 };
 
 struct dbres {
@@ -266,14 +267,21 @@ int
 db_tx(struct req *r, int (*fn)(struct req *, void *), void *arg)
 {
 	struct conn *c;
-	int attempt;
+	int attempt, rc;
 
 	for (attempt = 1;; attempt++) {
 		if ((c = conn_get(r)) == NULL)
 			return -1;
+		/* A transaction inside a transaction (an Idempotency-Key
+		 * around a handler that has its own) is part of the outer. */
+		if (c->in_tx)
+			return fn(r, arg);
 		if (control(r, c, "BEGIN") == -1)
 			return -1;
-		if (fn(r, arg) == 0 && control(r, c, "COMMIT") == 0)
+		c->in_tx = 1;
+		rc = fn(r, arg);
+		c->in_tx = 0;
+		if (rc == 0 && control(r, c, "COMMIT") == 0)
 			return 0;
 		if (PQstatus(c->pg) == CONNECTION_OK &&
 		    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {

@@ -77,7 +77,8 @@ static const char create[] =
     "  (SELECT group_units(i.id, $4)))),"
     " ins AS (INSERT INTO assignments (task_id, unit_id, role, scope_note,"
     "  responsible_user_id, due_on) SELECT $1, target.id, $2, $5, $6::uuid,"
-    "  $7::date FROM target"
+    "  $7::date FROM target WHERE $6::uuid IS NULL OR EXISTS (SELECT 1"
+    "  FROM users s WHERE s.id = $6 AND s.unit_id = target.id AND s.active)"
     "  ON CONFLICT DO NOTHING RETURNING *),"
     " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
     "  entity_type, entity_id, unit_path, after, request_id)"
@@ -91,8 +92,9 @@ static const char by_ids[] =
     " WHERE a.id = ANY ($1::uuid[]) ORDER BY a.role, a.unit_id";
 /* Progress is reported by the assigned unit (or a unit above it). */
 static const char lock[] =
-    "SELECT a.version, to_jsonb(a), au.path, a.unit_id FROM assignments a"
-    " JOIN units au ON au.id = a.unit_id"
+    "SELECT a.version, to_jsonb(a), au.path, a.unit_id, p.status"
+    " FROM assignments a JOIN units au ON au.id = a.unit_id"
+    " JOIN tasks t ON t.id = a.task_id JOIN plans p ON p.id = t.plan_id"
     " WHERE a.id = $2 AND " IN_SCOPE("a") " FOR UPDATE OF a";
 static const char update[] =
     "WITH upd AS (UPDATE assignments SET status = coalesce($2, status),"
@@ -170,6 +172,12 @@ assignment_fields(struct req *r, json_t *obj, const char **v,
 		    "required", "give exactly one of unit_id and group");
 		bad++;
 	}
+	if (bad == 0 && v[F_GROUP] != NULL && v[F_RESPONSIBLE] != NULL) {
+		req_field_error(r, arena_printf(r->arena,
+		    "%sresponsible_user_id", prefix), "not_allowed",
+		    "a responsible person belongs to one unit, not a group");
+		bad++;
+	}
 	return bad;
 }
 
@@ -209,8 +217,9 @@ assignment_insert(struct req *r, const struct plan_state *st,
 	if (v[F_UNIT] != NULL && db_rows(res) == 0) {
 		req_field_error(r, arena_printf(r->arena, "%sunit_id", prefix),
 		    "unknown", "unit_id names no active unit of the plan's "
-		    "issuing unit or below it, or that unit already has this "
-		    "assignment");
+		    "issuing unit or below it, the unit already has this "
+		    "assignment, or responsible_user_id is not an active user "
+		    "of it");
 		req_fail(r, 422, "invalid_reference", "the unit cannot take "
 		    "this assignment");
 		return NULL;
@@ -283,9 +292,11 @@ create_tx(struct req *r, void *arg)
 		}
 		return -1;
 	}
-	if ((res = assignment_insert(r, &st, r->param[0], c->v, "")) == NULL ||
-	    plan_amend(r, &st, c->v[F_REASON], "assignment", r->param[0],
-		changes_of(r), NULL, 1) == -1)
+	if ((res = assignment_insert(r, &st, r->param[0], c->v, "")) == NULL)
+		return -1;
+	/* Nothing new (a group whose units all have it): no amendment. */
+	if (db_rows(res) > 0 && plan_amend(r, &st, c->v[F_REASON], "assignment",
+	    db_get(res, 0, 0), changes_of(r), NULL, 1) == -1)
 		return -1;
 	for (i = 0; i < db_rows(res); i++)
 		len += strlen(db_get(res, i, 0)) + 1;
@@ -345,6 +356,9 @@ update_tx(struct req *r, void *arg)
 		return req_fail(r, 412, "precondition_failed",
 		    "the assignment changed since version %s: reload it",
 		    c->version);
+	if (strcmp(db_get(cur, 0, 4), "issued") != 0)
+		return req_fail(r, 409, "plan_not_issued", "progress is reported "
+		    "on an issued plan; this one is %s", db_get(cur, 0, 4));
 	params[0] = r->param[0];
 	params[1] = c->v[P_STATUS];
 	params[2] = c->v[P_PROGRESS];
@@ -377,5 +391,11 @@ assignments_update(struct req *r)
 	    (body = req_body_object(r)) == NULL ||
 	    validate(r, body, progress_fields, c.v, 1) == -1)
 		return -1;
+	if (c.v[P_STATUS] != NULL && strcmp(c.v[P_STATUS], "done") == 0 &&
+	    c.v[P_PROGRESS] != NULL && strcmp(c.v[P_PROGRESS], "100") != 0) {
+		req_field_error(r, "progress", "range", "done work is at 100");
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	}
 	return db_tx(r, update_tx, &c);
 }

@@ -80,6 +80,11 @@ idem_tx(struct req *r, void *arg)
 		if (strcmp(db_get(res, 0, 0), "t") != 0)
 			return req_fail(r, 422, "idempotency_key_reused",
 			    "this Idempotency-Key was used with another request");
+		/* Committed claims always carry their answer; be safe anyway. */
+		if (db_get(res, 0, 1) == NULL || db_get(res, 0, 3) == NULL)
+			return req_fail(r, 409, "idempotency_key_in_use",
+			    "a request with this Idempotency-Key is still "
+			    "running; retry later");
 		req_header_add(r, "Idempotent-Replayed", "true");
 		if (db_get(res, 0, 5) != NULL)
 			req_header_add(r, "Location", db_get(res, 0, 5));
@@ -147,7 +152,7 @@ resources_dispatch(struct req *r)
 
 /* Validation of a JSON object against a field table. */
 
-static int
+int
 is_uuid(const char *s)
 {
 	size_t i;
@@ -558,4 +563,14 @@ actor_kind(struct req *r)
 	const struct principal *p = auth_principal(r);
 
 	return p == NULL ? "system" : p->service ? "service" : "user";
+}
+
+int
+only_reason(struct req *r, json_t *body)
+{
+	if (json_object_size(body) == 1 &&
+	    json_object_get(body, "amendment_reason") != NULL)
+		return req_fail(r, 422, "empty_patch",
+		    "the request body changes nothing");
+	return 0;
 }

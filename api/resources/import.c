@@ -205,7 +205,7 @@ import_tx(struct req *r, void *arg)
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_document",
 		    "%d unit references are outside the issuing unit", bad);
-	if ((plan = plan_insert(r, d->pv)) == NULL)
+	if ((plan = plan_insert(r, d->pv, "plan.")) == NULL)
 		return -1;
 	st.id = json_string_value(json_object_get(req_own(r,
 	    json_loads(db_get(plan, 0, 1), 0, NULL)), "id"));

@@ -47,7 +47,8 @@ static const char create[] =
     "  $12 FROM ins, issuing i)"
     "SELECT ins.version, ins.id, (SELECT count(*) FROM mu),"
     " (SELECT count(*) FROM owing),"
-    " coalesce(jsonb_array_length($7::jsonb), 0) FROM ins";
+    " (SELECT count(DISTINCT x) FROM jsonb_array_elements_text($7::jsonb) x)"
+    " FROM ins";
 static const char get[] =
     "SELECT m.version, " MILESTONE_JSON("m") " FROM milestones m WHERE m.id = $1";
 static const char lock[] =
@@ -76,7 +77,7 @@ static const char set_owing[] =
     " ins AS (INSERT INTO milestone_units (milestone_id, unit_id)"
     "  SELECT $1, id FROM owing RETURNING 1)"
     "SELECT (SELECT count(*) FROM ins),"
-    " coalesce(jsonb_array_length($2::jsonb), 0)";
+    " (SELECT count(DISTINCT x) FROM jsonb_array_elements_text($2::jsonb) x)";
 
 const struct db_stmt milestones_stmts[] = {
 	{ "milestones_list", list },
@@ -140,8 +141,7 @@ milestone_fields(struct req *r, json_t *obj, const char **v, int patch,
 	json_array_foreach(json_object_get(owing, "unit_ids"), i, e) {
 		const char *s = json_string_value(e);
 
-		if (s == NULL || strlen(s) != 36 ||
-		    strspn(s, "0123456789abcdefABCDEF-") != 36) {
+		if (s == NULL || !is_uuid(s)) {
 			req_field_error(r, arena_printf(r->arena,
 			    "%sunit_ids[%zu]", p, i), "format",
 			    "unit ids are UUIDs");
@@ -257,8 +257,6 @@ create_tx(struct req *r, void *arg)
 	    plan_amend(r, &st, c->v[F_REASON], "milestone", db_get(res, 0, 1),
 		changes_of(r), NULL, 1) == -1)
 		return -1;
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/milestones/%s", db_get(res, 0, 1)));
 	return reply_milestone(r, db_get(res, 0, 1), 201);
 }
 
@@ -340,7 +338,7 @@ milestones_update(struct req *r)
 	json_t *body;
 
 	if ((c.version = if_match(r)) == NULL ||
-	    (body = req_body_object(r)) == NULL)
+	    (body = req_body_object(r)) == NULL || only_reason(r, body) == -1)
 		return -1;
 	if (milestone_fields(r, body, c.v, 1, "") > 0)
 		return req_fail(r, 422, "invalid_body",

@@ -101,6 +101,14 @@ static const char versions[] =
     " AND ($3::text IS NULL OR lpad(v.version::text, 10, '0') >"
     "  convert_from(decode($3, 'hex'), 'UTF8'))"
     " ORDER BY v.version LIMIT $4";
+/* A parent must be a plan the caller sees, and not the plan itself or one
+ * of its descendants ($3, NULL on create). */
+static const char parent_ok[] =
+    "SELECT 1 FROM plans p WHERE p.id = $2 AND ($1::uuid IS NULL OR "
+    PLAN_VISIBLE("p") ") AND NOT EXISTS (WITH RECURSIVE up(id) AS"
+    " (SELECT $2::uuid UNION SELECT q.parent_plan_id FROM plans q JOIN up"
+    "  ON q.id = up.id WHERE q.parent_plan_id IS NOT NULL)"
+    " SELECT 1 FROM up WHERE up.id = $3::uuid)";
 static const char exists[] =
     "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p");
 
@@ -113,10 +121,13 @@ const struct db_stmt plans_stmts[] = {
 	{ "plans_amend", amend },
 	{ "plans_versions", versions },
 	{ "plans_exists", exists },
+	{ "plans_parent_ok", parent_ok },
 	{ NULL, NULL },
 };
 
 static const char *const statuses[] = { "draft", "issued", "closed", NULL };
+/* What an import may create: a closed plan is closed by /close. */
+static const char *const import_statuses[] = { "draft", "issued", NULL };
 
 enum { F_CODE_, F_TITLE, F_YEAR, F_UNIT, F_ISSUED_ON, F_SIGNER_NAME,
 	F_SIGNER_TITLE, F_PARENT, F_BASES, F_PURPOSES, F_REQUIREMENTS,
@@ -138,7 +149,7 @@ static const struct field fields[] = {
 	[F_REASON] = { "amendment_reason", F_STRING, 0, 0, 0, 1, 2000, NULL },
 	/* Import only: a fixed id (seed data) and the status to create in. */
 	[F_ID] = { "id", F_UUID, 0, 0, 1, 0, 0, NULL },
-	[F_STATUS] = { "status", F_ENUM, 0, 0, 1, 0, 0, statuses },
+	[F_STATUS] = { "status", F_ENUM, 0, 0, 1, 0, 0, import_statuses },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 /* The fields a client sends to POST /plans and PATCH /plans/{id}. */
@@ -197,7 +208,9 @@ check_list(struct req *r, json_t *obj, const char *name, const char *prefix,
 				;
 			if (keys[j] == NULL || !(json_is_string(v) ||
 			    json_is_null(v)) || (json_is_string(v) &&
-			    json_string_length(v) > 2000)) {
+			    json_string_length(v) > 2000) ||
+			    (strcmp(k, "unit_id") == 0 && json_is_string(v) &&
+			    !is_uuid(json_string_value(v)))) {
 				req_field_error(r, arena_printf(r->arena,
 				    "%s%s[%zu].%s", prefix, name, i, k), "invalid",
 				    "%s entries have the string fields %s", name,
@@ -239,13 +252,39 @@ plan_fields(struct req *r, json_t *obj, const char **v, int patch,
 	return bad;
 }
 
+/* 0 when parent (may be NULL) can be the parent of plan (NULL: a new one),
+ * else -1 with 422 naming the field. */
+static int
+check_parent(struct req *r, const char *parent, const char *plan,
+    const char *prefix)
+{
+	const char *params[3] = { scope(r), parent, plan };
+	struct dbres *res;
+
+	if (parent == NULL)
+		return 0;
+	if ((res = db_exec(r, "plans_parent_ok", 3, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0) {
+		req_field_error(r, arena_printf(r->arena, "%sparent_plan_id",
+		    prefix), "unknown", "parent_plan_id names no plan you see, "
+		    "or would make a cycle");
+		return req_fail(r, 422, "invalid_reference",
+		    "the parent plan cannot be used");
+	}
+	return 0;
+}
+
 /* Inserts a plan from checked fields; NULL after a failure (422 when the
  * issuing unit is outside the caller's units). */
 struct dbres *
-plan_insert(struct req *r, const char **v)
+plan_insert(struct req *r, const char **v, const char *prefix)
 {
 	const char *params[19];
 	struct dbres *res;
+
+	if (check_parent(r, v[F_PARENT], NULL, prefix) == -1)
+		return NULL;
 
 	params[0] = scope(r);
 	params[1] = v[F_CODE_];
@@ -269,8 +308,8 @@ plan_insert(struct req *r, const char **v)
 	if ((res = db_exec(r, "plans_create", 19, params)) == NULL)
 		return NULL;
 	if (db_rows(res) == 0) {
-		req_field_error(r, "issuing_unit_id", "unknown",
-		    "issuing_unit_id names no unit you manage");
+		req_field_error(r, arena_printf(r->arena, "%sissuing_unit_id",
+		    prefix), "unknown", "issuing_unit_id names no unit you manage");
 		req_fail(r, 422, "invalid_reference",
 		    "the issuing unit does not exist or is outside your units");
 		return NULL;
@@ -307,7 +346,7 @@ plans_create(struct req *r)
 	if (plan_fields(r, body, v, 0, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	if ((res = plan_insert(r, v)) == NULL)
+	if ((res = plan_insert(r, v, "")) == NULL)
 		return -1;
 	req_header_add(r, "Location", arena_printf(r->arena,
 	    "/api/v1/plans/%s", json_string_value(json_object_get(req_own(r,
@@ -403,6 +442,8 @@ update_tx(struct req *r, void *arg)
 			    c->status);
 	} else if (strcmp(st.status, "issued") == 0 && c->v[F_REASON] == NULL)
 		return plan_amend(r, &st, NULL, NULL, NULL, NULL, NULL, 0);
+	if (check_parent(r, c->v[F_PARENT], r->param[0], "") == -1)
+		return -1;
 	params[0] = r->param[0];
 	for (i = F_CODE_; i <= F_RECIPIENTS; i++)
 		params[i + 1] = i == F_UNIT ? NULL : c->v[i];
@@ -446,7 +487,7 @@ plans_update(struct req *r)
 	json_t *body;
 
 	if ((c.version = if_match(r)) == NULL ||
-	    (body = req_body_object(r)) == NULL)
+	    (body = req_body_object(r)) == NULL || only_reason(r, body) == -1)
 		return -1;
 	if (plan_fields(r, body, c.v, 1, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",

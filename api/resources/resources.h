@@ -75,6 +75,9 @@ int reply_entity(struct req *, struct dbres *, int status, const char *what);
 /* The version that If-Match names, or NULL after 428/412. */
 const char *if_match(struct req *);
 const char *actor_kind(struct req *);
+int is_uuid(const char *);
+/* 422 empty_patch when a PATCH body holds nothing but amendment_reason. */
+int only_reason(struct req *, json_t *body);
 /* Authenticates, checks the route's permission, runs the handler (with
  * Idempotency-Key when a POST has one). */
 int resources_dispatch(struct req *);
@@ -146,7 +149,7 @@ int plans_versions(struct req *);
  * of field errors. */
 int plan_fields(struct req *, json_t *, const char **v, int patch, int import,
     const char *prefix);
-struct dbres *plan_insert(struct req *, const char **v);
+struct dbres *plan_insert(struct req *, const char **v, const char *prefix);
 /* Locks a plan the caller manages (404 if none); 412 when version (may be
  * NULL) is not current, 409 when the plan is closed. */
 int plan_lock(struct req *, const char *plan_id, const char *version,

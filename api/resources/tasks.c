@@ -245,7 +245,7 @@ tasks_update(struct req *r)
 	json_t *body;
 
 	if ((c.version = if_match(r)) == NULL ||
-	    (body = req_body_object(r)) == NULL)
+	    (body = req_body_object(r)) == NULL || only_reason(r, body) == -1)
 		return -1;
 	if (validate_at(r, body, fields, c.v, 1, "") > 0)
 		return req_fail(r, 422, "invalid_body",
