@@ -346,6 +346,24 @@ def check_no_leaks(resp):
                                  % (rx.pattern, resp.describe()))
 
 
+def _fields_param(path):
+    """The names of a fields= query parameter, or None."""
+    from urllib.parse import parse_qs, urlsplit
+    values = parse_qs(urlsplit(path).query).get("fields")
+    return set(values[0].split(",")) if values else None
+
+
+def _check_trimmed(doc, fields, where, resp):
+    """A fields= response holds only the named members (of each item)."""
+    items = doc.get("items") if "next_cursor" in doc else None
+    for obj in (items if isinstance(items, list) else [doc]):
+        extra = set(obj) - fields
+        if extra:
+            raise AssertionError("%s with fields=%s returned other members %s"
+                                 "\n%s" % (where, ",".join(sorted(fields)),
+                                           sorted(extra), resp.describe()))
+
+
 def check_contract(resp, request_headers=None):
     """Validate one response against openapi.yaml and the rules that hold
     for every danvan response. Raises AssertionError."""
@@ -424,7 +442,10 @@ def check_contract(resp, request_headers=None):
         except ValueError as e:
             raise AssertionError("%s body is not JSON (%s)\n%s"
                                  % (where, e, resp.describe()))
-        if "schema" in mobj:
+        fields = _fields_param(resp.path)
+        if fields is not None and resp.status == 200:
+            _check_trimmed(doc, fields, where, resp)
+        elif "schema" in mobj:
             validate_schema(doc, mobj["schema"],
                             "response %s of %s" % (key, where))
 
