@@ -84,7 +84,7 @@ const char *
 password_weakness(const char *password, const char *username)
 {
 	char low[PASSWORD_MAX_BYTES + 1];
-	size_t i, n = strlen(password);
+	size_t i, len, n = strlen(password);
 
 	if (n > PASSWORD_MAX_BYTES)
 		return "is longer than 256 bytes";
@@ -97,7 +97,12 @@ password_weakness(const char *password, const char *username)
 			return "is one of the commonest passwords";
 	if (username != NULL && *username != '\0' && strstr(low, username))
 		return "contains the username";
-	for (i = 1; i < n && password[i] == password[0]; i++)
+	/* One character repeated, counted in UTF-8 sequences. */
+	for (len = 1; len < n && ((unsigned char)password[len] & 0xc0) == 0x80;
+	     len++)
+		;
+	for (i = len; i + len <= n && memcmp(password + i, password, len) == 0;
+	     i += len)
 		;
 	if (i == n)
 		return "repeats one character";

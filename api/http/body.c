@@ -52,7 +52,8 @@ body_parse_json(struct req *r)
 	json_error_t err;
 	json_t *v;
 
-	v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+	v = json_loadb(r->body, r->body_len,
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
 	if (v == NULL) {
 		if (json_error_code(&err) == json_error_stack_overflow)
 			return req_fail(r, 400, "json_too_deep",

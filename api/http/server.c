@@ -300,8 +300,10 @@ finish(struct conn_req *cr)
 		    r->ctype);
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	/* GETs may be kept and revalidated; nothing else (a new key, a token)
+	 * may be stored by a cache. */
 	MHD_add_response_header(resp, "Cache-Control",
-	    r->etag ? "no-cache" : "no-store");
+	    r->method == M_GET && r->etag ? "no-cache" : "no-store");
 	if (r->etag != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
 	if (compressible(r->ctype))

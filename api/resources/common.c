@@ -177,8 +177,16 @@ is_date_prefix(const char *s)
 		if ((i == 4 || i == 7) ? s[i] != '-' :
 		    !isdigit((unsigned char)s[i]))
 			return 0;
-	return atoi(s) >= 1900 && atoi(s) <= 2999 && atoi(s + 5) >= 1 &&
-	    atoi(s + 5) <= 12 && atoi(s + 8) >= 1 && atoi(s + 8) <= 31;
+	static const int days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
+	int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+
+	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 ||
+	    d > days[m - 1])
+		return 0;
+	/* 29 February only in leap years. */
+	return !(m == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 &&
+	    y % 400 != 0)));
 }
 
 static int
@@ -355,6 +363,10 @@ validate_at(struct req *r, json_t *obj, const struct field *fields,
 			}
 			continue;
 		}
+		if (patch && f->fixed) {
+			out[i] = NULL; /* refused above */
+			continue;
+		}
 		if ((out[i] = field_value(r, f, name, v)) == NULL)
 			bad++;
 	}
@@ -448,7 +460,7 @@ page_params(struct req *r, struct page *pg)
 	if (c != NULL) {
 		for (i = 0; c[i] != '\0' && isxdigit((unsigned char)c[i]); i++)
 			;
-		if (c[i] != '\0' || i == 0 || i % 2 != 0 || i > 1024) {
+		if (c[i] != '\0' || i == 0 || i % 2 != 0 || i > 512) {
 			req_field_error(r, "cursor", "format",
 			    "cursor must be a value from next_cursor");
 			return req_fail(r, 400, "invalid_query",
@@ -466,11 +478,13 @@ page_exec(struct req *r, const char *stmt, int n, const char *const *params,
 {
 	struct dbres *res = db_exec(r, stmt, n, params);
 
-	/* A cursor we did not make can fail a cast: the client's fault. */
-	if (res == NULL && pg->cursor != NULL && r->err_status == 422) {
+	/* A list only reads: a value the database refuses came from the
+	 * query (a forged cursor, an impossible timestamp). */
+	if (res == NULL && r->err_status == 422) {
 		req_clear_failure(r);
-		req_field_error(r, "cursor", "format",
-		    "cursor must be a value from next_cursor");
+		if (pg->cursor != NULL)
+			req_field_error(r, "cursor", "format",
+			    "cursor must be a value from next_cursor");
 		req_fail(r, 400, "invalid_query", "a query parameter is invalid");
 	}
 	return res;

@@ -37,7 +37,7 @@ check_unit(struct req *r, const char *issuing, const char *unit,
 	const char *params[2] = { issuing, unit };
 	struct dbres *res;
 
-	if (unit == NULL)
+	if (unit == NULL || !is_uuid(unit)) /* a malformed id is reported */
 		return 0;
 	if ((res = db_exec(r, "import_unit_ok", 2, params)) == NULL)
 		return -1;
@@ -161,6 +161,8 @@ check_units(struct req *r, struct doc *d)
 	int bad = 0, rc;
 
 	for (i = 0; i < json_array_size(d->milestones); i++) {
+		if (d->mv[i] == NULL)
+			continue;
 		rc = check_unit(r, issuing, d->mv[i][MILESTONE_RECEIVING],
 		    arena_printf(r->arena, "milestones[%zu].receiving_unit_id",
 			i));
@@ -179,7 +181,11 @@ check_units(struct req *r, struct doc *d)
 		}
 	}
 	json_array_foreach(d->tasks, i, t) {
+		if (d->av[i] == NULL)
+			continue;
 		json_array_foreach(json_object_get(t, "assignments"), j, a) {
+			if (d->av[i][j] == NULL)
+				continue;
 			rc = check_unit(r, issuing, d->av[i][j][ASSIGNMENT_UNIT],
 			    arena_printf(r->arena,
 				"tasks[%zu].assignments[%zu].unit_id", i, j));
@@ -256,7 +262,7 @@ import_document(struct req *r, json_t *body, int dry_run)
 	const char *key;
 	json_t *v;
 	size_t i;
-	int bad = 0;
+	int bad = 0, n;
 
 	json_object_foreach(body, key, v) {
 		for (i = 0; keys[i] != NULL && strcmp(keys[i], key) != 0; i++)
@@ -272,6 +278,10 @@ import_document(struct req *r, json_t *body, int dry_run)
 	d.tasks = json_object_get(body, "tasks");
 	d.dry_run = dry_run;
 	bad += check_shape(r, &d);
+	/* Unit references are checked too, so one answer lists everything. */
+	if (bad > 0 && d.pv[PLAN_UNIT] != NULL && d.mv != NULL &&
+	    (n = check_units(r, &d)) > 0)
+		bad += n;
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_document",
 		    "the plan document has %d problems", bad);

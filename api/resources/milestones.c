@@ -51,6 +51,9 @@ static const char create[] =
     " FROM ins";
 static const char get[] =
     "SELECT m.version, " MILESTONE_JSON("m") " FROM milestones m WHERE m.id = $1";
+static const char get_visible[] =
+    "SELECT m.version, " MILESTONE_JSON("m") " FROM milestones m"
+    " JOIN plans p ON p.id = m.plan_id WHERE m.id = $2 AND " PLAN_VISIBLE("p");
 static const char lock[] =
     "SELECT m.plan_id, m.version, to_jsonb(m) FROM milestones m"
     " WHERE m.id = $1 FOR UPDATE";
@@ -84,6 +87,7 @@ const struct db_stmt milestones_stmts[] = {
 	{ "milestones_plan_visible", plan_visible },
 	{ "milestones_create", create },
 	{ "milestones_get", get },
+	{ "milestones_get_visible", get_visible },
 	{ "milestones_lock", lock },
 	{ "milestones_update", update },
 	{ "milestones_set_owing", set_owing },
@@ -240,6 +244,17 @@ reply_milestone(struct req *r, const char *id, int status)
 	return reply_entity(r, res, status, "milestone");
 }
 
+int
+milestones_get(struct req *r)
+{
+	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
+	struct dbres *res;
+
+	if ((res = db_exec(r, "milestones_get_visible", 2, params)) == NULL)
+		return -1;
+	return reply_entity(r, res, 200, "milestone");
+}
+
 struct change {
 	const char *v[nitems(fields) + 2];
 	const char *version;
@@ -257,6 +272,8 @@ create_tx(struct req *r, void *arg)
 	    plan_amend(r, &st, c->v[F_REASON], "milestone", db_get(res, 0, 1),
 		changes_of(r), NULL, 1) == -1)
 		return -1;
+	req_header_add(r, "Location", arena_printf(r->arena,
+	    "/api/v1/milestones/%s", db_get(res, 0, 1)));
 	return reply_milestone(r, db_get(res, 0, 1), 201);
 }
 

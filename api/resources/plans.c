@@ -237,12 +237,24 @@ plan_fields(struct req *r, json_t *obj, const char **v, int patch,
 {
 	int bad;
 
-	bad = validate_at(r, obj, fields, v, patch, prefix);
-	if (!import && (v[F_ID] != NULL || v[F_STATUS] != NULL)) {
-		/* Only an import may set these; the handlers refuse them. */
-		req_field_error(r, arena_printf(r->arena, "%s%s", prefix,
-		    v[F_ID] ? "id" : "status"), "unknown", "this field is set "
-		    "by the server (use /issue and /close for the status)");
+	json_t *own = obj;
+
+	if (!import) {
+		/* id and status are refused below, not also value-checked. */
+		own = req_own(r, json_copy(obj));
+		json_object_del(own, "id");
+		json_object_del(own, "status");
+	}
+	bad = validate_at(r, own, fields, v, patch, prefix);
+	/* Only an import may set these; the handlers refuse them. */
+	if (!import && json_object_get(obj, "id") != NULL) {
+		req_field_error(r, arena_printf(r->arena, "%sid", prefix),
+		    "unknown", "id is set by the server");
+		bad++;
+	}
+	if (!import && json_object_get(obj, "status") != NULL) {
+		req_field_error(r, arena_printf(r->arena, "%sstatus", prefix),
+		    "unknown", "status changes by /issue and /close");
 		bad++;
 	}
 	if (v[F_BASES] != NULL)

@@ -178,6 +178,7 @@ struct dbres *task_insert(struct req *, const char *plan_id, const char **v);
 extern const struct db_stmt milestones_stmts[];
 int milestones_list(struct req *);
 int milestones_create(struct req *);
+int milestones_get(struct req *);
 int milestones_update(struct req *);
 int milestone_fields(struct req *, json_t *, const char **v, int patch,
     const char *prefix);

@@ -67,6 +67,8 @@ const struct route routes[] = {
 	    PERM_PLAN_READ, 0, 0 },
 	{ M_POST, "/api/v1/plans/{id:uuid}/milestones", milestones_create,
 	    PERM_PLAN_WRITE, 64 * KB, 0 },
+	{ M_GET, "/api/v1/milestones/{id:uuid}", milestones_get, PERM_PLAN_READ,
+	    0, 0 },
 	{ M_PATCH, "/api/v1/milestones/{id:uuid}", milestones_update,
 	    PERM_PLAN_WRITE, 64 * KB, 0 },
 	{ M_GET, "/api/v1/plans/{id:uuid}/tasks", tasks_list, PERM_PLAN_READ, 0,

@@ -17,18 +17,17 @@
 #define SCOPE "(SELECT path FROM units WHERE id = $1)"
 
 static const char list[] =
-    "SELECT " UNIT_JSON("u") ","
-    " encode(convert_to(u.name || chr(31) || u.id, 'UTF8'), 'hex')"
+    "SELECT " UNIT_JSON("u") ", encode(convert_to(u.id::text, 'UTF8'), 'hex')"
     " FROM units u WHERE u.path <@ " SCOPE
     " AND ($2::uuid IS NULL OR u.parent_id = $2)"
     " AND ($3::text IS NULL OR u.kind = $3)"
     " AND ($4::text IS NULL OR fold(u.name) LIKE like_pattern($4)"
     "  OR u.code LIKE like_pattern($4))"
     " AND ($5::boolean IS NULL OR u.active = $5)"
-    " AND ($6::text IS NULL OR (u.name COLLATE \"C\", u.id) >"
-    "  (split_part(convert_from(decode($6, 'hex'), 'UTF8'), chr(31), 1)"
-    "   COLLATE \"C\","
-    "   split_part(convert_from(decode($6, 'hex'), 'UTF8'), chr(31), 2)::uuid))"
+    /* The cursor is the last unit's id: names can be long. */
+    " AND ($6::text IS NULL OR (u.name COLLATE \"C\", u.id) > (SELECT"
+    "  c.name COLLATE \"C\", c.id FROM units c"
+    "  WHERE c.id = convert_from(decode($6, 'hex'), 'UTF8')::uuid))"
     " ORDER BY u.name COLLATE \"C\", u.id LIMIT $7";
 static const char get[] =
     "SELECT u.version, " UNIT_JSON("u")

@@ -185,6 +185,11 @@ users_create(struct req *r)
 	if ((body = req_body_object(r)) == NULL ||
 	    validate(r, body, fields, v, 0) == -1)
 		return -1;
+	if (v[F_ACTIVE] != NULL) {
+		req_field_error(r, "active", "unknown", "a new user is active");
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	}
 	params[0] = p->unit_id;
 	params[1] = v[F_UNIT];
 	params[2] = v[F_USERNAME];
