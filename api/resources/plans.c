@@ -235,7 +235,7 @@ int
 plan_fields(struct req *r, json_t *obj, const char **v, int patch,
     int import, const char *prefix)
 {
-	int bad;
+	int bad = 0;
 
 	json_t *own = obj;
 
@@ -245,7 +245,11 @@ plan_fields(struct req *r, json_t *obj, const char **v, int patch,
 		json_object_del(own, "id");
 		json_object_del(own, "status");
 	}
-	bad = validate_at(r, own, fields, v, patch, prefix);
+	/* A PATCH of only refused fields is invalid, not empty. */
+	if (!patch || json_object_size(own) > 0 || json_object_size(obj) == 0)
+		bad = validate_at(r, own, fields, v, patch, prefix);
+	else
+		memset(v, 0, sizeof(*v) * nitems(fields));
 	/* Only an import may set these; the handlers refuse them. */
 	if (!import && json_object_get(obj, "id") != NULL) {
 		req_field_error(r, arena_printf(r->arena, "%sid", prefix),

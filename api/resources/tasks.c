@@ -18,8 +18,8 @@
 /* One round trip: no row means no visible plan (404); a row with a NULL
  * task is a plan without tasks (past the cursor). */
 static const char list[] =
-    "SELECT " TASK_JSON("t") ", encode(convert_to(lpad(t.number::text, 4,"
-    " '0'), 'UTF8'), 'hex')"
+    "SELECT CASE WHEN t.id IS NOT NULL THEN " TASK_JSON("t") " END,"
+    " encode(convert_to(lpad(t.number::text, 4, '0'), 'UTF8'), 'hex')"
     " FROM plans p LEFT JOIN LATERAL (SELECT * FROM tasks t"
     "  WHERE t.plan_id = p.id AND ($3::text IS NULL OR lpad(t.number::text,"
     "   4, '0') > convert_from(decode($3, 'hex'), 'UTF8'))"
