@@ -13,13 +13,15 @@
 static int
 usage(void)
 {
-	fputs("usage: danvan serve | migrate | seed | routes | version\n"
+	fputs("usage: danvan serve | migrate | seed [FILE] | routes | sql NAME | "
+	      "version\n"
 	      "       danvan user add UNIT_PATH USERNAME FULL_NAME ROLE\n"
 	      "  serve    serve the API (DANVAN_LISTEN, DANVAN_DATABASE_URL)\n"
 	      "  migrate  apply the database migrations "
 	      "(DANVAN_OWNER_DATABASE_URL)\n"
 	      "  seed     load the demo data (DANVAN_OWNER_DATABASE_URL)\n"
 	      "  routes   print the route table\n"
+	      "  sql NAME print the SQL of a named statement\n"
 	      "  user add create a user (the first admin); UNIT_PATH is unit\n"
 	      "           codes from the root joined by '/', the password is\n"
 	      "           read from standard input\n",
@@ -80,6 +82,23 @@ cmd_migrate(void)
 	return 0;
 }
 
+/* Prints the SQL of one named statement (for EXPLAIN and the benchmark). */
+static int
+cmd_sql(const char *name)
+{
+	const struct db_stmt *s;
+	size_t g;
+
+	for (g = 0; statements[g] != NULL; g++)
+		for (s = statements[g]; s->name != NULL; s++)
+			if (strcmp(s->name, name) == 0) {
+				puts(s->sql);
+				return 0;
+			}
+	fprintf(stderr, "danvan: no statement named %s\n", name);
+	return 1;
+}
+
 static int
 cmd_routes(void)
 {
@@ -135,6 +154,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "routes") == 0)
 		return cmd_routes();
+	if (strcmp(argv[1], "sql") == 0 && argc == 3)
+		return cmd_sql(argv[2]);
 	if (config_load() == -1)
 		return 1;
 	if (strcmp(argv[1], "serve") == 0)
