@@ -41,6 +41,7 @@ meta_readyz(struct req *r)
 {
 	struct dbres *res;
 	long version;
+	char *body;
 
 	if ((res = db_exec(r, "meta_schema_version", 0, NULL)) == NULL)
 		return -1;
@@ -51,8 +52,9 @@ meta_readyz(struct req *r)
 		    "the database is at schema version %ld of %zu: run danvan "
 		    "migrate", version, migrations_count);
 	}
-	return req_reply_json(r, 200, json_pack("{s:s, s:i}", "status",
-	    "ready", "schema_version", (json_int_t)version));
+	body = arena_printf(r->arena,
+	    "{\"status\":\"ready\",\"schema_version\":%ld}", version);
+	return req_reply(r, 200, "application/json", body, strlen(body));
 }
 
 int
