@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$PWD
 PSQL=/usr/lib/postgresql/15/bin/psql
-PG_DIR=$REPO/var/test-pg
+# One cluster per run, so two runs side by side do not destroy each other's.
+PG_DIR=$REPO/var/test-pg.$$
 
 usage() {
 	cat <<EOF
