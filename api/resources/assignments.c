@@ -230,23 +230,8 @@ assignment_insert(struct req *r, const struct plan_state *st,
 int
 assignments_for_task(struct req *r)
 {
-	const char *params[4];
-	struct page pg;
-	struct dbres *res;
-
-	if (page_params(r, &pg) == -1)
-		return -1;
-	params[0] = auth_principal(r)->unit_id;
-	params[1] = r->param[0];
-	if ((res = db_exec(r, "assignments_task_visible", 2, params)) == NULL)
-		return -1;
-	if (db_rows(res) == 0)
-		return req_fail(r, 404, "not_found", "no such task");
-	params[2] = pg.cursor;
-	params[3] = pg.fetch;
-	if ((res = page_exec(r, "assignments_for_task", 4, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
+	return reply_sublist(r, "assignments_task_visible",
+	    "assignments_for_task", "task");
 }
 
 int
@@ -258,12 +243,7 @@ assignments_list(struct req *r)
 int
 assignments_get(struct req *r)
 {
-	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
-	struct dbres *res;
-
-	if ((res = db_exec(r, "assignments_get", 2, params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, "assignment");
+	return reply_get(r, "assignments_get", "assignment");
 }
 
 struct create {
@@ -347,15 +327,9 @@ update_tx(struct req *r, void *arg)
 	const char *params[10], *lp[2] = { pr->unit_id, r->param[0] };
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "assignments_lock", 2, lp)) == NULL)
+	if ((cur = db_exec(r, "assignments_lock", 2, lp)) == NULL ||
+	    check_locked(r, cur, c->version, "assignment") == -1)
 		return -1;
-	if (db_rows(cur) == 0)
-		return req_fail(r, 404, "not_found", "no such assignment of "
-		    "your units");
-	if (strcmp(db_get(cur, 0, 0), c->version) != 0)
-		return req_fail(r, 412, "precondition_failed",
-		    "the assignment changed since version %s: reload it",
-		    c->version);
 	if (strcmp(db_get(cur, 0, 4), "issued") != 0)
 		return req_fail(r, 409, "plan_not_issued", "progress is reported "
 		    "on an issued plan; this one is %s", db_get(cur, 0, 4));

@@ -515,6 +515,29 @@ reply_list(struct req *r, const char *stmt, const struct field *filters)
 }
 
 int
+reply_sublist(struct req *r, const char *parent_stmt, const char *stmt,
+    const char *parent)
+{
+	const char *params[4];
+	struct page pg;
+	struct dbres *res;
+
+	if (page_params(r, &pg) == -1)
+		return -1;
+	params[0] = auth_principal(r)->unit_id;
+	params[1] = r->param[0];
+	if ((res = db_exec(r, parent_stmt, 2, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such %s", parent);
+	params[2] = pg.cursor;
+	params[3] = pg.fetch;
+	if ((res = page_exec(r, stmt, 4, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}
+
+int
 reply_page(struct req *r, struct dbres *res, const struct page *pg)
 {
 	int n = db_rows(res), i, shown = n > pg->limit ? pg->limit : n;
@@ -546,6 +569,44 @@ reply_entity(struct req *r, struct dbres *res, int status, const char *what)
 	r->etag = arena_printf(r->arena, "\"%s\"", db_get(res, 0, 0));
 	return req_reply(r, status, "application/json", db_get(res, 0, 1),
 	    strlen(db_get(res, 0, 1)));
+}
+
+int
+reply_get(struct req *r, const char *stmt, const char *what)
+{
+	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
+	struct dbres *res;
+
+	if ((res = db_exec(r, stmt, 2, params)) == NULL)
+		return -1;
+	return reply_entity(r, res, 200, what);
+}
+
+int
+reply_created(struct req *r, struct dbres *res, const char *base,
+    const char *what)
+{
+	json_t *v;
+
+	if (db_rows(res) > 0 && (v = json_loads(db_get(res, 0, 1), 0,
+	    NULL)) != NULL) {
+		req_header_add(r, "Location", arena_printf(r->arena, "%s/%s",
+		    base, json_string_value(json_object_get(req_own(r, v),
+			"id"))));
+	}
+	return reply_entity(r, res, 201, what);
+}
+
+int
+check_locked(struct req *r, struct dbres *cur, const char *version,
+    const char *what)
+{
+	if (db_rows(cur) == 0)
+		return req_fail(r, 404, "not_found", "no such %s", what);
+	if (strcmp(db_get(cur, 0, 0), version) != 0)
+		return req_fail(r, 412, "precondition_failed",
+		    "the %s changed since version %s: reload it", what, version);
+	return 0;
 }
 
 const char *

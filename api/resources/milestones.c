@@ -214,23 +214,8 @@ milestone_insert(struct req *r, const struct plan_state *st, const char **v,
 int
 milestones_list(struct req *r)
 {
-	const char *params[4];
-	struct page pg;
-	struct dbres *res;
-
-	if (page_params(r, &pg) == -1)
-		return -1;
-	params[0] = auth_principal(r)->unit_id;
-	params[1] = r->param[0];
-	if ((res = db_exec(r, "milestones_plan_visible", 2, params)) == NULL)
-		return -1;
-	if (db_rows(res) == 0)
-		return req_fail(r, 404, "not_found", "no such plan");
-	params[2] = pg.cursor;
-	params[3] = pg.fetch;
-	if ((res = page_exec(r, "milestones_list", 4, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
+	return reply_sublist(r, "milestones_plan_visible", "milestones_list",
+	    "plan");
 }
 
 static int
@@ -247,12 +232,7 @@ reply_milestone(struct req *r, const char *id, int status)
 int
 milestones_get(struct req *r)
 {
-	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
-	struct dbres *res;
-
-	if ((res = db_exec(r, "milestones_get_visible", 2, params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, "milestone");
+	return reply_get(r, "milestones_get_visible", "milestone");
 }
 
 struct change {

@@ -342,12 +342,7 @@ plans_list(struct req *r)
 int
 plans_get(struct req *r)
 {
-	const char *params[2] = { scope(r), r->param[0] };
-	struct dbres *res;
-
-	if ((res = db_exec(r, "plans_get", 2, params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, "plan");
+	return reply_get(r, "plans_get", "plan");
 }
 
 int
@@ -364,10 +359,7 @@ plans_create(struct req *r)
 		    "the request body has invalid fields");
 	if ((res = plan_insert(r, v, "")) == NULL)
 		return -1;
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/plans/%s", json_string_value(json_object_get(req_own(r,
-		json_loads(db_get(res, 0, 1), 0, NULL)), "id"))));
-	return reply_entity(r, res, 201, "plan");
+	return reply_created(r, res, "/api/v1/plans", "plan");
 }
 
 int
@@ -553,21 +545,5 @@ plans_close(struct req *r)
 int
 plans_versions(struct req *r)
 {
-	const char *params[4];
-	struct page pg;
-	struct dbres *res;
-
-	if (page_params(r, &pg) == -1)
-		return -1;
-	params[0] = scope(r);
-	params[1] = r->param[0];
-	if ((res = db_exec(r, "plans_exists", 2, params)) == NULL)
-		return -1;
-	if (db_rows(res) == 0)
-		return req_fail(r, 404, "not_found", "no such plan");
-	params[2] = pg.cursor;
-	params[3] = pg.fetch;
-	if ((res = page_exec(r, "plans_versions", 4, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
+	return reply_sublist(r, "plans_exists", "plans_versions", "plan");
 }

@@ -70,6 +70,20 @@ struct dbres *page_exec(struct req *, const char *stmt, int n,
 int reply_list(struct req *, const char *stmt, const struct field *filters);
 /* Replies {"items": [...], "next_cursor": …} from rows (json, cursor). */
 int reply_page(struct req *, struct dbres *, const struct page *);
+/* A list under a parent (the path's id): 404 unless parent_stmt ($1 the
+ * caller's unit, $2 the id) finds it, then stmt ($1, $2, cursor, limit+1). */
+int reply_sublist(struct req *, const char *parent_stmt, const char *stmt,
+    const char *parent);
+/* A whole GET of one entity: stmt ($1 the caller's unit, $2 the path's id)
+ * answers (version, json) or no row (404 naming what). */
+int reply_get(struct req *, const char *stmt, const char *what);
+/* 201 with Location base/<id of the JSON in column 1> and the entity. */
+int reply_created(struct req *, struct dbres *, const char *base,
+    const char *what);
+/* For a row locked for a change (column 0 its version): 404 when there is
+ * none, 412 when version is not current; else 0. */
+int check_locked(struct req *, struct dbres *cur, const char *version,
+    const char *what);
 /* Replies row 0 (version, json) with its ETag, or 404 naming what. */
 int reply_entity(struct req *, struct dbres *, int status, const char *what);
 /* The version that If-Match names, or NULL after 428/412. */

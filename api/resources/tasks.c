@@ -143,12 +143,7 @@ tasks_list(struct req *r)
 int
 tasks_get(struct req *r)
 {
-	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
-	struct dbres *res;
-
-	if ((res = db_exec(r, "tasks_get", 2, params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, "task");
+	return reply_get(r, "tasks_get", "task");
 }
 
 struct change {

@@ -128,12 +128,7 @@ units_list(struct req *r)
 int
 units_get(struct req *r)
 {
-	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
-	struct dbres *res;
-
-	if ((res = db_exec(r, "units_get", 2, params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, "unit");
+	return reply_get(r, "units_get", "unit");
 }
 
 int
@@ -169,10 +164,7 @@ units_create(struct req *r)
 		return req_fail(r, 422, "invalid_reference",
 		    "the parent unit does not exist or is outside your units");
 	}
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/units/%s", json_string_value(json_object_get(
-		req_own(r, json_loads(db_get(res, 0, 1), 0, NULL)), "id"))));
-	return reply_entity(r, res, 201, "unit");
+	return reply_created(r, res, "/api/v1/units", "unit");
 }
 
 struct change {
@@ -189,13 +181,9 @@ update_tx(struct req *r, void *arg)
 	const char *np[3], *parent_path = NULL;
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "units_lock", 2, lockp)) == NULL)
+	if ((cur = db_exec(r, "units_lock", 2, lockp)) == NULL ||
+	    check_locked(r, cur, c->version, "unit") == -1)
 		return -1;
-	if (db_rows(cur) == 0)
-		return req_fail(r, 404, "not_found", "no such unit you manage");
-	if (strcmp(db_get(cur, 0, 0), c->version) != 0)
-		return req_fail(r, 412, "precondition_failed",
-		    "the unit changed since version %s: reload it", c->version);
 	if (c->v[F_PARENT] != NULL &&
 	    strcmp(c->v[F_PARENT], db_get(cur, 0, 3)) != 0) {
 		np[0] = p->unit_id;
@@ -250,13 +238,9 @@ delete_tx(struct req *r, void *arg)
 	const char *params[4] = { r->param[0], p->id, actor_kind(r), r->id };
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "units_lock", 2, lockp)) == NULL)
+	if ((cur = db_exec(r, "units_lock", 2, lockp)) == NULL ||
+	    check_locked(r, cur, version, "unit") == -1)
 		return -1;
-	if (db_rows(cur) == 0)
-		return req_fail(r, 404, "not_found", "no such unit you manage");
-	if (strcmp(db_get(cur, 0, 0), version) != 0)
-		return req_fail(r, 412, "precondition_failed",
-		    "the unit changed since version %s: reload it", version);
 	if ((res = db_exec(r, "units_delete", 4, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)

@@ -150,12 +150,7 @@ users_list(struct req *r)
 int
 users_get(struct req *r)
 {
-	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
-	struct dbres *res;
-
-	if ((res = db_exec(r, "users_get", 2, params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, "user");
+	return reply_get(r, "users_get", "user");
 }
 
 int
@@ -208,10 +203,7 @@ users_create(struct req *r)
 		return req_fail(r, 422, "invalid_reference",
 		    "the unit does not exist or is outside your units");
 	}
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/users/%s", json_string_value(json_object_get(
-		req_own(r, json_loads(db_get(res, 0, 1), 0, NULL)), "id"))));
-	return reply_entity(r, res, 201, "user");
+	return reply_created(r, res, "/api/v1/users", "user");
 }
 
 struct change {
@@ -229,13 +221,9 @@ update_tx(struct req *r, void *arg)
 	struct dbres *cur, *res;
 	json_t *before;
 
-	if ((cur = db_exec(r, "users_lock", 2, lockp)) == NULL)
+	if ((cur = db_exec(r, "users_lock", 2, lockp)) == NULL ||
+	    check_locked(r, cur, c->version, "user") == -1)
 		return -1;
-	if (db_rows(cur) == 0)
-		return req_fail(r, 404, "not_found", "no such user");
-	if (strcmp(db_get(cur, 0, 0), c->version) != 0)
-		return req_fail(r, 412, "precondition_failed",
-		    "the user changed since version %s: reload it", c->version);
 	if (c->v[F_UNIT] != NULL) {
 		if ((res = db_exec(r, "users_unit_path", 2, up)) == NULL)
 			return -1;
