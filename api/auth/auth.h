@@ -39,6 +39,9 @@ enum perm {
 	PERM_PLAN_READ,
 	PERM_PLAN_WRITE,   /* create, edit, amend, issue and close plans */
 	PERM_PROGRESS,	   /* report progress on the own unit's assignments */
+	PERM_SUBMIT,	   /* write and submit the own unit's submissions */
+	PERM_REVIEW,	   /* accept or return received submissions, extend */
+	PERM_APPROVE,	   /* approve accepted submissions */
 	PERM_COUNT
 };
 

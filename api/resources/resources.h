@@ -219,6 +219,23 @@ int plans_import(struct req *);
 /* Imports a plan document as the system (seed data). 0 or -1. */
 int import_document(struct req *, json_t *doc, int dry_run);
 
+/* obligations.c */
+extern const struct db_stmt obligations_stmts[];
+int obligations_list(struct req *);
+int extensions_grant(struct req *);
+
+/* submissions.c */
+extern const struct db_stmt submissions_stmts[];
+int submissions_list(struct req *);
+int submissions_create(struct req *);
+int submissions_get(struct req *);
+int submissions_update(struct req *);
+int submissions_submit(struct req *);
+int submissions_accept(struct req *);
+int submissions_return(struct req *);
+int submissions_approve(struct req *);
+int submissions_versions(struct req *);
+
 /* seed.c */
 extern const struct db_stmt seed_stmts[];
 /* Loads the demo data; new credentials go to the file at path. 0 or -1. */

@@ -87,6 +87,28 @@ const struct route routes[] = {
 	    PERM_PLAN_READ, 0, 0 },
 	{ M_PATCH, "/api/v1/assignments/{id:uuid}", assignments_update,
 	    PERM_PROGRESS, 16 * KB, 0 },
+
+	{ M_GET, "/api/v1/plans/{id:uuid}/obligations", obligations_list,
+	    PERM_PLAN_READ, 0, 0 },
+	{ M_POST, "/api/v1/milestones/{id:uuid}/extensions", extensions_grant,
+	    PERM_REVIEW, 4 * KB, 0 },
+	{ M_GET, "/api/v1/submissions", submissions_list, PERM_PLAN_READ, 0, 0 },
+	{ M_POST, "/api/v1/submissions", submissions_create, PERM_SUBMIT,
+	    256 * KB, 0 },
+	{ M_GET, "/api/v1/submissions/{id:uuid}", submissions_get,
+	    PERM_PLAN_READ, 0, 0 },
+	{ M_PATCH, "/api/v1/submissions/{id:uuid}", submissions_update,
+	    PERM_SUBMIT, 256 * KB, 0 },
+	{ M_POST, "/api/v1/submissions/{id:uuid}/submit", submissions_submit,
+	    PERM_SUBMIT, 4 * KB, 0 },
+	{ M_POST, "/api/v1/submissions/{id:uuid}/accept", submissions_accept,
+	    PERM_REVIEW, 4 * KB, 0 },
+	{ M_POST, "/api/v1/submissions/{id:uuid}/return", submissions_return,
+	    PERM_REVIEW, 4 * KB, 0 },
+	{ M_POST, "/api/v1/submissions/{id:uuid}/approve", submissions_approve,
+	    PERM_APPROVE, 4 * KB, 0 },
+	{ M_GET, "/api/v1/submissions/{id:uuid}/versions", submissions_versions,
+	    PERM_PLAN_READ, 0, 0 },
 };
 const size_t nroutes = nitems(routes);
 
@@ -105,5 +127,7 @@ const struct db_stmt *const statements[] = {
 	milestones_stmts,
 	assignments_stmts,
 	import_stmts,
+	obligations_stmts,
+	submissions_stmts,
 	NULL,
 };

@@ -1,0 +1,545 @@
+/*
+ * Submissions: what a unit sends — its own plan, its reports, a "Dân vận
+ * khéo" model registration, a difficulty report — for a milestone, a task or
+ * an assignment. draft -> submitted -> accepted | returned (with a reason)
+ * -> resubmitted ...; accepted -> approved by the level above. Accepted and
+ * approved submissions are locked. Each submit is kept as a version, and the
+ * first one decides timeliness, by the server's clock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+
+#define SUBMISSION_JSON(s)                                                   \
+	"json_build_object('id', " s ".id, 'unit_id', " s ".unit_id,"        \
+	" 'kind', " s ".kind, 'milestone_id', " s ".milestone_id,"           \
+	" 'task_id', " s ".task_id, 'assignment_id', " s ".assignment_id,"   \
+	" 'plan_id', " s ".plan_id, 'receiving_unit_id', " s ".receiving_unit_id," \
+	" 'title', " s ".title, 'body', " s ".body, 'data', " s ".data,"     \
+	" 'status', " s ".status, 'revision', " s ".revision,"               \
+	" 'submitted_at', " s ".submitted_at,"                               \
+	" 'last_submitted_at', " s ".last_submitted_at,"                     \
+	" 'timeliness', " s ".timeliness, 'due_on', " s ".due_on,"           \
+	" 'review_reason', " s ".review_reason, 'reviewed_by', " s ".reviewed_by," \
+	" 'reviewed_at', " s ".reviewed_at, 'approved_by', " s ".approved_by," \
+	" 'approved_at', " s ".approved_at, 'version', " s ".version,"       \
+	" 'created_at', " s ".created_at, 'updated_at', " s ".updated_at)"
+/* Seen by the submitting side and by the receiving side, and above. */
+#define VISIBLE(s)                                                           \
+	"EXISTS (SELECT 1 FROM units su, units me WHERE me.id = $1"          \
+	" AND su.id IN (" s ".unit_id, " s ".receiving_unit_id)"             \
+	" AND su.path <@ me.path)"
+#define QUEUE_KEY(s)                                                         \
+	"(to_char(coalesce(" s ".last_submitted_at, " s ".created_at) AT TIME"  \
+	" ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || " s ".id::text)"
+
+static const char list[] =
+    "SELECT " SUBMISSION_JSON("s") ", encode(convert_to(" QUEUE_KEY("s") ","
+    " 'UTF8'), 'hex') FROM submissions s WHERE " VISIBLE("s")
+    " AND ($2::text IS NULL OR s.status = $2)"
+    " AND ($3::text IS NULL OR s.kind = $3)"
+    " AND ($4::uuid IS NULL OR s.unit_id = $4)"
+    " AND ($5::uuid IS NULL OR s.receiving_unit_id = $5)"
+    " AND ($6::uuid IS NULL OR s.milestone_id = $6)"
+    " AND ($7::uuid IS NULL OR s.plan_id = $7)"
+    " AND ($8::text IS NULL OR " QUEUE_KEY("s")
+    "  > convert_from(decode($8, 'hex'), 'UTF8'))"
+    " ORDER BY " QUEUE_KEY("s") " LIMIT $9";
+static const char get[] =
+    "SELECT s.version, " SUBMISSION_JSON("s") " FROM submissions s"
+    " WHERE s.id = $2 AND " VISIBLE("s");
+/* What a new submission answers: its unit (in the caller's subtree), the
+ * unit it goes to, its plan, and whether the unit owes the milestone. */
+static const char context[] =
+    "SELECT u.id IS NOT NULL,"
+    " coalesce(m.receiving_unit_id, u.parent_id, u.id),"
+    " coalesce(m.plan_id, t.plan_id, at.plan_id),"
+    " m.id IS NOT NULL, m.kind,"
+    " EXISTS (SELECT 1 FROM milestone_units mu WHERE mu.milestone_id = m.id"
+    "  AND mu.unit_id = u.id),"
+    " t.id IS NOT NULL, a.id IS NOT NULL AND a.unit_id = u.id"
+    " FROM (SELECT 1) one"
+    " LEFT JOIN units u ON u.id = $2 AND u.active"
+    "  AND u.path <@ (SELECT path FROM units WHERE id = $1)"
+    " LEFT JOIN milestones m ON m.id = $3"
+    " LEFT JOIN tasks t ON t.id = $4"
+    " LEFT JOIN assignments a ON a.id = $5"
+    " LEFT JOIN tasks at ON at.id = a.task_id";
+static const char create[] =
+    "WITH ins AS (INSERT INTO submissions (id, unit_id, kind, milestone_id,"
+    "  task_id, assignment_id, plan_id, receiving_unit_id, title, body, data,"
+    "  request_hash, created_by)"
+    "  VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7,"
+    "  $8, $9, coalesce($10, ''), coalesce($11::jsonb, '{}'), $12, $13)"
+    "  ON CONFLICT (id) DO NOTHING RETURNING *),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, after, request_id)"
+    "  SELECT $13, $14, 'create', 'submission', ins.id, u.path, to_jsonb(ins)"
+    "  - 'request_hash', $15 FROM ins JOIN units u ON u.id = ins.unit_id)"
+    "SELECT ins.version, " SUBMISSION_JSON("ins") ", ins.id FROM ins";
+/* A create repeated with the client's id: same request, or a clash. */
+static const char existing[] =
+    "SELECT s.version, " SUBMISSION_JSON("s") ", s.request_hash = $3"
+    " AND " VISIBLE("s") " FROM submissions s WHERE s.id = $2";
+/* Locks a submission for the submitting side ($3 = 's') or the receiving
+ * side ($3 = 'r'), with the status, unit and milestone. */
+static const char lock[] =
+    "SELECT s.version, s.status, to_jsonb(s) - 'request_hash', su.path,"
+    " s.unit_id, ru.parent_id, ru.path <> (SELECT path FROM units WHERE"
+    "  id = $1)"
+    " FROM submissions s JOIN units su ON su.id = s.unit_id"
+    " JOIN units ru ON ru.id = s.receiving_unit_id"
+    " WHERE s.id = $2 AND (CASE WHEN $3 = 's' THEN su.path ELSE ru.path END)"
+    "  <@ (SELECT path FROM units WHERE id = $1) FOR UPDATE OF s";
+static const char update[] =
+    "WITH upd AS (UPDATE submissions SET title = coalesce($2, title),"
+    "  body = coalesce($3, body), data = coalesce($4::jsonb, data),"
+    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, before, after, request_id)"
+    "  SELECT $5, $6, 'update', 'submission', upd.id, $7::ltree, $8::jsonb,"
+    "  to_jsonb(upd) - 'request_hash', $9 FROM upd)"
+    "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd";
+/* Moves the status one step ($2 the new status, $3 a review reason); a
+ * submit numbers a revision, keeps it, and judges the first one. */
+static const char step_sql[] =
+    "WITH due AS (SELECT coalesce(e.due_on, m.due_on) AS d FROM submissions s"
+    "  JOIN milestones m ON m.id = s.milestone_id"
+    "  LEFT JOIN extensions e ON e.milestone_id = m.id AND e.unit_id = s.unit_id"
+    "  WHERE s.id = $1),"
+    " upd AS (UPDATE submissions s SET status = $2,"
+    "  revision = revision + CASE WHEN $2 = 'submitted' THEN 1 ELSE 0 END,"
+    "  submitted_at = CASE WHEN $2 = 'submitted'"
+    "   THEN coalesce(submitted_at, now()) ELSE submitted_at END,"
+    "  last_submitted_at = CASE WHEN $2 = 'submitted' THEN now()"
+    "   ELSE last_submitted_at END,"
+    "  due_on = coalesce(s.due_on, (SELECT d FROM due)),"
+    "  timeliness = coalesce(timeliness, CASE WHEN $2 = 'submitted'"
+    "   THEN timeliness(now(), (SELECT d FROM due)) END),"
+    "  review_reason = CASE WHEN $2 IN ('accepted', 'returned') THEN $3"
+    "   ELSE review_reason END,"
+    "  reviewed_by = CASE WHEN $2 IN ('accepted', 'returned') THEN $4::uuid"
+    "   ELSE reviewed_by END,"
+    "  reviewed_at = CASE WHEN $2 IN ('accepted', 'returned') THEN now()"
+    "   ELSE reviewed_at END,"
+    "  approved_by = CASE WHEN $2 = 'approved' THEN $4::uuid ELSE approved_by END,"
+    "  approved_at = CASE WHEN $2 = 'approved' THEN now() ELSE approved_at END,"
+    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
+    " ver AS (INSERT INTO submission_versions (submission_id, revision,"
+    "  submitted_at, title, body, data, timeliness, returned_reason)"
+    "  SELECT id, revision, last_submitted_at, title, body, data, timeliness,"
+    "  CASE WHEN $6 = 'returned' THEN review_reason END FROM upd"
+    "  WHERE $2 = 'submitted'),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, before, after, request_id)"
+    "  SELECT $4, $5, $7, 'submission', upd.id, $8::ltree, $9::jsonb,"
+    "  to_jsonb(upd) - 'request_hash', $10 FROM upd)"
+    "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd";
+static const char versions[] =
+    "SELECT json_build_object('revision', v.revision, 'submitted_at',"
+    " v.submitted_at, 'title', v.title, 'body', v.body, 'data', v.data,"
+    " 'timeliness', v.timeliness, 'returned_reason', v.returned_reason),"
+    " encode(convert_to(lpad(v.revision::text, 6, '0'), 'UTF8'), 'hex')"
+    " FROM submission_versions v WHERE v.submission_id = $2 AND $1::uuid IS NOT NULL"
+    " AND ($3::text IS NULL OR lpad(v.revision::text, 6, '0') >"
+    "  convert_from(decode($3, 'hex'), 'UTF8'))"
+    " ORDER BY v.revision LIMIT $4";
+static const char visible[] =
+    "SELECT 1 FROM submissions s WHERE s.id = $2 AND " VISIBLE("s");
+
+const struct db_stmt submissions_stmts[] = {
+	{ "submissions_list", list },
+	{ "submissions_get", get },
+	{ "submissions_context", context },
+	{ "submissions_create", create },
+	{ "submissions_existing", existing },
+	{ "submissions_lock", lock },
+	{ "submissions_update", update },
+	{ "submissions_step", step_sql },
+	{ "submissions_versions", versions },
+	{ "submissions_visible", visible },
+	{ NULL, NULL },
+};
+
+static const char *const kinds[] = { "unit_plan", "six_month_report",
+	"annual_report", "model_registration", "difficulty_report",
+	"progress_report", NULL };
+static const char *const statuses[] = { "draft", "submitted", "accepted",
+	"returned", "approved", NULL };
+static const char *const model_fields[] = { "administrative_reform",
+	"environment", "new_rural_areas", "citizen_satisfaction",
+	"security_order", "economy", "culture_society", "other", NULL };
+
+enum { F_ID, F_UNIT, F_KIND, F_MILESTONE, F_TASK, F_ASSIGNMENT, F_TITLE,
+	F_BODY, F_DATA, F_SUBMIT };
+static const struct field fields[] = {
+	[F_ID] = { "id", F_UUID, 0, 0, 1, 0, 0, NULL },
+	[F_UNIT] = { "unit_id", F_UUID, 1, 0, 1, 0, 0, NULL },
+	[F_KIND] = { "kind", F_ENUM, 1, 0, 1, 0, 0, kinds },
+	[F_MILESTONE] = { "milestone_id", F_UUID, 0, 1, 1, 0, 0, NULL },
+	[F_TASK] = { "task_id", F_UUID, 0, 1, 1, 0, 0, NULL },
+	[F_ASSIGNMENT] = { "assignment_id", F_UUID, 0, 1, 1, 0, 0, NULL },
+	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 300, NULL },
+	[F_BODY] = { "body", F_STRING, 0, 0, 0, 0, 100000, NULL },
+	[F_DATA] = { "data", F_JSON, 0, 0, 0, 0, 0, NULL },
+	[F_SUBMIT] = { "submit", F_BOOL, 0, 0, 1, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
+static const struct field filters[] = {
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "kind", F_ENUM, 0, 0, 0, 0, 0, kinds },
+	{ "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "receiving_unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "milestone_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
+/* Structured data by kind: an object; a model registration names its model.
+ * Returns the number of problems. */
+static int
+check_data(struct req *r, const char *kind, json_t *data)
+{
+	static const char *const need[] = { "name", "field", "description",
+		"expected_results", NULL };
+	const char *s;
+	int i, bad = 0;
+
+	if (data != NULL && !json_is_object(data)) {
+		req_field_error(r, "data", "type", "data must be an object");
+		return 1;
+	}
+	if (kind == NULL || strcmp(kind, "model_registration") != 0)
+		return 0;
+	for (i = 0; need[i] != NULL; i++) {
+		s = json_string_value(json_object_get(data, need[i]));
+		if (s == NULL || *s == '\0' || strlen(s) > 5000) {
+			req_field_error(r, arena_printf(r->arena, "data.%s",
+			    need[i]), "required", "a model registration needs "
+			    "data.%s, a string of 1 to 5000 bytes", need[i]);
+			bad++;
+		} else if (i == 1) {
+			int j;
+
+			for (j = 0; model_fields[j] != NULL &&
+			     strcmp(model_fields[j], s) != 0; j++)
+				;
+			if (model_fields[j] == NULL) {
+				req_field_error(r, "data.field", "enum",
+				    "data.field is not a known field of work");
+				bad++;
+			}
+		}
+	}
+	return bad;
+}
+
+int
+submissions_list(struct req *r)
+{
+	return reply_list(r, "submissions_list", filters);
+}
+
+int
+submissions_get(struct req *r)
+{
+	return reply_get(r, "submissions_get", "submission");
+}
+
+int
+submissions_versions(struct req *r)
+{
+	return reply_sublist(r, "submissions_visible", "submissions_versions",
+	    "submission");
+}
+
+struct create {
+	const char *v[nitems(fields)];
+	char hash[65];
+};
+
+/* Moves submission id to status; the lock row cur has its state. */
+static struct dbres *
+step(struct req *r, const char *id, const char *status, const char *reason,
+    struct dbres *cur, const char *action)
+{
+	const struct principal *p = auth_principal(r);
+	const char *params[10];
+
+	params[0] = id;
+	params[1] = status;
+	params[2] = reason;
+	params[3] = p->id;
+	params[4] = actor_kind(r);
+	params[5] = db_get(cur, 0, 1);
+	params[6] = action;
+	params[7] = db_get(cur, 0, 3);
+	params[8] = db_get(cur, 0, 2);
+	params[9] = r->id;
+	return db_exec(r, "submissions_step", 10, params);
+}
+
+static int
+create_tx(struct req *r, void *arg)
+{
+	const struct principal *p = auth_principal(r);
+	struct create *c = arg;
+	const char *params[15], *kind = c->v[F_KIND];
+	struct dbres *ctx, *res, *cur;
+	int bad = 0;
+
+	params[0] = p->unit_id;
+	params[1] = c->v[F_UNIT];
+	params[2] = c->v[F_MILESTONE];
+	params[3] = c->v[F_TASK];
+	params[4] = c->v[F_ASSIGNMENT];
+	if ((ctx = db_exec(r, "submissions_context", 5, params)) == NULL)
+		return -1;
+	if (strcmp(db_get(ctx, 0, 0), "t") != 0) {
+		req_field_error(r, "unit_id", "unknown", "unit_id names no active "
+		    "unit of yours");
+		return req_fail(r, 422, "invalid_reference",
+		    "the unit is outside your units");
+	}
+	if (c->v[F_MILESTONE] != NULL) {
+		if (strcmp(db_get(ctx, 0, 3), "t") != 0) {
+			req_field_error(r, "milestone_id", "unknown",
+			    "milestone_id names nothing that exists");
+			bad++;
+		} else if (strcmp(db_get(ctx, 0, 5), "t") != 0)
+			return req_fail(r, 422, "not_owed", "the unit owes "
+			    "nothing for this milestone");
+		else if (strcmp(db_get(ctx, 0, 4), "custom") != 0 &&
+		    strcmp(db_get(ctx, 0, 4), kind) != 0) {
+			req_field_error(r, "kind", "mismatch", "the milestone "
+			    "expects a %s", db_get(ctx, 0, 4));
+			bad++;
+		}
+	}
+	if (c->v[F_TASK] != NULL && strcmp(db_get(ctx, 0, 6), "t") != 0) {
+		req_field_error(r, "task_id", "unknown", "task_id names nothing "
+		    "that exists");
+		bad++;
+	}
+	if (c->v[F_ASSIGNMENT] != NULL && strcmp(db_get(ctx, 0, 7), "t") != 0) {
+		req_field_error(r, "assignment_id", "unknown", "assignment_id "
+		    "names no assignment of this unit");
+		bad++;
+	}
+	if (bad > 0)
+		return req_fail(r, 422, "invalid_reference",
+		    "a reference does not fit");
+	params[0] = c->v[F_ID];
+	params[1] = c->v[F_UNIT];
+	params[2] = kind;
+	params[3] = c->v[F_MILESTONE];
+	params[4] = c->v[F_TASK];
+	params[5] = c->v[F_ASSIGNMENT];
+	params[6] = db_get(ctx, 0, 2);
+	params[7] = db_get(ctx, 0, 1);
+	params[8] = c->v[F_TITLE];
+	params[9] = c->v[F_BODY];
+	params[10] = c->v[F_DATA];
+	params[11] = c->hash;
+	params[12] = p->id;
+	params[13] = actor_kind(r);
+	params[14] = r->id;
+	if ((res = db_exec(r, "submissions_create", 15, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0) {
+		/* The client's id exists: its own earlier try, or a clash. */
+		const char *ep[3] = { p->unit_id, c->v[F_ID], c->hash };
+
+		if ((res = db_exec(r, "submissions_existing", 3, ep)) == NULL)
+			return -1;
+		if (strcmp(db_get(res, 0, 2), "t") != 0)
+			return req_fail(r, 409, "conflict", "a submission with "
+			    "this id exists and was made from another request");
+		return reply_entity(r, res, 200, "submission");
+	}
+	if (c->v[F_SUBMIT] != NULL && strcmp(c->v[F_SUBMIT], "true") == 0) {
+		const char *lp[3] = { p->unit_id, db_get(res, 0, 2), "s" };
+
+		if ((cur = db_exec(r, "submissions_lock", 3, lp)) == NULL ||
+		    (res = step(r, lp[1], "submitted", NULL, cur, "submit")) ==
+			NULL)
+			return -1;
+		lp[1] = arena_strdup(r->arena, lp[1]);
+		req_header_add(r, "Location", arena_printf(r->arena,
+		    "/api/v1/submissions/%s", lp[1]));
+		return reply_entity(r, res, 201, "submission");
+	}
+	req_header_add(r, "Location", arena_printf(r->arena,
+	    "/api/v1/submissions/%s", db_get(res, 0, 2)));
+	return reply_entity(r, res, 201, "submission");
+}
+
+int
+submissions_create(struct req *r)
+{
+	struct create c;
+	json_t *body;
+	int bad;
+
+	if ((body = req_body_object(r)) == NULL)
+		return -1;
+	bad = validate_at(r, body, fields, c.v, 0, "");
+	bad += check_data(r, c.v[F_KIND], json_object_get(body, "data"));
+	if (c.v[F_KIND] != NULL && c.v[F_MILESTONE] == NULL &&
+	    (strcmp(c.v[F_KIND], "unit_plan") == 0 ||
+	    strcmp(c.v[F_KIND], "six_month_report") == 0 ||
+	    strcmp(c.v[F_KIND], "annual_report") == 0)) {
+		req_field_error(r, "milestone_id", "required", "a %s answers a "
+		    "milestone", c.v[F_KIND]);
+		bad++;
+	}
+	if (bad > 0)
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	secret_hash(r->body, c.hash);
+	return db_tx(r, create_tx, &c);
+}
+
+struct change {
+	const char *v[nitems(fields)];
+	const char *version;
+	const char *to;	    /* a transition, or NULL for an edit */
+	const char *reason; /* of a return */
+};
+
+/* Which transitions go where, who makes them, and from which states. */
+static const struct {
+	const char *to, *action, *from1, *from2;
+	char side; /* 's' the submitting unit, 'r' the receiving one */
+} steps[] = {
+	{ "submitted", "submit", "draft", "returned", 's' },
+	{ "accepted", "accept", "submitted", NULL, 'r' },
+	{ "returned", "return", "submitted", NULL, 'r' },
+	{ "approved", "approve", "accepted", NULL, 'r' },
+};
+
+static int
+change_tx(struct req *r, void *arg)
+{
+	const struct principal *p = auth_principal(r);
+	struct change *c = arg;
+	const char *params[9], *lp[3] = { p->unit_id, r->param[0], "s" };
+	const char *status;
+	struct dbres *cur, *res;
+	size_t i = 0;
+
+	if (c->to != NULL) {
+		for (i = 0; strcmp(steps[i].to, c->to) != 0; i++)
+			;
+		lp[2] = steps[i].side == 's' ? "s" : "r";
+	}
+	if ((cur = db_exec(r, "submissions_lock", 3, lp)) == NULL ||
+	    check_locked(r, cur, c->version, "submission") == -1)
+		return -1;
+	status = db_get(cur, 0, 1);
+	if (c->to == NULL) {
+		if (strcmp(status, "draft") != 0 && strcmp(status, "returned") != 0)
+			return req_fail(r, 409, "submission_locked", "a %s "
+			    "submission cannot be edited", status);
+		params[0] = r->param[0];
+		params[1] = c->v[F_TITLE];
+		params[2] = c->v[F_BODY];
+		params[3] = c->v[F_DATA];
+		params[4] = p->id;
+		params[5] = actor_kind(r);
+		params[6] = db_get(cur, 0, 3);
+		params[7] = db_get(cur, 0, 2);
+		params[8] = r->id;
+		if ((res = db_exec(r, "submissions_update", 9, params)) == NULL)
+			return -1;
+		return reply_entity(r, res, 200, "submission");
+	}
+	if (strcmp(status, steps[i].from1) != 0 &&
+	    (steps[i].from2 == NULL || strcmp(status, steps[i].from2) != 0))
+		return req_fail(r, 409, strcmp(status, "accepted") == 0 ||
+		    strcmp(status, "approved") == 0 ? "submission_locked" :
+		    "invalid_transition", "a %s submission cannot be %s", status,
+		    c->to);
+	if (steps[i].side == 'r' && strcmp(db_get(cur, 0, 4), p->unit_id) == 0)
+		return req_fail(r, 409, "own_submission",
+		    "a unit does not review its own submission");
+	/* Approval comes from above the receiving unit. */
+	if (strcmp(c->to, "approved") == 0 && strcmp(db_get(cur, 0, 6), "t") != 0)
+		return req_fail(r, 409, "own_level", "approval comes from the "
+		    "level above the receiving unit");
+	if ((res = step(r, r->param[0], c->to, c->reason, cur,
+	    steps[i].action)) == NULL)
+		return -1;
+	return reply_entity(r, res, 200, "submission");
+}
+
+int
+submissions_update(struct req *r)
+{
+	struct change c = { .to = NULL };
+	json_t *body;
+	int bad;
+
+	if ((c.version = if_match(r)) == NULL ||
+	    (body = req_body_object(r)) == NULL)
+		return -1;
+	bad = validate_at(r, body, fields, c.v, 1, "");
+	if (bad == 0 && c.v[F_DATA] != NULL)
+		bad += check_data(r, NULL, json_object_get(body, "data"));
+	if (bad > 0)
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	return db_tx(r, change_tx, &c);
+}
+
+static int
+transition(struct req *r, const char *to)
+{
+	static const struct field reason[] = {
+		{ "reason", F_STRING, 1, 0, 0, 1, 2000, NULL },
+		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+	};
+	struct change c = { .to = to };
+	const char *v[1] = { NULL };
+
+	if ((c.version = if_match(r)) == NULL)
+		return -1;
+	if (strcmp(to, "returned") == 0) {
+		if (req_body_object(r) == NULL ||
+		    validate(r, r->json, reason, v, 0) == -1)
+			return -1;
+		c.reason = v[0];
+	} else if (r->json != NULL && (req_body_object(r) == NULL ||
+	    json_object_size(r->json) > 0)) {
+		req_fail(r, 422, "invalid_body", "this step takes no fields");
+		return -1;
+	}
+	return db_tx(r, change_tx, &c);
+}
+
+int
+submissions_submit(struct req *r)
+{
+	return transition(r, "submitted");
+}
+
+int
+submissions_accept(struct req *r)
+{
+	return transition(r, "accepted");
+}
+
+int
+submissions_return(struct req *r)
+{
+	return transition(r, "returned");
+}
+
+int
+submissions_approve(struct req *r)
+{
+	return transition(r, "approved");
+}
