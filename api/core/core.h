@@ -19,7 +19,8 @@ struct asset {
 	size_t len;
 };
 extern const struct asset asset_openapi_json, asset_docs_html, asset_redoc_js,
-    asset_seed_units, asset_seed_plan_province, asset_seed_plan_commune;
+    asset_seed_units, asset_seed_plan_province, asset_seed_plan_commune,
+    asset_seed_submissions;
 extern const struct asset migrations[]; /* ends with a NULL name */
 extern const size_t migrations_count;
 

@@ -190,7 +190,8 @@ seed_run(const char *credentials)
 	if (created > 0 && write_credentials(credentials, list) == -1)
 		goto out;
 	if (seed_plan(&r, &asset_seed_plan_province) == -1 ||
-	    seed_plan(&r, &asset_seed_plan_commune) == -1)
+	    seed_plan(&r, &asset_seed_plan_commune) == -1 ||
+	    db_script(&r, (const char *)asset_seed_submissions.data) == -1)
 		goto out;
 	log_info("seed: demo organisation loaded; %d account(s) created%s%s",
 	    created, created ? ", credentials in " : "",
