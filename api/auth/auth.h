@@ -99,6 +99,8 @@ int token_verify(struct req *, const char *token, struct principal *p);
 void secret_new(const char *prefix, char *out, size_t cap, char *hash);
 /* SHA-256 hex of s into hash[65]. */
 void secret_hash(const char *s, char *hash);
+/* SHA-256 hex of n bytes at p into hash[65]. */
+void sha256_hex(const void *p, size_t n, char *hash);
 /* Fails the request with 401 and the Bearer challenge. */
 int auth_fail(struct req *, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -304,12 +304,18 @@ out:
 }
 
 void
-secret_hash(const char *s, char *hash)
+sha256_hex(const void *p, size_t n, char *hash)
 {
 	unsigned char d[crypto_hash_sha256_BYTES];
 
-	crypto_hash_sha256(d, (const unsigned char *)s, strlen(s));
+	crypto_hash_sha256(d, p, n);
 	sodium_bin2hex(hash, 65, d, sizeof(d));
+}
+
+void
+secret_hash(const char *s, char *hash)
+{
+	sha256_hex(s, strlen(s), hash);
 }
 
 void

@@ -30,6 +30,8 @@ static const struct setting {
 	{ "DANVAN_THREADS", INT, &cfg.threads, "0", 0, 64 },
 	{ "DANVAN_MAX_BODY_BYTES", SIZE, &cfg.max_body_bytes, "1048576", 1024,
 	    64LL << 20 },
+	{ "DANVAN_MAX_UPLOAD_BYTES", SIZE, &cfg.max_upload_bytes, "10485760",
+	    1024, 64LL << 20 },
 	{ "DANVAN_MAX_JSON_DEPTH", INT, &cfg.max_json_depth, "32", 2, 512 },
 	{ "DANVAN_MAX_STRING_BYTES", SIZE, &cfg.max_string_bytes, "65536", 64,
 	    16LL << 20 },

@@ -32,6 +32,7 @@ struct config {
 	const char *read_database_url;
 	int threads;
 	size_t max_body_bytes;
+	size_t max_upload_bytes;
 	int max_json_depth;
 	size_t max_string_bytes;
 	size_t max_url_bytes;

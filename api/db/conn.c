@@ -229,14 +229,29 @@ struct dbres *
 db_exec(struct req *r, const char *stmt, int nparams,
     const char *const *params)
 {
+	return db_exec_bin(r, stmt, nparams, params, NULL, 0);
+}
+
+struct dbres *
+db_exec_bin(struct req *r, const char *stmt, int nparams,
+    const char *const *params, const int *lengths, int binary_result)
+{
+	int formats[16];
 	struct dbres *d;
 	struct conn *c;
 	PGresult *res;
 	ExecStatusType st;
+	int i;
 
 	if ((c = conn_get(r)) == NULL)
 		return NULL;
-	res = PQexecPrepared(c->pg, stmt, nparams, params, NULL, NULL, 0);
+	if (lengths != NULL && nparams > (int)nitems(formats))
+		abort();
+	/* A parameter with a length is binary (a file); the others text. */
+	for (i = 0; lengths != NULL && i < nparams; i++)
+		formats[i] = lengths[i] > 0;
+	res = PQexecPrepared(c->pg, stmt, nparams, params, lengths,
+	    lengths ? formats : NULL, binary_result);
 	if (res == NULL)
 		abort();
 	arena_defer(r->arena, res_free, res);
@@ -292,6 +307,12 @@ db_tx(struct req *r, int (*fn)(struct req *, void *), void *arg)
 			return -1;
 		req_clear_failure(r);
 	}
+}
+
+size_t
+db_len(const struct dbres *d, int row, int col)
+{
+	return (size_t)PQgetlength(d->res, row, col);
 }
 
 int

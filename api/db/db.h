@@ -30,6 +30,13 @@ int db_script(struct req *, const char *sql);
  * the result, or NULL after recording the failure on the request. */
 struct dbres *db_exec(struct req *, const char *stmt, int nparams,
     const char *const *params);
+/* db_exec with binary data: a parameter whose length is > 0 is sent as
+ * bytes (a file); binary_result asks for every column in binary form (text
+ * columns come back as their bytes, still NUL-terminated). */
+struct dbres *db_exec_bin(struct req *, const char *stmt, int nparams,
+    const char *const *params, const int *lengths, int binary_result);
+/* The length in bytes of a value (for binary results). */
+size_t db_len(const struct dbres *, int row, int col);
 /* Runs fn inside BEGIN/COMMIT; retried on serialization failures and
  * deadlocks. fn returns 0, or -1 to roll back. */
 int db_tx(struct req *, int (*fn)(struct req *, void *), void *arg);

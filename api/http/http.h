@@ -41,6 +41,9 @@ struct route {
 #define ROUTE_OFFLOAD 0x1
 /* POST whose replay would be wrong (it issues credentials). */
 #define ROUTE_NO_IDEMPOTENCY 0x2
+/* The body is a file of any type, capped by DANVAN_MAX_UPLOAD_BYTES; the
+ * handler checks what it is. */
+#define ROUTE_RAW_BODY 0x4
 
 struct header {
 	struct header *next;
@@ -77,6 +80,7 @@ struct req {
 	size_t resp_len;
 	const struct static_body *stat;
 	const char *etag;
+	int ranges; /* a GET whose body may be served in byte ranges */
 	struct header *headers;
 
 	/* The first failure recorded; rendered as a problem document. */

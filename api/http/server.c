@@ -33,6 +33,7 @@ struct conn_req {
 	struct MHD_Connection *c;
 	struct conn_req *next;	/* in the offload queue */
 	size_t seen;		/* body bytes received, kept or not */
+	size_t room;		/* bytes the body buffer holds */
 	int too_big;
 	int has_body;
 	int dispatched;
@@ -160,11 +161,59 @@ etag_matches(const char *inm, const char *etag)
 	return 0;
 }
 
+/* Text that shrinks; files (photos, PDFs) are sent as they are. */
 static int
 compressible(const char *ctype)
 {
-	return ctype != NULL && (strncmp(ctype, "application/", 12) == 0 ||
+	return ctype != NULL && (strncmp(ctype, "application/json", 16) == 0 ||
+	    strncmp(ctype, "application/problem+json", 24) == 0 ||
 	    strncmp(ctype, "text/", 5) == 0);
+}
+
+/*
+ * Range: bytes=a-b (one range) on a GET that allows it: 206 with the slice,
+ * or 416 when it lies outside. Anything else is served whole, as RFC 9110
+ * allows.
+ */
+static void
+apply_range(struct req *r)
+{
+	const char *h = req_header(r, "Range");
+	unsigned long long a, b, len = r->resp_len;
+	char *end;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return;
+	h += 6;
+	if (*h == '-') { /* the last b bytes */
+		b = strtoull(h + 1, &end, 10);
+		if (*end != '\0' || b == 0)
+			return;
+		a = b >= len ? 0 : len - b;
+		b = len - 1;
+	} else {
+		a = strtoull(h, &end, 10);
+		if (*end != '-')
+			return;
+		b = end[1] == '\0' ? len - 1 : strtoull(end + 1, &end, 10);
+		if (end[0] != '\0' && end[0] != '-')
+			return;
+		if (b >= len)
+			b = len - 1;
+	}
+	if (a >= len || a > b) {
+		req_header_add(r, "Content-Range", arena_printf(r->arena,
+		    "bytes */%llu", len));
+		r->status = 416;
+		r->resp = "";
+		r->resp_len = 0;
+		return;
+	}
+	req_header_add(r, "Content-Range", arena_printf(r->arena,
+	    "bytes %llu-%llu/%llu", a, b, len));
+	r->status = 206;
+	r->resp = (const char *)r->resp + a;
+	r->resp_len = b - a + 1;
 }
 
 /* Keeps only the named members of obj (fields is "a,b,c", checked). */
@@ -271,6 +320,11 @@ finish(struct conn_req *cr)
 	    strcmp(r->ctype, "application/json") == 0 &&
 	    req_query(r, "fields") != NULL)
 		trim_fields(r, req_query(r, "fields"));
+	if (r->ranges && r->method == M_GET && r->status == 200) {
+		req_header_add(r, "Accept-Ranges", "bytes");
+		if (!etag_matches(req_header(r, "If-None-Match"), r->etag))
+			apply_range(r);
+	}
 	body = r->resp;
 	len = r->resp_len;
 	if (r->method == M_GET && r->status == 200) {
@@ -346,10 +400,13 @@ allow_header(struct arena *a, unsigned allow)
 static size_t
 body_cap(const struct req *r)
 {
+	size_t cap;
+
 	if (r->route == NULL)
 		return 0;
-	return r->route->body_max < cfg.max_body_bytes ? r->route->body_max :
-							 cfg.max_body_bytes;
+	cap = r->route->flags & ROUTE_RAW_BODY ? cfg.max_upload_bytes :
+						 cfg.max_body_bytes;
+	return r->route->body_max < cap ? r->route->body_max : cap;
 }
 
 static int
@@ -470,11 +527,16 @@ begin(struct conn_req *cr, const char *url, const char *method)
 			return req_fail(r, 413, "payload_too_large",
 			    "the body is larger than %zu bytes", cap);
 		}
-		if (!json_content_type(req_header(r,
+		if (!(r->route->flags & ROUTE_RAW_BODY) &&
+		    !json_content_type(req_header(r,
 			MHD_HTTP_HEADER_CONTENT_TYPE), r->method))
 			return req_fail(r, 415, "unsupported_media_type",
 			    "the body must be application/json");
+		/* A file takes what it announces, not the whole cap. */
+		if (cl != NULL && strtoull(cl, NULL, 10) < cap)
+			cap = strtoull(cl, NULL, 10);
 		r->body = arena_alloc(r->arena, cap + 1);
+		cr->room = cap;
 	}
 	return 0;
 }
@@ -491,7 +553,8 @@ dispatch(struct conn_req *cr)
 	}
 	if (r->body != NULL) {
 		r->body[r->body_len] = '\0';
-		if (r->body_len > 0 && body_parse_json(r) == -1)
+		if (r->body_len > 0 && !(r->route->flags & ROUTE_RAW_BODY) &&
+		    body_parse_json(r) == -1)
 			return;
 	}
 	opts.dispatch(r);
@@ -555,7 +618,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (*upload_size > 0) {
 		if (cr->r.body != NULL && !cr->too_big &&
-		    cr->r.body_len + *upload_size <= body_cap(&cr->r)) {
+		    cr->r.body_len + *upload_size <= cr->room) {
 			memcpy(cr->r.body + cr->r.body_len, upload, *upload_size);
 			cr->r.body_len += *upload_size;
 		} else if (cr->r.err_status == 0)
@@ -563,7 +626,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		cr->seen += *upload_size;
 		*upload_size = 0;
 		/* Past the cap, reading on only wastes bandwidth: hang up. */
-		if (cr->seen > cfg.max_body_bytes + 65536)
+		if (cr->seen > (cr->r.route ? body_cap(&cr->r) :
+		    cfg.max_body_bytes) + 65536)
 			return MHD_NO;
 		return MHD_YES;
 	}

@@ -119,10 +119,10 @@ idempotent(struct req *r, const char *key)
 	if (i == 0)
 		return req_fail(r, 400, "invalid_idempotency_key",
 		    "Idempotency-Key is empty");
-	what = arena_printf(r->arena, "%s %s\n", method_name(r->method),
-	    r->path);
-	what = arena_printf(r->arena, "%s%.*s", what, (int)r->body_len,
-	    r->body ? r->body : "");
+	/* The method, the path and the body's bytes (a file may hold NULs). */
+	sha256_hex(r->body ? r->body : "", r->body_len, hash);
+	what = arena_printf(r->arena, "%s %s\n%s", method_name(r->method),
+	    r->path, hash);
 	secret_hash(what, hash);
 	k.params[0] = p ? p->id : "anonymous";
 	k.params[1] = key;

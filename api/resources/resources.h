@@ -236,6 +236,12 @@ int submissions_return(struct req *);
 int submissions_approve(struct req *);
 int submissions_versions(struct req *);
 
+/* attachments.c */
+extern const struct db_stmt attachments_stmts[];
+int attachments_upload(struct req *);
+int attachments_list(struct req *);
+int attachments_get(struct req *);
+
 /* seed.c */
 extern const struct db_stmt seed_stmts[];
 /* Loads the demo data; new credentials go to the file at path. 0 or -1. */

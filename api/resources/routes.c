@@ -109,6 +109,12 @@ const struct route routes[] = {
 	    PERM_APPROVE, 4 * KB, 0 },
 	{ M_GET, "/api/v1/submissions/{id:uuid}/versions", submissions_versions,
 	    PERM_PLAN_READ, 0, 0 },
+	{ M_POST, "/api/v1/submissions/{id:uuid}/attachments", attachments_upload,
+	    PERM_SUBMIT, 10 * 1024 * KB, ROUTE_RAW_BODY },
+	{ M_GET, "/api/v1/submissions/{id:uuid}/attachments", attachments_list,
+	    PERM_PLAN_READ, 0, 0 },
+	{ M_GET, "/api/v1/attachments/{id:uuid}", attachments_get, PERM_PLAN_READ,
+	    0, 0 },
 };
 const size_t nroutes = nitems(routes);
 
@@ -129,5 +135,6 @@ const struct db_stmt *const statements[] = {
 	import_stmts,
 	obligations_stmts,
 	submissions_stmts,
+	attachments_stmts,
 	NULL,
 };

@@ -1,0 +1,251 @@
+/*
+ * Attachments: evidence for a submission — photos, PDFs, office documents —
+ * sent as the raw request body and kept in PostgreSQL with its SHA-256. The
+ * type is decided by the file's first bytes, not only by what the client
+ * declares. Downloads carry ETag, Content-Disposition with the UTF-8 name,
+ * and byte ranges, so a village phone can resume a broken download.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "resources/resources.h"
+
+#define ATTACHMENT_JSON(a)                                                   \
+	"json_build_object('id', " a ".id, 'submission_id', " a ".submission_id," \
+	" 'filename', " a ".filename, 'content_type', " a ".content_type,"   \
+	" 'size', " a ".size, 'sha256', " a ".sha256,"                       \
+	" 'created_at', " a ".created_at)"
+
+static const char insert[] =
+    "WITH ins AS (INSERT INTO attachments (submission_id, filename,"
+    "  content_type, size, sha256, data, created_by)"
+    "  VALUES ($1, $2, $3, length($4::bytea), encode(sha256($4::bytea), 'hex'),"
+    "  $4::bytea, $5) ON CONFLICT (submission_id, sha256) DO NOTHING"
+    "  RETURNING *),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, after, request_id)"
+    "  SELECT $5, $6, 'attach', 'submission', ins.submission_id, $7::ltree,"
+    "  to_jsonb(ins) - 'data', $8 FROM ins)"
+    "SELECT " ATTACHMENT_JSON("ins") " FROM ins";
+static const char same[] =
+    "SELECT " ATTACHMENT_JSON("a") " FROM attachments a"
+    " WHERE a.submission_id = $1 AND a.sha256 = encode(sha256($2::bytea), 'hex')";
+static const char list[] =
+    "SELECT " ATTACHMENT_JSON("a") ", encode(convert_to(a.created_at::text ||"
+    " a.id::text, 'UTF8'), 'hex') FROM attachments a"
+    " WHERE a.submission_id = $2 AND $1::uuid IS NOT NULL"
+    " AND ($3::text IS NULL OR a.created_at::text || a.id::text >"
+    "  convert_from(decode($3, 'hex'), 'UTF8'))"
+    " ORDER BY a.created_at::text || a.id::text LIMIT $4";
+/* In binary form: the bytes as they are, the text columns as text. */
+static const char get[] =
+    "SELECT a.data, a.content_type, a.filename, a.sha256 FROM attachments a"
+    " JOIN submissions s ON s.id = a.submission_id WHERE a.id = $2"
+    " AND EXISTS (SELECT 1 FROM units su, units me WHERE me.id = $1"
+    "  AND su.id IN (s.unit_id, s.receiving_unit_id) AND su.path <@ me.path)";
+
+const struct db_stmt attachments_stmts[] = {
+	{ "attachments_insert", insert },
+	{ "attachments_same", same },
+	{ "attachments_list", list },
+	{ "attachments_get", get },
+	{ NULL, NULL },
+};
+
+/* The allowed types, known by their first bytes. */
+static const struct {
+	const char *type;
+	const char *magic;
+	size_t len;
+} kinds[] = {
+	{ "application/pdf", "%PDF-", 5 },
+	{ "image/jpeg", "\xff\xd8\xff", 3 },
+	{ "image/png", "\x89PNG\r\n\x1a\n", 8 },
+	{ "image/webp", "RIFF", 4 }, /* and "WEBP" at offset 8 */
+	/* Office Open XML documents are zip files. */
+	{ "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	    "PK\x03\x04", 4 },
+	{ "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	    "PK\x03\x04", 4 },
+	{ "application/msword", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8 },
+	{ "application/vnd.ms-excel", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8 },
+};
+
+/* The declared type when the bytes agree with it, else NULL. */
+static const char *
+sniff(const char *declared, const unsigned char *p, size_t n)
+{
+	size_t i, dl;
+
+	if (declared == NULL)
+		return NULL;
+	dl = strcspn(declared, "; \t");
+	for (i = 0; i < nitems(kinds); i++) {
+		if (strlen(kinds[i].type) != dl ||
+		    strncasecmp(kinds[i].type, declared, dl) != 0)
+			continue;
+		if (n < kinds[i].len || memcmp(p, kinds[i].magic,
+		    kinds[i].len) != 0)
+			return NULL;
+		if (strcmp(kinds[i].type, "image/webp") == 0 &&
+		    (n < 12 || memcmp(p + 8, "WEBP", 4) != 0))
+			return NULL;
+		return kinds[i].type;
+	}
+	return NULL;
+}
+
+/* A file name: 1 to 255 bytes of UTF-8 without path or control characters. */
+static int
+valid_filename(const char *s)
+{
+	size_t n = strlen(s);
+	json_t *probe;
+
+	if (n == 0 || n > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '/' ||
+		    *s == '\\')
+			return 0;
+	/* jansson checks the UTF-8. */
+	if ((probe = json_string(s - n)) == NULL)
+		return 0;
+	json_decref(probe);
+	return 1;
+}
+
+struct upload {
+	const char *filename, *type;
+};
+
+static int
+upload_tx(struct req *r, void *arg)
+{
+	const struct principal *p = auth_principal(r);
+	struct upload *u = arg;
+	const char *lp[3] = { p->unit_id, r->param[0], "s" };
+	const char *params[8];
+	int lengths[8] = { 0 };
+	struct dbres *cur, *res;
+
+	if ((cur = db_exec(r, "submissions_lock", 3, lp)) == NULL)
+		return -1;
+	if (db_rows(cur) == 0)
+		return req_fail(r, 404, "not_found", "no such submission of "
+		    "your units");
+	if (strcmp(db_get(cur, 0, 1), "draft") != 0 &&
+	    strcmp(db_get(cur, 0, 1), "returned") != 0)
+		return req_fail(r, 409, "submission_locked", "a %s submission "
+		    "takes no more attachments", db_get(cur, 0, 1));
+	params[0] = r->param[0];
+	params[1] = u->filename;
+	params[2] = u->type;
+	params[3] = r->body;
+	lengths[3] = (int)r->body_len;
+	params[4] = p->id;
+	params[5] = actor_kind(r);
+	params[6] = db_get(cur, 0, 3);
+	params[7] = r->id;
+	if ((res = db_exec_bin(r, "attachments_insert", 8, params, lengths,
+	    0)) == NULL)
+		return -1;
+	if (db_rows(res) == 1) {
+		req_header_add(r, "Location", arena_printf(r->arena,
+		    "/api/v1/attachments/%s", json_string_value(json_object_get(
+			req_own(r, json_loads(db_get(res, 0, 0), 0, NULL)),
+			"id"))));
+		return req_reply(r, 201, "application/json", db_get(res, 0, 0),
+		    strlen(db_get(res, 0, 0)));
+	}
+	/* The same bytes are there already: answer the stored one. */
+	{
+		const char *sp[2] = { r->param[0], r->body };
+		int sl[2] = { 0, (int)r->body_len };
+
+		if ((res = db_exec_bin(r, "attachments_same", 2, sp, sl, 0)) ==
+		    NULL || db_rows(res) == 0)
+			return -1;
+	}
+	return req_reply(r, 200, "application/json", db_get(res, 0, 0),
+	    strlen(db_get(res, 0, 0)));
+}
+
+int
+attachments_upload(struct req *r)
+{
+	struct upload u;
+
+	u.filename = req_query(r, "filename");
+	if (u.filename == NULL || !valid_filename(u.filename)) {
+		req_field_error(r, "filename", "format", "filename is the file's "
+		    "name, 1 to 255 bytes of UTF-8 without / or \\\\");
+		return req_fail(r, 400, "invalid_query",
+		    "a query parameter is invalid");
+	}
+	if (r->body_len == 0)
+		return req_fail(r, 400, "body_required", "send the file as the "
+		    "request body");
+	if ((u.type = sniff(req_header(r, "Content-Type"),
+	    (const unsigned char *)r->body, r->body_len)) == NULL)
+		return req_fail(r, 415, "unsupported_media_type", "the file must "
+		    "be a PDF, JPEG, PNG, WebP, Word or Excel document, sent with "
+		    "its own Content-Type");
+	return db_tx(r, upload_tx, &u);
+}
+
+int
+attachments_list(struct req *r)
+{
+	return reply_sublist(r, "submissions_visible", "attachments_list",
+	    "submission");
+}
+
+/* Appends s percent-encoded (RFC 5987) to a new arena string. */
+static char *
+pct(struct arena *a, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = arena_alloc(a, strlen(s) * 3 + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || strchr("!#$&+-.^_`|~", c) != NULL)
+			*o++ = (char)c;
+		else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+int
+attachments_get(struct req *r)
+{
+	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
+	struct dbres *res;
+	char *ascii, *p;
+
+	if ((res = db_exec_bin(r, "attachments_get", 2, params, NULL, 1)) ==
+	    NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such attachment");
+	/* A plain-ASCII fallback name for old clients, then the real one. */
+	ascii = arena_strdup(r->arena, db_get(res, 0, 2));
+	for (p = ascii; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80 || *p == '"' || *p == '\\')
+			*p = '_';
+	req_header_add(r, "Content-Disposition", arena_printf(r->arena,
+	    "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
+	    pct(r->arena, db_get(res, 0, 2))));
+	r->etag = arena_printf(r->arena, "\"%s\"", db_get(res, 0, 3));
+	r->ranges = 1;
+	return req_reply(r, 200, db_get(res, 0, 1), db_get(res, 0, 0),
+	    db_len(res, 0, 0));
+}
