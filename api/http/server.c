@@ -204,9 +204,8 @@ apply_range(struct req *r)
 	if (a >= len || a > b) {
 		req_header_add(r, "Content-Range", arena_printf(r->arena,
 		    "bytes */%llu", len));
-		r->status = 416;
-		r->resp = "";
-		r->resp_len = 0;
+		req_fail(r, 416, "range_not_satisfiable",
+		    "the range lies outside the %llu bytes of the file", len);
 		return;
 	}
 	req_header_add(r, "Content-Range", arena_printf(r->arena,
@@ -303,6 +302,12 @@ finish(struct conn_req *cr)
 	size_t len;
 	int gz = 0;
 
+	if (r->err_status == 0 && r->ranges && r->method == M_GET &&
+	    r->status == 200) {
+		req_header_add(r, "Accept-Ranges", "bytes");
+		if (!etag_matches(req_header(r, "If-None-Match"), r->etag))
+			apply_range(r);
+	}
 	if (r->err_status == 0 && r->status == 0)
 		req_fail(r, 500, "internal", "the request could not be handled");
 	if (r->err_status != 0) {
@@ -320,11 +325,6 @@ finish(struct conn_req *cr)
 	    strcmp(r->ctype, "application/json") == 0 &&
 	    req_query(r, "fields") != NULL)
 		trim_fields(r, req_query(r, "fields"));
-	if (r->ranges && r->method == M_GET && r->status == 200) {
-		req_header_add(r, "Accept-Ranges", "bytes");
-		if (!etag_matches(req_header(r, "If-None-Match"), r->etag))
-			apply_range(r);
-	}
 	body = r->resp;
 	len = r->resp_len;
 	if (r->method == M_GET && r->status == 200) {

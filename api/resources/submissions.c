@@ -87,7 +87,7 @@ static const char existing[] =
  * side ($3 = 'r'), with the status, unit and milestone. */
 static const char lock[] =
     "SELECT s.version, s.status, to_jsonb(s) - 'request_hash', su.path,"
-    " s.unit_id, ru.parent_id, ru.path <> (SELECT path FROM units WHERE"
+    " s.unit_id, s.kind, ru.path <> (SELECT path FROM units WHERE"
     "  id = $1)"
     " FROM submissions s JOIN units su ON su.id = s.unit_id"
     " JOIN units ru ON ru.id = s.receiving_unit_id"
@@ -182,7 +182,7 @@ static const struct field fields[] = {
 	[F_TASK] = { "task_id", F_UUID, 0, 1, 1, 0, 0, NULL },
 	[F_ASSIGNMENT] = { "assignment_id", F_UUID, 0, 1, 1, 0, 0, NULL },
 	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 300, NULL },
-	[F_BODY] = { "body", F_STRING, 0, 0, 0, 0, 100000, NULL },
+	[F_BODY] = { "body", F_STRING, 0, 0, 0, 0, 20000, NULL },
 	[F_DATA] = { "data", F_JSON, 0, 0, 0, 0, 0, NULL },
 	[F_SUBMIT] = { "submit", F_BOOL, 0, 0, 1, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
@@ -444,6 +444,10 @@ change_tx(struct req *r, void *arg)
 		if (strcmp(status, "draft") != 0 && strcmp(status, "returned") != 0)
 			return req_fail(r, 409, "submission_locked", "a %s "
 			    "submission cannot be edited", status);
+		if (c->v[F_DATA] != NULL && check_data(r, db_get(cur, 0, 5),
+		    json_object_get(r->json, "data")) > 0)
+			return req_fail(r, 422, "invalid_body",
+			    "the request body has invalid fields");
 		params[0] = r->param[0];
 		params[1] = c->v[F_TITLE];
 		params[2] = c->v[F_BODY];
@@ -486,9 +490,8 @@ submissions_update(struct req *r)
 	if ((c.version = if_match(r)) == NULL ||
 	    (body = req_body_object(r)) == NULL)
 		return -1;
+	/* The data's shape depends on the kind: checked once it is known. */
 	bad = validate_at(r, body, fields, c.v, 1, "");
-	if (bad == 0 && c.v[F_DATA] != NULL)
-		bad += check_data(r, NULL, json_object_get(body, "data"));
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");

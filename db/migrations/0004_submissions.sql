@@ -35,7 +35,7 @@ CREATE TABLE submissions (
 	plan_id uuid REFERENCES plans (id),
 	receiving_unit_id uuid NOT NULL REFERENCES units (id),
 	title text NOT NULL CHECK (length(title) BETWEEN 1 AND 300),
-	body text NOT NULL DEFAULT '' CHECK (length(body) <= 100000),
+	body text NOT NULL DEFAULT '' CHECK (length(body) <= 20000),
 	data jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(data) = 'object'),
 	status text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft',
 		'submitted', 'accepted', 'returned', 'approved')),
@@ -59,7 +59,10 @@ CREATE TABLE submissions (
 CREATE INDEX submissions_unit ON submissions (unit_id, status);
 CREATE INDEX submissions_receiving ON submissions (receiving_unit_id, status,
 	last_submitted_at);
-CREATE INDEX submissions_milestone ON submissions (milestone_id, unit_id);
+-- A unit answers a milestone once; a returned answer is resubmitted, not
+-- made again.
+CREATE UNIQUE INDEX submissions_once ON submissions (milestone_id, unit_id)
+	WHERE milestone_id IS NOT NULL;
 
 -- Each submit, kept: a resubmission after a return does not erase the first.
 CREATE TABLE submission_versions (

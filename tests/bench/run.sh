@@ -320,6 +320,54 @@ TOKEN=$(curl -sf -H 'Content-Type: application/json' \
 	-e 's/\$3::text/NULL::text/g; s/\$3/NULL::text/g' -e 's/\$4/51/g' >"$RUN_DIR/tasks.sql"
 PGBENCH_DEFINES=(-D "unit=$OFFICER_UNIT" -D "plan=$DEMO_PLAN")
 
+# POST /api/v1/submissions as the same officer, each with its own Idempotency-Key, against
+# pgbench running the same statements in one transaction: the idempotency claim, the
+# context read, the INSERT with its audit event, the stored answer.
+OFFICER_ID=$(psql -X -qAt "$DANVAN_OWNER_DATABASE_URL" -c "SELECT id FROM users WHERE username = 'thon1'")
+cat >"$RUN_DIR/submit.lua" <<'LUA'
+local n = 0
+local auth = "Bearer " .. os.getenv("BENCH_TOKEN")
+local body = '{"unit_id":"' .. os.getenv("BENCH_UNIT") ..
+    '","kind":"progress_report","title":"Bao cao tien do (bench)"}'
+function setup(thread)
+	thread:set("tid", math.random(1, 1000000000))
+end
+function request()
+	n = n + 1
+	return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+	    ["Authorization"] = auth,
+	    ["Idempotency-Key"] = string.format("bench-%d-%d", tid, n)}, body)
+end
+LUA
+{
+	echo '\set k random(1, 2000000000)'
+	echo 'BEGIN;'
+	for stmt in idem_timeout idem_claim submissions_context submissions_create idem_store; do
+		"$RUN_DIR/danvan" sql "$stmt" | /usr/bin/python3 -c '
+import re, sys
+# The values the server binds, as pgbench variables and literals.
+v = {
+    "idem_claim": {1: ":user", 2: "(:k)::text", 3: "'"'"'h'"'"'"},
+    "submissions_context": {1: ":unit", 2: ":unit", 3: "NULL::uuid",
+                            4: "NULL::uuid", 5: "NULL::uuid"},
+    "submissions_create": {1: "NULL::uuid", 2: ":unit", 3: "'"'"'progress_report'"'"'",
+                           4: "NULL::uuid", 5: "NULL::uuid", 6: "NULL::uuid",
+                           7: "NULL::uuid", 8: ":commune", 9: "'"'"'bench'"'"'",
+                           10: "NULL::text", 11: "NULL::text", 12: "'"'"'h'"'"'",
+                           13: ":user", 14: "'"'"'user'"'"'", 15: "'"'"'bench'"'"'"},
+    "idem_store": {1: ":user", 2: "(:k)::text", 3: "'"'"'201'"'"'",
+                   4: "'"'"'application/json'"'"'", 5: "'"'"'{}'"'"'",
+                   6: "'"'"'\"1\"'"'"'", 7: "NULL::text"},
+}.get(sys.argv[1], {})
+sql = sys.stdin.read().strip()
+print(re.sub(r"\$(\d+)", lambda m: v[int(m.group(1))], sql) + ";")
+' "$stmt"
+	done
+	echo 'COMMIT;'
+} >"$RUN_DIR/submit.sql"
+SUBMIT_DEFINES=(-D "unit=$OFFICER_UNIT" -D "user=$OFFICER_ID"
+	-D "commune=5eed0000-0000-4000-8000-000000000010")
+
 # The scenarios, one measurement at a time. New ones go here, e.g.
 #   scenario danvan_plans_list "$DANVAN_URL/api/v1/plans?limit=20" -H "Authorization: Bearer $TOKEN"
 scenario nginx_healthz "$NGINX_URL/healthz"
@@ -329,6 +377,9 @@ pgbench_ceiling pgbench_one_row "$RUN_DIR/one_row.sql"
 scenario danvan_plan_tasks "$DANVAN_URL/api/v1/plans/$DEMO_PLAN/tasks" \
 	-H "Authorization: Bearer $TOKEN"
 pgbench_ceiling pgbench_plan_tasks "$RUN_DIR/tasks.sql" "${PGBENCH_DEFINES[@]}"
+BENCH_TOKEN=$TOKEN BENCH_UNIT=$OFFICER_UNIT scenario danvan_submit \
+	"$DANVAN_URL/api/v1/submissions" -s "$RUN_DIR/submit.lua"
+pgbench_ceiling pgbench_submit "$RUN_DIR/submit.sql" "${SUBMIT_DEFINES[@]}"
 
 # Memory after the load.
 rss_mib() { # rss_mib FIELD: VmRSS or VmHWM of danvan, in MiB.
@@ -372,6 +423,7 @@ HEALTHZ_RATIO=$(ratio "${RPS[danvan_healthz]:-}" "${RPS[nginx_healthz]:-}")
 READ_RATIO=$(ratio "${RPS[danvan_readyz]:-}" "${RPS[pgbench_one_row_best]:-}")
 READ_P99=${P99[danvan_readyz]:--}
 TASKS_RATIO=$(ratio "${RPS[danvan_plan_tasks]:-}" "${RPS[pgbench_plan_tasks_best]:-}")
+SUBMIT_RATIO=$(ratio "${RPS[danvan_submit]:-}" "${RPS[pgbench_submit_best]:-}")
 
 report() {
 	local i
@@ -388,6 +440,7 @@ report() {
 	printf '\n%-44s %s\n' 'danvan_healthz / nginx_healthz' "$HEALTHZ_RATIO"
 	printf '%-44s %s\n' 'danvan_readyz / pgbench_one_row_best' "$READ_RATIO"
 	printf '%-44s %s\n' 'danvan_plan_tasks / pgbench_plan_tasks_best' "$TASKS_RATIO"
+	printf '%-44s %s\n' 'danvan_submit / pgbench_submit_best' "$SUBMIT_RATIO"
 	printf '%-44s VmRSS %s MiB, VmHWM (peak since start) %s MiB\n' 'danvan memory after the load' \
 		"$VMRSS" "$VMHWM"
 	printf '\n%-52s %12s  %s\n' target measured result
