@@ -242,6 +242,15 @@ int attachments_upload(struct req *);
 int attachments_list(struct req *);
 int attachments_get(struct req *);
 
+/* models.c */
+extern const struct db_stmt models_stmts[];
+int models_list(struct req *);
+int models_counts(struct req *);
+int models_create(struct req *);
+int models_get(struct req *);
+int models_update(struct req *);
+int models_recognise(struct req *);
+
 /* seed.c */
 extern const struct db_stmt seed_stmts[];
 /* Loads the demo data; new credentials go to the file at path. 0 or -1. */

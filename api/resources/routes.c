@@ -115,6 +115,15 @@ const struct route routes[] = {
 	    PERM_PLAN_READ, 0, 0 },
 	{ M_GET, "/api/v1/attachments/{id:uuid}", attachments_get, PERM_PLAN_READ,
 	    0, 0 },
+
+	{ M_GET, "/api/v1/models", models_list, PERM_PLAN_READ, 0, 0 },
+	{ M_POST, "/api/v1/models", models_create, PERM_SUBMIT, 32 * KB, 0 },
+	{ M_GET, "/api/v1/models/counts", models_counts, PERM_PLAN_READ, 0, 0 },
+	{ M_GET, "/api/v1/models/{id:uuid}", models_get, PERM_PLAN_READ, 0, 0 },
+	{ M_PATCH, "/api/v1/models/{id:uuid}", models_update, PERM_SUBMIT,
+	    32 * KB, 0 },
+	{ M_POST, "/api/v1/models/{id:uuid}/recognise", models_recognise,
+	    PERM_REVIEW, 4 * KB, 0 },
 };
 const size_t nroutes = nitems(routes);
 
@@ -136,5 +145,6 @@ const struct db_stmt *const statements[] = {
 	obligations_stmts,
 	submissions_stmts,
 	attachments_stmts,
+	models_stmts,
 	NULL,
 };

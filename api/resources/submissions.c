@@ -137,6 +137,13 @@ static const char step_sql[] =
     "  SELECT $4, $5, $7, 'submission', upd.id, $8::ltree, $9::jsonb,"
     "  to_jsonb(upd) - 'request_hash', $10 FROM upd)"
     "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd";
+/* An accepted model registration becomes a model. */
+static const char to_model[] =
+    "INSERT INTO models (unit_id, name, field, description, expected_results,"
+    " submission_id) SELECT unit_id, data->>'name', data->>'field',"
+    " data->>'description', data->>'expected_results', id FROM submissions"
+    " WHERE id = $1 AND kind = 'model_registration'"
+    " ON CONFLICT (submission_id) DO NOTHING";
 static const char versions[] =
     "SELECT json_build_object('revision', v.revision, 'submitted_at',"
     " v.submitted_at, 'title', v.title, 'body', v.body, 'data', v.data,"
@@ -160,6 +167,7 @@ const struct db_stmt submissions_stmts[] = {
 	{ "submissions_step", step_sql },
 	{ "submissions_versions", versions },
 	{ "submissions_visible", visible },
+	{ "submissions_to_model", to_model },
 	{ NULL, NULL },
 };
 
@@ -476,6 +484,10 @@ change_tx(struct req *r, void *arg)
 		    "level above the receiving unit");
 	if ((res = step(r, r->param[0], c->to, c->reason, cur,
 	    steps[i].action)) == NULL)
+		return -1;
+	if (strcmp(c->to, "accepted") == 0 &&
+	    strcmp(db_get(cur, 0, 5), "model_registration") == 0 &&
+	    db_exec(r, "submissions_to_model", 1, &r->param[0]) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, "submission");
 }

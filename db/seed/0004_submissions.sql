@@ -33,13 +33,13 @@ INSERT INTO seed_submissions VALUES
   'submitted', '2026-10-30 17:45+07', '2026-10-30 17:45+07', 1, NULL, '{}'),
  ('5eed0000-0000-4000-8000-0000000005d1', '5eed0000-0000-4000-8000-000000000021', 'model_registration',
   'Đăng ký mô hình "Dân vận khéo": Thôn 1 (mẫu) sạch đẹp, không rác thải nhựa',
-  'submitted', '2026-03-10 08:00+07', '2026-03-10 08:00+07', 1, NULL,
+  'accepted', '2026-03-10 08:00+07', '2026-03-10 08:00+07', 1, NULL,
   '{"name": "Thôn sạch đẹp, không rác thải nhựa (mẫu)", "field": "environment",
     "description": "Vận động các hộ phân loại rác tại nguồn và thu gom rác thải nhựa hằng tuần.",
     "expected_results": "80% hộ gia đình phân loại rác tại nguồn trong năm 2026."}'),
  ('5eed0000-0000-4000-8000-0000000005d2', '5eed0000-0000-4000-8000-000000000022', 'model_registration',
   'Đăng ký mô hình "Dân vận khéo": Thôn 2 (mẫu) hỗ trợ người dân làm thủ tục hành chính',
-  'submitted', '2026-03-12 08:00+07', '2026-03-12 08:00+07', 1, NULL,
+  'accepted', '2026-03-12 08:00+07', '2026-03-12 08:00+07', 1, NULL,
   '{"name": "Tổ hỗ trợ dịch vụ công trực tuyến (mẫu)", "field": "administrative_reform",
     "description": "Đoàn viên thanh niên hướng dẫn người dân nộp hồ sơ trực tuyến tại nhà văn hóa thôn.",
     "expected_results": "Mỗi tháng hỗ trợ ít nhất 30 lượt hồ sơ trực tuyến."}');
@@ -66,4 +66,16 @@ SELECT s.id, r.n, CASE WHEN r.n = 1 THEN s.submitted_at ELSE s.last_submitted_at
 	CASE WHEN r.n = 2 THEN s.review_reason END
 FROM submissions s JOIN seed_submissions x ON x.id = s.id,
 	generate_series(1, x.revision) r(n)
+ON CONFLICT DO NOTHING;
+
+-- The two accepted registrations are models; the first is being carried out.
+INSERT INTO models (id, unit_id, name, field, description, expected_results,
+	status, submission_id, created_at, updated_at)
+SELECT ('5eed0000-0000-4000-8000-0000000006' || right(s.id::text, 2))::uuid,
+	s.unit_id, s.data->>'name', s.data->>'field', s.data->>'description',
+	s.data->>'expected_results',
+	CASE WHEN right(s.id::text, 2) = 'd1' THEN 'implementing' ELSE 'registered' END,
+	s.id, s.submitted_at, s.submitted_at
+FROM submissions s JOIN seed_submissions x ON x.id = s.id
+WHERE s.kind = 'model_registration'
 ON CONFLICT DO NOTHING;
