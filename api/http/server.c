@@ -434,6 +434,17 @@ add_size(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 }
 
 /* application/json, and for PATCH also application/merge-patch+json. */
+/* Counts query values that hide a NUL ("%00"): C code would see less. */
+static enum MHD_Result
+count_nul(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen,
+    const char *v, size_t vlen)
+{
+	(void)kind;
+	if (strlen(k) != klen || (v != NULL && strlen(v) != vlen))
+		(*(int *)cls)++;
+	return MHD_YES;
+}
+
 static int
 json_content_type(const char *ct, enum method m)
 {
@@ -458,7 +469,7 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	const char *rid, *cl, *te;
 	size_t urlsize = strlen(url), hdrsize = 0;
 	unsigned allow;
-	int idx;
+	int idx, nuls = 0;
 
 	r->arena = arena_new();
 	r->started = mono_us();
@@ -473,6 +484,8 @@ begin(struct conn_req *cr, const char *url, const char *method)
 
 	MHD_get_connection_values(cr->c, MHD_GET_ARGUMENT_KIND, add_size,
 	    &urlsize);
+	MHD_get_connection_values_n(cr->c, MHD_GET_ARGUMENT_KIND, count_nul,
+	    &nuls);
 	MHD_get_connection_values(cr->c, MHD_HEADER_KIND, add_size, &hdrsize);
 	cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	te = req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -493,6 +506,9 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	if (urlsize > cfg.max_url_bytes)
 		return req_fail(r, 414, "uri_too_long",
 		    "the URL is longer than %zu bytes", cfg.max_url_bytes);
+	if (nuls > 0)
+		return req_fail(r, 400, "invalid_query",
+		    "a query parameter holds a NUL character");
 	if (hdrsize > cfg.max_header_bytes)
 		return req_fail(r, 431, "headers_too_large",
 		    "the request headers are larger than %zu bytes",

@@ -70,9 +70,12 @@ static const char context[] =
 static const char create[] =
     "WITH ins AS (INSERT INTO submissions (id, unit_id, kind, milestone_id,"
     "  task_id, assignment_id, plan_id, receiving_unit_id, title, body, data,"
-    "  request_hash, created_by)"
+    "  request_hash, created_by, due_on)"
     "  VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7,"
-    "  $8, $9, coalesce($10, ''), coalesce($11::jsonb, '{}'), $12, $13)"
+    "  $8, $9, coalesce($10, ''), coalesce($11::jsonb, '{}'), $12, $13,"
+    "  (SELECT coalesce(e.due_on, m.due_on) FROM milestones m"
+    "   LEFT JOIN extensions e ON e.milestone_id = m.id AND e.unit_id = $2"
+    "   WHERE m.id = $4))"
     "  ON CONFLICT (id) DO NOTHING RETURNING *),"
     " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
     "  entity_type, entity_id, unit_path, after, request_id)"
@@ -527,10 +530,18 @@ transition(struct req *r, const char *to)
 		    validate(r, r->json, reason, v, 0) == -1)
 			return -1;
 		c.reason = v[0];
-	} else if (r->json != NULL && (req_body_object(r) == NULL ||
-	    json_object_size(r->json) > 0)) {
-		req_fail(r, 422, "invalid_body", "this step takes no fields");
-		return -1;
+	} else if (r->json != NULL) {
+		const char *key;
+		json_t *val;
+
+		if (req_body_object(r) == NULL)
+			return -1;
+		json_object_foreach(r->json, key, val)
+			req_field_error(r, key, "unknown", "this step takes no "
+			    "fields");
+		if (json_object_size(r->json) > 0)
+			return req_fail(r, 422, "invalid_body",
+			    "this step takes no fields");
 	}
 	return db_tx(r, change_tx, &c);
 }
