@@ -649,3 +649,21 @@ only_reason(struct req *r, json_t *body)
 		    "the request body changes nothing");
 	return 0;
 }
+
+int
+no_fields(struct req *r)
+{
+	const char *key;
+	json_t *val;
+
+	if (r->json == NULL)
+		return 0;
+	if (req_body_object(r) == NULL)
+		return -1;
+	json_object_foreach(r->json, key, val)
+		req_field_error(r, key, "unknown", "this step takes no fields");
+	if (json_object_size(r->json) > 0)
+		return req_fail(r, 422, "invalid_body",
+		    "this step takes no fields");
+	return 0;
+}

@@ -56,11 +56,14 @@ static const char create[] =
     "  AND u.path <@ (SELECT path FROM units WHERE id = $1) RETURNING *),"
     " orig AS (UPDATE models o SET status = 'replicated',"
     "  version = o.version + 1, updated_at = now() FROM ins"
-    "  WHERE o.id = ins.replicated_from AND o.status = 'recognised'),"
+    "  WHERE o.id = ins.replicated_from AND o.status = 'recognised'"
+    "  RETURNING o.*),"
     " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
     "  entity_type, entity_id, unit_path, after, request_id)"
     "  SELECT $8, $9, 'create', 'model', ins.id, u.path, to_jsonb(ins), $10"
-    "  FROM ins JOIN units u ON u.id = ins.unit_id)"
+    "  FROM ins JOIN units u ON u.id = ins.unit_id"
+    "  UNION ALL SELECT $8, $9, 'replicated', 'model', orig.id, u.path,"
+    "  to_jsonb(orig), $10 FROM orig JOIN units u ON u.id = orig.unit_id)"
     "SELECT ins.version, " MODEL_JSON("ins") " FROM ins";
 /* The model to follow must be visible and recognised. */
 static const char source[] =
@@ -279,9 +282,7 @@ models_recognise(struct req *r)
 	memset(c.v, 0, sizeof(c.v));
 	if ((c.version = if_match(r)) == NULL)
 		return -1;
-	if (r->json != NULL && (!json_is_object(r->json) ||
-	    json_object_size(r->json) > 0))
-		return req_fail(r, 422, "invalid_body", "this step takes no "
-		    "fields");
+	if (no_fields(r) == -1)
+		return -1;
 	return db_tx(r, change_tx, &c);
 }

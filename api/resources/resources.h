@@ -90,6 +90,9 @@ int reply_entity(struct req *, struct dbres *, int status, const char *what);
 const char *if_match(struct req *);
 const char *actor_kind(struct req *);
 int is_uuid(const char *);
+/* For a step that takes no fields: 0 for no body or {}, else 422 naming
+ * each field. */
+int no_fields(struct req *);
 /* 422 empty_patch when a PATCH body holds nothing but amendment_reason. */
 int only_reason(struct req *, json_t *body);
 /* Authenticates, checks the route's permission, runs the handler (with

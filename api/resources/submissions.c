@@ -142,11 +142,15 @@ static const char step_sql[] =
     "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd";
 /* An accepted model registration becomes a model. */
 static const char to_model[] =
-    "INSERT INTO models (unit_id, name, field, description, expected_results,"
-    " submission_id) SELECT unit_id, data->>'name', data->>'field',"
-    " data->>'description', data->>'expected_results', id FROM submissions"
-    " WHERE id = $1 AND kind = 'model_registration'"
-    " ON CONFLICT (submission_id) DO NOTHING";
+    "WITH ins AS (INSERT INTO models (unit_id, name, field, description,"
+    "  expected_results, submission_id) SELECT unit_id, data->>'name',"
+    "  data->>'field', data->>'description', data->>'expected_results', id"
+    "  FROM submissions WHERE id = $1 AND kind = 'model_registration'"
+    "  ON CONFLICT (submission_id) DO NOTHING RETURNING *)"
+    "INSERT INTO audit_events (actor_id, actor_kind, action, entity_type,"
+    " entity_id, unit_path, after, request_id)"
+    " SELECT $2, $3, 'create', 'model', ins.id, u.path, to_jsonb(ins), $4"
+    " FROM ins JOIN units u ON u.id = ins.unit_id";
 static const char versions[] =
     "SELECT json_build_object('revision', v.revision, 'submitted_at',"
     " v.submitted_at, 'title', v.title, 'body', v.body, 'data', v.data,"
@@ -209,6 +213,16 @@ static const struct field filters[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 /* Structured data by kind: an object; a model registration names its model.
  * Returns the number of problems. */
 static int
@@ -227,10 +241,13 @@ check_data(struct req *r, const char *kind, json_t *data)
 		return 0;
 	for (i = 0; need[i] != NULL; i++) {
 		s = json_string_value(json_object_get(data, need[i]));
-		if (s == NULL || *s == '\0' || strlen(s) > 5000) {
+		/* A model's name is at most 300 characters, like the model's. */
+		if (s == NULL || *s == '\0' || strlen(s) > 5000 ||
+		    (i == 0 && utf8_chars(s) > 300)) {
 			req_field_error(r, arena_printf(r->arena, "data.%s",
 			    need[i]), "required", "a model registration needs "
-			    "data.%s, a string of 1 to 5000 bytes", need[i]);
+			    "data.%s, a string of 1 to %s", need[i],
+			    i == 0 ? "300 characters" : "5000 bytes");
 			bad++;
 		} else if (i == 1) {
 			int j;
@@ -490,7 +507,8 @@ change_tx(struct req *r, void *arg)
 		return -1;
 	if (strcmp(c->to, "accepted") == 0 &&
 	    strcmp(db_get(cur, 0, 5), "model_registration") == 0 &&
-	    db_exec(r, "submissions_to_model", 1, &r->param[0]) == NULL)
+	    db_exec(r, "submissions_to_model", 4, (const char *[]){
+		r->param[0], p->id, actor_kind(r), r->id }) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, "submission");
 }
@@ -530,19 +548,8 @@ transition(struct req *r, const char *to)
 		    validate(r, r->json, reason, v, 0) == -1)
 			return -1;
 		c.reason = v[0];
-	} else if (r->json != NULL) {
-		const char *key;
-		json_t *val;
-
-		if (req_body_object(r) == NULL)
-			return -1;
-		json_object_foreach(r->json, key, val)
-			req_field_error(r, key, "unknown", "this step takes no "
-			    "fields");
-		if (json_object_size(r->json) > 0)
-			return req_fail(r, 422, "invalid_body",
-			    "this step takes no fields");
-	}
+	} else if (no_fields(r) == -1)
+		return -1;
 	return db_tx(r, change_tx, &c);
 }
 
