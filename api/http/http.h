@@ -146,7 +146,6 @@ void metrics_init(size_t nroutes);
 void metrics_observe(int route_index, int status, int64_t us);
 void metrics_connection(int delta);
 void metrics_inflight(int delta);
-long metrics_inflight_now(void);
 /* Appends the HTTP metrics in Prometheus text format to a new arena string. */
 char *metrics_render(struct arena *, const struct route *, size_t);
 

@@ -65,12 +65,6 @@ metrics_inflight(int delta)
 	__atomic_fetch_add(&inflight, delta, __ATOMIC_RELAXED);
 }
 
-long
-metrics_inflight_now(void)
-{
-	return __atomic_load_n(&inflight, __ATOMIC_RELAXED);
-}
-
 /* A growing string in the arena. */
 struct buf {
 	struct arena *a;

@@ -27,6 +27,10 @@
 static struct MHD_Daemon *daemon_;
 static struct http_options opts;
 static int stopping;
+/* Requests whose handler has started and whose answer is not sent yet:
+ * what a graceful stop waits for. A client still sending its body is not
+ * waited for. */
+static long handling;
 
 struct conn_req {
 	struct req r;
@@ -185,19 +189,20 @@ apply_range(struct req *r)
 	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
 		return;
 	h += 6;
+	/* Digits and one '-' only: strtoull alone would take signs and
+	 * spaces. */
+	if (strspn(h, "0123456789-") != strlen(h) || strchr(h, '-') == NULL ||
+	    strchr(h, '-') != strrchr(h, '-'))
+		return;
 	if (*h == '-') { /* the last b bytes */
 		b = strtoull(h + 1, &end, 10);
-		if (*end != '\0' || b == 0)
+		if (end == h + 1 || b == 0)
 			return;
 		a = b >= len ? 0 : len - b;
 		b = len - 1;
 	} else {
 		a = strtoull(h, &end, 10);
-		if (*end != '-')
-			return;
-		b = end[1] == '\0' ? len - 1 : strtoull(end + 1, &end, 10);
-		if (end[0] != '\0' && end[0] != '-')
-			return;
+		b = end[1] == '\0' ? len - 1 : strtoull(end + 1, NULL, 10);
 		if (b >= len)
 			b = len - 1;
 	}
@@ -506,9 +511,12 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	if (urlsize > cfg.max_url_bytes)
 		return req_fail(r, 414, "uri_too_long",
 		    "the URL is longer than %zu bytes", cfg.max_url_bytes);
-	if (nuls > 0)
+	if (nuls > 0) {
+		req_field_error(r, "query", "format", "a NUL character is not "
+		    "allowed");
 		return req_fail(r, 400, "invalid_query",
 		    "a query parameter holds a NUL character");
+	}
 	if (hdrsize > cfg.max_header_bytes)
 		return req_fail(r, 431, "headers_too_large",
 		    "the request headers are larger than %zu bytes",
@@ -651,6 +659,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	if (!cr->dispatched && cr->r.err_status == 0) {
 		cr->dispatched = 1;
+		__atomic_fetch_add(&handling, 1, __ATOMIC_RELAXED);
 		if (cr->r.route->flags & ROUTE_OFFLOAD) {
 			MHD_suspend_connection(c);
 			offload_push(cr);
@@ -684,6 +693,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		       "unmatched",
 	    r->status, r->resp_len, us);
 	metrics_inflight(-1);
+	if (cr->dispatched)
+		__atomic_fetch_sub(&handling, 1, __ATOMIC_RELAXED);
 	arena_free(r->arena);
 	free(cr);
 	*con_cls = NULL;
@@ -810,7 +821,8 @@ http_stop(void)
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	deadline = mono_us() + (int64_t)cfg.shutdown_grace_s * 1000000;
-	while (metrics_inflight_now() > 0 && mono_us() < deadline)
+	while (__atomic_load_n(&handling, __ATOMIC_RELAXED) > 0 &&
+	    mono_us() < deadline)
 		usleep(10000);
 	/* Offloaded requests still queued get answered before the stop. */
 	pthread_mutex_lock(&offload.mu);

@@ -105,10 +105,15 @@ valid_filename(const char *s)
 
 	if (n == 0 || n > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return 0;
-	for (; *s != '\0'; s++)
+	for (; *s != '\0'; s++) {
 		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '/' ||
 		    *s == '\\')
 			return 0;
+		/* C1 controls, U+0080 to U+009F, are C2 80 to C2 9F. */
+		if ((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 &&
+		    (unsigned char)s[1] <= 0x9f)
+			return 0;
+	}
 	/* jansson checks the UTF-8. */
 	if ((probe = json_string(s - n)) == NULL)
 		return 0;

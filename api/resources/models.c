@@ -60,9 +60,9 @@ static const char create[] =
     "  RETURNING o.*),"
     " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
     "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $8, $9, 'create', 'model', ins.id, u.path, to_jsonb(ins), $10"
-    "  FROM ins JOIN units u ON u.id = ins.unit_id"
-    "  UNION ALL SELECT $8, $9, 'replicated', 'model', orig.id, u.path,"
+    "  SELECT $8::uuid, $9, 'create', 'model', ins.id, u.path, to_jsonb(ins),"
+    "  $10 FROM ins JOIN units u ON u.id = ins.unit_id"
+    "  UNION ALL SELECT $8::uuid, $9, 'replicated', 'model', orig.id, u.path,"
     "  to_jsonb(orig), $10 FROM orig JOIN units u ON u.id = orig.unit_id)"
     "SELECT ins.version, " MODEL_JSON("ins") " FROM ins";
 /* The model to follow must be visible and recognised. */
