@@ -637,9 +637,13 @@ class BadInput(unittest.TestCase):
         harness.expect_problem(self, r, 428, "precondition_required")
         harness.expect_problem(self, recognise(mid, "admin", if_match='"9"'),
                                412, "precondition_failed")
-        for body in ({"status": "recognised"}, {"reason": "x"}, [], "x"):
+        for body in ({"status": "recognised"}, {"reason": "x"}):
             harness.expect_problem(self, recognise(mid, "admin", body=body),
                                    422, "invalid_body")
+        # A body that is not an object is malformed, as on every route.
+        for body in ([], "x"):
+            harness.expect_problem(self, recognise(mid, "admin", body=body),
+                                   400, "body_not_object")
         self.assertEqual(get(mid), m)
         # The province's admin recognises it, with an empty object.
         r = ok(recognise(mid, "admin", body={}))
