@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jwt.h>
@@ -153,6 +154,24 @@ test_refuses_defects(void **state)
 	expect_invalid(t, 401);
 }
 
+#define PREVIOUS "a-retired-secret-still-accepted-for-rotation"
+
+static void
+test_rotation(void **state)
+{
+	struct principal p;
+
+	(void)state;
+	/* A token from before the rotation: the retired key, its own kid. */
+	assert_int_equal(token_verify(&r, forge(JWT_ALG_HS256, PREVIOUS, "k0",
+	    "danvan", "danvan-api", 60, 0), &p), 0);
+	/* The kid decides the key: each kid with the other key fails. */
+	expect_invalid(forge(JWT_ALG_HS256, SECRET, "k0", "danvan",
+	    "danvan-api", 60, 0), 401);
+	expect_invalid(forge(JWT_ALG_HS256, PREVIOUS, "k1", "danvan",
+	    "danvan-api", 60, 0), 401);
+}
+
 static void
 test_secrets(void **state)
 {
@@ -180,15 +199,27 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_defects, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
 	};
+	char previous[] = "/tmp/danvan-previous-key.XXXXXX";
+	int fd, rc;
 
 	unsetenv("DANVAN_CONFIG");
 	setenv("DANVAN_JWT_SECRET", SECRET, 1);
 	setenv("DANVAN_JWT_KID", "k1", 1);
 	unsetenv("DANVAN_JWT_ALG");
 	unsetenv("DANVAN_JWT_SECRET_FILE");
+	/* The retired key, in a file as an operator would keep it. */
+	if ((fd = mkstemp(previous)) == -1 ||
+	    write(fd, PREVIOUS "\n", sizeof(PREVIOUS)) != (ssize_t)sizeof(PREVIOUS))
+		return 1;
+	close(fd);
+	setenv("DANVAN_JWT_PREVIOUS_KID", "k0", 1);
+	setenv("DANVAN_JWT_PREVIOUS_KEY_FILE", previous, 1);
 	if (config_load() == -1 || token_init() == -1)
 		return 1;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	unlink(previous);
+	return rc;
 }
