@@ -346,11 +346,9 @@ update_tx(struct req *r, void *arg)
 	if ((res = db_exec(r, "assignments_update", 10, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		req_field_error(r, "responsible_user_id", "unknown",
+		return fail_reference(r, "responsible_user_id",
 		    "responsible_user_id names no active user of the assigned "
 		    "unit");
-		return req_fail(r, 422, "invalid_reference",
-		    "the responsible user is not in the assigned unit");
 	}
 	return assignments_get(r);
 }

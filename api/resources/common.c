@@ -667,3 +667,16 @@ no_fields(struct req *r)
 		    "this step takes no fields");
 	return 0;
 }
+
+int
+fail_reference(struct req *r, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = arena_vprintf(r->arena, fmt, ap);
+	va_end(ap);
+	req_field_error(r, field, "unknown", "%s", msg);
+	return req_fail(r, 422, "invalid_reference", "%s", msg);
+}

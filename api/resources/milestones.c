@@ -167,11 +167,9 @@ check_owing(struct req *r, struct dbres *res, int stored, int named,
 	long want = strtol(db_get(res, 0, named), NULL, 10);
 
 	if (want > 0 && got < want) {
-		req_field_error(r, arena_printf(r->arena, "%sowing.unit_ids",
-		    prefix), "unknown", "%ld of the units are not in the plan's "
+		return fail_reference(r, arena_printf(r->arena,
+		    "%sowing.unit_ids", prefix), "%ld of the units are not in the plan's "
 		    "issuing unit or below it", want - got);
-		return req_fail(r, 422, "invalid_reference",
-		    "a unit is outside the plan's units");
 	}
 	return 0;
 }
@@ -199,11 +197,9 @@ milestone_insert(struct req *r, const struct plan_state *st, const char **v,
 	if ((res = db_exec(r, "milestones_create", 12, params)) == NULL)
 		return NULL;
 	if (db_rows(res) == 0) {
-		req_field_error(r, arena_printf(r->arena, "%sreceiving_unit_id",
-		    prefix), "unknown", "the receiving unit is not in the plan's "
+		fail_reference(r, arena_printf(r->arena, "%sreceiving_unit_id",
+		    prefix), "the receiving unit is not in the plan's "
 		    "issuing unit or below it");
-		req_fail(r, 422, "invalid_reference",
-		    "a unit is outside the plan's units");
 		return NULL;
 	}
 	if (check_owing(r, res, 3, 4, prefix) == -1)
@@ -309,10 +305,8 @@ update_tx(struct req *r, void *arg)
 	if ((res = db_exec(r, "milestones_update", 11, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		req_field_error(r, "receiving_unit_id", "unknown", "the receiving "
+		return fail_reference(r, "receiving_unit_id", "the receiving "
 		    "unit is not in the plan's issuing unit or below it");
-		return req_fail(r, 422, "invalid_reference",
-		    "a unit is outside the plan's units");
 	}
 	if (c->v[F_OWING] != NULL) {
 		const char *op[4] = { r->param[0], c->v[F_UNITS], c->v[F_GROUP],

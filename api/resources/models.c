@@ -181,10 +181,8 @@ create_tx(struct req *r, void *arg)
 		if (db_rows(res) == 0 ||
 		    (strcmp(db_get(res, 0, 0), "recognised") != 0 &&
 		    strcmp(db_get(res, 0, 0), "replicated") != 0)) {
-			req_field_error(r, "replicated_from", "unknown",
+			return fail_reference(r, "replicated_from",
 			    "replicated_from names no recognised model you see");
-			return req_fail(r, 422, "invalid_reference",
-			    "only a recognised model is replicated");
 		}
 	}
 	params[0] = p->unit_id;
@@ -200,10 +198,8 @@ create_tx(struct req *r, void *arg)
 	if ((res = db_exec(r, "models_create", 10, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		req_field_error(r, "unit_id", "unknown",
+		return fail_reference(r, "unit_id",
 		    "unit_id names no active unit of yours");
-		return req_fail(r, 422, "invalid_reference",
-		    "the unit is outside your units");
 	}
 	return reply_created(r, res, "/api/v1/models", "model");
 }

@@ -282,11 +282,9 @@ check_parent(struct req *r, const char *parent, const char *plan,
 	if ((res = db_exec(r, "plans_parent_ok", 3, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		req_field_error(r, arena_printf(r->arena, "%sparent_plan_id",
-		    prefix), "unknown", "parent_plan_id names no plan you see, "
+		return fail_reference(r, arena_printf(r->arena,
+		    "%sparent_plan_id", prefix), "parent_plan_id names no plan you see, "
 		    "or would make a cycle");
-		return req_fail(r, 422, "invalid_reference",
-		    "the parent plan cannot be used");
 	}
 	return 0;
 }
@@ -324,10 +322,8 @@ plan_insert(struct req *r, const char **v, const char *prefix)
 	if ((res = db_exec(r, "plans_create", 19, params)) == NULL)
 		return NULL;
 	if (db_rows(res) == 0) {
-		req_field_error(r, arena_printf(r->arena, "%sissuing_unit_id",
-		    prefix), "unknown", "issuing_unit_id names no unit you manage");
-		req_fail(r, 422, "invalid_reference",
-		    "the issuing unit does not exist or is outside your units");
+		fail_reference(r, arena_printf(r->arena, "%sissuing_unit_id",
+		    prefix), "issuing_unit_id names no unit you manage");
 		return NULL;
 	}
 	return res;

@@ -90,6 +90,11 @@ int reply_entity(struct req *, struct dbres *, int status, const char *what);
 const char *if_match(struct req *);
 const char *actor_kind(struct req *);
 int is_uuid(const char *);
+/* 422 invalid_reference: field names something that does not exist or
+ * lies outside the caller's reach; the message goes in errors[] and detail.
+ * Returns -1. */
+int fail_reference(struct req *, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* For a step that takes no fields: 0 for no body or {}, else 422 naming
  * each field. */
 int no_fields(struct req *);

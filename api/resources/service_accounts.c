@@ -96,10 +96,8 @@ service_accounts_create(struct req *r)
 	if ((res = db_exec(r, "sa_create", 8, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		req_field_error(r, "unit_id", "unknown",
+		return fail_reference(r, "unit_id",
 		    "unit_id names no active unit you manage");
-		return req_fail(r, 422, "invalid_reference",
-		    "the unit does not exist or is outside your units");
 	}
 	return reply_entity(r, res, 201, "service account");
 }

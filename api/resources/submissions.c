@@ -327,10 +327,8 @@ create_tx(struct req *r, void *arg)
 	if ((ctx = db_exec(r, "submissions_context", 5, params)) == NULL)
 		return -1;
 	if (strcmp(db_get(ctx, 0, 0), "t") != 0) {
-		req_field_error(r, "unit_id", "unknown", "unit_id names no active "
+		return fail_reference(r, "unit_id", "unit_id names no active "
 		    "unit of yours");
-		return req_fail(r, 422, "invalid_reference",
-		    "the unit is outside your units");
 	}
 	if (c->v[F_MILESTONE] != NULL) {
 		if (strcmp(db_get(ctx, 0, 3), "t") != 0) {

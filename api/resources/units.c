@@ -159,10 +159,8 @@ units_create(struct req *r)
 	if ((res = db_exec(r, "units_create", 9, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		req_field_error(r, "parent_id", "unknown",
+		return fail_reference(r, "parent_id",
 		    "parent_id names no active unit you manage");
-		return req_fail(r, 422, "invalid_reference",
-		    "the parent unit does not exist or is outside your units");
 	}
 	return reply_created(r, res, "/api/v1/units", "unit");
 }
@@ -192,10 +190,8 @@ update_tx(struct req *r, void *arg)
 		if ((res = db_exec(r, "units_new_parent", 3, np)) == NULL)
 			return -1;
 		if (db_rows(res) == 0) {
-			req_field_error(r, "parent_id", "unknown", "parent_id "
+			return fail_reference(r, "parent_id", "parent_id "
 			    "names no active unit you manage outside this one");
-			return req_fail(r, 422, "invalid_reference",
-			    "the unit cannot move there");
 		}
 		parent_path = db_get(res, 0, 0);
 	}

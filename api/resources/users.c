@@ -198,10 +198,8 @@ users_create(struct req *r)
 	if ((res = db_exec(r, "users_create", 9, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		req_field_error(r, "unit_id", "unknown",
+		return fail_reference(r, "unit_id",
 		    "unit_id names no active unit you manage");
-		return req_fail(r, 422, "invalid_reference",
-		    "the unit does not exist or is outside your units");
 	}
 	return reply_created(r, res, "/api/v1/users", "user");
 }
@@ -228,10 +226,8 @@ update_tx(struct req *r, void *arg)
 		if ((res = db_exec(r, "users_unit_path", 2, up)) == NULL)
 			return -1;
 		if (db_rows(res) == 0) {
-			req_field_error(r, "unit_id", "unknown",
+			return fail_reference(r, "unit_id",
 			    "unit_id names no active unit you manage");
-			return req_fail(r, 422, "invalid_reference",
-			    "the unit does not exist or is outside your units");
 		}
 	}
 	if (c->v[F_PASSWORD] != NULL) {
