@@ -927,6 +927,34 @@ def call(role, method, path, body=None, headers=None, raw=None, srv=None):
     return resp
 
 
+def call_with(token, method, path, body=None, headers=None, raw=None,
+              srv=None):
+    """A request with a bearer `token` (an access token or a service key),
+    checked against the contract and for secrets."""
+    srv = srv or server
+    resp = srv.request(method, path, body=body, raw=raw,
+                       headers=bearer(token, headers))
+    check_no_secrets(resp)
+    return resp
+
+
+def new_user(unit_id, role, prefix="user", full_name=None):
+    """A user made through the API by the demo admin and signed in:
+    (its id, its access token)."""
+    name = "%s.%s" % (prefix, secrets.token_hex(4))
+    password = "Pw-" + secrets.token_urlsafe(18)
+    r = call("admin", "POST", "/api/v1/users", body={
+        "unit_id": unit_id, "username": name, "role": role,
+        "full_name": full_name or "Cán bộ " + name, "password": password})
+    if r.status != 201:
+        raise AssertionError("creating %s failed\n%s" % (name, r.describe()))
+    t = login(name, password)
+    if t.status != 200:
+        raise AssertionError("signing in as %s failed\n%s"
+                             % (name, t.describe()))
+    return r.json()["id"], t.json()["access_token"]
+
+
 def expect_problem(test, resp, status, code, fields=None):
     """Assert a problem document of `status` and `code`; with `fields`
     ({field: error code}), also exactly those errors[] entries. Returns the

@@ -37,14 +37,8 @@ class F:
 def setUpModule():
     harness.setup_module()
     try:
-        name = "thon3." + tag()
-        password = "T3-" + secrets.token_hex(8)
-        r = ok(harness.call("admin", "POST", "/api/v1/users", body={
-            "unit_id": U["thon-3"], "username": name,
-            "full_name": "Cán bộ Thôn 3", "role": "officer",
-            "password": password}), 201)
-        F.thon3_id = r.json()["id"]
-        F.thon3 = ok(harness.login(name, password)).json()["access_token"]
+        F.thon3_id, F.thon3 = harness.new_user(U["thon-3"], "officer",
+                                               "thon3", "Cán bộ Thôn 3")
         for role in harness.USER_ROLES:
             harness.token(role)
     except BaseException:
@@ -72,10 +66,7 @@ def ok(resp, status=200):
 def call(who, method, path, **kw):
     """A request as a demo role, or as "thon3" (the officer made here)."""
     if who == "thon3":
-        headers = harness.bearer(F.thon3, kw.pop("headers", None))
-        r = harness.server.request(method, path, headers=headers, **kw)
-        harness.check_no_secrets(r)
-        return r
+        return harness.call_with(F.thon3, method, path, **kw)
     return harness.call(who, method, path, **kw)
 
 

@@ -25,16 +25,8 @@ def setUpModule():
     global commune_admin
     harness.setup_module()
     try:
-        name = "xa-admin-" + secrets.token_hex(3)
-        password = "Pw-" + secrets.token_urlsafe(18)
-        r = harness.call("admin", "POST", "/api/v1/users", body={
-            "unit_id": U["commune"], "username": name,
-            "full_name": "Quản trị xã", "role": "admin",
-            "password": password})
-        CHECK.assertEqual(r.status, 201, r.describe())
-        r = harness.login(name, password)
-        CHECK.assertEqual(r.status, 200, r.describe())
-        commune_admin = r.json()["access_token"]
+        commune_admin = harness.new_user(U["commune"], "admin", "xa-admin",
+                                         "Quản trị xã")[1]
     except BaseException:
         harness.teardown_module()
         raise
@@ -57,10 +49,7 @@ def call(role, method, path, **kw):
 
 
 def as_commune_admin(method, path, body=None, headers=None, raw=None):
-    resp = srv().request(method, path, body=body, raw=raw,
-                         headers=harness.bearer(commune_admin, headers))
-    harness.check_no_secrets(resp)
-    return resp
+    return harness.call_with(commune_admin, method, path, body, headers, raw)
 
 
 def code(prefix="t"):

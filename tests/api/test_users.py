@@ -51,10 +51,7 @@ def call(role, method, path, **kw):
 
 
 def as_commune_admin(method, path, body=None, headers=None, raw=None):
-    resp = srv().request(method, path, body=body, raw=raw,
-                         headers=harness.bearer(commune_admin, headers))
-    harness.check_no_secrets(resp)
-    return resp
+    return harness.call_with(commune_admin, method, path, body, headers, raw)
 
 
 def strong_password():
