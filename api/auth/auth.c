@@ -70,7 +70,7 @@ auth_forget_user(const char *id)
 
 /* 0 when the token's user is still active with the same role and unit. */
 static int
-user_current(struct req *r, const struct principal *p)
+user_current(struct arena *a, struct failure *f, const struct principal *p)
 {
 	struct slot *s = &cache.slot[hash_fnv1a(p->id, strlen(p->id)) %
 	    CACHE_SLOTS];
@@ -86,7 +86,7 @@ user_current(struct req *r, const struct principal *p)
 		now = *s;
 	pthread_mutex_unlock(&cache.mu);
 	if (!hit) {
-		if ((res = db_exec(r, "auth_user_state", 1, params)) == NULL)
+		if ((res = db_exec(a, f, "auth_user_state", 1, params)) == NULL)
 			return -1;
 		snprintf(now.id, sizeof(now.id), "%s", p->id);
 		if (db_rows(res) == 1) {
@@ -103,25 +103,26 @@ user_current(struct req *r, const struct principal *p)
 	}
 	if (!now.active || now.role != p->role ||
 	    strcmp(now.unit_id, p->unit_id) != 0 || p->issued_at < now.valid_after)
-		return auth_fail(r, "invalid_token",
+		return auth_fail(a, f, "invalid_token",
 		    "the account was deactivated or changed: sign in again");
 	return 0;
 }
 
 static int
-service_account(struct req *r, const char *key, struct principal *p)
+service_account(struct arena *a, struct failure *f, const char *key,
+    struct principal *p)
 {
 	char hash[65];
 	const char *params[1] = { hash };
 	struct dbres *res;
 
 	if (strlen(key) > 128)
-		return auth_fail(r, "invalid_request", "the key is too long");
+		return auth_fail(a, f, "invalid_request", "the key is too long");
 	secret_hash(key, hash);
-	if ((res = db_exec(r, "auth_service_key", 1, params)) == NULL)
+	if ((res = db_exec(a, f, "auth_service_key", 1, params)) == NULL)
 		return -1;
 	if (db_rows(res) != 1)
-		return auth_fail(r, "invalid_token",
+		return auth_fail(a, f, "invalid_token",
 		    "the key is unknown or revoked");
 	memset(p, 0, sizeof(*p));
 	snprintf(p->id, sizeof(p->id), "%s", db_get(res, 0, 0));
@@ -132,32 +133,30 @@ service_account(struct req *r, const char *key, struct principal *p)
 }
 
 int
-auth_authenticate(struct req *r)
+auth_authenticate(struct arena *a, struct failure *f, const char *h,
+    const struct principal **out)
 {
-	const char *h = req_header(r, "Authorization"), *cred;
 	struct principal *p;
+	const char *cred;
 
 	if (h == NULL) {
-		req_header_add(r, "WWW-Authenticate", "Bearer realm=\"danvan\"");
-		return req_fail(r, 401, "unauthenticated",
+		if (f->status == 0)
+			failure_header(f, "WWW-Authenticate",
+			    "Bearer realm=\"danvan\"");
+		return failure_set(f, a, 401, "unauthenticated",
 		    "this operation needs an access token or service key");
 	}
 	if (strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0')
-		return auth_fail(r, "invalid_request",
+		return auth_fail(a, f, "invalid_request",
 		    "the Authorization header must be \"Bearer <token>\"");
 	cred = h + 7;
-	p = arena_zalloc(r->arena, sizeof(*p));
+	p = arena_zalloc(a, sizeof(*p));
 	if (strncmp(cred, KEY_PREFIX, strlen(KEY_PREFIX)) == 0) {
-		if (service_account(r, cred, p) == -1)
+		if (service_account(a, f, cred, p) == -1)
 			return -1;
-	} else if (token_verify(r, cred, p) == -1 || user_current(r, p) == -1)
+	} else if (token_verify(a, f, cred, p) == -1 ||
+	    user_current(a, f, p) == -1)
 		return -1;
-	r->principal = p;
+	*out = p;
 	return 0;
-}
-
-const struct principal *
-auth_principal(struct req *r)
-{
-	return r->principal;
 }

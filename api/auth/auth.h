@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include "db/db.h"
-#include "http/http.h"
 
 enum role {
 	ROLE_NONE = 0,
@@ -61,13 +60,13 @@ struct principal {
 /* auth.c */
 /* Loads keys and settings; -1 (logged) when they are missing or unusable. */
 int auth_init(void);
-/* Establishes r->principal from the Authorization header; -1 (401/400). */
-int auth_authenticate(struct req *);
+/* The caller named by an Authorization header value (NULL: absent) into
+ * *out (arena memory); -1 with 401/400 and WWW-Authenticate recorded. */
+int auth_authenticate(struct arena *, struct failure *,
+    const char *authorization, const struct principal **out);
 /* Makes the next request of this user re-read the account. */
 void auth_forget_user(const char *id);
 extern const struct db_stmt auth_stmts[];
-/* The principal of an authenticated request (never NULL after authorize). */
-const struct principal *auth_principal(struct req *);
 
 /* perm.c */
 int perm_allows(enum role, enum perm);
@@ -90,10 +89,11 @@ const char *password_weakness(const char *password, const char *username);
 /* Loads the signing and verification keys; -1 (logged) when unusable. */
 int token_init(void);
 /* Signs an access token for the user; returns an arena string. */
-char *token_issue(struct req *, const char *user_id, const char *role,
+char *token_issue(struct arena *, const char *user_id, const char *role,
     const char *unit_id, int64_t *expires_in);
 /* Verifies an access token into p; -1 (failure recorded: 401/400). */
-int token_verify(struct req *, const char *token, struct principal *p);
+int token_verify(struct arena *, struct failure *, const char *token,
+    struct principal *p);
 /* A new random secret (refresh token or API key) in out (base64url, with
  * prefix) and its SHA-256 in hex in hash[65]. */
 void secret_new(const char *prefix, char *out, size_t cap, char *hash);
@@ -101,8 +101,8 @@ void secret_new(const char *prefix, char *out, size_t cap, char *hash);
 void secret_hash(const char *s, char *hash);
 /* SHA-256 hex of n bytes at p into hash[65]. */
 void sha256_hex(const void *p, size_t n, char *hash);
-/* Fails the request with 401 and the Bearer challenge. */
-int auth_fail(struct req *, const char *error, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Records 401 (400 for invalid_request) with the Bearer challenge; -1. */
+int auth_fail(struct arena *, struct failure *, const char *error,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

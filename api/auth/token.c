@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <jwt.h>
 #include <sodium.h>
 
@@ -128,24 +129,26 @@ token_init(void)
 }
 
 int
-auth_fail(struct req *r, const char *error, const char *fmt, ...)
+auth_fail(struct arena *a, struct failure *f, const char *error,
+    const char *fmt, ...)
 {
 	va_list ap;
-	char *detail;
 
+	if (f->status != 0)
+		return -1;
 	va_start(ap, fmt);
-	detail = arena_vprintf(r->arena, fmt, ap);
-	va_end(ap);
-	req_header_add(r, "WWW-Authenticate",
-	    arena_printf(r->arena, "Bearer realm=\"danvan\", error=\"%s\"",
-		error));
 	if (strcmp(error, "invalid_request") == 0)
-		return req_fail(r, 400, "invalid_request", "%s", detail);
-	return req_fail(r, 401, "invalid_token", "%s", detail);
+		failure_vset(f, a, 400, "invalid_request", fmt, ap);
+	else
+		failure_vset(f, a, 401, "invalid_token", fmt, ap);
+	va_end(ap);
+	failure_header(f, "WWW-Authenticate", arena_printf(a,
+	    "Bearer realm=\"danvan\", error=\"%s\"", error));
+	return -1;
 }
 
 char *
-token_issue(struct req *r, const char *user_id, const char *role,
+token_issue(struct arena *a, const char *user_id, const char *role,
     const char *unit_id, int64_t *expires_in)
 {
 	char jti[33], *out, *copy;
@@ -169,7 +172,7 @@ token_issue(struct req *r, const char *user_id, const char *role,
 		(int)keys[0].sign_len) != 0 ||
 	    (out = jwt_encode_str(jwt)) == NULL)
 		abort();
-	copy = arena_strdup(r->arena, out);
+	copy = arena_strdup(a, out);
 	free(out);
 	jwt_free(jwt);
 	*expires_in = cfg.access_ttl;
@@ -240,7 +243,8 @@ copy_claim(jwt_t *jwt, const char *name, char *dst, size_t cap)
 }
 
 int
-token_verify(struct req *r, const char *token, struct principal *p)
+token_verify(struct arena *a, struct failure *f, const char *token,
+    struct principal *p)
 {
 	const struct key *k;
 	jwt_t *jwt = NULL;
@@ -250,42 +254,42 @@ token_verify(struct req *r, const char *token, struct principal *p)
 	int rc = -1;
 
 	if (strlen(token) > TOKEN_MAX_BYTES)
-		return auth_fail(r, "invalid_request",
+		return auth_fail(a, f, "invalid_request",
 		    "the token is longer than %d bytes", TOKEN_MAX_BYTES);
 	if ((k = header_key(token)) == NULL)
-		return auth_fail(r, "invalid_token",
+		return auth_fail(a, f, "invalid_token",
 		    "the token's algorithm or key id is not accepted");
 	if (jwt_decode(&jwt, token, k->verify, (int)k->verify_len) != 0 ||
 	    jwt == NULL)
-		return auth_fail(r, "invalid_token",
+		return auth_fail(a, f, "invalid_token",
 		    "the token's signature does not verify");
 	if (jwt_get_alg(jwt) != k->alg) {
-		auth_fail(r, "invalid_token", "the token's algorithm is wrong");
+		auth_fail(a, f, "invalid_token", "the token's algorithm is wrong");
 		goto out;
 	}
 	iss = jwt_get_grant(jwt, "iss");
 	if (iss == NULL || strcmp(iss, cfg.jwt_issuer) != 0 ||
 	    !audience_ok(jwt)) {
-		auth_fail(r, "invalid_token", "the token is for another issuer "
+		auth_fail(a, f, "invalid_token", "the token is for another issuer "
 		    "or audience");
 		goto out;
 	}
 	errno = 0;
 	exp = jwt_get_grant_int(jwt, "exp");
 	if (errno == ENOENT || exp + cfg.jwt_leeway < now) {
-		auth_fail(r, "invalid_token", "the token has expired");
+		auth_fail(a, f, "invalid_token", "the token has expired");
 		goto out;
 	}
 	errno = 0;
 	nbf = jwt_get_grant_int(jwt, "nbf");
 	if (errno != ENOENT && nbf - cfg.jwt_leeway > now) {
-		auth_fail(r, "invalid_token", "the token is not valid yet");
+		auth_fail(a, f, "invalid_token", "the token is not valid yet");
 		goto out;
 	}
 	errno = 0;
 	iat = jwt_get_grant_int(jwt, "iat");
 	if (errno != ENOENT && iat - cfg.jwt_leeway > now) {
-		auth_fail(r, "invalid_token", "the token was issued in the "
+		auth_fail(a, f, "invalid_token", "the token was issued in the "
 		    "future");
 		goto out;
 	}
@@ -294,7 +298,7 @@ token_verify(struct req *r, const char *token, struct principal *p)
 	if (copy_claim(jwt, "sub", p->id, sizeof(p->id)) == -1 ||
 	    copy_claim(jwt, "unit", p->unit_id, sizeof(p->unit_id)) == -1 ||
 	    (p->role = role_parse(jwt_get_grant(jwt, "role"))) == ROLE_NONE) {
-		auth_fail(r, "invalid_token", "the token lacks a claim");
+		auth_fail(a, f, "invalid_token", "the token lacks a claim");
 		goto out;
 	}
 	rc = 0;

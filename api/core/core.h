@@ -84,6 +84,44 @@ void log_access(const char *id, const char *method, const char *route,
 /* Appends s to buf (capacity cap, NUL-kept) JSON-escaped; returns new length. */
 size_t log_escape(char *buf, size_t len, size_t cap, const char *s);
 
+/* fail.c */
+/* One problem with one field of the input, for errors[]. */
+struct field_error {
+	struct field_error *next;
+	const char *field, *code, *message;
+};
+/*
+ * Why a piece of work failed; the first failure recorded wins. Strings live
+ * in the arena passed with the record. status 0: nothing failed.
+ */
+struct failure {
+	int status;	    /* HTTP status */
+	const char *code;   /* problem code (see http/codes.h) */
+	const char *detail; /* a short factual sentence */
+	struct field_error *fields, *last;
+	int retryable; /* a serialization failure: run the transaction again */
+	/* One header the answer must carry (Retry-After, WWW-Authenticate). */
+	const char *header, *header_value;
+};
+/* Record a failure (unless one is recorded already). Return -1. */
+int failure_set(struct failure *, struct arena *, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int failure_vset(struct failure *, struct arena *, int status,
+    const char *code, const char *fmt, va_list)
+    __attribute__((format(printf, 5, 0)));
+/* Append a field problem; field is copied, code must be static. */
+void failure_field(struct failure *, struct arena *, const char *field,
+    const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void failure_vfield(struct failure *, struct arena *, const char *field,
+    const char *code, const char *fmt, va_list)
+    __attribute__((format(printf, 5, 0)));
+/* Set the one header the answer carries; both strings outlive the record. */
+void failure_header(struct failure *, const char *name, const char *value);
+void failure_clear(struct failure *);
+/* The failure as one line for a log: code, detail and each field problem. */
+const char *failure_text(struct arena *, const struct failure *);
+
 /* config.c */
 /* Fills cfg from DANVAN_CONFIG (KEY=VALUE lines) and the environment; -1 on error. */
 int config_load(void);

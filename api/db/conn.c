@@ -120,9 +120,20 @@ peer_closed(PGconn *pg)
 	return PQconsumeInput(pg) == 0 || PQstatus(pg) != CONNECTION_OK;
 }
 
-/* The calling thread's usable connection, or NULL after failing r with 503. */
+/* Records that the database cannot be reached: 503 with Retry-After. */
+static void
+fail_unavailable(struct arena *a, struct failure *f)
+{
+	if (f->status != 0)
+		return;
+	failure_set(f, a, 503, "database_unavailable",
+	    "the database is not reachable; try again shortly");
+	failure_header(f, "Retry-After", RETRY_AFTER);
+}
+
+/* The calling thread's usable connection, or NULL after recording 503. */
 static struct conn *
-conn_get(struct req *r)
+conn_get(struct arena *a, struct failure *f)
 {
 	struct conn *c;
 	int64_t now;
@@ -165,9 +176,7 @@ conn_get(struct req *r)
 	c->ready = 1;
 	return c;
 unavailable:
-	req_header_add(r, "Retry-After", RETRY_AFTER);
-	req_fail(r, 503, "database_unavailable",
-	    "the database is not reachable; try again shortly");
+	fail_unavailable(a, f);
 	return NULL;
 }
 
@@ -177,9 +186,10 @@ res_free(void *p)
 	PQclear(p);
 }
 
-/* Records the failure of res (never NULL) on r. */
+/* Records the failure of res (never NULL) in f. */
 static void
-fail_from(struct req *r, struct conn *c, const char *stmt, PGresult *res)
+fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
+    PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
@@ -192,48 +202,46 @@ fail_from(struct req *r, struct conn *c, const char *stmt, PGresult *res)
 		c->last_attempt = 0;
 		log_warn("database connection lost during %s: %s", stmt,
 		    PQerrorMessage(c->pg));
-		req_header_add(r, "Retry-After", RETRY_AFTER);
-		req_fail(r, 503, "database_unavailable",
-		    "the database is not reachable; try again shortly");
+		fail_unavailable(a, f);
 		return;
 	}
 	status = db_sqlstate_http(state, &code, &retry);
 	if (status >= 500 || retry)
 		log_warn("statement %s failed: %s %s", stmt, state,
 		    PQresultErrorMessage(res));
-	if (status == 503)
-		req_header_add(r, "Retry-After", RETRY_AFTER);
-	r->retryable = retry;
+	if (status == 503 && f->status == 0)
+		failure_header(f, "Retry-After", RETRY_AFTER);
+	f->retryable = retry;
 	/* A foreign key "<table>_<column>_fkey" names the field at fault. */
 	if (strcmp(state, "23503") == 0 && constraint != NULL && table != NULL &&
 	    strncmp(constraint, table, strlen(table)) == 0 &&
 	    strlen(constraint) > strlen(table) + 6 &&
 	    strcmp(constraint + strlen(constraint) - 5, "_fkey") == 0) {
-		const char *field = arena_strndup(r->arena,
+		const char *field = arena_strndup(a,
 		    constraint + strlen(table) + 1,
 		    strlen(constraint) - strlen(table) - 6);
 
-		req_field_error(r, field, "unknown", "%s names nothing that "
+		failure_field(f, a, field, "unknown", "%s names nothing that "
 		    "exists", field);
 	}
 	if (constraint != NULL && status < 500)
-		req_fail(r, status, code, "the change conflicts with rule %s",
+		failure_set(f, a, status, code, "the change conflicts with rule %s",
 		    constraint);
 	else if (status < 500)
-		req_fail(r, status, code, "the database refused a value");
+		failure_set(f, a, status, code, "the database refused a value");
 	else
-		req_fail(r, status, code, "the database could not answer");
+		failure_set(f, a, status, code, "the database could not answer");
 }
 
 struct dbres *
-db_exec(struct req *r, const char *stmt, int nparams,
+db_exec(struct arena *a, struct failure *f, const char *stmt, int nparams,
     const char *const *params)
 {
-	return db_exec_bin(r, stmt, nparams, params, NULL, 0);
+	return db_exec_bin(a, f, stmt, nparams, params, NULL, 0);
 }
 
 struct dbres *
-db_exec_bin(struct req *r, const char *stmt, int nparams,
+db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
     const char *const *params, const int *lengths, int binary_result)
 {
 	int formats[16];
@@ -243,7 +251,7 @@ db_exec_bin(struct req *r, const char *stmt, int nparams,
 	ExecStatusType st;
 	int i;
 
-	if ((c = conn_get(r)) == NULL)
+	if ((c = conn_get(a, f)) == NULL)
 		return NULL;
 	if (lengths != NULL && nparams > (int)nitems(formats))
 		abort();
@@ -254,58 +262,58 @@ db_exec_bin(struct req *r, const char *stmt, int nparams,
 	    lengths ? formats : NULL, binary_result);
 	if (res == NULL)
 		abort();
-	arena_defer(r->arena, res_free, res);
+	arena_defer(a, res_free, res);
 	st = PQresultStatus(res);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		fail_from(r, c, stmt, res);
+		fail_from(a, f, c, stmt, res);
 		return NULL;
 	}
-	d = arena_alloc(r->arena, sizeof(*d));
+	d = arena_alloc(a, sizeof(*d));
 	d->res = res;
 	return d;
 }
 
 /* Runs an unprepared transaction-control command. */
 static int
-control(struct req *r, struct conn *c, const char *sql)
+control(struct arena *a, struct failure *f, struct conn *c, const char *sql)
 {
 	PGresult *res = PQexec(c->pg, sql);
 	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 	if (!ok)
-		fail_from(r, c, sql, res);
+		fail_from(a, f, c, sql, res);
 	PQclear(res);
 	return ok ? 0 : -1;
 }
 
 int
-db_tx(struct req *r, int (*fn)(struct req *, void *), void *arg)
+db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 {
 	struct conn *c;
 	int attempt, rc;
 
 	for (attempt = 1;; attempt++) {
-		if ((c = conn_get(r)) == NULL)
+		if ((c = conn_get(a, f)) == NULL)
 			return -1;
 		/* A transaction inside a transaction (an Idempotency-Key
 		 * around a handler that has its own) is part of the outer. */
 		if (c->in_tx)
-			return fn(r, arg);
-		if (control(r, c, "BEGIN") == -1)
+			return fn(arg);
+		if (control(a, f, c, "BEGIN") == -1)
 			return -1;
 		c->in_tx = 1;
-		rc = fn(r, arg);
+		rc = fn(arg);
 		c->in_tx = 0;
-		if (rc == 0 && control(r, c, "COMMIT") == 0)
+		if (rc == 0 && control(a, f, c, "COMMIT") == 0)
 			return 0;
 		if (PQstatus(c->pg) == CONNECTION_OK &&
 		    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 			PGresult *res = PQexec(c->pg, "ROLLBACK");
 			PQclear(res);
 		}
-		if (!r->retryable || attempt == TX_ATTEMPTS)
+		if (!f->retryable || attempt == TX_ATTEMPTS)
 			return -1;
-		req_clear_failure(r);
+		failure_clear(f);
 	}
 }
 
@@ -342,19 +350,19 @@ db_connections(void)
 }
 
 int
-db_script(struct req *r, const char *sql)
+db_script(struct arena *a, struct failure *f, const char *sql)
 {
 	struct conn *c;
 	PGresult *res;
 	int ok;
 
-	if ((c = conn_get(r)) == NULL)
+	if ((c = conn_get(a, f)) == NULL)
 		return -1;
-	res = PQexec(c->pg, arena_printf(r->arena, "BEGIN;\n%s\nCOMMIT;", sql));
+	res = PQexec(c->pg, arena_printf(a, "BEGIN;\n%s\nCOMMIT;", sql));
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok) {
 		log_error("script: %s", PQresultErrorMessage(res));
-		fail_from(r, c, "script", res);
+		fail_from(a, f, c, "script", res);
 		if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 			PQclear(PQexec(c->pg, "ROLLBACK"));
 	}

@@ -7,7 +7,7 @@
 #ifndef DANVAN_DB_H
 #define DANVAN_DB_H
 
-#include "http/http.h"
+#include "core/core.h"
 
 /* A named statement, prepared on every connection. */
 struct db_stmt {
@@ -23,23 +23,28 @@ struct dbres;
  * each ending with a NULL name); connects once to prepare everything so a
  * schema mismatch fails here. Returns 0 or -1. */
 int db_init(const char *conninfo, const struct db_stmt *const *groups);
+/*
+ * Every call takes the arena that owns what it returns (results are freed
+ * with it) and the failure record that a failure is written to.
+ */
 /* Runs a script of several SQL statements in one transaction (seed data).
  * Returns 0, or -1 with the failure recorded. */
-int db_script(struct req *, const char *sql);
+int db_script(struct arena *, struct failure *, const char *sql);
 /* Runs a prepared statement with text parameters (NULL is SQL NULL). Returns
- * the result, or NULL after recording the failure on the request. */
-struct dbres *db_exec(struct req *, const char *stmt, int nparams,
-    const char *const *params);
+ * the result, or NULL after recording the failure. */
+struct dbres *db_exec(struct arena *, struct failure *, const char *stmt,
+    int nparams, const char *const *params);
 /* db_exec with binary data: a parameter whose length is > 0 is sent as
  * bytes (a file); binary_result asks for every column in binary form (text
  * columns come back as their bytes, still NUL-terminated). */
-struct dbres *db_exec_bin(struct req *, const char *stmt, int nparams,
-    const char *const *params, const int *lengths, int binary_result);
+struct dbres *db_exec_bin(struct arena *, struct failure *, const char *stmt,
+    int nparams, const char *const *params, const int *lengths,
+    int binary_result);
 /* The length in bytes of a value (for binary results). */
 size_t db_len(const struct dbres *, int row, int col);
 /* Runs fn inside BEGIN/COMMIT; retried on serialization failures and
  * deadlocks. fn returns 0, or -1 to roll back. */
-int db_tx(struct req *, int (*fn)(struct req *, void *), void *arg);
+int db_tx(struct arena *, struct failure *, int (*fn)(void *), void *arg);
 int db_rows(const struct dbres *);
 /* The value at row, col as text; NULL for SQL NULL. Owned by the result. */
 const char *db_get(const struct dbres *, int row, int col);

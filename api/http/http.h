@@ -24,6 +24,7 @@ enum method {
 };
 
 struct req;
+struct principal;
 
 /* One row of the route table: one OpenAPI operation. */
 struct route {
@@ -70,7 +71,9 @@ struct req {
 	char *body;
 	size_t body_len;
 	json_t *json;	 /* parsed body of a JSON request, owned by the arena */
-	void *principal; /* the authenticated caller, set before the handler */
+	/* The authenticated caller, set before the handler; NULL on public
+	 * routes and for the seeder. */
+	const struct principal *principal;
 	int64_t started;
 
 	/* The response, set by req_reply_* or by req_fail. */
@@ -84,11 +87,7 @@ struct req {
 	struct header *headers;
 
 	/* The first failure recorded; rendered as a problem document. */
-	int err_status;
-	const char *err_code;
-	const char *err_detail;
-	json_t *err_fields;
-	int retryable; /* set by db_exec for serialization failures */
+	struct failure fail;
 
 	void *conn; /* the server's connection; opaque to handlers */
 };

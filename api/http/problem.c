@@ -42,15 +42,23 @@ problem_render(struct req *r, size_t *len)
 	size_t n;
 
 	type = arena_printf(r->arena, "urn:danvan:problem:%s",
-	    r->err_code ? r->err_code : "internal");
+	    r->fail.code ? r->fail.code : "internal");
 	doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
-	    status_title(r->err_status), "status", r->err_status, "detail",
-	    r->err_detail ? r->err_detail : status_title(r->err_status),
+	    status_title(r->fail.status), "status", r->fail.status, "detail",
+	    r->fail.detail ? r->fail.detail : status_title(r->fail.status),
 	    "request_id", r->id);
 	if (doc == NULL)
 		abort();
-	if (r->err_fields != NULL && json_array_size(r->err_fields) > 0)
-		json_object_set(doc, "errors", r->err_fields);
+	if (r->fail.fields != NULL) {
+		const struct field_error *e;
+		json_t *errors = json_array();
+
+		for (e = r->fail.fields; e != NULL; e = e->next)
+			json_array_append_new(errors, json_pack("{s:s, s:s, s:s}",
+			    "field", e->field, "code", e->code, "message",
+			    e->message));
+		json_object_set_new(doc, "errors", errors);
+	}
 	n = json_dumpb(doc, NULL, 0, JSON_COMPACT);
 	out = arena_alloc(r->arena, n + 1);
 	json_dumpb(doc, out, n, JSON_COMPACT);

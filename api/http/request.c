@@ -12,12 +12,8 @@ req_fail(struct req *r, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (r->err_status != 0)
-		return -1;
-	r->err_status = status;
-	r->err_code = code;
 	va_start(ap, fmt);
-	r->err_detail = arena_vprintf(r->arena, fmt, ap);
+	failure_vset(&r->fail, r->arena, status, code, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -27,26 +23,16 @@ req_field_error(struct req *r, const char *field, const char *code,
     const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	msg = arena_vprintf(r->arena, fmt, ap);
+	failure_vfield(&r->fail, r->arena, field, code, fmt, ap);
 	va_end(ap);
-	if (r->err_fields == NULL)
-		r->err_fields = req_own(r, json_array());
-	json_array_append_new(r->err_fields,
-	    json_pack("{s:s, s:s, s:s}", "field", field, "code", code,
-		"message", msg));
 }
 
 void
 req_clear_failure(struct req *r)
 {
-	r->err_status = 0;
-	r->err_code = r->err_detail = NULL;
-	if (r->err_fields != NULL)
-		json_array_clear(r->err_fields);
-	r->retryable = 0;
+	failure_clear(&r->fail);
 }
 
 static void

@@ -307,20 +307,22 @@ finish(struct conn_req *cr)
 	size_t len;
 	int gz = 0;
 
-	if (r->err_status == 0 && r->ranges && r->method == M_GET &&
+	if (r->fail.status == 0 && r->ranges && r->method == M_GET &&
 	    r->status == 200) {
 		req_header_add(r, "Accept-Ranges", "bytes");
 		if (!etag_matches(req_header(r, "If-None-Match"), r->etag))
 			apply_range(r);
 	}
-	if (r->err_status == 0 && r->status == 0)
+	if (r->fail.status == 0 && r->status == 0)
 		req_fail(r, 500, "internal", "the request could not be handled");
-	if (r->err_status != 0) {
-		if (r->err_status >= 500)
+	if (r->fail.status != 0) {
+		if (r->fail.status >= 500)
 			log_error("request %s %s failed: %d %s: %s", r->id,
-			    r->path, r->err_status, r->err_code,
-			    r->err_detail ? r->err_detail : "");
-		r->status = r->err_status;
+			    r->path, r->fail.status, r->fail.code,
+			    r->fail.detail ? r->fail.detail : "");
+		r->status = r->fail.status;
+		if (r->fail.header != NULL)
+			req_header_add(r, r->fail.header, r->fail.header_value);
 		r->ctype = "application/problem+json";
 		r->resp = problem_render(r, &r->resp_len);
 		r->etag = NULL;
@@ -645,7 +647,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		    cr->r.body_len + *upload_size <= cr->room) {
 			memcpy(cr->r.body + cr->r.body_len, upload, *upload_size);
 			cr->r.body_len += *upload_size;
-		} else if (cr->r.err_status == 0)
+		} else if (cr->r.fail.status == 0)
 			cr->too_big = 1;
 		cr->seen += *upload_size;
 		*upload_size = 0;
@@ -657,7 +659,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (cr->queued)
 		return MHD_YES;
-	if (!cr->dispatched && cr->r.err_status == 0) {
+	if (!cr->dispatched && cr->r.fail.status == 0) {
 		cr->dispatched = 1;
 		__atomic_fetch_add(&handling, 1, __ATOMIC_RELAXED);
 		if (cr->r.route->flags & ROUTE_OFFLOAD) {

@@ -185,11 +185,11 @@ struct dbres *
 assignment_insert(struct req *r, const struct plan_state *st,
     const char *task_id, const char **v, const char *prefix)
 {
-	const struct principal *pr = auth_principal(r);
+	const struct principal *pr = r->principal;
 	const char *params[11], *tp[1] = { task_id };
 	struct dbres *task, *res;
 
-	if ((task = db_exec(r, "assignments_task_of", 1, tp)) == NULL)
+	if ((task = db_exec(r->arena, &r->fail, "assignments_task_of", 1, tp)) == NULL)
 		return NULL;
 	/* An assignment is not due after its task's deadline. */
 	if (v[F_DUE_ON] != NULL && db_get(task, 0, 1) != NULL &&
@@ -212,7 +212,7 @@ assignment_insert(struct req *r, const struct plan_state *st,
 	params[8] = r->id;
 	params[9] = st->issuing_unit_id;
 	params[10] = actor_kind(r);
-	if ((res = db_exec(r, "assignments_create", 11, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "assignments_create", 11, params)) == NULL)
 		return NULL;
 	if (v[F_UNIT] != NULL && db_rows(res) == 0) {
 		req_field_error(r, arena_printf(r->arena, "%sunit_id", prefix),
@@ -261,11 +261,11 @@ create_tx(struct req *r, void *arg)
 	char *list;
 	int i;
 
-	if ((task = db_exec(r, "assignments_task_of", 1, tp)) == NULL)
+	if ((task = db_exec(r->arena, &r->fail, "assignments_task_of", 1, tp)) == NULL)
 		return -1;
 	if (db_rows(task) == 0 ||
 	    plan_lock(r, db_get(task, 0, 0), NULL, &st) == -1) {
-		if (db_rows(task) == 0 || r->err_status == 404) {
+		if (db_rows(task) == 0 || r->fail.status == 404) {
 			req_clear_failure(r);
 			return req_fail(r, 404, "not_found",
 			    "no such task you manage");
@@ -288,7 +288,7 @@ create_tx(struct req *r, void *arg)
 	}
 	strcat(list, "}");
 	ids = list;
-	if ((res = db_exec(r, "assignments_by_ids", 1, &ids)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "assignments_by_ids", 1, &ids)) == NULL)
 		return -1;
 	{
 		struct page pg = { PAGE_MAX * 10, NULL, NULL };
@@ -311,7 +311,7 @@ assignments_create(struct req *r)
 	if (assignment_fields(r, body, c.v, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	return db_tx(r, create_tx, &c);
+	return run_tx(r, create_tx, &c);
 }
 
 struct progress {
@@ -322,12 +322,12 @@ struct progress {
 static int
 update_tx(struct req *r, void *arg)
 {
-	const struct principal *pr = auth_principal(r);
+	const struct principal *pr = r->principal;
 	struct progress *c = arg;
 	const char *params[10], *lp[2] = { pr->unit_id, r->param[0] };
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "assignments_lock", 2, lp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "assignments_lock", 2, lp)) == NULL ||
 	    check_locked(r, cur, c->version, "assignment") == -1)
 		return -1;
 	if (strcmp(db_get(cur, 0, 4), "issued") != 0)
@@ -343,7 +343,7 @@ update_tx(struct req *r, void *arg)
 	params[7] = db_get(cur, 0, 2);
 	params[8] = db_get(cur, 0, 1);
 	params[9] = r->id;
-	if ((res = db_exec(r, "assignments_update", 10, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "assignments_update", 10, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "responsible_user_id",
@@ -369,5 +369,5 @@ assignments_update(struct req *r)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	}
-	return db_tx(r, update_tx, &c);
+	return run_tx(r, update_tx, &c);
 }

@@ -128,14 +128,14 @@ struct upload {
 static int
 upload_tx(struct req *r, void *arg)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	struct upload *u = arg;
 	const char *lp[3] = { p->unit_id, r->param[0], "s" };
 	const char *params[8];
 	int lengths[8] = { 0 };
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "submissions_lock", 3, lp)) == NULL)
+	if ((cur = db_exec(r->arena, &r->fail, "submissions_lock", 3, lp)) == NULL)
 		return -1;
 	if (db_rows(cur) == 0)
 		return req_fail(r, 404, "not_found", "no such submission of "
@@ -153,7 +153,7 @@ upload_tx(struct req *r, void *arg)
 	params[5] = actor_kind(r);
 	params[6] = db_get(cur, 0, 3);
 	params[7] = r->id;
-	if ((res = db_exec_bin(r, "attachments_insert", 8, params, lengths,
+	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_insert", 8, params, lengths,
 	    0)) == NULL)
 		return -1;
 	if (db_rows(res) == 1) {
@@ -169,7 +169,7 @@ upload_tx(struct req *r, void *arg)
 		const char *sp[2] = { r->param[0], r->body };
 		int sl[2] = { 0, (int)r->body_len };
 
-		if ((res = db_exec_bin(r, "attachments_same", 2, sp, sl, 0)) ==
+		if ((res = db_exec_bin(r->arena, &r->fail, "attachments_same", 2, sp, sl, 0)) ==
 		    NULL || db_rows(res) == 0)
 			return -1;
 	}
@@ -197,7 +197,7 @@ attachments_upload(struct req *r)
 		return req_fail(r, 415, "unsupported_media_type", "the file must "
 		    "be a PDF, JPEG, PNG, WebP, Word or Excel document, sent with "
 		    "its own Content-Type");
-	return db_tx(r, upload_tx, &u);
+	return run_tx(r, upload_tx, &u);
 }
 
 int
@@ -232,11 +232,11 @@ pct(struct arena *a, const char *s)
 int
 attachments_get(struct req *r)
 {
-	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
+	const char *params[2] = { r->principal->unit_id, r->param[0] };
 	struct dbres *res;
 	char *ascii, *p;
 
-	if ((res = db_exec_bin(r, "attachments_get", 2, params, NULL, 1)) ==
+	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_get", 2, params, NULL, 1)) ==
 	    NULL)
 		return -1;
 	if (db_rows(res) == 0)

@@ -63,10 +63,10 @@ idem_tx(struct req *r, void *arg)
 	struct dbres *res;
 	char status[8];
 
-	if (db_exec(r, "idem_timeout", 0, NULL) == NULL)
+	if (db_exec(r->arena, &r->fail, "idem_timeout", 0, NULL) == NULL)
 		return -1;
-	if ((res = db_exec(r, "idem_claim", 3, k->params)) == NULL) {
-		if (r->err_code != NULL && strcmp(r->err_code, "lock_timeout") == 0) {
+	if ((res = db_exec(r->arena, &r->fail, "idem_claim", 3, k->params)) == NULL) {
+		if (r->fail.code != NULL && strcmp(r->fail.code, "lock_timeout") == 0) {
 			req_clear_failure(r);
 			return req_fail(r, 409, "idempotency_key_in_use",
 			    "a request with this Idempotency-Key is still "
@@ -75,7 +75,7 @@ idem_tx(struct req *r, void *arg)
 		return -1;
 	}
 	if (db_rows(res) == 0) {
-		if ((res = db_exec(r, "idem_get", 3, k->params)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "idem_get", 3, k->params)) == NULL)
 			return -1;
 		if (strcmp(db_get(res, 0, 0), "t") != 0)
 			return req_fail(r, 422, "idempotency_key_reused",
@@ -100,13 +100,13 @@ idem_tx(struct req *r, void *arg)
 	k->params[4] = arena_strndup(r->arena, r->resp, r->resp_len);
 	k->params[5] = r->etag;
 	k->params[6] = header_value(r, "Location");
-	return db_exec(r, "idem_store", 7, k->params) == NULL ? -1 : 0;
+	return db_exec(r->arena, &r->fail, "idem_store", 7, k->params) == NULL ? -1 : 0;
 }
 
 static int
 idempotent(struct req *r, const char *key)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	struct idem k = { { 0 } };
 	char hash[65], *what;
 	size_t i;
@@ -127,7 +127,30 @@ idempotent(struct req *r, const char *key)
 	k.params[0] = p ? p->id : "anonymous";
 	k.params[1] = key;
 	k.params[2] = hash;
-	return db_tx(r, idem_tx, &k);
+	return run_tx(r, idem_tx, &k);
+}
+
+/* db_tx for a handler's step: fn gets the request back. */
+struct tx_call {
+	struct req *r;
+	int (*fn)(struct req *, void *);
+	void *arg;
+};
+
+static int
+tx_call(void *p)
+{
+	struct tx_call *t = p;
+
+	return t->fn(t->r, t->arg);
+}
+
+int
+run_tx(struct req *r, int (*fn)(struct req *, void *), void *arg)
+{
+	struct tx_call t = { r, fn, arg };
+
+	return db_tx(r->arena, &r->fail, tx_call, &t);
 }
 
 int
@@ -137,9 +160,10 @@ resources_dispatch(struct req *r)
 	const char *key;
 
 	if (r->route->perm != PERM_PUBLIC) {
-		if (auth_authenticate(r) == -1)
+		if (auth_authenticate(r->arena, &r->fail,
+		    req_header(r, "Authorization"), &r->principal) == -1)
 			return -1;
-		p = auth_principal(r);
+		p = r->principal;
 		if (!perm_allows(p->role, r->route->perm))
 			return req_fail(r, 403, "forbidden",
 			    "the %s role may not do this", role_name(p->role));
@@ -476,11 +500,11 @@ struct dbres *
 page_exec(struct req *r, const char *stmt, int n, const char *const *params,
     const struct page *pg)
 {
-	struct dbres *res = db_exec(r, stmt, n, params);
+	struct dbres *res = db_exec(r->arena, &r->fail, stmt, n, params);
 
 	/* A list only reads: a value the database refuses came from the
 	 * query (a forged cursor, an impossible timestamp). */
-	if (res == NULL && r->err_status == 422) {
+	if (res == NULL && r->fail.status == 422) {
 		req_clear_failure(r);
 		if (pg->cursor != NULL)
 			req_field_error(r, "cursor", "format",
@@ -505,7 +529,7 @@ reply_list(struct req *r, const char *stmt, const struct field *filters)
 	if (page_params(r, &pg) == -1 ||
 	    (filters != NULL && query_params(r, filters, params + 1) == -1))
 		return -1;
-	params[n++] = auth_principal(r)->unit_id;
+	params[n++] = r->principal->unit_id;
 	n += i;
 	params[n++] = pg.cursor;
 	params[n++] = pg.fetch;
@@ -524,9 +548,9 @@ reply_sublist(struct req *r, const char *parent_stmt, const char *stmt,
 
 	if (page_params(r, &pg) == -1)
 		return -1;
-	params[0] = auth_principal(r)->unit_id;
+	params[0] = r->principal->unit_id;
 	params[1] = r->param[0];
-	if ((res = db_exec(r, parent_stmt, 2, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, parent_stmt, 2, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such %s", parent);
@@ -574,10 +598,10 @@ reply_entity(struct req *r, struct dbres *res, int status, const char *what)
 int
 reply_get(struct req *r, const char *stmt, const char *what)
 {
-	const char *params[2] = { auth_principal(r)->unit_id, r->param[0] };
+	const char *params[2] = { r->principal->unit_id, r->param[0] };
 	struct dbres *res;
 
-	if ((res = db_exec(r, stmt, 2, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, stmt, 2, params)) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, what);
 }
@@ -635,7 +659,7 @@ if_match(struct req *r)
 const char *
 actor_kind(struct req *r)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 
 	return p == NULL ? "system" : p->service ? "service" : "user";
 }

@@ -39,7 +39,7 @@ check_unit(struct req *r, const char *issuing, const char *unit,
 
 	if (unit == NULL || !is_uuid(unit)) /* a malformed id is reported */
 		return 0;
-	if ((res = db_exec(r, "import_unit_ok", 2, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "import_unit_ok", 2, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		req_field_error(r, field, "unknown", "%s is not an active unit "
@@ -285,9 +285,9 @@ import_document(struct req *r, json_t *body, int dry_run)
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_document",
 		    "the plan document has %d problems", bad);
-	if (db_tx(r, import_tx, &d) == 0)
+	if (run_tx(r, import_tx, &d) == 0)
 		return 0;
-	if (r->err_status == 200) {
+	if (r->fail.status == 200) {
 		/* The dry run succeeded: keep its reply, drop the marker. */
 		req_clear_failure(r);
 		return 0;

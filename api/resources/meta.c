@@ -43,7 +43,7 @@ meta_readyz(struct req *r)
 	long version;
 	char *body;
 
-	if ((res = db_exec(r, "meta_schema_version", 0, NULL)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "meta_schema_version", 0, NULL)) == NULL)
 		return -1;
 	version = strtol(db_get(res, 0, 0), NULL, 10);
 	if (version < (long)migrations_count) {

@@ -178,7 +178,7 @@ struct dbres *
 milestone_insert(struct req *r, const struct plan_state *st, const char **v,
     const char *prefix)
 {
-	const struct principal *pr = auth_principal(r);
+	const struct principal *pr = r->principal;
 	const char *params[12];
 	struct dbres *res;
 
@@ -194,7 +194,7 @@ milestone_insert(struct req *r, const struct plan_state *st, const char **v,
 	params[9] = pr ? pr->id : NULL;
 	params[10] = actor_kind(r);
 	params[11] = r->id;
-	if ((res = db_exec(r, "milestones_create", 12, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "milestones_create", 12, params)) == NULL)
 		return NULL;
 	if (db_rows(res) == 0) {
 		fail_reference(r, arena_printf(r->arena, "%sreceiving_unit_id",
@@ -220,7 +220,7 @@ reply_milestone(struct req *r, const char *id, int status)
 	const char *params[1] = { id };
 	struct dbres *res;
 
-	if ((res = db_exec(r, "milestones_get", 1, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "milestones_get", 1, params)) == NULL)
 		return -1;
 	return reply_entity(r, res, status, "milestone");
 }
@@ -264,23 +264,23 @@ milestones_create(struct req *r)
 	if (milestone_fields(r, body, c.v, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	return db_tx(r, create_tx, &c);
+	return run_tx(r, create_tx, &c);
 }
 
 static int
 update_tx(struct req *r, void *arg)
 {
-	const struct principal *pr = auth_principal(r);
+	const struct principal *pr = r->principal;
 	struct change *c = arg;
 	struct plan_state st;
 	const char *params[11], *lp[1] = { r->param[0] };
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "milestones_lock", 1, lp)) == NULL)
+	if ((cur = db_exec(r->arena, &r->fail, "milestones_lock", 1, lp)) == NULL)
 		return -1;
 	if (db_rows(cur) == 0 ||
 	    plan_lock(r, db_get(cur, 0, 0), NULL, &st) == -1) {
-		if (db_rows(cur) == 0 || r->err_status == 404) {
+		if (db_rows(cur) == 0 || r->fail.status == 404) {
 			req_clear_failure(r);
 			return req_fail(r, 404, "not_found",
 			    "no such milestone you manage");
@@ -302,7 +302,7 @@ update_tx(struct req *r, void *arg)
 	params[8] = pr->id;
 	params[9] = actor_kind(r);
 	params[10] = r->id;
-	if ((res = db_exec(r, "milestones_update", 11, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "milestones_update", 11, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "receiving_unit_id", "the receiving "
@@ -312,7 +312,7 @@ update_tx(struct req *r, void *arg)
 		const char *op[4] = { r->param[0], c->v[F_UNITS], c->v[F_GROUP],
 			st.issuing_unit_id };
 
-		if ((res = db_exec(r, "milestones_set_owing", 4, op)) == NULL ||
+		if ((res = db_exec(r->arena, &r->fail, "milestones_set_owing", 4, op)) == NULL ||
 		    check_owing(r, res, 0, 1, "") == -1)
 			return -1;
 	}
@@ -334,5 +334,5 @@ milestones_update(struct req *r)
 	if (milestone_fields(r, body, c.v, 1, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	return db_tx(r, update_tx, &c);
+	return run_tx(r, update_tx, &c);
 }

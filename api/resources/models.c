@@ -151,11 +151,11 @@ models_get(struct req *r)
 int
 models_counts(struct req *r)
 {
-	const char *params[1] = { auth_principal(r)->unit_id };
+	const char *params[1] = { r->principal->unit_id };
 	struct page pg = { 0, NULL, NULL };
 	struct dbres *res;
 
-	if ((res = db_exec(r, "models_counts", 1, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "models_counts", 1, params)) == NULL)
 		return -1;
 	pg.limit = db_rows(res);
 	return reply_page(r, res, &pg);
@@ -168,7 +168,7 @@ struct create {
 static int
 create_tx(struct req *r, void *arg)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	struct create *c = arg;
 	const char *params[10];
 	struct dbres *res;
@@ -176,7 +176,7 @@ create_tx(struct req *r, void *arg)
 	if (c->v[F_FROM] != NULL) {
 		const char *sp[2] = { p->unit_id, c->v[F_FROM] };
 
-		if ((res = db_exec(r, "models_source", 2, sp)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "models_source", 2, sp)) == NULL)
 			return -1;
 		if (db_rows(res) == 0 ||
 		    (strcmp(db_get(res, 0, 0), "recognised") != 0 &&
@@ -195,7 +195,7 @@ create_tx(struct req *r, void *arg)
 	params[7] = p->id;
 	params[8] = actor_kind(r);
 	params[9] = r->id;
-	if ((res = db_exec(r, "models_create", 10, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "models_create", 10, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "unit_id",
@@ -213,7 +213,7 @@ models_create(struct req *r)
 	if ((body = req_body_object(r)) == NULL ||
 	    validate(r, body, fields, c.v, 0) == -1)
 		return -1;
-	return db_tx(r, create_tx, &c);
+	return run_tx(r, create_tx, &c);
 }
 
 struct change {
@@ -225,13 +225,13 @@ struct change {
 static int
 change_tx(struct req *r, void *arg)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	struct change *c = arg;
 	const char *lp[3] = { p->unit_id, r->param[0], c->recognise ? "a" : "s" };
 	const char *params[10], *status;
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "models_lock", 3, lp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "models_lock", 3, lp)) == NULL ||
 	    check_locked(r, cur, c->version, "model") == -1)
 		return -1;
 	status = db_get(cur, 0, 1);
@@ -252,7 +252,7 @@ change_tx(struct req *r, void *arg)
 	params[7] = db_get(cur, 0, 3);
 	params[8] = db_get(cur, 0, 2);
 	params[9] = r->id;
-	if ((res = db_exec(r, "models_update", 10, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "models_update", 10, params)) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, "model");
 }
@@ -267,7 +267,7 @@ models_update(struct req *r)
 	    (body = req_body_object(r)) == NULL ||
 	    validate(r, body, patch_fields, c.v, 1) == -1)
 		return -1;
-	return db_tx(r, change_tx, &c);
+	return run_tx(r, change_tx, &c);
 }
 
 int
@@ -280,5 +280,5 @@ models_recognise(struct req *r)
 		return -1;
 	if (no_fields(r) == -1)
 		return -1;
-	return db_tx(r, change_tx, &c);
+	return run_tx(r, change_tx, &c);
 }

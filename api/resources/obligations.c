@@ -109,12 +109,12 @@ obligations_list(struct req *r)
 	memset(&pg, 0, sizeof(pg));
 	if (query_params(r, filters, q) == -1)
 		return -1;
-	params[0] = auth_principal(r)->unit_id;
+	params[0] = r->principal->unit_id;
 	params[1] = r->param[0];
 	params[2] = q[0];
 	params[3] = q[1];
 	params[4] = q[2];
-	if ((res = db_exec(r, "plans_exists", 2, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_exists", 2, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such plan");
@@ -146,13 +146,13 @@ struct grant {
 static int
 grant_tx(struct req *r, void *arg)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	struct grant *g = arg;
 	const char *mp[3] = { p->unit_id, r->param[0], g->v[0] };
 	const char *params[7];
 	struct dbres *m, *res;
 
-	if ((m = db_exec(r, "obligations_milestone_of", 3, mp)) == NULL)
+	if ((m = db_exec(r->arena, &r->fail, "obligations_milestone_of", 3, mp)) == NULL)
 		return -1;
 	if (db_rows(m) == 0)
 		return req_fail(r, 404, "not_found", "no such milestone your unit "
@@ -176,7 +176,7 @@ grant_tx(struct req *r, void *arg)
 	params[4] = p->id;
 	params[5] = actor_kind(r);
 	params[6] = r->id;
-	if ((res = db_exec(r, "obligations_grant", 7, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "obligations_grant", 7, params)) == NULL)
 		return -1;
 	return req_reply(r, strcmp(db_get(res, 0, 1), "t") == 0 ? 201 : 200,
 	    "application/json", db_get(res, 0, 0), strlen(db_get(res, 0, 0)));
@@ -191,5 +191,5 @@ extensions_grant(struct req *r)
 	if ((body = req_body_object(r)) == NULL ||
 	    validate(r, body, grant_fields, g.v, 0) == -1)
 		return -1;
-	return db_tx(r, grant_tx, &g);
+	return run_tx(r, grant_tx, &g);
 }

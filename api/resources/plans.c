@@ -168,7 +168,7 @@ static const struct field filters[] = {
 static const char *
 scope(struct req *r)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 
 	return p ? p->unit_id : NULL;
 }
@@ -176,7 +176,7 @@ scope(struct req *r)
 static const char *
 actor(struct req *r)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 
 	return p ? p->id : NULL;
 }
@@ -279,7 +279,7 @@ check_parent(struct req *r, const char *parent, const char *plan,
 
 	if (parent == NULL)
 		return 0;
-	if ((res = db_exec(r, "plans_parent_ok", 3, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_parent_ok", 3, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, arena_printf(r->arena,
@@ -319,7 +319,7 @@ plan_insert(struct req *r, const char **v, const char *prefix)
 	params[16] = r->id;
 	params[17] = v[F_ID];
 	params[18] = v[F_STATUS];
-	if ((res = db_exec(r, "plans_create", 19, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_create", 19, params)) == NULL)
 		return NULL;
 	if (db_rows(res) == 0) {
 		fail_reference(r, arena_printf(r->arena, "%sissuing_unit_id",
@@ -365,7 +365,7 @@ plan_lock(struct req *r, const char *plan_id, const char *version,
 	const char *params[2] = { scope(r), plan_id };
 	struct dbres *res;
 
-	if ((res = db_exec(r, "plans_lock", 2, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_lock", 2, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such plan you manage");
@@ -401,7 +401,7 @@ plan_amend(struct req *r, const struct plan_state *st, const char *reason,
 		return req_fail(r, 422, "amendment_required",
 		    "an issued plan changes only by amendment");
 	}
-	return db_exec(r, "plans_amend", 8, params) == NULL ? -1 : 0;
+	return db_exec(r->arena, &r->fail, "plans_amend", 8, params) == NULL ? -1 : 0;
 }
 
 /* The request body without amendment_reason, as the record of a change. */
@@ -469,7 +469,7 @@ update_tx(struct req *r, void *arg)
 	params[17] = st.json;
 	params[18] = r->id;
 	params[19] = c->action;
-	if ((res = db_exec(r, "plans_update", 20, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_update", 20, params)) == NULL)
 		return -1;
 	if (c->status == NULL && plan_amend(r, &st, c->v[F_REASON], "plan",
 	    r->param[0], changes_of(r), st.json, 0) == -1)
@@ -478,7 +478,7 @@ update_tx(struct req *r, void *arg)
 		/* The amendment raised the version: answer the current row. */
 		const char *gp[2] = { scope(r), r->param[0] };
 
-		if ((res = db_exec(r, "plans_get", 2, gp)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "plans_get", 2, gp)) == NULL)
 			return -1;
 	}
 	return reply_entity(r, res, 200, "plan");
@@ -496,7 +496,7 @@ plans_update(struct req *r)
 	if (plan_fields(r, body, c.v, 1, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	return db_tx(r, update_tx, &c);
+	return run_tx(r, update_tx, &c);
 }
 
 static const struct field issue_fields[] = {
@@ -523,7 +523,7 @@ transition(struct req *r, const char *to)
 	}
 	c.v[F_CODE_] = v[0];
 	c.v[F_ISSUED_ON] = v[1];
-	return db_tx(r, update_tx, &c);
+	return run_tx(r, update_tx, &c);
 }
 
 int

@@ -100,6 +100,9 @@ int fail_reference(struct req *, const char *field, const char *fmt, ...)
 int no_fields(struct req *);
 /* 422 empty_patch when a PATCH body holds nothing but amendment_reason. */
 int only_reason(struct req *, json_t *body);
+/* db_tx on the request's arena and failure record; fn runs inside
+ * BEGIN/COMMIT and returns 0, or -1 to roll back. */
+int run_tx(struct req *, int (*fn)(struct req *, void *), void *arg);
 /* Authenticates, checks the route's permission, runs the handler (with
  * Idempotency-Key when a POST has one). */
 int resources_dispatch(struct req *);

@@ -114,7 +114,7 @@ seed_plan(struct req *r, const struct asset *a)
 	}
 	id = json_string_value(json_object_get(json_object_get(doc, "plan"),
 	    "id"));
-	if ((res = db_exec(r, "seed_plan_exists", 1, &id)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "seed_plan_exists", 1, &id)) == NULL)
 		goto out;
 	if (db_rows(res) == 0 && import_document(r, doc, 0) == -1) {
 		log_error("seed: %s was not loaded", a->name);
@@ -141,11 +141,11 @@ seed_run(const char *credentials)
 	snprintf(r.id, sizeof(r.id), "seed");
 	if ((old = json_load_file(credentials, 0, NULL)) == NULL)
 		old = json_array();
-	if (db_script(&r, (const char *)asset_seed_units.data) == -1)
+	if (db_script(r.arena, &r.fail, (const char *)asset_seed_units.data) == -1)
 		goto out;
 	for (i = 0; i < nitems(accounts); i++) {
 		params[0] = accounts[i].username;
-		if ((res = db_exec(&r, "seed_user_exists", 1, params)) == NULL)
+		if ((res = db_exec(r.arena, &r.fail, "seed_user_exists", 1, params)) == NULL)
 			goto out;
 		if (db_rows(res) == 1) {
 			if ((e = old_entry(old, "username", accounts[i].username)))
@@ -161,7 +161,7 @@ seed_run(const char *credentials)
 		params[2] = accounts[i].full_name;
 		params[3] = accounts[i].role;
 		params[4] = hash;
-		if (db_exec(&r, "seed_user_add", 5, params) == NULL)
+		if (db_exec(r.arena, &r.fail, "seed_user_add", 5, params) == NULL)
 			goto out;
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}",
 		    "role", accounts[i].role, "username", accounts[i].username,
@@ -169,7 +169,7 @@ seed_run(const char *credentials)
 		created++;
 	}
 	params[0] = SERVICE_NAME;
-	if ((res = db_exec(&r, "seed_sa_exists", 1, params)) == NULL)
+	if ((res = db_exec(r.arena, &r.fail, "seed_sa_exists", 1, params)) == NULL)
 		goto out;
 	if (db_rows(res) == 1) {
 		if ((e = old_entry(old, "role", "service")))
@@ -180,7 +180,7 @@ seed_run(const char *credentials)
 		params[1] = SERVICE_NAME;
 		params[2] = keyhash;
 		params[3] = arena_strndup(r.arena, key, 12);
-		if (db_exec(&r, "seed_sa_add", 4, params) == NULL)
+		if (db_exec(r.arena, &r.fail, "seed_sa_add", 4, params) == NULL)
 			goto out;
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}",
 		    "role", "service", "username", SERVICE_NAME, "api_key", key,
@@ -191,21 +191,15 @@ seed_run(const char *credentials)
 		goto out;
 	if (seed_plan(&r, &asset_seed_plan_province) == -1 ||
 	    seed_plan(&r, &asset_seed_plan_commune) == -1 ||
-	    db_script(&r, (const char *)asset_seed_submissions.data) == -1)
+	    db_script(r.arena, &r.fail, (const char *)asset_seed_submissions.data) == -1)
 		goto out;
 	log_info("seed: demo organisation loaded; %d account(s) created%s%s",
 	    created, created ? ", credentials in " : "",
 	    created ? credentials : "");
 	rc = 0;
 out:
-	if (rc == -1 && r.err_detail != NULL) {
-		char *why = r.err_fields ? json_dumps(r.err_fields,
-		    JSON_COMPACT) : NULL;
-
-		log_error("seed: %s: %s %s", r.err_code, r.err_detail,
-		    why ? why : "");
-		free(why);
-	}
+	if (rc == -1 && r.fail.status != 0)
+		log_error("seed: %s", failure_text(r.arena, &r.fail));
 	json_decref(old);
 	json_decref(list);
 	arena_free(r.arena);

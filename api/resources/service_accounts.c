@@ -75,7 +75,7 @@ service_accounts_list(struct req *r)
 int
 service_accounts_create(struct req *r)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	const char *v[nitems(fields)], *params[8];
 	char key[96], hash[65];
 	struct dbres *res;
@@ -93,7 +93,7 @@ service_accounts_create(struct req *r)
 	params[5] = p->id;
 	params[6] = r->id;
 	params[7] = key;
-	if ((res = db_exec(r, "sa_create", 8, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "sa_create", 8, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "unit_id",
@@ -105,7 +105,7 @@ service_accounts_create(struct req *r)
 int
 service_accounts_revoke(struct req *r)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	const char *params[5], *version;
 	struct dbres *res;
 
@@ -116,7 +116,7 @@ service_accounts_revoke(struct req *r)
 	params[2] = version;
 	params[3] = p->id;
 	params[4] = r->id;
-	if ((res = db_exec(r, "sa_revoke", 5, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "sa_revoke", 5, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such service account");

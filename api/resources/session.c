@@ -100,9 +100,9 @@ issue(struct req *r, const char *user_id, const char *role,
 
 	secret_new(REFRESH_PREFIX, refresh, sizeof(refresh), hash);
 	snprintf(days, sizeof(days), "%d", cfg.refresh_ttl_days);
-	if (db_exec(r, "session_issue_refresh", 4, params) == NULL)
+	if (db_exec(r->arena, &r->fail, "session_issue_refresh", 4, params) == NULL)
 		return -1;
-	access = token_issue(r, user_id, role, unit_id, &expires_in);
+	access = token_issue(r->arena, user_id, role, unit_id, &expires_in);
 	req_header_add(r, "Pragma", "no-cache");
 	return req_reply_json(r, 200, json_pack("{s:s, s:s, s:I, s:s, s:I}",
 	    "access_token", access, "token_type", "Bearer", "expires_in",
@@ -141,7 +141,7 @@ auth_token(struct req *r)
 	params[1] = akey;
 	params[2] = limit;
 	params[3] = window;
-	if ((res = db_exec(r, "session_throttled", 4, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "session_throttled", 4, params)) == NULL)
 		return -1;
 	if (db_get(res, 0, 0) != NULL) {
 		req_header_add(r, "Retry-After", db_get(res, 0, 0));
@@ -149,7 +149,7 @@ auth_token(struct req *r)
 		    "too many failed sign-ins; try again later");
 	}
 	params[0] = lower;
-	if ((user = db_exec(r, "session_user", 1, params)) == NULL)
+	if ((user = db_exec(r->arena, &r->fail, "session_user", 1, params)) == NULL)
 		return -1;
 	if (db_rows(user) == 1) {
 		hash = db_get(user, 0, 1);
@@ -161,13 +161,13 @@ auth_token(struct req *r)
 		params[0] = ukey;
 		params[1] = akey;
 		params[2] = window;
-		if (db_exec(r, "session_failed", 3, params) == NULL)
+		if (db_exec(r->arena, &r->fail, "session_failed", 3, params) == NULL)
 			return -1;
 		return req_fail(r, 401, "invalid_grant",
 		    "the username or password is wrong");
 	}
 	params[0] = ukey;
-	if (db_exec(r, "session_succeeded", 1, params) == NULL)
+	if (db_exec(r->arena, &r->fail, "session_succeeded", 1, params) == NULL)
 		return -1;
 	if (rehash_needed) {
 		char *fresh = arena_alloc(r->arena, 128);
@@ -175,7 +175,7 @@ auth_token(struct req *r)
 		params[0] = db_get(user, 0, 0);
 		params[1] = fresh;
 		if (password_hash(password, fresh, 128) == 0 &&
-		    db_exec(r, "session_rehash", 2, params) == NULL)
+		    db_exec(r->arena, &r->fail, "session_rehash", 2, params) == NULL)
 			return -1;
 	}
 	return issue(r, db_get(user, 0, 0), db_get(user, 0, 3),
@@ -188,7 +188,7 @@ refresh_tx(struct req *r, void *arg)
 	const char *hash = arg, *params[1] = { hash };
 	struct dbres *res;
 
-	if ((res = db_exec(r, "session_use_refresh", 1, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "session_use_refresh", 1, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 401, "invalid_grant",
@@ -208,14 +208,14 @@ auth_refresh(struct req *r)
 	    (token = credential(r, body, "refresh_token", 128)) == NULL)
 		return -1;
 	secret_hash(token, hash);
-	if (db_tx(r, refresh_tx, hash) == 0)
+	if (run_tx(r, refresh_tx, hash) == 0)
 		return 0;
-	if (r->err_status != 401)
+	if (r->fail.status != 401)
 		return -1;
 	/* A used or revoked token shown again: end the family it belongs to,
 	 * outside the failed transaction so that it sticks. */
 	params[0] = hash;
-	db_exec(r, "session_revoke_family", 1, params);
+	db_exec(r->arena, &r->fail, "session_revoke_family", 1, params);
 	return -1;
 }
 
@@ -231,7 +231,7 @@ auth_revoke(struct req *r)
 		return -1;
 	secret_hash(token, hash);
 	params[0] = hash;
-	if (db_exec(r, "session_revoke_family", 1, params) == NULL)
+	if (db_exec(r->arena, &r->fail, "session_revoke_family", 1, params) == NULL)
 		return -1;
 	return req_reply(r, 204, NULL, "", 0);
 }

@@ -294,7 +294,7 @@ static struct dbres *
 step(struct req *r, const char *id, const char *status, const char *reason,
     struct dbres *cur, const char *action)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	const char *params[10];
 
 	params[0] = id;
@@ -307,13 +307,13 @@ step(struct req *r, const char *id, const char *status, const char *reason,
 	params[7] = db_get(cur, 0, 3);
 	params[8] = db_get(cur, 0, 2);
 	params[9] = r->id;
-	return db_exec(r, "submissions_step", 10, params);
+	return db_exec(r->arena, &r->fail, "submissions_step", 10, params);
 }
 
 static int
 create_tx(struct req *r, void *arg)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	struct create *c = arg;
 	const char *params[15], *kind = c->v[F_KIND];
 	struct dbres *ctx, *res, *cur;
@@ -324,7 +324,7 @@ create_tx(struct req *r, void *arg)
 	params[2] = c->v[F_MILESTONE];
 	params[3] = c->v[F_TASK];
 	params[4] = c->v[F_ASSIGNMENT];
-	if ((ctx = db_exec(r, "submissions_context", 5, params)) == NULL)
+	if ((ctx = db_exec(r->arena, &r->fail, "submissions_context", 5, params)) == NULL)
 		return -1;
 	if (strcmp(db_get(ctx, 0, 0), "t") != 0) {
 		return fail_reference(r, "unit_id", "unit_id names no active "
@@ -373,13 +373,13 @@ create_tx(struct req *r, void *arg)
 	params[12] = p->id;
 	params[13] = actor_kind(r);
 	params[14] = r->id;
-	if ((res = db_exec(r, "submissions_create", 15, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "submissions_create", 15, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		/* The client's id exists: its own earlier try, or a clash. */
 		const char *ep[3] = { p->unit_id, c->v[F_ID], c->hash };
 
-		if ((res = db_exec(r, "submissions_existing", 3, ep)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "submissions_existing", 3, ep)) == NULL)
 			return -1;
 		if (strcmp(db_get(res, 0, 2), "t") != 0)
 			return req_fail(r, 409, "conflict", "a submission with "
@@ -389,7 +389,7 @@ create_tx(struct req *r, void *arg)
 	if (c->v[F_SUBMIT] != NULL && strcmp(c->v[F_SUBMIT], "true") == 0) {
 		const char *lp[3] = { p->unit_id, db_get(res, 0, 2), "s" };
 
-		if ((cur = db_exec(r, "submissions_lock", 3, lp)) == NULL ||
+		if ((cur = db_exec(r->arena, &r->fail, "submissions_lock", 3, lp)) == NULL ||
 		    (res = step(r, lp[1], "submitted", NULL, cur, "submit")) ==
 			NULL)
 			return -1;
@@ -426,7 +426,7 @@ submissions_create(struct req *r)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	secret_hash(r->body, c.hash);
-	return db_tx(r, create_tx, &c);
+	return run_tx(r, create_tx, &c);
 }
 
 struct change {
@@ -450,7 +450,7 @@ static const struct {
 static int
 change_tx(struct req *r, void *arg)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	struct change *c = arg;
 	const char *params[9], *lp[3] = { p->unit_id, r->param[0], "s" };
 	const char *status;
@@ -462,7 +462,7 @@ change_tx(struct req *r, void *arg)
 			;
 		lp[2] = steps[i].side == 's' ? "s" : "r";
 	}
-	if ((cur = db_exec(r, "submissions_lock", 3, lp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "submissions_lock", 3, lp)) == NULL ||
 	    check_locked(r, cur, c->version, "submission") == -1)
 		return -1;
 	status = db_get(cur, 0, 1);
@@ -483,7 +483,7 @@ change_tx(struct req *r, void *arg)
 		params[6] = db_get(cur, 0, 3);
 		params[7] = db_get(cur, 0, 2);
 		params[8] = r->id;
-		if ((res = db_exec(r, "submissions_update", 9, params)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "submissions_update", 9, params)) == NULL)
 			return -1;
 		return reply_entity(r, res, 200, "submission");
 	}
@@ -505,7 +505,7 @@ change_tx(struct req *r, void *arg)
 		return -1;
 	if (strcmp(c->to, "accepted") == 0 &&
 	    strcmp(db_get(cur, 0, 5), "model_registration") == 0 &&
-	    db_exec(r, "submissions_to_model", 4, (const char *[]){
+	    db_exec(r->arena, &r->fail, "submissions_to_model", 4, (const char *[]){
 		r->param[0], p->id, actor_kind(r), r->id }) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, "submission");
@@ -526,7 +526,7 @@ submissions_update(struct req *r)
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	return db_tx(r, change_tx, &c);
+	return run_tx(r, change_tx, &c);
 }
 
 static int
@@ -548,7 +548,7 @@ transition(struct req *r, const char *to)
 		c.reason = v[0];
 	} else if (no_fields(r) == -1)
 		return -1;
-	return db_tx(r, change_tx, &c);
+	return run_tx(r, change_tx, &c);
 }
 
 int

@@ -110,10 +110,10 @@ task_insert(struct req *r, const char *plan_id, const char **v)
 	params[3] = v[F_CONTENT];
 	params[4] = v[F_SCHEDULE];
 	params[5] = v[F_DUE_ON];
-	params[6] = auth_principal(r) ? auth_principal(r)->id : NULL;
+	params[6] = r->principal ? r->principal->id : NULL;
 	params[7] = actor_kind(r);
 	params[8] = r->id;
-	return db_exec(r, "tasks_create", 9, params);
+	return db_exec(r->arena, &r->fail, "tasks_create", 9, params);
 }
 
 int
@@ -126,7 +126,7 @@ tasks_list(struct req *r)
 
 	if (page_params(r, &pg) == -1)
 		return -1;
-	params[0] = auth_principal(r)->unit_id;
+	params[0] = r->principal->unit_id;
 	params[1] = r->param[0];
 	params[2] = pg.cursor;
 	params[3] = pg.fetch;
@@ -179,7 +179,7 @@ tasks_create(struct req *r)
 	if (task_fields(r, body, c.v, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	return db_tx(r, create_tx, &c);
+	return run_tx(r, create_tx, &c);
 }
 
 static int
@@ -191,11 +191,11 @@ update_tx(struct req *r, void *arg)
 	const char *sched, *due;
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "tasks_plan_of", 1, tp)) == NULL)
+	if ((cur = db_exec(r->arena, &r->fail, "tasks_plan_of", 1, tp)) == NULL)
 		return -1;
 	if (db_rows(cur) == 0 ||
 	    plan_lock(r, db_get(cur, 0, 0), NULL, &st) == -1) {
-		if (r->err_status == 404 || db_rows(cur) == 0) {
+		if (r->fail.status == 404 || db_rows(cur) == 0) {
 			req_clear_failure(r);
 			return req_fail(r, 404, "not_found", "no such task you "
 			    "manage");
@@ -221,12 +221,12 @@ update_tx(struct req *r, void *arg)
 	params[3] = c->v[F_CONTENT];
 	params[4] = c->v[F_SCHEDULE];
 	params[5] = c->v[F_DUE_ON];
-	params[6] = auth_principal(r)->id;
+	params[6] = r->principal->id;
 	params[7] = actor_kind(r);
 	params[8] = st.unit_path;
 	params[9] = db_get(cur, 0, 2);
 	params[10] = r->id;
-	if ((res = db_exec(r, "tasks_update", 11, params)) == NULL ||
+	if ((res = db_exec(r->arena, &r->fail, "tasks_update", 11, params)) == NULL ||
 	    plan_amend(r, &st, c->v[F_REASON], "task", r->param[0],
 		changes_of(r), db_get(cur, 0, 2), 1) == -1)
 		return -1;
@@ -245,5 +245,5 @@ tasks_update(struct req *r)
 	if (validate_at(r, body, fields, c.v, 1, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	return db_tx(r, update_tx, &c);
+	return run_tx(r, update_tx, &c);
 }

@@ -134,7 +134,7 @@ units_get(struct req *r)
 int
 units_create(struct req *r)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	const char *v[nitems(fields)], *params[9];
 	struct dbres *res;
 	json_t *body;
@@ -156,7 +156,7 @@ units_create(struct req *r)
 	params[6] = p->id;
 	params[7] = actor_kind(r);
 	params[8] = r->id;
-	if ((res = db_exec(r, "units_create", 9, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "units_create", 9, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "parent_id",
@@ -173,13 +173,13 @@ struct change {
 static int
 update_tx(struct req *r, void *arg)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	struct change *c = arg;
 	const char *params[13], *lockp[2] = { p->unit_id, r->param[0] };
 	const char *np[3], *parent_path = NULL;
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "units_lock", 2, lockp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "units_lock", 2, lockp)) == NULL ||
 	    check_locked(r, cur, c->version, "unit") == -1)
 		return -1;
 	if (c->v[F_PARENT] != NULL &&
@@ -187,7 +187,7 @@ update_tx(struct req *r, void *arg)
 		np[0] = p->unit_id;
 		np[1] = c->v[F_PARENT];
 		np[2] = db_get(cur, 0, 1);
-		if ((res = db_exec(r, "units_new_parent", 3, np)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "units_new_parent", 3, np)) == NULL)
 			return -1;
 		if (db_rows(res) == 0) {
 			return fail_reference(r, "parent_id", "parent_id "
@@ -208,7 +208,7 @@ update_tx(struct req *r, void *arg)
 	params[10] = actor_kind(r);
 	params[11] = db_get(cur, 0, 2);
 	params[12] = r->id;
-	if ((res = db_exec(r, "units_update", 13, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "units_update", 13, params)) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, "unit");
 }
@@ -223,21 +223,21 @@ units_update(struct req *r)
 	    (body = req_body_object(r)) == NULL ||
 	    validate(r, body, fields, c.v, 1) == -1)
 		return -1;
-	return db_tx(r, update_tx, &c);
+	return run_tx(r, update_tx, &c);
 }
 
 static int
 delete_tx(struct req *r, void *arg)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	const char *version = arg, *lockp[2] = { p->unit_id, r->param[0] };
 	const char *params[4] = { r->param[0], p->id, actor_kind(r), r->id };
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r, "units_lock", 2, lockp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "units_lock", 2, lockp)) == NULL ||
 	    check_locked(r, cur, version, "unit") == -1)
 		return -1;
-	if ((res = db_exec(r, "units_delete", 4, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "units_delete", 4, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 409, "unit_in_use", "the unit has sub-units, "
@@ -252,5 +252,5 @@ units_delete(struct req *r)
 
 	if ((version = if_match(r)) == NULL)
 		return -1;
-	return db_tx(r, delete_tx, (void *)(uintptr_t)version);
+	return run_tx(r, delete_tx, (void *)(uintptr_t)version);
 }

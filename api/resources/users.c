@@ -156,10 +156,10 @@ users_get(struct req *r)
 int
 me_get(struct req *r)
 {
-	const char *params[1] = { auth_principal(r)->id };
+	const char *params[1] = { r->principal->id };
 	struct dbres *res;
 
-	if ((res = db_exec(r, "users_me", 1, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "users_me", 1, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such user");
@@ -172,7 +172,7 @@ me_get(struct req *r)
 int
 users_create(struct req *r)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	const char *v[nitems(fields)], *params[9];
 	struct dbres *res;
 	json_t *body;
@@ -195,7 +195,7 @@ users_create(struct req *r)
 	params[6] = p->id;
 	params[7] = actor_kind(r);
 	params[8] = r->id;
-	if ((res = db_exec(r, "users_create", 9, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "users_create", 9, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "unit_id",
@@ -212,18 +212,18 @@ struct change {
 static int
 update_tx(struct req *r, void *arg)
 {
-	const struct principal *p = auth_principal(r);
+	const struct principal *p = r->principal;
 	struct change *c = arg;
 	const char *params[11], *lockp[2] = { p->unit_id, r->param[0] };
 	const char *up[2] = { p->unit_id, c->v[F_UNIT] }, *hash = NULL;
 	struct dbres *cur, *res;
 	json_t *before;
 
-	if ((cur = db_exec(r, "users_lock", 2, lockp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "users_lock", 2, lockp)) == NULL ||
 	    check_locked(r, cur, c->version, "user") == -1)
 		return -1;
 	if (c->v[F_UNIT] != NULL) {
-		if ((res = db_exec(r, "users_unit_path", 2, up)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "users_unit_path", 2, up)) == NULL)
 			return -1;
 		if (db_rows(res) == 0) {
 			return fail_reference(r, "unit_id",
@@ -248,7 +248,7 @@ update_tx(struct req *r, void *arg)
 	params[8] = db_get(cur, 0, 2);
 	params[9] = db_get(cur, 0, 1);
 	params[10] = r->id;
-	if ((res = db_exec(r, "users_update", 11, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "users_update", 11, params)) == NULL)
 		return -1;
 	auth_forget_user(r->param[0]);
 	return reply_entity(r, res, 200, "user");
@@ -264,21 +264,20 @@ users_update(struct req *r)
 	    (body = req_body_object(r)) == NULL ||
 	    validate(r, body, fields, c.v, 1) == -1)
 		return -1;
-	return db_tx(r, update_tx, &c);
+	return run_tx(r, update_tx, &c);
 }
 
 int
 users_add_cli(const char *unit_path, const char *username,
     const char *full_name, const char *role, const char *password)
 {
-	struct req r = { 0 };
+	struct arena *a = arena_new();
+	struct failure f = { 0 };
 	const char *params[5], *why;
 	struct dbres *res;
 	char hash[128];
 	int rc = -1;
 
-	r.arena = arena_new();
-	snprintf(r.id, sizeof(r.id), "cli");
 	if (role_parse(role) == ROLE_NONE) {
 		log_error("user add: unknown role %s", role);
 		goto out;
@@ -294,8 +293,8 @@ users_add_cli(const char *unit_path, const char *username,
 	params[2] = full_name;
 	params[3] = role;
 	params[4] = hash;
-	if ((res = db_exec(&r, "users_add_cli", 5, params)) == NULL) {
-		log_error("user add: %s", r.err_detail);
+	if ((res = db_exec(a, &f, "users_add_cli", 5, params)) == NULL) {
+		log_error("user add: %s", failure_text(a, &f));
 		goto out;
 	}
 	if (db_rows(res) == 0) {
@@ -306,6 +305,6 @@ users_add_cli(const char *unit_path, const char *username,
 	printf("%s\n", db_get(res, 0, 0));
 	rc = 0;
 out:
-	arena_free(r.arena);
+	arena_free(a);
 	return rc;
 }

@@ -50,16 +50,19 @@ write_file(const char *path, const char *text)
 static void
 test_round_trip(void **state)
 {
-	struct req r = { 0 };
+	struct {
+		struct arena *arena;
+		struct failure fail;
+	} r = { 0 };
 	struct principal p;
 	int64_t exp;
 	char *t;
 
 	(void)state;
 	r.arena = arena_new();
-	t = token_issue(&r, USER, "leader", UNIT, &exp);
+	t = token_issue(r.arena, USER, "leader", UNIT, &exp);
 	assert_non_null(strstr(t, "."));
-	assert_int_equal(token_verify(&r, t, &p), 0);
+	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
 	assert_int_equal(p.role, ROLE_LEADER);
 	assert_string_equal(p.unit_id, UNIT);
 	arena_free(r.arena);
@@ -68,7 +71,10 @@ test_round_trip(void **state)
 static void
 test_hs256_with_public_key_is_refused(void **state)
 {
-	struct req r = { 0 };
+	struct {
+		struct arena *arena;
+		struct failure fail;
+	} r = { 0 };
 	struct principal p;
 	time_t now = time(NULL);
 	jwt_t *jwt;
@@ -89,8 +95,8 @@ test_hs256_with_public_key_is_refused(void **state)
 	    (const unsigned char *)pub, (int)strlen(pub)), 0);
 	s = jwt_encode_str(jwt);
 	assert_non_null(s);
-	assert_int_equal(token_verify(&r, s, &p), -1);
-	assert_int_equal(r.err_status, 401);
+	assert_int_equal(token_verify(r.arena, &r.fail, s, &p), -1);
+	assert_int_equal(r.fail.status, 401);
 	free(s);
 	jwt_free(jwt);
 	arena_free(r.arena);

@@ -21,7 +21,11 @@
 #define UNIT "5eed0000-0000-4000-8000-000000000010"
 #define USER "3c6ac619-93a0-421c-bdcf-ff4963cac8a6"
 
-static struct req r;
+/* What a token check needs: an arena and a failure record. */
+static struct {
+	struct arena *arena;
+	struct failure fail;
+} r;
 
 static int
 setup(void **state)
@@ -75,9 +79,9 @@ expect_invalid(const char *token, int status)
 {
 	struct principal p;
 
-	req_clear_failure(&r);
-	assert_int_equal(token_verify(&r, token, &p), -1);
-	assert_int_equal(r.err_status, status);
+	failure_clear(&r.fail);
+	assert_int_equal(token_verify(r.arena, &r.fail, token, &p), -1);
+	assert_int_equal(r.fail.status, status);
 }
 
 static void
@@ -88,9 +92,9 @@ test_round_trip(void **state)
 	char *t;
 
 	(void)state;
-	t = token_issue(&r, USER, "coordinator", UNIT, &exp);
+	t = token_issue(r.arena, USER, "coordinator", UNIT, &exp);
 	assert_int_equal(exp, 900);
-	assert_int_equal(token_verify(&r, t, &p), 0);
+	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
 	assert_string_equal(p.id, USER);
 	assert_string_equal(p.unit_id, UNIT);
 	assert_int_equal(p.role, ROLE_COORDINATOR);
@@ -105,7 +109,7 @@ test_forged_good_token_verifies(void **state)
 	(void)state;
 	/* The forging helper itself makes valid tokens, so the refusals below
 	 * come from the defect each one has. */
-	assert_int_equal(token_verify(&r, forge(JWT_ALG_HS256, SECRET, "k1",
+	assert_int_equal(token_verify(r.arena, &r.fail, forge(JWT_ALG_HS256, SECRET, "k1",
 	    "danvan", "danvan-api", 60, 0), &p), 0);
 }
 
@@ -131,16 +135,16 @@ test_refuses_defects(void **state)
 	    60, 0), 401);
 	expect_invalid(forge(JWT_ALG_HS256, SECRET, "k1", "danvan",
 	    "danvan-api", -120, -180), 401);
-	assert_non_null(strstr(r.err_detail, "expired"));
+	assert_non_null(strstr(r.fail.detail, "expired"));
 	expect_invalid(forge(JWT_ALG_HS256, SECRET, "k1", "danvan",
 	    "danvan-api", 600, 300), 401);
 	/* Within the leeway, a token just expired still passes. */
-	req_clear_failure(&r);
+	failure_clear(&r.fail);
 	t = forge(JWT_ALG_HS256, SECRET, "k1", "danvan", "danvan-api", -5, -60);
 	{
 		struct principal p;
 
-		assert_int_equal(token_verify(&r, t, &p), 0);
+		assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
 	}
 	expect_invalid("not.a.token", 401);
 	expect_invalid("", 401);
@@ -149,7 +153,7 @@ test_refuses_defects(void **state)
 	big[TOKEN_MAX_BYTES + 1] = '\0';
 	expect_invalid(big, 400);
 	/* A signature flipped in its last character. */
-	t = token_issue(&r, USER, "admin", UNIT, &(int64_t){ 0 });
+	t = token_issue(r.arena, USER, "admin", UNIT, &(int64_t){ 0 });
 	t[strlen(t) - 2] = t[strlen(t) - 2] == 'A' ? 'B' : 'A';
 	expect_invalid(t, 401);
 }
@@ -163,7 +167,7 @@ test_rotation(void **state)
 
 	(void)state;
 	/* A token from before the rotation: the retired key, its own kid. */
-	assert_int_equal(token_verify(&r, forge(JWT_ALG_HS256, PREVIOUS, "k0",
+	assert_int_equal(token_verify(r.arena, &r.fail, forge(JWT_ALG_HS256, PREVIOUS, "k0",
 	    "danvan", "danvan-api", 60, 0), &p), 0);
 	/* The kid decides the key: each kid with the other key fails. */
 	expect_invalid(forge(JWT_ALG_HS256, SECRET, "k0", "danvan",

@@ -52,10 +52,10 @@ test_malformed_has_position(void **state)
 {
 	(void)state;
 	assert_int_equal(parse("{\"a\": 1,\n \"b\": }"), -1);
-	assert_int_equal(r.err_status, 400);
-	assert_string_equal(r.err_code, "malformed_json");
-	assert_non_null(strstr(r.err_detail, "line 2"));
-	assert_non_null(strstr(r.err_detail, "position"));
+	assert_int_equal(r.fail.status, 400);
+	assert_string_equal(r.fail.code, "malformed_json");
+	assert_non_null(strstr(r.fail.detail, "line 2"));
+	assert_non_null(strstr(r.fail.detail, "position"));
 }
 
 static void
@@ -63,14 +63,14 @@ test_rejects_duplicates_and_garbage(void **state)
 {
 	(void)state;
 	assert_int_equal(parse("{\"a\":1,\"a\":2}"), -1);
-	assert_string_equal(r.err_code, "malformed_json");
+	assert_string_equal(r.fail.code, "malformed_json");
 	req_clear_failure(&r);
 	assert_int_equal(parse("{} x"), -1);
 	req_clear_failure(&r);
 	assert_int_equal(parse("{\"a\":\"\\u0000\"}"), -1);
 	req_clear_failure(&r);
 	assert_int_equal(parse("\"\xff\xfe\""), -1);
-	assert_string_equal(r.err_code, "malformed_json");
+	assert_string_equal(r.fail.code, "malformed_json");
 }
 
 static void
@@ -92,7 +92,7 @@ test_depth_cap(void **state)
 	for (i = 0; i <= cfg.max_json_depth; i++)
 		strcat(deep, "]");
 	assert_int_equal(parse(deep), -1);
-	assert_string_equal(r.err_code, "json_too_deep");
+	assert_string_equal(r.fail.code, "json_too_deep");
 }
 
 static void
@@ -105,7 +105,7 @@ test_depth_beyond_parser_limit(void **state)
 	memset(deep + 5000, ']', 5000);
 	deep[10000] = '\0';
 	assert_int_equal(parse(deep), -1);
-	assert_string_equal(r.err_code, "json_too_deep");
+	assert_string_equal(r.fail.code, "json_too_deep");
 }
 
 static void
@@ -119,14 +119,14 @@ test_string_cap(void **state)
 	memset(s + 6, 'x', n);
 	strcpy(s + 6 + n, "\"}");
 	assert_int_equal(parse(s), -1);
-	assert_string_equal(r.err_code, "json_string_too_long");
+	assert_string_equal(r.fail.code, "json_string_too_long");
 	req_clear_failure(&r);
 	/* The same length as a key. */
 	strcpy(s, "{\"");
 	memset(s + 2, 'k', n);
 	strcpy(s + 2 + n, "\":1}");
 	assert_int_equal(parse(s), -1);
-	assert_string_equal(r.err_code, "json_string_too_long");
+	assert_string_equal(r.fail.code, "json_string_too_long");
 }
 
 static void
@@ -134,11 +134,11 @@ test_body_object_required(void **state)
 {
 	(void)state;
 	assert_null(req_body_object(&r));
-	assert_string_equal(r.err_code, "body_required");
+	assert_string_equal(r.fail.code, "body_required");
 	req_clear_failure(&r);
 	assert_int_equal(parse("[1]"), 0);
 	assert_null(req_body_object(&r));
-	assert_string_equal(r.err_code, "body_not_object");
+	assert_string_equal(r.fail.code, "body_not_object");
 }
 
 int

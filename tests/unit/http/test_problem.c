@@ -69,7 +69,7 @@ test_field_errors(void **state)
 	json_decref(v);
 
 	req_clear_failure(&r);
-	assert_int_equal(r.err_status, 0);
+	assert_int_equal(r.fail.status, 0);
 	req_fail(&r, 409, "conflict", "x");
 	v = render(&r);
 	assert_null(json_object_get(v, "errors"));
