@@ -13,13 +13,15 @@
 static int
 usage(void)
 {
-	fputs("usage: danvan serve | migrate | seed [FILE] | routes | sql NAME | "
-	      "version\n"
+	fputs("usage: danvan serve | migrate | seed [FILE] | purge | routes | "
+	      "sql NAME | version\n"
 	      "       danvan user add UNIT_PATH USERNAME FULL_NAME ROLE\n"
 	      "  serve    serve the API (DANVAN_LISTEN, DANVAN_DATABASE_URL)\n"
 	      "  migrate  apply the database migrations "
 	      "(DANVAN_OWNER_DATABASE_URL)\n"
 	      "  seed     load the demo data (DANVAN_OWNER_DATABASE_URL)\n"
+	      "  purge    delete expired idempotency records, refresh tokens\n"
+	      "           and login failures (DANVAN_DATABASE_URL)\n"
 	      "  routes   print the route table\n"
 	      "  sql NAME print the SQL of a named statement\n"
 	      "  user add create a user (the first admin); UNIT_PATH is unit\n"
@@ -162,6 +164,19 @@ main(int argc, char **argv)
 		return cmd_serve();
 	if (strcmp(argv[1], "migrate") == 0)
 		return cmd_migrate();
+	if (strcmp(argv[1], "purge") == 0) {
+		long n;
+
+		if (cfg.database_url == NULL) {
+			log_error("DANVAN_DATABASE_URL is not set");
+			return 1;
+		}
+		if (db_init(cfg.database_url, statements) == -1 ||
+		    (n = purge_run()) == -1)
+			return 1;
+		log_info("purge: %ld expired row(s) deleted", n);
+		return 0;
+	}
 	if (strcmp(argv[1], "user") == 0 && argc > 2 &&
 	    strcmp(argv[2], "add") == 0)
 		return cmd_user_add(argc, argv);

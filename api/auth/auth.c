@@ -2,8 +2,9 @@
  * Authentication of a request: "Authorization: Bearer <token>" carries either
  * an access token (a JWT) or a service-account key ("dvk_…"). A token stays
  * valid until it expires, except that the user's account is re-read at most
- * every DANVAN_USER_CHECK_INTERVAL seconds: a deactivated user, or one whose
- * role or unit changed, is refused from then on.
+ * every DANVAN_USER_CHECK_INTERVAL seconds: a deactivated user (or one of a
+ * deactivated unit), one whose role or unit changed, or whose password
+ * changed since the token was issued, is refused from then on.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -17,10 +18,11 @@
 #define CACHE_SLOTS 1024
 #define KEY_PREFIX "dvk_"
 
+/* Active means the user and its unit and every unit above it. */
 static const char user_state[] =
-    "SELECT active, role, unit_id,"
-    " floor(extract(epoch FROM tokens_valid_after))::bigint"
-    " FROM users WHERE id = $1";
+    "SELECT u.active AND unit_active(n.path), u.role, u.unit_id,"
+    " u.token_generation FROM users u JOIN units n ON n.id = u.unit_id"
+    " WHERE u.id = $1";
 /* Finds a live key; records its use at most once a minute. */
 static const char service_key[] =
     "WITH s AS (SELECT id, unit_id, last_used_at FROM service_accounts"
@@ -44,7 +46,7 @@ static struct {
 		char unit_id[40];
 		enum role role;
 		int active;
-		int64_t valid_after; /* tokens issued before: refused */
+		long generation; /* tokens of another generation: refused */
 		int64_t checked;
 	} slot[CACHE_SLOTS];
 } cache = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -68,7 +70,19 @@ auth_forget_user(const char *id)
 	pthread_mutex_unlock(&cache.mu);
 }
 
-/* 0 when the token's user is still active with the same role and unit. */
+void
+auth_forget_all(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&cache.mu);
+	for (i = 0; i < CACHE_SLOTS; i++)
+		cache.slot[i].checked = 0;
+	pthread_mutex_unlock(&cache.mu);
+}
+
+/* 0 when the token's user is still active with the same role, unit and
+ * credentials generation. */
 static int
 user_current(struct arena *a, struct failure *f, const struct principal *p)
 {
@@ -94,7 +108,7 @@ user_current(struct arena *a, struct failure *f, const struct principal *p)
 			now.role = role_parse(db_get(res, 0, 1));
 			snprintf(now.unit_id, sizeof(now.unit_id), "%s",
 			    db_get(res, 0, 2));
-			now.valid_after = strtoll(db_get(res, 0, 3), NULL, 10);
+			now.generation = strtol(db_get(res, 0, 3), NULL, 10);
 		}
 		now.checked = mono_us();
 		pthread_mutex_lock(&cache.mu);
@@ -102,7 +116,7 @@ user_current(struct arena *a, struct failure *f, const struct principal *p)
 		pthread_mutex_unlock(&cache.mu);
 	}
 	if (!now.active || now.role != p->role ||
-	    strcmp(now.unit_id, p->unit_id) != 0 || p->issued_at < now.valid_after)
+	    strcmp(now.unit_id, p->unit_id) != 0 || p->generation != now.generation)
 		return auth_fail(a, f, "invalid_token",
 		    "the account was deactivated or changed: sign in again");
 	return 0;

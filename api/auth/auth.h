@@ -50,7 +50,7 @@ struct principal {
 	char unit_id[40]; /* the root of what the caller may see */
 	enum role role;
 	int service;
-	int64_t issued_at; /* iat of the access token */
+	long generation; /* of the user's credentials when the token was issued */
 };
 
 #define TOKEN_MAX_BYTES 4096
@@ -64,14 +64,18 @@ int auth_init(void);
  * *out (arena memory); -1 with 401/400 and WWW-Authenticate recorded. */
 int auth_authenticate(struct arena *, struct failure *,
     const char *authorization, const struct principal **out);
-/* Makes the next request of this user re-read the account. */
+/* Makes the next request of this user (of every user) re-read the account. */
 void auth_forget_user(const char *id);
+void auth_forget_all(void);
 extern const struct db_stmt auth_stmts[];
 
 /* perm.c */
 int perm_allows(enum role, enum perm);
 const char *role_name(enum role);
 enum role role_parse(const char *);
+/* 1 when a user of role granter may give a user the role granted: never a
+ * role above its own. */
+int role_may_grant(enum role granter, enum role granted);
 
 /* password.c */
 /* Initialises libsodium and the dummy hash; 0 or -1. */
@@ -90,7 +94,7 @@ const char *password_weakness(const char *password, const char *username);
 int token_init(void);
 /* Signs an access token for the user; returns an arena string. */
 char *token_issue(struct arena *, const char *user_id, const char *role,
-    const char *unit_id, int64_t *expires_in);
+    const char *unit_id, long generation, int64_t *expires_in);
 /* Verifies an access token into p; -1 (failure recorded: 401/400). */
 int token_verify(struct arena *, struct failure *, const char *token,
     struct principal *p);

@@ -68,3 +68,11 @@ role_parse(const char *s)
 			return (enum role)i;
 	return ROLE_NONE;
 }
+
+/* Roles rank in the order of enum role, admin first. */
+int
+role_may_grant(enum role granter, enum role granted)
+{
+	return granter > ROLE_NONE && granter < ROLE_SERVICE &&
+	    granted > ROLE_NONE && granted < ROLE_SERVICE && granted >= granter;
+}

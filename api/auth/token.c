@@ -149,7 +149,7 @@ auth_fail(struct arena *a, struct failure *f, const char *error,
 
 char *
 token_issue(struct arena *a, const char *user_id, const char *role,
-    const char *unit_id, int64_t *expires_in)
+    const char *unit_id, long generation, int64_t *expires_in)
 {
 	char jti[33], *out, *copy;
 	time_t now = time(NULL);
@@ -165,6 +165,7 @@ token_issue(struct arena *a, const char *user_id, const char *role,
 	    jwt_add_grant(jwt, "jti", jti) != 0 ||
 	    jwt_add_grant(jwt, "role", role) != 0 ||
 	    jwt_add_grant(jwt, "unit", unit_id) != 0 ||
+	    jwt_add_grant_int(jwt, "gen", generation) != 0 ||
 	    jwt_add_grant_int(jwt, "iat", now) != 0 ||
 	    jwt_add_grant_int(jwt, "nbf", now) != 0 ||
 	    jwt_add_grant_int(jwt, "exp", now + cfg.access_ttl) != 0 ||
@@ -294,7 +295,10 @@ token_verify(struct arena *a, struct failure *f, const char *token,
 		goto out;
 	}
 	memset(p, 0, sizeof(*p));
-	p->issued_at = errno == ENOENT ? 0 : iat;
+	errno = 0;
+	p->generation = jwt_get_grant_int(jwt, "gen");
+	if (errno == ENOENT)
+		p->generation = 0;
 	if (copy_claim(jwt, "sub", p->id, sizeof(p->id)) == -1 ||
 	    copy_claim(jwt, "unit", p->unit_id, sizeof(p->unit_id)) == -1 ||
 	    (p->role = role_parse(jwt_get_grant(jwt, "role"))) == ROLE_NONE) {

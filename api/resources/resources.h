@@ -133,6 +133,10 @@ int users_create(struct req *);
 int users_get(struct req *);
 int users_update(struct req *);
 int me_get(struct req *);
+/* Checks a new password (422 naming field when weak) and hashes it; NULL
+ * after a failure. */
+const char *user_password_hash(struct req *, const char *field,
+    const char *password, const char *username);
 /* Creates a user from the command line (danvan user add). */
 int users_add_cli(const char *unit_code_path, const char *username,
     const char *full_name, const char *role, const char *password);
@@ -142,6 +146,7 @@ extern const struct db_stmt session_stmts[];
 int auth_token(struct req *);
 int auth_refresh(struct req *);
 int auth_revoke(struct req *);
+int me_password(struct req *);
 
 /* service_accounts.c */
 extern const struct db_stmt service_accounts_stmts[];
@@ -266,6 +271,11 @@ int models_recognise(struct req *);
 extern const struct db_stmt seed_stmts[];
 /* Loads the demo data; new credentials go to the file at path. 0 or -1. */
 int seed_run(const char *path);
+
+/* purge.c */
+extern const struct db_stmt purge_stmts[];
+/* Deletes the expired rows; returns how many, or -1 (logged). */
+long purge_run(void);
 
 /* audit.c */
 extern const struct db_stmt audit_stmts[];

@@ -24,6 +24,8 @@ const struct route routes[] = {
 	{ M_POST, "/api/v1/auth/revoke", auth_revoke, PERM_PUBLIC, 4 * KB,
 	    ROUTE_NO_IDEMPOTENCY },
 	{ M_GET, "/api/v1/me", me_get, PERM_USER_SELF, 0, 0 },
+	{ M_POST, "/api/v1/me/password", me_password, PERM_USER_SELF, 4 * KB,
+	    ROUTE_OFFLOAD | ROUTE_NO_IDEMPOTENCY },
 
 	{ M_GET, "/api/v1/units", units_list, PERM_UNIT_READ, 0, 0 },
 	{ M_POST, "/api/v1/units", units_create, PERM_UNIT_WRITE, 16 * KB, 0 },
@@ -146,5 +148,6 @@ const struct db_stmt *const statements[] = {
 	submissions_stmts,
 	attachments_stmts,
 	models_stmts,
+	purge_stmts,
 	NULL,
 };

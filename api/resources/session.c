@@ -22,9 +22,11 @@ static const char throttled[] =
     " FROM login_failures WHERE window_start > now() - $4 * interval '1 second'"
     " AND ((key = $1 AND failures >= $3)"
     "  OR (key = $2 AND failures >= $3::int * " ADDR_FACTOR "))";
+/* A user of a deactivated unit counts as deactivated. */
 static const char user_by_name[] =
-    "SELECT id, password_hash, active, role, unit_id FROM users"
-    " WHERE username = $1";
+    "SELECT u.id, u.password_hash, u.active AND unit_active(n.path), u.role,"
+    " u.unit_id, u.token_generation FROM users u"
+    " JOIN units n ON n.id = u.unit_id WHERE u.username = $1";
 static const char failed[] =
     "WITH old AS (DELETE FROM login_failures"
     "  WHERE window_start < now() - interval '1 day')"
@@ -45,19 +47,39 @@ static const char issue_refresh[] =
     "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)"
     " VALUES ($1, coalesce($2::uuid, gen_random_uuid()), $3,"
     " now() + $4 * interval '1 day')";
-/* Uses a live refresh token once; the user must still be active. */
+/* Uses a live refresh token once; the user and its unit must still be
+ * active. */
 static const char use_refresh[] =
     "WITH t AS (UPDATE refresh_tokens SET used_at = now()"
     "  WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL"
     "  AND expires_at > now() RETURNING user_id, family_id)"
-    "SELECT t.user_id, t.family_id, u.role, u.unit_id FROM t"
-    " JOIN users u ON u.id = t.user_id AND u.active";
+    "SELECT t.user_id, t.family_id, u.role, u.unit_id, u.token_generation"
+    " FROM t JOIN users u ON u.id = t.user_id AND u.active"
+    " JOIN units n ON n.id = u.unit_id AND unit_active(n.path)";
 static const char revoke_family[] =
     "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL"
     " AND family_id = (SELECT family_id FROM refresh_tokens"
     "  WHERE token_hash = $1)";
 
+static const char own_password[] =
+    "SELECT u.password_hash, u.username FROM users u WHERE u.id = $1";
+/* A new password ends every older session: its generation rises and its
+ * refresh tokens are revoked. */
+static const char set_password[] =
+    "WITH upd AS (UPDATE users SET password_hash = $2,"
+    "  token_generation = token_generation + 1, version = version + 1,"
+    "  updated_at = now() WHERE id = $1 RETURNING *),"
+    " tok AS (UPDATE refresh_tokens SET revoked_at = now()"
+    "  WHERE user_id = $1 AND revoked_at IS NULL)"
+    "INSERT INTO audit_events (actor_id, actor_kind, action, entity_type,"
+    " entity_id, unit_path, after, request_id)"
+    " SELECT upd.id, 'user', 'update_password', 'user', upd.id, n.path,"
+    " to_jsonb(upd) - 'password_hash', $3 FROM upd"
+    " JOIN units n ON n.id = upd.unit_id";
+
 const struct db_stmt session_stmts[] = {
+	{ "session_own_password", own_password },
+	{ "session_set_password", set_password },
 	{ "session_throttled", throttled },
 	{ "session_user", user_by_name },
 	{ "session_failed", failed },
@@ -91,7 +113,7 @@ credential(struct req *r, json_t *body, const char *name, size_t max)
  * (NULL: a new family). */
 static int
 issue(struct req *r, const char *user_id, const char *role,
-    const char *unit_id, const char *family)
+    const char *unit_id, const char *generation, const char *family)
 {
 	char refresh[96], hash[65], days[16];
 	const char *params[4] = { user_id, family, hash, days };
@@ -102,7 +124,8 @@ issue(struct req *r, const char *user_id, const char *role,
 	snprintf(days, sizeof(days), "%d", cfg.refresh_ttl_days);
 	if (db_exec(r->arena, &r->fail, "session_issue_refresh", 4, params) == NULL)
 		return -1;
-	access = token_issue(r->arena, user_id, role, unit_id, &expires_in);
+	access = token_issue(r->arena, user_id, role, unit_id,
+	    strtol(generation, NULL, 10), &expires_in);
 	req_header_add(r, "Pragma", "no-cache");
 	return req_reply_json(r, 200, json_pack("{s:s, s:s, s:I, s:s, s:I}",
 	    "access_token", access, "token_type", "Bearer", "expires_in",
@@ -110,12 +133,61 @@ issue(struct req *r, const char *user_id, const char *role,
 	    "refresh_expires_in", (json_int_t)cfg.refresh_ttl_days * 86400));
 }
 
+/* The counters of failed attempts for one username from one address. */
+struct attempt {
+	const char *ukey, *akey;
+	char window[16], limit[16];
+};
+
+/* Names the counters for username (lower-cased) and answers 429 while
+ * either is over its limit. */
+static int
+attempt_begin(struct req *r, struct attempt *t, const char *lower)
+{
+	const char *params[4];
+	struct dbres *res;
+	char addr[64];
+
+	if (cfg.trust_proxy && req_header(r, "X-Real-IP") != NULL)
+		snprintf(addr, sizeof(addr), "%s", req_header(r, "X-Real-IP"));
+	else
+		req_client_addr(r, addr, sizeof(addr));
+	t->ukey = arena_printf(r->arena, "user:%s", lower);
+	t->akey = arena_printf(r->arena, "addr:%.60s", addr);
+	snprintf(t->window, sizeof(t->window), "%d", cfg.login_window);
+	snprintf(t->limit, sizeof(t->limit), "%d", cfg.login_limit);
+	params[0] = t->ukey;
+	params[1] = t->akey;
+	params[2] = t->limit;
+	params[3] = t->window;
+	if ((res = db_exec(r->arena, &r->fail, "session_throttled", 4,
+	    params)) == NULL)
+		return -1;
+	if (db_get(res, 0, 0) != NULL) {
+		req_header_add(r, "Retry-After", db_get(res, 0, 0));
+		return req_fail(r, 429, "too_many_attempts",
+		    "too many failed sign-ins; try again later");
+	}
+	return 0;
+}
+
+/* Counts a failed attempt; -1 only when that cannot be recorded. */
+static int
+attempt_failed(struct req *r, const struct attempt *t)
+{
+	const char *params[3] = { t->ukey, t->akey, t->window };
+
+	return db_exec(r->arena, &r->fail, "session_failed", 3, params) ==
+	    NULL ? -1 : 0;
+}
+
 int
 auth_token(struct req *r)
 {
 	const char *username, *password, *hash = NULL, *params[4];
-	char addr[64], *ukey, *akey, *lower, *p, window[16], limit[16];
-	struct dbres *res, *user;
+	char *lower, *p;
+	struct attempt t;
+	struct dbres *user;
 	int ok, active = 0, rehash_needed;
 	json_t *body;
 
@@ -128,26 +200,8 @@ auth_token(struct req *r)
 	for (p = lower; *p != '\0'; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	if (cfg.trust_proxy && req_header(r, "X-Real-IP") != NULL)
-		snprintf(addr, sizeof(addr), "%s", req_header(r, "X-Real-IP"));
-	else
-		req_client_addr(r, addr, sizeof(addr));
-	ukey = arena_printf(r->arena, "user:%s", lower);
-	akey = arena_printf(r->arena, "addr:%.60s", addr);
-	snprintf(window, sizeof(window), "%d", cfg.login_window);
-	snprintf(limit, sizeof(limit), "%d", cfg.login_limit);
-
-	params[0] = ukey;
-	params[1] = akey;
-	params[2] = limit;
-	params[3] = window;
-	if ((res = db_exec(r->arena, &r->fail, "session_throttled", 4, params)) == NULL)
+	if (attempt_begin(r, &t, lower) == -1)
 		return -1;
-	if (db_get(res, 0, 0) != NULL) {
-		req_header_add(r, "Retry-After", db_get(res, 0, 0));
-		return req_fail(r, 429, "too_many_attempts",
-		    "too many failed sign-ins; try again later");
-	}
 	params[0] = lower;
 	if ((user = db_exec(r->arena, &r->fail, "session_user", 1, params)) == NULL)
 		return -1;
@@ -158,15 +212,12 @@ auth_token(struct req *r)
 	/* Unknown, wrong and deactivated all take one hash and one answer. */
 	ok = password_verify(hash, password, &rehash_needed) && active;
 	if (!ok) {
-		params[0] = ukey;
-		params[1] = akey;
-		params[2] = window;
-		if (db_exec(r->arena, &r->fail, "session_failed", 3, params) == NULL)
+		if (attempt_failed(r, &t) == -1)
 			return -1;
 		return req_fail(r, 401, "invalid_grant",
 		    "the username or password is wrong");
 	}
-	params[0] = ukey;
+	params[0] = t.ukey;
 	if (db_exec(r->arena, &r->fail, "session_succeeded", 1, params) == NULL)
 		return -1;
 	if (rehash_needed) {
@@ -179,7 +230,7 @@ auth_token(struct req *r)
 			return -1;
 	}
 	return issue(r, db_get(user, 0, 0), db_get(user, 0, 3),
-	    db_get(user, 0, 4), NULL);
+	    db_get(user, 0, 4), db_get(user, 0, 5), NULL);
 }
 
 static int
@@ -194,7 +245,7 @@ refresh_tx(struct req *r, void *arg)
 		return req_fail(r, 401, "invalid_grant",
 		    "the refresh token is unknown, used, expired or revoked");
 	return issue(r, db_get(res, 0, 0), db_get(res, 0, 2),
-	    db_get(res, 0, 3), db_get(res, 0, 1));
+	    db_get(res, 0, 3), db_get(res, 0, 4), db_get(res, 0, 1));
 }
 
 int
@@ -233,5 +284,50 @@ auth_revoke(struct req *r)
 	params[0] = hash;
 	if (db_exec(r->arena, &r->fail, "session_revoke_family", 1, params) == NULL)
 		return -1;
+	return req_reply(r, 204, NULL, "", 0);
+}
+
+int
+me_password(struct req *r)
+{
+	const char *current, *fresh, *hash, *params[3];
+	struct dbres *user;
+	struct attempt t;
+	json_t *body;
+	int stale;
+
+	if ((body = req_body_object(r)) == NULL ||
+	    (current = credential(r, body, "current_password",
+		PASSWORD_MAX_BYTES)) == NULL ||
+	    (fresh = credential(r, body, "new_password",
+		PASSWORD_MAX_BYTES)) == NULL)
+		return -1;
+	params[0] = r->principal->id;
+	if ((user = db_exec(r->arena, &r->fail, "session_own_password", 1,
+	    params)) == NULL)
+		return -1;
+	if (db_rows(user) == 0)
+		return req_fail(r, 404, "not_found", "no such user");
+	/* A stolen access token must not guess its way to the account: the
+	 * same counters as signing in. */
+	if (attempt_begin(r, &t, db_get(user, 0, 1)) == -1)
+		return -1;
+	if (!password_verify(db_get(user, 0, 0), current, &stale)) {
+		if (attempt_failed(r, &t) == -1)
+			return -1;
+		req_field_error(r, "current_password", "wrong",
+		    "current_password is not the account's password");
+		return req_fail(r, 403, "wrong_password",
+		    "the current password is wrong");
+	}
+	if ((hash = user_password_hash(r, "new_password", fresh,
+	    db_get(user, 0, 1))) == NULL)
+		return -1;
+	params[1] = hash;
+	params[2] = r->id;
+	if (db_exec(r->arena, &r->fail, "session_set_password", 3,
+	    params) == NULL)
+		return -1;
+	auth_forget_user(r->principal->id);
 	return req_reply(r, 204, NULL, "", 0);
 }

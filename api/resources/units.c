@@ -221,9 +221,14 @@ units_update(struct req *r)
 
 	if ((c.version = if_match(r)) == NULL ||
 	    (body = req_body_object(r)) == NULL ||
-	    validate(r, body, fields, c.v, 1) == -1)
+	    validate(r, body, fields, c.v, 1) == -1 ||
+	    run_tx(r, update_tx, &c) == -1)
 		return -1;
-	return run_tx(r, update_tx, &c);
+	/* The users of a deactivated unit are refused at once on this node
+	 * (within DANVAN_USER_CHECK_INTERVAL on the others). */
+	if (c.v[F_ACTIVE] != NULL && strcmp(c.v[F_ACTIVE], "false") == 0)
+		auth_forget_all();
+	return 0;
 }
 
 static int

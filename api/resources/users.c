@@ -1,6 +1,8 @@
 /*
  * Users: people who sign in, each in one unit with one role. Admins manage
- * the users of their subtree; leaders and coordinators may read them. The
+ * the users of the units strictly below their own (the users of an admin's
+ * own unit, other admins beside it included, are managed from above) and
+ * grant no role above their own; leaders and coordinators may read them. The
  * password hash never leaves the database, not even into the audit trail.
  */
 #include <string.h>
@@ -36,7 +38,7 @@ static const char me[] =
     " FROM users u JOIN units n ON n.id = u.unit_id WHERE u.id = $1";
 static const char create[] =
     "WITH unit AS (SELECT id, path FROM units"
-    "  WHERE id = $2 AND active AND path <@ " SCOPE "),"
+    "  WHERE id = $2 AND active AND path <@ " SCOPE " AND path <> " SCOPE "),"
     " ins AS (INSERT INTO users (unit_id, username, full_name, role,"
     "  password_hash) SELECT unit.id, $3, $4, $5, $6 FROM unit RETURNING *),"
     " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
@@ -44,20 +46,23 @@ static const char create[] =
     "  SELECT $7, $8, 'create', 'user', ins.id, unit.path,"
     "  to_jsonb(ins) - 'password_hash', $9 FROM ins, unit)"
     "SELECT ins.version, " USER_JSON("ins") " FROM ins";
+/* Column 3: the user is below the admin's own unit, so the admin may change
+ * it. */
 static const char lock[] =
-    "SELECT u.version, to_jsonb(u) - 'password_hash', n.path FROM users u"
-    " JOIN units n ON n.id = u.unit_id"
+    "SELECT u.version, to_jsonb(u) - 'password_hash', n.path,"
+    " n.path <> " SCOPE " FROM users u JOIN units n ON n.id = u.unit_id"
     " WHERE u.id = $2 AND n.path <@ " SCOPE " FOR UPDATE OF u";
 static const char unit_in_scope[] =
-    "SELECT path FROM units WHERE id = $2 AND active AND path <@ " SCOPE;
+    "SELECT path FROM units WHERE id = $2 AND active AND path <@ " SCOPE
+    " AND path <> " SCOPE;
 static const char update[] =
     "WITH upd AS (UPDATE users SET"
     "  full_name = coalesce($2, full_name), role = coalesce($3, role),"
     "  unit_id = coalesce($4::uuid, unit_id),"
     "  active = coalesce($5::boolean, active),"
     "  password_hash = coalesce($6, password_hash),"
-    "  tokens_valid_after = CASE WHEN $6 IS NULL THEN tokens_valid_after"
-    "   ELSE now() END,"
+    "  token_generation = token_generation + CASE WHEN $6 IS NOT NULL"
+    "   OR $5::boolean = false THEN 1 ELSE 0 END,"
     "  version = version + 1, updated_at = now()"
     "  WHERE id = $1 RETURNING *),"
     " tok AS (UPDATE refresh_tokens SET revoked_at = now()"
@@ -111,15 +116,15 @@ static const struct field fields[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
-/* Checks and hashes a new password; NULL after a 422. */
-static const char *
-new_hash(struct req *r, const char *password, const char *username)
+const char *
+user_password_hash(struct req *r, const char *field, const char *password,
+    const char *username)
 {
 	const char *why = password_weakness(password, username);
 	char *hash;
 
 	if (why != NULL) {
-		req_field_error(r, "password", "weak", "the password %s", why);
+		req_field_error(r, field, "weak", "the password %s", why);
 		req_fail(r, 422, "invalid_body", "the password is too weak");
 		return NULL;
 	}
@@ -140,6 +145,17 @@ static const struct field filters[] = {
 	{ "active", F_BOOL, 0, 0, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
+
+/* Nobody grants a role above their own: 403. role may be NULL. */
+static int
+check_grant(struct req *r, const char *role)
+{
+	if (role != NULL && !role_may_grant(r->principal->role,
+	    role_parse(role)))
+		return req_fail(r, 403, "forbidden", "the %s role may not grant "
+		    "the %s role", role_name(r->principal->role), role);
+	return 0;
+}
 
 int
 users_list(struct req *r)
@@ -185,12 +201,15 @@ users_create(struct req *r)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	}
+	if (check_grant(r, v[F_ROLE]) == -1)
+		return -1;
 	params[0] = p->unit_id;
 	params[1] = v[F_UNIT];
 	params[2] = v[F_USERNAME];
 	params[3] = v[F_FULL_NAME];
 	params[4] = v[F_ROLE];
-	if ((params[5] = new_hash(r, v[F_PASSWORD], v[F_USERNAME])) == NULL)
+	if ((params[5] = user_password_hash(r, "password", v[F_PASSWORD],
+	    v[F_USERNAME])) == NULL)
 		return -1;
 	params[6] = p->id;
 	params[7] = actor_kind(r);
@@ -199,7 +218,7 @@ users_create(struct req *r)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "unit_id",
-		    "unit_id names no active unit you manage");
+		    "unit_id names no active unit below yours");
 	}
 	return reply_created(r, res, "/api/v1/users", "user");
 }
@@ -227,12 +246,17 @@ update_tx(struct req *r, void *arg)
 			return -1;
 		if (db_rows(res) == 0) {
 			return fail_reference(r, "unit_id",
-			    "unit_id names no active unit you manage");
+			    "unit_id names no active unit below yours");
 		}
 	}
+	if (strcmp(db_get(cur, 0, 3), "t") != 0)
+		return req_fail(r, 403, "forbidden", "the users of your own unit "
+		    "are managed from the unit above; change your own password "
+		    "with POST /api/v1/me/password");
 	if (c->v[F_PASSWORD] != NULL) {
 		before = req_own(r, json_loads(db_get(cur, 0, 1), 0, NULL));
-		hash = new_hash(r, c->v[F_PASSWORD], json_string_value(
+		hash = user_password_hash(r, "password", c->v[F_PASSWORD],
+		    json_string_value(
 		    json_object_get(before, "username")));
 		if (hash == NULL)
 			return -1;
@@ -262,7 +286,8 @@ users_update(struct req *r)
 
 	if ((c.version = if_match(r)) == NULL ||
 	    (body = req_body_object(r)) == NULL ||
-	    validate(r, body, fields, c.v, 1) == -1)
+	    validate(r, body, fields, c.v, 1) == -1 ||
+	    check_grant(r, c.v[F_ROLE]) == -1)
 		return -1;
 	return run_tx(r, update_tx, &c);
 }

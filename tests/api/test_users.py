@@ -437,7 +437,9 @@ class Create(unittest.TestCase):
                 harness.expect_problem(self, self.post(self.valid(
                     unit_id=unit)), 422, "invalid_reference",
                     {"unit_id": "unknown"})
-        for unit in (U["province"], U["so-noi-vu"]):
+        # Above, beside, and the admin's own unit: its users are made from
+        # the unit above.
+        for unit in (U["province"], U["so-noi-vu"], U["commune"]):
             with self.subTest(commune_admin_unit=unit):
                 r = as_commune_admin("POST", "/api/v1/users",
                                      body=self.valid(unit_id=unit))
@@ -445,7 +447,7 @@ class Create(unittest.TestCase):
                                        {"unit_id": "unknown"})
         self.assertEqual(user_count(), before)
         r = as_commune_admin("POST", "/api/v1/users",
-                             body=self.valid(unit_id=U["commune"]))
+                             body=self.valid(unit_id=U["phong-vh-xh"]))
         self.assertEqual(r.status, 201, r.describe())
 
     def test_duplicate_username_409(self):

@@ -60,7 +60,7 @@ test_round_trip(void **state)
 
 	(void)state;
 	r.arena = arena_new();
-	t = token_issue(r.arena, USER, "leader", UNIT, &exp);
+	t = token_issue(r.arena, USER, "leader", UNIT, 0, &exp);
 	assert_non_null(strstr(t, "."));
 	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
 	assert_int_equal(p.role, ROLE_LEADER);

@@ -92,13 +92,14 @@ test_round_trip(void **state)
 	char *t;
 
 	(void)state;
-	t = token_issue(r.arena, USER, "coordinator", UNIT, &exp);
+	t = token_issue(r.arena, USER, "coordinator", UNIT, 3, &exp);
 	assert_int_equal(exp, 900);
 	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
 	assert_string_equal(p.id, USER);
 	assert_string_equal(p.unit_id, UNIT);
 	assert_int_equal(p.role, ROLE_COORDINATOR);
 	assert_int_equal(p.service, 0);
+	assert_int_equal(p.generation, 3);
 }
 
 static void
@@ -153,7 +154,7 @@ test_refuses_defects(void **state)
 	big[TOKEN_MAX_BYTES + 1] = '\0';
 	expect_invalid(big, 400);
 	/* A signature flipped in its last character. */
-	t = token_issue(r.arena, USER, "admin", UNIT, &(int64_t){ 0 });
+	t = token_issue(r.arena, USER, "admin", UNIT, 0, &(int64_t){ 0 });
 	t[strlen(t) - 2] = t[strlen(t) - 2] == 'A' ? 'B' : 'A';
 	expect_invalid(t, 401);
 }

@@ -1,0 +1,346 @@
+"""Access that an audit of the running service found open: admins of one
+unit (managed from above, no role above one's own, a self-service password
+change that needs the current password), deactivated units stopping their
+users, tokens that die with a password change even within the same second
+and stay dead after a reactivation, append-only version tables, and the
+purge of what expires."""
+
+import os
+import secrets
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+U = harness.SEED_UNITS
+
+
+def setUpModule():
+    harness.setup_module({"DANVAN_LOGIN_LIMIT": "1000"})
+
+
+def tearDownModule():
+    harness.teardown_module()
+
+
+def db():
+    return harness.db
+
+
+def strong_password():
+    return "Pw-" + secrets.token_urlsafe(18)
+
+
+def make_user(test, unit, role, as_token=None):
+    """A user made by the demo admin (or as_token): (its JSON, password)."""
+    pw = strong_password()
+    body = {"unit_id": unit, "username": "u." + secrets.token_hex(4),
+            "role": role, "full_name": "Cán bộ thử", "password": pw}
+    if as_token is None:
+        r = harness.call("admin", "POST", "/api/v1/users", body=body)
+    else:
+        r = harness.call_with(as_token, "POST", "/api/v1/users", body=body)
+    test.assertEqual(r.status, 201, r.describe())
+    return r.json(), pw
+
+
+def sign_in(test, username, password):
+    r = harness.login(username, password)
+    test.assertEqual(r.status, 200, r.describe())
+    return r.json()
+
+
+def probe(tok):
+    return harness.call_with(tok, "GET", "/api/v1/me")
+
+
+def user_row(uid):
+    return db().psql("SELECT role, active, password_hash FROM users "
+                     "WHERE id = '%s'" % uid)
+
+
+class AdminsOfOneUnit(unittest.TestCase):
+    """An admin manages the users strictly below its own unit."""
+
+    @classmethod
+    def setUpClass(cls):
+        t = unittest.TestCase()
+        cls.admin, pw = make_user(t, U["commune"], "admin")
+        cls.tok = sign_in(t, cls.admin["username"], pw)["access_token"]
+        cls.peer, cls.peer_pw = make_user(t, U["commune"], "admin")
+        cls.leader, _ = make_user(t, U["commune"], "leader")
+        cls.below, _ = make_user(t, U["thon-1"], "officer")
+
+    def patch(self, uid, body):
+        cur = harness.call_with(self.tok, "GET", "/api/v1/users/" + uid)
+        self.assertEqual(cur.status, 200, cur.describe())
+        return harness.call_with(self.tok, "PATCH", "/api/v1/users/" + uid,
+                                 body=body,
+                                 headers={"If-Match": cur.headers["ETag"]})
+
+    def test_cannot_reset_a_peer_admins_password(self):
+        before = user_row(self.peer["id"])
+        r = self.patch(self.peer["id"], {"password": strong_password()})
+        harness.expect_problem(self, r, 403, "forbidden")
+        self.assertEqual(user_row(self.peer["id"]), before)
+        sign_in(self, self.peer["username"], self.peer_pw)
+
+    def test_cannot_change_users_of_its_own_unit_or_itself(self):
+        for who in (self.leader, self.admin, self.peer):
+            with self.subTest(user=who["username"]):
+                before = user_row(who["id"])
+                for body in ({"active": False}, {"role": "viewer"},
+                             {"password": strong_password()}):
+                    harness.expect_problem(self, self.patch(who["id"], body),
+                                           403, "forbidden")
+                self.assertEqual(user_row(who["id"]), before)
+
+    def test_cannot_create_a_user_beside_itself(self):
+        for role in ("admin", "viewer"):
+            with self.subTest(role=role):
+                r = harness.call_with(self.tok, "POST", "/api/v1/users", body={
+                    "unit_id": U["commune"], "username": "x." +
+                    secrets.token_hex(4), "role": role, "full_name": "X",
+                    "password": strong_password()})
+                harness.expect_problem(self, r, 422, "invalid_reference",
+                                       {"unit_id": "unknown"})
+
+    def test_manages_the_units_below(self):
+        r = self.patch(self.below["id"], {"role": "viewer"})
+        self.assertEqual(r.status, 200, r.describe())
+        self.assertEqual(r.json()["role"], "viewer")
+        made, pw = make_user(self, U["thon-2"], "admin", as_token=self.tok)
+        sign_in(self, made["username"], pw)
+
+    def test_cannot_move_a_user_into_its_own_unit(self):
+        r = self.patch(self.below["id"], {"unit_id": U["commune"]})
+        harness.expect_problem(self, r, 422, "invalid_reference",
+                               {"unit_id": "unknown"})
+
+    def test_the_unit_above_manages_them(self):
+        cur = harness.call("admin", "GET", "/api/v1/users/" + self.leader["id"])
+        r = harness.call("admin", "PATCH", "/api/v1/users/" + self.leader["id"],
+                         body={"full_name": "Lãnh đạo đổi tên"},
+                         headers={"If-Match": cur.headers["ETag"]})
+        self.assertEqual(r.status, 200, r.describe())
+
+
+class OwnPassword(unittest.TestCase):
+    PATH = "/api/v1/me/password"
+
+    def test_change_needs_the_current_password(self):
+        user, pw = make_user(self, U["thon-2"], "officer")
+        doc = sign_in(self, user["username"], pw)
+        tok = doc["access_token"]
+        new = strong_password()
+        r = harness.call_with(tok, "POST", self.PATH, body={
+            "current_password": pw + "x", "new_password": new})
+        harness.expect_problem(self, r, 403, "wrong_password",
+                               {"current_password": "wrong"})
+        sign_in(self, user["username"], pw)
+        # No sleep: a token of the same second as the change dies with it.
+        r = harness.call_with(tok, "POST", self.PATH, body={
+            "current_password": pw, "new_password": new})
+        self.assertEqual(r.status, 204, r.describe())
+        harness.expect_problem(self, probe(tok), 401, "invalid_token")
+        harness.expect_problem(self, harness.login(user["username"], pw), 401,
+                               "invalid_grant")
+        r = harness.server.request("POST", "/api/v1/auth/refresh",
+                                   body={"refresh_token": doc["refresh_token"]})
+        harness.expect_problem(self, r, 401, "invalid_grant")
+        again = sign_in(self, user["username"], new)
+        self.assertEqual(probe(again["access_token"]).status, 200)
+        audit = db().psql("SELECT action, actor_id FROM audit_events WHERE "
+                          "entity_id = '%s' AND action = 'update_password'"
+                          % user["id"])
+        self.assertEqual(audit, [("update_password", user["id"])])
+
+    def test_admin_changes_its_own_password_here(self):
+        user, pw = make_user(self, U["thon-3"], "admin")
+        tok = sign_in(self, user["username"], pw)["access_token"]
+        new = strong_password()
+        r = harness.call_with(tok, "POST", self.PATH, body={
+            "current_password": pw, "new_password": new})
+        self.assertEqual(r.status, 204, r.describe())
+        sign_in(self, user["username"], new)
+
+    def test_bad_bodies(self):
+        user, pw = make_user(self, U["thon-2"], "viewer")
+        tok = sign_in(self, user["username"], pw)["access_token"]
+        for body in ({}, {"current_password": pw}, {"new_password": "x" * 12},
+                     {"current_password": 5, "new_password": "abc"},
+                     {"current_password": "", "new_password": "abc"}):
+            with self.subTest(body=body):
+                r = harness.call_with(tok, "POST", self.PATH, body=body)
+                harness.expect_problem(self, r, 400, "invalid_request")
+        r = harness.call_with(tok, "POST", self.PATH, raw=b"{not json",
+                              headers={"Content-Type": "application/json"})
+        harness.expect_problem(self, r, 400, "malformed_json")
+        r = harness.call_with(tok, "POST", self.PATH, body={
+            "current_password": pw, "new_password": "x" * 300})
+        harness.expect_problem(self, r, 400, "invalid_request")
+        r = harness.call_with(tok, "POST", self.PATH, body={
+            "current_password": pw, "new_password": user["username"] + "-2026"})
+        harness.expect_problem(self, r, 422, "invalid_body",
+                               {"new_password": "weak"})
+        sign_in(self, user["username"], pw)
+
+    def test_service_account_and_anonymous(self):
+        body = {"current_password": "a" * 12, "new_password": "b" * 12}
+        r = harness.call("service", "POST", self.PATH, body=body)
+        harness.expect_problem(self, r, 403, "forbidden")
+        r = harness.call(None, "POST", self.PATH, body=body)
+        harness.expect_problem(self, r, 401, "unauthenticated")
+
+    def test_guessing_is_throttled(self):
+        srv = harness.Server(db(), {"DANVAN_LOGIN_LIMIT": "3"}).start()
+        try:
+            user, pw = make_user(self, U["thon-4"], "viewer")
+            tok = harness.login(user["username"], pw, srv).json()[
+                "access_token"]
+            codes = []
+            for _ in range(5):
+                r = harness.call_with(tok, "POST", self.PATH, srv=srv, body={
+                    "current_password": strong_password(),
+                    "new_password": strong_password()})
+                codes.append(r.status)
+            self.assertEqual(codes, [403, 403, 403, 429, 429])
+            self.assertIsNotNone(r.headers.get("Retry-After"))
+        finally:
+            srv.stop()
+
+
+class DeactivatedUnit(unittest.TestCase):
+
+    def test_a_deactivated_unit_stops_its_users(self):
+        unit = harness.call("admin", "POST", "/api/v1/units", body={
+            "parent_id": U["thon-4"], "kind": "other",
+            "code": "to-" + secrets.token_hex(3), "name": "Tổ tạm"})
+        self.assertEqual(unit.status, 201, unit.describe())
+        unit = unit.json()
+        user, pw = make_user(self, unit["id"], "officer")
+        doc = sign_in(self, user["username"], pw)
+        self.assertEqual(probe(doc["access_token"]).status, 200)
+        r = harness.call("admin", "PATCH", "/api/v1/units/" + unit["id"],
+                         body={"active": False}, headers={"If-Match": '"1"'})
+        self.assertEqual(r.status, 200, r.describe())
+        harness.expect_problem(self, probe(doc["access_token"]), 401,
+                               "invalid_token")
+        harness.expect_problem(self, harness.login(user["username"], pw), 401,
+                               "invalid_grant")
+        r = harness.server.request("POST", "/api/v1/auth/refresh",
+                                   body={"refresh_token": doc["refresh_token"]})
+        harness.expect_problem(self, r, 401, "invalid_grant")
+
+    def test_a_deactivated_ancestor_stops_them_too(self):
+        top = harness.call("admin", "POST", "/api/v1/units", body={
+            "parent_id": U["thon-4"], "kind": "other",
+            "code": "cum-" + secrets.token_hex(3), "name": "Cụm tạm"}).json()
+        leaf = harness.call("admin", "POST", "/api/v1/units", body={
+            "parent_id": top["id"], "kind": "other",
+            "code": "to-" + secrets.token_hex(3), "name": "Tổ con"}).json()
+        user, pw = make_user(self, leaf["id"], "viewer")
+        tok = sign_in(self, user["username"], pw)["access_token"]
+        r = harness.call("admin", "PATCH", "/api/v1/units/" + top["id"],
+                         body={"active": False}, headers={"If-Match": '"1"'})
+        self.assertEqual(r.status, 200, r.describe())
+        harness.expect_problem(self, probe(tok), 401, "invalid_token")
+        harness.expect_problem(self, harness.login(user["username"], pw), 401,
+                               "invalid_grant")
+
+
+class TokensOfAnOldGeneration(unittest.TestCase):
+
+    def patch(self, uid, body):
+        cur = harness.call("admin", "GET", "/api/v1/users/" + uid)
+        return harness.call("admin", "PATCH", "/api/v1/users/" + uid,
+                            body=body, headers={"If-Match": cur.headers["ETag"]})
+
+    def test_password_set_in_the_same_second(self):
+        user, pw = make_user(self, U["thon-1"], "viewer")
+        tok = sign_in(self, user["username"], pw)["access_token"]
+        r = self.patch(user["id"], {"password": strong_password()})
+        self.assertEqual(r.status, 200, r.describe())
+        harness.expect_problem(self, probe(tok), 401, "invalid_token")
+
+    def test_reactivation_does_not_revive_old_tokens(self):
+        user, pw = make_user(self, U["thon-1"], "viewer")
+        tok = sign_in(self, user["username"], pw)["access_token"]
+        self.assertEqual(self.patch(user["id"], {"active": False}).status, 200)
+        self.assertEqual(self.patch(user["id"], {"active": True}).status, 200)
+        harness.expect_problem(self, probe(tok), 401, "invalid_token")
+        fresh = sign_in(self, user["username"], pw)["access_token"]
+        self.assertEqual(probe(fresh).status, 200)
+
+
+class AppendOnlyVersions(unittest.TestCase):
+
+    def test_version_tables_refuse_change(self):
+        # The demo has no amendment yet: one row, so row triggers fire.
+        db().psql("INSERT INTO plan_versions (plan_id, version, reason,"
+                  " entity_type, entity_id, changes) SELECT id, 999, 'thử',"
+                  " 'plan', id, '{}' FROM plans LIMIT 1")
+        for table, col in (("plan_versions", "changes"),
+                           ("submission_versions", "title")):
+            for sql in ("UPDATE %s SET %s = %s" % (table, col, col),
+                        "DELETE FROM %s" % table,
+                        "TRUNCATE %s" % table):
+                for role in ("danvan_app", "danvan_owner"):
+                    with self.subTest(sql=sql, role=role):
+                        with self.assertRaises(harness.PsqlError):
+                            db().psql(sql, role=role)
+            rows = db().psql("SELECT count(*) FROM %s" % table)
+            self.assertGreater(int(rows[0][0]), 0, table)
+
+
+class Purge(unittest.TestCase):
+
+    def danvan(self, *args):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("DANVAN_")}
+        env["DANVAN_DATABASE_URL"] = db().app_url
+        return subprocess.run([os.environ["DANVAN_BIN"], *args],
+                              capture_output=True, text=True, timeout=60,
+                              env=env)
+
+    def test_purge_deletes_only_what_expired(self):
+        user, _ = make_user(self, U["thon-2"], "viewer")
+        uid = user["id"]
+        db().psql([
+            "INSERT INTO idempotency_keys (principal, key, request_hash,"
+            " created_at) VALUES ('p', 'old', 'h', now() - interval '2 days'),"
+            " ('p', 'new', 'h', now())",
+            # A family wholly expired, and one with a live token whose used,
+            # expired ancestor must stay to catch a replay.
+            "INSERT INTO refresh_tokens (user_id, family_id, token_hash,"
+            " expires_at, used_at) VALUES"
+            " ('%s', '00000000-0000-4000-8000-0000000000a1', 'dead1',"
+            "  now() - interval '1 day', now()),"
+            " ('%s', '00000000-0000-4000-8000-0000000000a2', 'used2',"
+            "  now() - interval '1 day', now()),"
+            " ('%s', '00000000-0000-4000-8000-0000000000a2', 'live2',"
+            "  now() + interval '1 day', NULL)" % (uid, uid, uid),
+            "INSERT INTO login_failures (key, window_start, failures) VALUES"
+            " ('user:old-purge', now() - interval '2 days', 3),"
+            " ('user:new-purge', now(), 3)"])
+        p = self.danvan("purge")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("expired row(s) deleted", p.stderr)
+        self.assertEqual(db().psql(
+            "SELECT key FROM idempotency_keys WHERE principal = 'p' "
+            "ORDER BY key"), [("new",)])
+        self.assertEqual(db().psql(
+            "SELECT token_hash FROM refresh_tokens WHERE user_id = '%s' "
+            "ORDER BY token_hash" % uid), [("live2",), ("used2",)])
+        self.assertEqual(db().psql(
+            "SELECT key FROM login_failures WHERE key LIKE '%-purge'"),
+            [("user:new-purge",)])
+        p = self.danvan("purge")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("purge: 0 expired", p.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()
