@@ -2,9 +2,9 @@
  * Signing in: username and password for an access token and a refresh
  * token; refresh rotates (a used refresh token presented again revokes its
  * whole family, since one of the two holders is a thief); revoke ends a
- * family. Failed logins are counted in PostgreSQL per username and per client
- * address, so every API node sees the same counts; a window of
- * DANVAN_LOGIN_WINDOW seconds bounds how long an attacker can lock anyone out.
+ * family. Sign-in attempts are counted in PostgreSQL (so every API node sees
+ * the same counts) per username and address, username and address; a window
+ * of DANVAN_LOGIN_WINDOW seconds bounds how long anyone waits.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,21 +13,31 @@
 #include "resources/resources.h"
 
 #define REFRESH_PREFIX "dvr_"
-/* One address (a village office behind NAT) may fail this many times more
- * than one username. */
-#define ADDR_FACTOR "4"
 
+/*
+ * Four counters per sign-in, each over the last DANVAN_LOGIN_WINDOW seconds
+ * with L = DANVAN_LOGIN_LIMIT: failures of this username from this address
+ * (L: a lock-out keyed on the pair, so a stranger cannot lock a user out
+ * everywhere), failures from this address (4 L: guessing many usernames),
+ * attempts on this username from anywhere (4 L: bounds the hashing one
+ * account can cause, successful or not, and guessing from many addresses)
+ * and attempts from this address (12 L: a village office behind one NAT
+ * address signs in many people).
+ */
 static const char throttled[] =
-    "SELECT ceil(extract(epoch FROM max(window_start) - now()) + $4)::int"
-    " FROM login_failures WHERE window_start > now() - $4 * interval '1 second'"
-    " AND ((key = $1 AND failures >= $3)"
-    "  OR (key = $2 AND failures >= $3::int * " ADDR_FACTOR "))";
+    "SELECT ceil(extract(epoch FROM max(window_start) - now()) + $6)::int"
+    " FROM login_failures WHERE window_start > now() - $6 * interval '1 second'"
+    " AND ((key = $1 AND failures >= $5) OR (key = $2 AND failures >= 4 * $5)"
+    "  OR (key = $3 AND failures >= 4 * $5)"
+    "  OR (key = $4 AND failures >= 12 * $5))";
 /* A user of a deactivated unit counts as deactivated. */
 static const char user_by_name[] =
     "SELECT u.id, u.password_hash, u.active AND unit_active(n.path), u.role,"
     " u.unit_id, u.token_generation FROM users u"
     " JOIN units n ON n.id = u.unit_id WHERE u.username = $1";
-static const char failed[] =
+/* Counts one more in two counters, starting a new window when the old one
+ * is over. */
+static const char count[] =
     "WITH old AS (DELETE FROM login_failures"
     "  WHERE window_start < now() - interval '1 day')"
     "INSERT INTO login_failures (key, window_start, failures)"
@@ -82,7 +92,7 @@ const struct db_stmt session_stmts[] = {
 	{ "session_set_password", set_password },
 	{ "session_throttled", throttled },
 	{ "session_user", user_by_name },
-	{ "session_failed", failed },
+	{ "session_count", count },
 	{ "session_succeeded", succeeded },
 	{ "session_rehash", rehash },
 	{ "session_issue_refresh", issue_refresh },
@@ -133,52 +143,64 @@ issue(struct req *r, const char *user_id, const char *role,
 	    "refresh_expires_in", (json_int_t)cfg.refresh_ttl_days * 86400));
 }
 
-/* The counters of failed attempts for one username from one address. */
+/* The sign-in counters of one username from one address. */
 struct attempt {
-	const char *ukey, *akey;
+	const char *pair, *addr_fails, *user_tries, *addr_tries;
 	char window[16], limit[16];
 };
 
-/* Names the counters for username (lower-cased) and answers 429 while
- * either is over its limit. */
+/* Counts one more in counters k1 and k2; -1 when that cannot be recorded. */
+static int
+attempt_count(struct req *r, const struct attempt *t, const char *k1,
+    const char *k2)
+{
+	const char *params[3] = { k1, k2, t->window };
+
+	return db_exec(r->arena, &r->fail, "session_count", 3, params) ==
+	    NULL ? -1 : 0;
+}
+
+/* Names the counters for username (lower-cased), answers 429 while one is
+ * over its limit, else counts the attempt. */
 static int
 attempt_begin(struct req *r, struct attempt *t, const char *lower)
 {
-	const char *params[4];
+	const char *params[6];
 	struct dbres *res;
 	char addr[64];
 
 	if (cfg.trust_proxy && req_header(r, "X-Real-IP") != NULL)
-		snprintf(addr, sizeof(addr), "%s", req_header(r, "X-Real-IP"));
+		snprintf(addr, sizeof(addr), "%.60s", req_header(r, "X-Real-IP"));
 	else
 		req_client_addr(r, addr, sizeof(addr));
-	t->ukey = arena_printf(r->arena, "user:%s", lower);
-	t->akey = arena_printf(r->arena, "addr:%.60s", addr);
+	t->pair = arena_printf(r->arena, "fail:%s@%s", lower, addr);
+	t->addr_fails = arena_printf(r->arena, "fail:%s", addr);
+	t->user_tries = arena_printf(r->arena, "try:%s", lower);
+	t->addr_tries = arena_printf(r->arena, "try:%s", addr);
 	snprintf(t->window, sizeof(t->window), "%d", cfg.login_window);
 	snprintf(t->limit, sizeof(t->limit), "%d", cfg.login_limit);
-	params[0] = t->ukey;
-	params[1] = t->akey;
-	params[2] = t->limit;
-	params[3] = t->window;
-	if ((res = db_exec(r->arena, &r->fail, "session_throttled", 4,
+	params[0] = t->pair;
+	params[1] = t->addr_fails;
+	params[2] = t->user_tries;
+	params[3] = t->addr_tries;
+	params[4] = t->limit;
+	params[5] = t->window;
+	if ((res = db_exec(r->arena, &r->fail, "session_throttled", 6,
 	    params)) == NULL)
 		return -1;
 	if (db_get(res, 0, 0) != NULL) {
 		req_header_add(r, "Retry-After", db_get(res, 0, 0));
 		return req_fail(r, 429, "too_many_attempts",
-		    "too many failed sign-ins; try again later");
+		    "too many sign-in attempts; try again later");
 	}
-	return 0;
+	return attempt_count(r, t, t->user_tries, t->addr_tries);
 }
 
 /* Counts a failed attempt; -1 only when that cannot be recorded. */
 static int
 attempt_failed(struct req *r, const struct attempt *t)
 {
-	const char *params[3] = { t->ukey, t->akey, t->window };
-
-	return db_exec(r->arena, &r->fail, "session_failed", 3, params) ==
-	    NULL ? -1 : 0;
+	return attempt_count(r, t, t->pair, t->addr_fails);
 }
 
 int
@@ -217,7 +239,7 @@ auth_token(struct req *r)
 		return req_fail(r, 401, "invalid_grant",
 		    "the username or password is wrong");
 	}
-	params[0] = t.ukey;
+	params[0] = t.pair;
 	if (db_exec(r->arena, &r->fail, "session_succeeded", 1, params) == NULL)
 		return -1;
 	if (rehash_needed) {

@@ -759,10 +759,13 @@ class Throttle(unittest.TestCase):
             r = harness.login(viewer["username"].upper(), viewer["password"],
                               srv=s)
             harness.expect_problem(self, r, 429, "too_many_attempts")
+            # Refused attempts are not counted.
             rows = d.psql("SELECT key, failures FROM login_failures "
                           "ORDER BY key")
-            self.assertEqual(rows, [("addr:127.0.0.1", "3"),
-                                    ("user:xem", "3")])
+            self.assertEqual(rows, [("fail:127.0.0.1", "3"),
+                                    ("fail:xem@127.0.0.1", "3"),
+                                    ("try:127.0.0.1", "3"),
+                                    ("try:xem", "3")])
             # Another username from the same address still signs in.
             r = harness.login(inspector["username"], inspector["password"],
                               srv=s)
@@ -771,7 +774,8 @@ class Throttle(unittest.TestCase):
             r = harness.login(viewer["username"], viewer["password"], srv=s)
             self.assertEqual(r.status, 200, r.describe())
             self.assertEqual(d.psql("SELECT count(*) FROM login_failures "
-                                    "WHERE key = 'user:xem'"), [("0",)])
+                                    "WHERE key = 'fail:xem@127.0.0.1'"),
+                             [("0",)])
             # The count starts again from nothing.
             r = harness.login(viewer["username"], "wrong-password-1", srv=s)
             harness.expect_problem(self, r, 401, "invalid_grant")
@@ -806,7 +810,52 @@ class Throttle(unittest.TestCase):
                                        "X-Forwarded-For": "10.9.8.7"})
             harness.expect_problem(self, r, 429, "too_many_attempts")
             self.assertEqual(d.psql("SELECT count(*) FROM login_failures "
-                                    "WHERE key LIKE 'addr:10.%'"), [("0",)])
+                                    "WHERE key LIKE '%10.9.8.7'"), [("0",)])
+        finally:
+            stop_quietly(s, d)
+
+    def test_lock_out_is_keyed_on_username_and_address(self):
+        # A stranger's wrong passwords do not lock the user out elsewhere.
+        d = harness.Database()
+        s = None
+        try:
+            s = harness.Server(d, {"DANVAN_LOGIN_LIMIT": "2",
+                                   "DANVAN_TRUST_PROXY": "1"}).start()
+            viewer = harness.demo_account("viewer")
+            there = {"X-Real-IP": "198.51.100.7"}
+            here = {"X-Real-IP": "198.51.100.8"}
+            for i in range(2):
+                r = harness.login(viewer["username"], "wrong-" + str(i) * 8,
+                                  srv=s, headers=there)
+                harness.expect_problem(self, r, 401, "invalid_grant")
+            r = harness.login(viewer["username"], viewer["password"], srv=s,
+                              headers=there)
+            harness.expect_problem(self, r, 429, "too_many_attempts")
+            r = harness.login(viewer["username"], viewer["password"], srv=s,
+                              headers=here)
+            self.assertEqual(r.status, 200, r.describe())
+        finally:
+            stop_quietly(s, d)
+
+    def test_successful_sign_ins_are_rated_too(self):
+        # One valid account cannot keep the hashing threads busy: at most
+        # 4 x DANVAN_LOGIN_LIMIT attempts per username and window.
+        d = harness.Database()
+        s = None
+        try:
+            s = harness.Server(d, {"DANVAN_LOGIN_LIMIT": "1"}).start()
+            viewer = harness.demo_account("viewer")
+            for _ in range(4):
+                r = harness.login(viewer["username"], viewer["password"],
+                                  srv=s)
+                self.assertEqual(r.status, 200, r.describe())
+            r = harness.login(viewer["username"], viewer["password"], srv=s)
+            harness.expect_problem(self, r, 429, "too_many_attempts")
+            self.assertIsNotNone(r.headers.get("Retry-After"))
+            inspector = harness.demo_account("inspector")
+            r = harness.login(inspector["username"], inspector["password"],
+                              srv=s)
+            self.assertEqual(r.status, 200, r.describe())
         finally:
             stop_quietly(s, d)
 
