@@ -24,10 +24,13 @@ static const char list[] =
     " AND ($4::text IS NULL OR fold(u.name) LIKE like_pattern($4)"
     "  OR u.code LIKE like_pattern($4))"
     " AND ($5::boolean IS NULL OR u.active = $5)"
-    /* The cursor is the last unit's id: names can be long. */
+    /* The cursor is the last unit's id: names can be long. A unit outside
+     * the caller's subtree is no cursor (an empty page, as for an id that
+     * names nothing), so a forged cursor tells nothing of other units. */
     " AND ($6::text IS NULL OR (u.name COLLATE \"C\", u.id) > (SELECT"
     "  c.name COLLATE \"C\", c.id FROM units c"
-    "  WHERE c.id = convert_from(decode($6, 'hex'), 'UTF8')::uuid))"
+    "  WHERE c.id = convert_from(decode($6, 'hex'), 'UTF8')::uuid"
+    "  AND c.path <@ " SCOPE "))"
     " ORDER BY u.name COLLATE \"C\", u.id LIMIT $7";
 static const char get[] =
     "SELECT u.version, " UNIT_JSON("u")

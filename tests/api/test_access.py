@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import sys
 import unittest
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -273,6 +274,25 @@ class TokensOfAnOldGeneration(unittest.TestCase):
         harness.expect_problem(self, probe(tok), 401, "invalid_token")
         fresh = sign_in(self, user["username"], pw)["access_token"]
         self.assertEqual(probe(fresh).status, 200)
+
+
+class UnitCursorOracle(unittest.TestCase):
+
+    def test_a_foreign_unit_as_cursor_answers_like_no_unit(self):
+        # The village officer's subtree is its village; a commune office
+        # whose name sorts before it must not show through a forged cursor.
+        def page(unit_id):
+            cur = unit_id.encode().hex()
+            r = harness.call("officer", "GET", "/api/v1/units?cursor=" + cur)
+            self.assertEqual(r.status, 200, r.describe())
+            return r.json()
+        nothing = page(str(uuid.uuid4()))
+        self.assertEqual(nothing, {"items": [], "next_cursor": None})
+        for foreign in ("ban-xay-dung-dang", "province", "commune"):
+            with self.subTest(unit=foreign):
+                self.assertEqual(page(U[foreign]), nothing)
+        own = page(U["thon-1"])
+        self.assertIsNone(own["next_cursor"])
 
 
 class AppendOnlyVersions(unittest.TestCase):
