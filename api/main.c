@@ -42,7 +42,7 @@ owner_url(void)
 static int
 cmd_serve(void)
 {
-	struct http_options o = { routes, nroutes, resources_dispatch };
+	struct http_options o = { routes, nroutes };
 	sigset_t set;
 	int sig;
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "core/core.h"
+#include "db/db.h"
 
 #define ROUTE_MAX_PARAMS 4
 
@@ -107,17 +108,10 @@ int req_reply(struct req *, int status, const char *ctype, const void *body,
     size_t len);
 int req_reply_static(struct req *, const char *ctype, const struct static_body *);
 void req_header_add(struct req *, const char *name, const char *value);
-/* Request header or query parameter, NULL when absent. Owned by the server. */
-const char *req_header(struct req *, const char *name);
-const char *req_query(struct req *, const char *name);
-/* The client's address as text, into buf. */
-void req_client_addr(struct req *, char *buf, size_t cap);
 /* Hands v to the request's arena (decref when it ends) and returns it. */
 json_t *req_own(struct req *, json_t *v);
 /* Returns the body as a JSON object, or fails with 400 and returns NULL. */
 json_t *req_body_object(struct req *);
-/* Prepares a static body: computes its gzip form and ETag once. */
-void static_body_init(struct static_body *, const unsigned char *, size_t);
 
 /* router.c */
 /* Index of the route for method and path (params filled), or -1; then *allow
@@ -148,13 +142,31 @@ void metrics_inflight(int delta);
 /* Appends the HTTP metrics in Prometheus text format to a new arena string. */
 char *metrics_render(struct arena *, const struct route *, size_t);
 
+/* pipeline.c */
+/* From the headers alone: authenticates the caller of a route that is not
+ * public and checks the route's permission. 0, or -1 with 401/403. */
+int pipeline_admit(struct req *);
+/* Parses the received body (JSON routes), then runs the route's handler,
+ * inside the Idempotency-Key record when a POST has one. 0 or -1. */
+int pipeline_run(struct req *);
+
+/* idempotency.c */
+extern const struct db_stmt idempotency_stmts[];
+/* Runs the handler under an Idempotency-Key: the same request replays the
+ * stored answer, another one under the key is 422, one still running 409. */
+int idempotency_run(struct req *, const char *key);
+
 /* server.c */
+/* Request header or query parameter, NULL when absent. Owned by the server. */
+const char *req_header(struct req *, const char *name);
+const char *req_query(struct req *, const char *name);
+/* The client's address as text, into buf. */
+void req_client_addr(struct req *, char *buf, size_t cap);
+/* Prepares a static body: computes its gzip form and ETag once. */
+void static_body_init(struct static_body *, const unsigned char *, size_t);
 struct http_options {
 	const struct route *routes;
 	size_t nroutes;
-	/* Runs the matched route for a parsed, size-checked request:
-	 * authorisation, then the handler. Returns 0 or -1 (failure recorded). */
-	int (*dispatch)(struct req *);
 };
 int http_start(const struct http_options *);
 /* Stops accepting, lets in-flight requests finish (bounded), then stops. */

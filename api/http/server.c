@@ -577,13 +577,7 @@ dispatch(struct conn_req *cr)
 		    "the body is larger than %zu bytes", body_cap(r));
 		return;
 	}
-	if (r->body != NULL) {
-		r->body[r->body_len] = '\0';
-		if (r->body_len > 0 && !(r->route->flags & ROUTE_RAW_BODY) &&
-		    body_parse_json(r) == -1)
-			return;
-	}
-	opts.dispatch(r);
+	pipeline_run(r);
 }
 
 static void *

@@ -1,7 +1,7 @@
 /*
  * The resources: the route table (one row per OpenAPI operation), what every
- * resource shares (common.c), and the handlers, one file per resource, each
- * named <resource>_<operation> after its operationId.
+ * resource shares (validate.c, reply.c, tx.c), and the handlers, one file per
+ * resource, each named <resource>_<operation> after its operationId.
  */
 #ifndef DANVAN_RESOURCES_H
 #define DANVAN_RESOURCES_H
@@ -19,7 +19,7 @@ extern const size_t nroutes;
 /* Every resource's named statements, for db_init. */
 extern const struct db_stmt *const statements[];
 
-/* common.c */
+/* validate.c */
 enum field_type {
 	F_STRING, /* min..max characters */
 	F_CODE,	  /* a short machine name: a-z 0-9 - _ . */
@@ -51,17 +51,41 @@ int validate(struct req *, json_t *obj, const struct field *, const char **out,
  * and counted; returns how many. For documents with several parts. */
 int validate_at(struct req *, json_t *obj, const struct field *,
     const char **out, int patch, const char *prefix);
-/* Reads and checks the query parameters named by fields (types F_INT,
- * F_BOOL, F_UUID, F_DATE, F_ENUM, F_STRING); out[i] is NULL when absent.
- * Returns 0, or -1 with 400 invalid_query and errors[]. */
+/* Checks one query value against f (types F_INT, F_BOOL, F_UUID, F_DATE,
+ * F_ENUM, F_STRING); 0, or -1 with a field error named f->name recorded
+ * (the request itself does not fail). */
+int query_value(struct req *, const struct field *f, const char *value);
+/* Reads and checks the query parameters named by fields; out[i] is NULL
+ * when absent. Returns 0, or -1 with 400 invalid_query and errors[]. */
 int query_params(struct req *, const struct field *, const char **out);
 struct page {
 	int limit;
 	const char *cursor; /* hex, from an earlier next_cursor */
 	const char *fetch;  /* limit + 1, as text, for SQL LIMIT */
 };
-/* Reads limit and cursor from the query; -1 with 400 when malformed. */
+/* Fills pg from the limit and cursor query values (NULL: absent; the
+ * strings are kept); -1 with 400 invalid_query when malformed. */
+int page_parse(struct req *, const char *limit, const char *cursor,
+    struct page *pg);
+/* page_parse on the request's own limit and cursor. */
 int page_params(struct req *, struct page *);
+int is_uuid(const char *);
+/* True for a calendar date written YYYY-MM-DD (years 1900 to 2999). */
+int is_date(const char *);
+/* The number of characters (code points) of valid UTF-8. */
+size_t utf8_len(const char *);
+/* 422 invalid_reference: field names something that does not exist or
+ * lies outside the caller's reach; the message goes in errors[] and detail.
+ * Returns -1. */
+int fail_reference(struct req *, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* For a step that takes no fields: 0 for no body or {}, else 422 naming
+ * each field. */
+int no_fields(struct req *);
+/* 422 empty_patch when a PATCH body holds nothing but amendment_reason. */
+int only_reason(struct req *, json_t *body);
+
+/* reply.c */
 /* db_exec for a list: a cast failure caused by a forged cursor is 400. */
 struct dbres *page_exec(struct req *, const char *stmt, int n,
     const char *const *params, const struct page *);
@@ -86,27 +110,16 @@ int check_locked(struct req *, struct dbres *cur, const char *version,
     const char *what);
 /* Replies row 0 (version, json) with its ETag, or 404 naming what. */
 int reply_entity(struct req *, struct dbres *, int status, const char *what);
-/* The version that If-Match names, or NULL after 428/412. */
+/* The version that If-Match names (arena memory), or NULL after 428/412. */
 const char *if_match(struct req *);
-const char *actor_kind(struct req *);
-int is_uuid(const char *);
-/* 422 invalid_reference: field names something that does not exist or
- * lies outside the caller's reach; the message goes in errors[] and detail.
- * Returns -1. */
-int fail_reference(struct req *, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* For a step that takes no fields: 0 for no body or {}, else 422 naming
- * each field. */
-int no_fields(struct req *);
-/* 422 empty_patch when a PATCH body holds nothing but amendment_reason. */
-int only_reason(struct req *, json_t *body);
+
+/* tx.c */
 /* db_tx on the request's arena and failure record; fn runs inside
  * BEGIN/COMMIT and returns 0, or -1 to roll back. */
 int run_tx(struct req *, int (*fn)(struct req *, void *), void *arg);
-/* Authenticates, checks the route's permission, runs the handler (with
- * Idempotency-Key when a POST has one). */
-int resources_dispatch(struct req *);
-extern const struct db_stmt common_stmts[];
+/* Who the audit rows of this request name: "user", "service" or, with no
+ * principal (the seeder), "system". */
+const char *actor_kind(struct req *);
 
 /* meta.c */
 extern const struct db_stmt meta_stmts[];

@@ -131,7 +131,7 @@ const size_t nroutes = nitems(routes);
 
 const struct db_stmt *const statements[] = {
 	meta_stmts,
-	common_stmts,
+	idempotency_stmts,
 	auth_stmts,
 	session_stmts,
 	units_stmts,

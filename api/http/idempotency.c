@@ -1,0 +1,135 @@
+/*
+ * Idempotency-Key on POST: the first request under a key runs and its answer
+ * is stored in the same transaction as its effects; a repeat with the same
+ * body replays that answer, one with another body is refused (422), and one
+ * that arrives while the first still runs waits for it, then gets 409.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth/auth.h"
+#include "http/http.h"
+
+#define IDEM_KEY_MAX 128
+
+static const char idem_timeout[] =
+    "SELECT set_config('lock_timeout', '2000', true)";
+/* Claims the key; an expired record (over a day old) is taken over. */
+static const char idem_claim[] =
+    "INSERT INTO idempotency_keys (principal, key, request_hash)"
+    " VALUES ($1, $2, $3)"
+    " ON CONFLICT (principal, key) DO UPDATE SET request_hash = $3,"
+    "  status = NULL, content_type = NULL, body = NULL, etag = NULL,"
+    "  location = NULL, created_at = now()"
+    " WHERE idempotency_keys.created_at < now() - interval '1 day'"
+    " RETURNING 1";
+static const char idem_get[] =
+    "SELECT request_hash = $3, status, content_type, body, etag, location"
+    " FROM idempotency_keys WHERE principal = $1 AND key = $2";
+static const char idem_store[] =
+    "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5,"
+    " etag = $6, location = $7 WHERE principal = $1 AND key = $2";
+
+const struct db_stmt idempotency_stmts[] = {
+	{ "idem_timeout", idem_timeout },
+	{ "idem_claim", idem_claim },
+	{ "idem_get", idem_get },
+	{ "idem_store", idem_store },
+	{ NULL, NULL },
+};
+
+struct idem {
+	struct req *r;
+	const char *params[7];
+};
+
+/* A header of the response being built, NULL when it has none. */
+static const char *
+reply_header(struct req *r, const char *name)
+{
+	struct header *h;
+
+	for (h = r->headers; h != NULL; h = h->next)
+		if (strcasecmp(h->name, name) == 0)
+			return h->value;
+	return NULL;
+}
+
+/* Inside the create's transaction: replay a stored answer, or run and store. */
+static int
+idem_tx(void *arg)
+{
+	struct idem *k = arg;
+	struct req *r = k->r;
+	struct dbres *res;
+	char status[8];
+
+	if (db_exec(r->arena, &r->fail, "idem_timeout", 0, NULL) == NULL)
+		return -1;
+	if ((res = db_exec(r->arena, &r->fail, "idem_claim", 3, k->params)) == NULL) {
+		if (r->fail.code != NULL && strcmp(r->fail.code, "lock_timeout") == 0) {
+			req_clear_failure(r);
+			return req_fail(r, 409, "idempotency_key_in_use",
+			    "a request with this Idempotency-Key is still "
+			    "running; retry later");
+		}
+		return -1;
+	}
+	if (db_rows(res) == 0) {
+		if ((res = db_exec(r->arena, &r->fail, "idem_get", 3, k->params)) == NULL)
+			return -1;
+		if (strcmp(db_get(res, 0, 0), "t") != 0)
+			return req_fail(r, 422, "idempotency_key_reused",
+			    "this Idempotency-Key was used with another request");
+		/* Committed claims always carry their answer; be safe anyway. */
+		if (db_get(res, 0, 1) == NULL || db_get(res, 0, 3) == NULL)
+			return req_fail(r, 409, "idempotency_key_in_use",
+			    "a request with this Idempotency-Key is still "
+			    "running; retry later");
+		req_header_add(r, "Idempotent-Replayed", "true");
+		if (db_get(res, 0, 5) != NULL)
+			req_header_add(r, "Location", db_get(res, 0, 5));
+		r->etag = db_get(res, 0, 4);
+		return req_reply(r, atoi(db_get(res, 0, 1)), db_get(res, 0, 2),
+		    db_get(res, 0, 3), strlen(db_get(res, 0, 3)));
+	}
+	if (r->route->handler(r) == -1)
+		return -1;
+	snprintf(status, sizeof(status), "%d", r->status);
+	k->params[2] = status;
+	k->params[3] = r->ctype;
+	k->params[4] = arena_strndup(r->arena, r->resp, r->resp_len);
+	k->params[5] = r->etag;
+	k->params[6] = reply_header(r, "Location");
+	return db_exec(r->arena, &r->fail, "idem_store", 7, k->params) == NULL ? -1 : 0;
+}
+
+int
+idempotency_run(struct req *r, const char *key)
+{
+	const struct principal *p = r->principal;
+	struct idem k = { r, { 0 } };
+	char hash[65], *what;
+	size_t i;
+
+	for (i = 0; key[i] != '\0'; i++)
+		if (i >= IDEM_KEY_MAX || !isgraph((unsigned char)key[i]))
+			return req_fail(r, 400, "invalid_idempotency_key",
+			    "Idempotency-Key must be 1 to %d visible ASCII "
+			    "characters", IDEM_KEY_MAX);
+	if (i == 0)
+		return req_fail(r, 400, "invalid_idempotency_key",
+		    "Idempotency-Key is empty");
+	/* The method, the path and the body's bytes (a file may hold NULs). */
+	sha256_hex(r->body ? r->body : "", r->body_len, hash);
+	what = arena_printf(r->arena, "%s %s\n%s", method_name(r->method),
+	    r->path, hash);
+	secret_hash(what, hash);
+	k.params[0] = p ? p->id : "anonymous";
+	k.params[1] = key;
+	k.params[2] = hash;
+	return db_tx(r->arena, &r->fail, idem_tx, &k);
+}
