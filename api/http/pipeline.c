@@ -35,8 +35,6 @@ pipeline_run(struct req *r)
 		    body_parse_json(r) == -1)
 			return -1;
 	}
-	if (pipeline_admit(r) == -1)
-		return -1;
 	if (r->method == M_POST && !(r->route->flags & ROUTE_NO_IDEMPOTENCY) &&
 	    (key = req_header(r, "Idempotency-Key")) != NULL)
 		return idempotency_run(r, key);

@@ -40,6 +40,7 @@ struct conn_req {
 	size_t room;		/* bytes the body buffer holds */
 	int too_big;
 	int has_body;
+	int early;	/* answered on the headers-only call, body unread */
 	int dispatched;
 	int queued;
 };
@@ -375,7 +376,8 @@ finish(struct conn_req *cr)
 		    "gzip");
 	for (h = r->headers; h != NULL; h = h->next)
 		MHD_add_response_header(resp, h->name, h->value);
-	if (__atomic_load_n(&stopping, __ATOMIC_RELAXED) || cr->too_big)
+	if (__atomic_load_n(&stopping, __ATOMIC_RELAXED) || cr->too_big ||
+	    cr->early)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		    "close");
 	ret = MHD_queue_response(cr->c, (unsigned)r->status, resp);
@@ -542,6 +544,12 @@ begin(struct conn_req *cr, const char *url, const char *method)
 		return req_fail(r, 400, "invalid_query",
 		    "a query parameter is invalid");
 	}
+	/* Who asks, from the headers alone: a caller without the route's
+	 * permission has no byte of its body read or buffered. */
+	if (pipeline_admit(r) == -1) {
+		cr->early = cr->has_body;
+		return -1;
+	}
 	if (cr->has_body) {
 		size_t cap = body_cap(r);
 
@@ -549,7 +557,7 @@ begin(struct conn_req *cr, const char *url, const char *method)
 			return req_fail(r, 413, "payload_too_large",
 			    "this operation takes no request body");
 		if (cl != NULL && strtoull(cl, NULL, 10) > cap) {
-			cr->too_big = 1;
+			cr->too_big = cr->early = 1;
 			return req_fail(r, 413, "payload_too_large",
 			    "the body is larger than %zu bytes", cap);
 		}
@@ -631,8 +639,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		cr->c = c;
 		cr->r.conn = c;
 		*con_cls = cr;
-		/* An announced oversize body is refused before it is read. */
-		if (begin(cr, url, method) == -1 && cr->too_big)
+		/*
+		 * A body that is announced too big, or that the caller may
+		 * not send, is refused now, before it is read: answering on
+		 * this first call makes libmicrohttpd close the connection.
+		 */
+		if (begin(cr, url, method) == -1 && cr->early)
 			return finish(cr);
 		return MHD_YES;
 	}

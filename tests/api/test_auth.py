@@ -10,11 +10,13 @@ import json
 import os
 import re
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
 import time
 import unittest
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -583,6 +585,109 @@ class BearerTokens(unittest.TestCase):
         harness.expect_problem(self, r, 401, "invalid_token")
         self.assertEqual(r.headers.get("WWW-Authenticate"),
                          INVALID_TOKEN_CHALLENGE)
+
+
+class BeforeTheBody(unittest.TestCase):
+    """Authentication and the route's permission are decided from the
+    headers: a caller who may not send a body is answered while it has sent
+    only the headers, and nothing of its body is read or buffered."""
+
+    MiB = 1024 * 1024
+    IMPORT = "/api/v1/plans/import"  # a JSON route with a 1 MiB cap
+
+    @staticmethod
+    def head(method, path, length, ctype="application/json", token=None):
+        lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1",
+                 "Content-Type: " + ctype, "Content-Length: %d" % length]
+        if token is not None:
+            lines.append("Authorization: Bearer " + token)
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def refused_at_headers(self, head, status, code):
+        t0 = time.monotonic()
+        out = srv().raw(head, timeout=3)
+        self.assertTrue(out, "no answer while only the headers were sent "
+                        "(the server waits for the body): %r" % head[:200])
+        self.assertLess(time.monotonic() - t0, 2.5)
+        first = head.split(b"\r\n", 1)[0].decode().split(" ")
+        r = harness.parse_raw_response(out, first[0], first[1])
+        harness.check_contract(r)
+        doc = harness.expect_problem(self, r, status, code)
+        # The body is not read, so the connection cannot carry another
+        # request.
+        self.assertEqual((r.headers.get("Connection") or "").lower(), "close",
+                         r.describe())
+        return r, doc
+
+    def test_anonymous_json_body_401_before_the_body(self):
+        r, _ = self.refused_at_headers(
+            self.head("POST", self.IMPORT, 1000000), 401, "unauthenticated")
+        self.assertTrue((r.headers.get("WWW-Authenticate") or "")
+                        .startswith("Bearer "), r.describe())
+
+    def test_bad_token_401_before_the_body(self):
+        r, _ = self.refused_at_headers(
+            self.head("POST", self.IMPORT, 1000000, token="not.a.token"),
+            401, "invalid_token")
+        self.assertEqual(r.headers.get("WWW-Authenticate"),
+                         INVALID_TOKEN_CHALLENGE)
+
+    def test_anonymous_upload_401_before_the_body(self):
+        path = ("/api/v1/submissions/%s/attachments?filename=x.pdf"
+                % uuid.uuid4())
+        self.refused_at_headers(
+            self.head("POST", path, 9 * self.MiB, "application/pdf"), 401,
+            "unauthenticated")
+
+    def test_forbidden_role_403_before_the_body(self):
+        _, doc = self.refused_at_headers(
+            self.head("POST", self.IMPORT, 1000000,
+                      token=harness.token("viewer")), 403, "forbidden")
+        self.assertIn("viewer", doc["detail"])
+        path = "/api/v1/plans/%s" % uuid.uuid4()
+        self.refused_at_headers(
+            self.head("PATCH", path, 200000, token=harness.token("officer")),
+            403, "forbidden")
+
+    def test_allowed_caller_still_sends_its_body(self):
+        # The same request with the right role is read and handled.
+        body = b'{"plan": {}}'
+        r = srv().raw_response(self.head(
+            "POST", self.IMPORT + "?dry_run=true", len(body),
+            token=harness.token("leader")) + body)
+        self.assertEqual(r.status, 422, r.describe())
+
+    @staticmethod
+    def rss(pid):
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS for %d" % pid)
+
+    def test_refused_bodies_are_not_buffered(self):
+        pid = srv().proc.pid
+        before = self.rss(pid)
+        chunk = b" " * (900 * 1024)
+        socks = []
+        try:
+            for _ in range(8):
+                s = socket.create_connection(("127.0.0.1", srv().port),
+                                             timeout=1)
+                socks.append(s)
+                try:
+                    s.sendall(self.head("POST", self.IMPORT, 1000000))
+                    s.sendall(chunk)
+                except OSError:
+                    pass  # the server answered and closed: as it should
+            time.sleep(0.5)
+            grown = self.rss(pid) - before
+        finally:
+            for s in socks:
+                s.close()
+        # Eight bodies of 900 KiB each, had they been buffered.
+        self.assertLess(grown, 3 * self.MiB, "the server grew by %d bytes "
+                        "while anonymous clients sent bodies" % grown)
 
 
 class AccountChanges(unittest.TestCase):
