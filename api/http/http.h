@@ -1,7 +1,9 @@
 /*
- * The HTTP layer: a libmicrohttpd server, the router, the request context that
- * every handler receives, problem documents (RFC 9457) and metrics.
- * Handlers include this header only; they never see libmicrohttpd types.
+ * The HTTP layer: a libmicrohttpd server, the request pipeline (limits, the
+ * router, authentication and permission, body, Idempotency-Key, response
+ * shaping), the request context that every handler receives, problem
+ * documents (RFC 9457) and metrics. Handlers include this header only; they
+ * never see libmicrohttpd types.
  */
 #ifndef DANVAN_HTTP_H
 #define DANVAN_HTTP_H
@@ -89,8 +91,6 @@ struct req {
 
 	/* The first failure recorded; rendered as a problem document. */
 	struct failure fail;
-
-	void *conn; /* the server's connection; opaque to handlers */
 };
 
 /* request.c */
@@ -118,6 +118,11 @@ json_t *req_body_object(struct req *);
  * holds the methods that do match the path (0: unknown path). */
 int router_match(const struct route *, size_t, enum method, const char *path,
     struct arena *, const char **params, unsigned *allow);
+/* Sets r->route, r->route_index and r->param for r->method (0: a method
+ * no route has; method is the name as sent) and path; -1 with 404, or 405
+ * and Allow, when no route matches. */
+int router_resolve(struct req *, const struct route *, size_t,
+    const char *method, const char *path);
 /* The pattern as OpenAPI writes it: "{id:uuid}" becomes "{id}". */
 char *router_template(struct arena *, const char *pattern);
 const char *method_name(enum method);
@@ -156,14 +161,76 @@ extern const struct db_stmt idempotency_stmts[];
  * stored answer, another one under the key is 422, one still running 409. */
 int idempotency_run(struct req *, const char *key);
 
+/* limits.c */
+/* 414, 400 (a query value hiding a NUL) or 431 from the sizes the server
+ * measured; else 0. */
+int limits_head(struct req *, size_t url_bytes, int query_nuls,
+    size_t header_bytes);
+/* True when a client's X-Request-Id may be kept: 1 to 64 of
+ * [A-Za-z0-9._:-]. */
+int limits_request_id(const char *);
+/* The largest body a route takes (0: none, also for no route). */
+size_t limits_body_cap(const struct route *);
+/* application/json, and for PATCH also application/merge-patch+json. */
+int limits_json_type(const char *content_type, enum method);
+/* The body r announces against its route: 0 with *room, the bytes to
+ * buffer; -1 with 413 (*oversize set when the announced length is over the
+ * cap) or 415. content_length is NULL for a chunked body. */
+int limits_body(struct req *, const char *content_length,
+    const char *content_type, size_t *room, int *oversize);
+
+/* shape.c */
+/* Compresses len bytes at src as a gzip stream, in a's memory (malloc'd
+ * when a is NULL); the compressed length goes to *outlen. */
+unsigned char *shape_gzip(struct arena *a, const void *src, size_t len,
+    size_t *outlen);
+/* Prepares a static body: computes its gzip form and ETag once. */
+void static_body_init(struct static_body *, const unsigned char *, size_t);
+/* True when an Accept-Encoding value (NULL: absent) takes gzip. */
+int shape_accepts_gzip(const char *accept_encoding);
+/* True when an If-None-Match value (NULL: absent) names etag or is "*";
+ * the weak comparison of RFC 9110. */
+int shape_etag_matches(const char *if_none_match, const char *etag);
+/* True for media types worth compressing: JSON and text. */
+int shape_compressible(const char *content_type);
+/* A Range value (NULL: absent) against a body of len bytes: 1 with the
+ * inclusive [*first, *last] of one range, -1 when it lies outside (416),
+ * 0 to serve the whole body. */
+int shape_range(const char *range, size_t len, size_t *first, size_t *last);
+/* True for a fields= value: names of [a-z0-9_], comma-separated, <= 64. */
+int shape_fields_valid(const char *);
+/* A JSON object body trimmed to fields (an entity, or each item of a list
+ * page), in a's memory with its length in *outlen; NULL when the body is
+ * not a JSON object (send it as it is). */
+char *shape_fields_trim(struct arena *a, const char *body, size_t len,
+    const char *fields, size_t *outlen);
+/* The Allow value for the methods in allow, in a's memory. */
+const char *shape_allow(struct arena *a, unsigned allow);
+/* The last stage for a handled request: its failure as a problem document,
+ * Range, fields=, ETag and 304, gzip. *body (request's memory) and *len are
+ * what to send; *gzipped says whether it is compressed. */
+void shape_response(struct req *, const void **body, size_t *len,
+    int *gzipped);
+
+/* offload.c */
+/* Work for the offload threads, embedded in its owner; run is called on
+ * one of them. */
+struct offload_job {
+	struct offload_job *next;
+	void (*run)(struct offload_job *);
+};
+void offload_start(void);
+/* Queues job (not copied: it must live until it has run). */
+void offload_push(struct offload_job *);
+/* Runs the jobs still queued, then joins the threads. */
+void offload_stop(void);
+
 /* server.c */
 /* Request header or query parameter, NULL when absent. Owned by the server. */
 const char *req_header(struct req *, const char *name);
 const char *req_query(struct req *, const char *name);
 /* The client's address as text, into buf. */
 void req_client_addr(struct req *, char *buf, size_t cap);
-/* Prepares a static body: computes its gzip form and ETag once. */
-void static_body_init(struct static_body *, const unsigned char *, size_t);
 struct http_options {
 	const struct route *routes;
 	size_t nroutes;

@@ -3,6 +3,8 @@
  * parameters are typed in the pattern ("{id:uuid}", "{n:int}") and checked
  * here, so a handler only ever sees well-formed parameters; a segment that
  * fails its type simply does not match (the client gets 404).
+ * router_resolve answers 404, or 405 with Allow, for a request that matches
+ * no route.
  */
 #include <ctype.h>
 #include <string.h>
@@ -131,6 +133,37 @@ router_match(const struct route *routes, size_t n, enum method m,
 			*allow |= routes[i].method;
 	}
 	return -1;
+}
+
+int
+router_resolve(struct req *r, const struct route *routes, size_t n,
+    const char *method, const char *path)
+{
+	unsigned allow;
+	int idx;
+
+	if (r->method == 0) {
+		/* No route takes it; Allow says what the path does take. */
+		router_match(routes, n, 0, path, NULL, NULL, &allow);
+		if (allow != 0)
+			req_header_add(r, "Allow", shape_allow(r->arena, allow));
+		return req_fail(r, allow ? 405 : 404, allow ?
+		    "method_not_allowed" : "not_found", allow ?
+		    "method %.16s is not supported" : "no resource at this path",
+		    method);
+	}
+	idx = router_match(routes, n, r->method, path, r->arena, r->param,
+	    &allow);
+	if (idx < 0 && allow != 0) {
+		req_header_add(r, "Allow", shape_allow(r->arena, allow));
+		return req_fail(r, 405, "method_not_allowed",
+		    "%s is not allowed on this resource", method);
+	}
+	if (idx < 0)
+		return req_fail(r, 404, "not_found", "no resource at this path");
+	r->route_index = idx;
+	r->route = &routes[idx];
+	return 0;
 }
 
 char *

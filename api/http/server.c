@@ -1,28 +1,22 @@
 /*
  * The libmicrohttpd server: an epoll thread pool (each thread also owns one
- * PostgreSQL connection, see api/db), request set-up and limits, body
- * collection, dispatch through the route table, and one place where every
- * response is finished: problem rendering, ETag and 304, gzip, common headers,
- * metrics and the access log.
+ * PostgreSQL connection, see api/db), the pipeline's stages run in order on
+ * what the connection gives (limits.c, router.c, pipeline.c, then the body,
+ * then shape.c), the common response headers, metrics and the access log.
+ * microhttpd.h is included here only.
  */
-#include <ctype.h>
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <zlib.h>
 
 #include "http/http.h"
-
-#define GZIP_MIN_BYTES 1024
-#define OFFLOAD_THREADS 2
 
 static struct MHD_Daemon *daemon_;
 static struct http_options opts;
@@ -35,7 +29,7 @@ static long handling;
 struct conn_req {
 	struct req r;
 	struct MHD_Connection *c;
-	struct conn_req *next;	/* in the offload queue */
+	struct offload_job job;	/* for a ROUTE_OFFLOAD handler */
 	size_t seen;		/* body bytes received, kept or not */
 	size_t room;		/* bytes the body buffer holds */
 	int too_big;
@@ -44,20 +38,6 @@ struct conn_req {
 	int dispatched;
 	int queued;
 };
-
-/*
- * The offload pool: routes flagged ROUTE_OFFLOAD (password hashing, ~0.2 s of
- * CPU and 64 MiB each) run here, suspended from the event loop, so at most
- * OFFLOAD_THREADS hashes run at once and no event thread stalls on one.
- */
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct conn_req *head, *tail;
-	pthread_t threads[OFFLOAD_THREADS];
-	int started, quit;
-} offload = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
-	{ 0 }, 0, 0 };
 
 const char *
 req_header(struct req *r, const char *name)
@@ -93,210 +73,6 @@ req_client_addr(struct req *r, char *buf, size_t cap)
 		    (socklen_t)cap);
 }
 
-/* Compresses src as a gzip stream into arena memory (or malloc when a is NULL). */
-static unsigned char *
-gzip(struct arena *a, const void *src, size_t len, size_t *outlen)
-{
-	unsigned char *out;
-	z_stream z;
-	size_t cap;
-
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-	    Z_OK)
-		abort();
-	cap = deflateBound(&z, len);
-	out = a ? arena_alloc(a, cap) : xmalloc(cap);
-	z.next_in = (unsigned char *)(uintptr_t)src;
-	z.avail_in = (uInt)len;
-	z.next_out = out;
-	z.avail_out = (uInt)cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-		abort();
-	*outlen = z.total_out;
-	deflateEnd(&z);
-	return out;
-}
-
-void
-static_body_init(struct static_body *sb, const unsigned char *data, size_t len)
-{
-	sb->data = data;
-	sb->len = len;
-	sb->gz = gzip(NULL, data, len, &sb->gzlen);
-	snprintf(sb->etag, sizeof(sb->etag), "\"%016llx\"",
-	    (unsigned long long)hash_fnv1a(data, len));
-}
-
-/* True when the client accepts gzip (a "gzip" coding without q=0). */
-static int
-accepts_gzip(struct req *r)
-{
-	const char *ae = req_header(r, "Accept-Encoding"), *p, *q;
-
-	if (ae == NULL || (p = strcasestr(ae, "gzip")) == NULL)
-		return 0;
-	q = p + 4;
-	while (*q == ' ')
-		q++;
-	if (*q == ';') {
-		q = strchr(q, '=');
-		if (q != NULL && strtod(q + 1, NULL) == 0)
-			return 0;
-	}
-	return 1;
-}
-
-/* True when If-None-Match names etag (or is "*"); weak comparison. */
-static int
-etag_matches(const char *inm, const char *etag)
-{
-	size_t n;
-	const char *p;
-
-	if (inm == NULL || etag == NULL)
-		return 0;
-	if (strcmp(inm, "*") == 0)
-		return 1;
-	if (strncmp(etag, "W/", 2) == 0)
-		etag += 2;
-	n = strlen(etag);
-	for (p = inm; (p = strstr(p, etag)) != NULL; p += n)
-		return 1;
-	return 0;
-}
-
-/* Text that shrinks; files (photos, PDFs) are sent as they are. */
-static int
-compressible(const char *ctype)
-{
-	return ctype != NULL && (strncmp(ctype, "application/json", 16) == 0 ||
-	    strncmp(ctype, "application/problem+json", 24) == 0 ||
-	    strncmp(ctype, "text/", 5) == 0);
-}
-
-/*
- * Range: bytes=a-b (one range) on a GET that allows it: 206 with the slice,
- * or 416 when it lies outside. Anything else is served whole, as RFC 9110
- * allows.
- */
-static void
-apply_range(struct req *r)
-{
-	const char *h = req_header(r, "Range");
-	unsigned long long a, b, len = r->resp_len;
-	char *end;
-
-	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
-		return;
-	h += 6;
-	/* Digits and one '-' only: strtoull alone would take signs and
-	 * spaces. */
-	if (strspn(h, "0123456789-") != strlen(h) || strchr(h, '-') == NULL ||
-	    strchr(h, '-') != strrchr(h, '-'))
-		return;
-	if (*h == '-') { /* the last b bytes */
-		b = strtoull(h + 1, &end, 10);
-		if (end == h + 1 || b == 0)
-			return;
-		a = b >= len ? 0 : len - b;
-		b = len - 1;
-	} else {
-		a = strtoull(h, &end, 10);
-		b = end[1] == '\0' ? len - 1 : strtoull(end + 1, NULL, 10);
-		if (b >= len)
-			b = len - 1;
-	}
-	if (a >= len || a > b) {
-		req_header_add(r, "Content-Range", arena_printf(r->arena,
-		    "bytes */%llu", len));
-		req_fail(r, 416, "range_not_satisfiable",
-		    "the range lies outside the %llu bytes of the file", len);
-		return;
-	}
-	req_header_add(r, "Content-Range", arena_printf(r->arena,
-	    "bytes %llu-%llu/%llu", a, b, len));
-	r->status = 206;
-	r->resp = (const char *)r->resp + a;
-	r->resp_len = b - a + 1;
-}
-
-/* Keeps only the named members of obj (fields is "a,b,c", checked). */
-static void
-trim_object(json_t *obj, const char *fields)
-{
-	const char *key, *p;
-	json_t *v;
-	void *tmp;
-	size_t n;
-
-	json_object_foreach_safe(obj, tmp, key, v) {
-		n = strlen(key);
-		for (p = fields; *p != '\0'; p += strcspn(p, ",") + (p[strcspn(p,
-		    ",")] == ',')) {
-			if (strncmp(p, key, n) == 0 && (p[n] == ',' ||
-			    p[n] == '\0'))
-				break;
-		}
-		if (*p == '\0')
-			json_object_del(obj, key);
-	}
-}
-
-/*
- * fields=a,b trims a JSON entity, or each item of a list, to the named
- * members: village phones pay for every byte. The ETag becomes the trimmed
- * body's.
- */
-static void
-trim_fields(struct req *r, const char *fields)
-{
-	json_t *doc, *items, *it;
-	size_t i, n;
-	char *out;
-
-	doc = json_loadb(r->resp, r->resp_len, 0, NULL);
-	if (doc == NULL)
-		return;
-	req_own(r, doc);
-	if (!json_is_object(doc))
-		return;
-	items = json_object_get(doc, "items");
-	if (json_is_array(items) && json_object_get(doc, "next_cursor") != NULL)
-		json_array_foreach(items, i, it) {
-			if (json_is_object(it))
-				trim_object(it, fields);
-		}
-	else
-		trim_object(doc, fields);
-	n = json_dumpb(doc, NULL, 0, JSON_COMPACT);
-	out = arena_alloc(r->arena, n + 1);
-	json_dumpb(doc, out, n, JSON_COMPACT);
-	r->resp = out;
-	r->resp_len = n;
-	r->etag = NULL;
-	r->stat = NULL;
-}
-
-/* A fields= list: names of [a-z0-9_], comma-separated, at most 64. */
-static int
-valid_fields(const char *s)
-{
-	size_t n = 0;
-
-	if (*s == '\0' || strlen(s) > 1024)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (*s == ',') {
-			if (s[1] == ',' || s[1] == '\0' || ++n >= 64)
-				return 0;
-		} else if (!islower((unsigned char)*s) &&
-		    !isdigit((unsigned char)*s) && *s != '_')
-			return 0;
-	}
-	return 1;
-}
-
 static enum MHD_Result
 finish(struct conn_req *cr)
 {
@@ -306,53 +82,9 @@ finish(struct conn_req *cr)
 	struct header *h;
 	enum MHD_Result ret;
 	size_t len;
-	int gz = 0;
+	int gz;
 
-	if (r->fail.status == 0 && r->ranges && r->method == M_GET &&
-	    r->status == 200) {
-		req_header_add(r, "Accept-Ranges", "bytes");
-		if (!etag_matches(req_header(r, "If-None-Match"), r->etag))
-			apply_range(r);
-	}
-	if (r->fail.status == 0 && r->status == 0)
-		req_fail(r, 500, "internal", "the request could not be handled");
-	if (r->fail.status != 0) {
-		if (r->fail.status >= 500)
-			log_error("request %s %s failed: %d %s: %s", r->id,
-			    r->path, r->fail.status, r->fail.code,
-			    r->fail.detail ? r->fail.detail : "");
-		r->status = r->fail.status;
-		if (r->fail.header != NULL)
-			req_header_add(r, r->fail.header, r->fail.header_value);
-		r->ctype = "application/problem+json";
-		r->resp = problem_render(r, &r->resp_len);
-		r->etag = NULL;
-		r->stat = NULL;
-	}
-	if (r->method == M_GET && r->status == 200 && r->ctype != NULL &&
-	    strcmp(r->ctype, "application/json") == 0 &&
-	    req_query(r, "fields") != NULL)
-		trim_fields(r, req_query(r, "fields"));
-	body = r->resp;
-	len = r->resp_len;
-	if (r->method == M_GET && r->status == 200) {
-		if (r->etag == NULL)
-			r->etag = arena_printf(r->arena, "W/\"%016llx\"",
-			    (unsigned long long)hash_fnv1a(body, len));
-		if (etag_matches(req_header(r, "If-None-Match"), r->etag)) {
-			r->status = 304;
-			body = "";
-			len = 0;
-		}
-	}
-	if (len >= GZIP_MIN_BYTES && compressible(r->ctype) && accepts_gzip(r)) {
-		if (r->stat != NULL && r->stat->gz != NULL) {
-			body = r->stat->gz;
-			len = r->stat->gzlen;
-		} else
-			body = gzip(r->arena, body, len, &len);
-		gz = 1;
-	}
+	shape_response(r, &body, &len, &gz);
 	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
 	    MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
@@ -368,7 +100,7 @@ finish(struct conn_req *cr)
 	    r->method == M_GET && r->etag ? "no-cache" : "no-store");
 	if (r->etag != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
-	if (compressible(r->ctype))
+	if (shape_compressible(r->ctype))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
 		    "Accept-Encoding");
 	if (gz)
@@ -387,51 +119,6 @@ finish(struct conn_req *cr)
 	return ret;
 }
 
-/* The Allow header for a path that exists with other methods. */
-static const char *
-allow_header(struct arena *a, unsigned allow)
-{
-	char *s = arena_zalloc(a, 64);
-	unsigned m;
-
-	if (allow & M_GET)
-		strcat(s, "GET, HEAD");
-	for (m = M_POST; m <= M_DELETE; m <<= 1)
-		if (allow & m) {
-			if (*s != '\0')
-				strcat(s, ", ");
-			strcat(s, method_name(m));
-		}
-	return s;
-}
-
-/* The largest body the request's route takes. */
-static size_t
-body_cap(const struct req *r)
-{
-	size_t cap;
-
-	if (r->route == NULL)
-		return 0;
-	cap = r->route->flags & ROUTE_RAW_BODY ? cfg.max_upload_bytes :
-						 cfg.max_body_bytes;
-	return r->route->body_max < cap ? r->route->body_max : cap;
-}
-
-static int
-valid_request_id(const char *s)
-{
-	size_t n = 0;
-
-	if (s == NULL)
-		return 0;
-	for (; s[n] != '\0'; n++)
-		if (n >= 64 || !(isalnum((unsigned char)s[n]) ||
-		    strchr("._:-", s[n]) != NULL))
-			return 0;
-	return n > 0;
-}
-
 static enum MHD_Result
 add_size(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 {
@@ -442,7 +129,6 @@ add_size(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 	return MHD_YES;
 }
 
-/* application/json, and for PATCH also application/merge-patch+json. */
 /* Counts query values that hide a NUL ("%00"): C code would see less. */
 static enum MHD_Result
 count_nul(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen,
@@ -452,19 +138,6 @@ count_nul(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen,
 	if (strlen(k) != klen || (v != NULL && strlen(v) != vlen))
 		(*(int *)cls)++;
 	return MHD_YES;
-}
-
-static int
-json_content_type(const char *ct, enum method m)
-{
-	size_t n;
-
-	if (ct == NULL)
-		return 0;
-	n = strcspn(ct, "; \t");
-	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
-	    (m == M_PATCH && n == 28 &&
-		strncasecmp(ct, "application/merge-patch+json", 28) == 0);
 }
 
 /*
@@ -477,8 +150,7 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	struct req *r = &cr->r;
 	const char *rid, *cl, *te;
 	size_t urlsize = strlen(url), hdrsize = 0;
-	unsigned allow;
-	int idx, nuls = 0;
+	int nuls = 0;
 
 	r->arena = arena_new();
 	r->started = mono_us();
@@ -486,7 +158,7 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	r->route_index = -1;
 	metrics_inflight(1);
 	rid = req_header(r, "X-Request-Id");
-	if (valid_request_id(rid))
+	if (limits_request_id(rid))
 		snprintf(r->id, sizeof(r->id), "%s", rid);
 	else
 		random_hex(r->id, 16);
@@ -500,45 +172,13 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	te = req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	cr->has_body = (cl != NULL && strcmp(cl, "0") != 0) || te != NULL;
 
-	if ((r->method = method_parse(method)) == 0) {
-		/* No route takes it; Allow says what the path does take. */
-		router_match(opts.routes, opts.nroutes, 0, url, NULL, NULL,
-		    &allow);
-		if (allow != 0)
-			req_header_add(r, MHD_HTTP_HEADER_ALLOW,
-			    allow_header(r->arena, allow));
-		return req_fail(r, allow ? 405 : 404, allow ?
-		    "method_not_allowed" : "not_found", allow ?
-		    "method %.16s is not supported" : "no resource at this path",
-		    method);
-	}
-	if (urlsize > cfg.max_url_bytes)
-		return req_fail(r, 414, "uri_too_long",
-		    "the URL is longer than %zu bytes", cfg.max_url_bytes);
-	if (nuls > 0) {
-		req_field_error(r, "query", "format", "a NUL character is not "
-		    "allowed");
-		return req_fail(r, 400, "invalid_query",
-		    "a query parameter holds a NUL character");
-	}
-	if (hdrsize > cfg.max_header_bytes)
-		return req_fail(r, 431, "headers_too_large",
-		    "the request headers are larger than %zu bytes",
-		    cfg.max_header_bytes);
-	idx = router_match(opts.routes, opts.nroutes, r->method, url, r->arena,
-	    r->param, &allow);
-	if (idx < 0 && allow != 0) {
-		req_header_add(r, MHD_HTTP_HEADER_ALLOW,
-		    allow_header(r->arena, allow));
-		return req_fail(r, 405, "method_not_allowed",
-		    "%s is not allowed on this resource", method);
-	}
-	if (idx < 0)
-		return req_fail(r, 404, "not_found", "no resource at this path");
-	r->route_index = idx;
-	r->route = &opts.routes[idx];
+	/* An unknown method is answered before the sizes, as it always was. */
+	r->method = method_parse(method);
+	if ((r->method != 0 && limits_head(r, urlsize, nuls, hdrsize) == -1) ||
+	    router_resolve(r, opts.routes, opts.nroutes, method, url) == -1)
+		return -1;
 	if (req_query(r, "fields") != NULL && (r->method != M_GET ||
-	    !valid_fields(req_query(r, "fields")))) {
+	    !shape_fields_valid(req_query(r, "fields")))) {
 		req_field_error(r, "fields", "format", "fields is a comma-separated "
 		    "list of member names, on GET only");
 		return req_fail(r, 400, "invalid_query",
@@ -551,26 +191,12 @@ begin(struct conn_req *cr, const char *url, const char *method)
 		return -1;
 	}
 	if (cr->has_body) {
-		size_t cap = body_cap(r);
-
-		if (cap == 0)
-			return req_fail(r, 413, "payload_too_large",
-			    "this operation takes no request body");
-		if (cl != NULL && strtoull(cl, NULL, 10) > cap) {
-			cr->too_big = cr->early = 1;
-			return req_fail(r, 413, "payload_too_large",
-			    "the body is larger than %zu bytes", cap);
+		if (limits_body(r, cl, req_header(r,
+		    MHD_HTTP_HEADER_CONTENT_TYPE), &cr->room, &cr->too_big) == -1) {
+			cr->early = cr->too_big;
+			return -1;
 		}
-		if (!(r->route->flags & ROUTE_RAW_BODY) &&
-		    !json_content_type(req_header(r,
-			MHD_HTTP_HEADER_CONTENT_TYPE), r->method))
-			return req_fail(r, 415, "unsupported_media_type",
-			    "the body must be application/json");
-		/* A file takes what it announces, not the whole cap. */
-		if (cl != NULL && strtoull(cl, NULL, 10) < cap)
-			cap = strtoull(cl, NULL, 10);
-		r->body = arena_alloc(r->arena, cap + 1);
-		cr->room = cap;
+		r->body = arena_alloc(r->arena, cr->room + 1);
 	}
 	return 0;
 }
@@ -582,47 +208,22 @@ dispatch(struct conn_req *cr)
 
 	if (cr->too_big) {
 		req_fail(r, 413, "payload_too_large",
-		    "the body is larger than %zu bytes", body_cap(r));
+		    "the body is larger than %zu bytes",
+		    limits_body_cap(r->route));
 		return;
 	}
 	pipeline_run(r);
 }
 
-static void *
-offload_main(void *arg)
-{
-	struct conn_req *cr;
-
-	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&offload.mu);
-		while (offload.head == NULL && !offload.quit)
-			pthread_cond_wait(&offload.cv, &offload.mu);
-		if ((cr = offload.head) == NULL) {
-			pthread_mutex_unlock(&offload.mu);
-			break;
-		}
-		if ((offload.head = cr->next) == NULL)
-			offload.tail = NULL;
-		pthread_mutex_unlock(&offload.mu);
-		dispatch(cr);
-		MHD_resume_connection(cr->c);
-	}
-	return NULL;
-}
-
+/* On an offload thread: run the request, then wake its connection. */
 static void
-offload_push(struct conn_req *cr)
+offloaded(struct offload_job *job)
 {
-	pthread_mutex_lock(&offload.mu);
-	cr->next = NULL;
-	if (offload.tail != NULL)
-		offload.tail->next = cr;
-	else
-		offload.head = cr;
-	offload.tail = cr;
-	pthread_cond_signal(&offload.cv);
-	pthread_mutex_unlock(&offload.mu);
+	struct conn_req *cr = (struct conn_req *)(void *)((char *)job -
+	    offsetof(struct conn_req, job));
+
+	dispatch(cr);
+	MHD_resume_connection(cr->c);
 }
 
 static enum MHD_Result
@@ -637,7 +238,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (cr == NULL) {
 		cr = xcalloc(1, sizeof(*cr));
 		cr->c = c;
-		cr->r.conn = c;
 		*con_cls = cr;
 		/*
 		 * A body that is announced too big, or that the caller may
@@ -658,7 +258,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		cr->seen += *upload_size;
 		*upload_size = 0;
 		/* Past the cap, reading on only wastes bandwidth: hang up. */
-		if (cr->seen > (cr->r.route ? body_cap(&cr->r) :
+		if (cr->seen > (cr->r.route ? limits_body_cap(cr->r.route) :
 		    cfg.max_body_bytes) + 65536)
 			return MHD_NO;
 		return MHD_YES;
@@ -670,7 +270,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		__atomic_fetch_add(&handling, 1, __ATOMIC_RELAXED);
 		if (cr->r.route->flags & ROUTE_OFFLOAD) {
 			MHD_suspend_connection(c);
-			offload_push(cr);
+			cr->job.run = offloaded;
+			offload_push(&cr->job);
 			return MHD_YES;
 		}
 		dispatch(cr);
@@ -808,10 +409,7 @@ http_start(const struct http_options *o)
 		log_error("cannot listen on %s", cfg.listen);
 		return -1;
 	}
-	for (; offload.started < OFFLOAD_THREADS; offload.started++)
-		if (pthread_create(&offload.threads[offload.started], NULL,
-			offload_main, NULL) != 0)
-			abort();
+	offload_start();
 	log_info("listening on %s with %d threads", cfg.listen, cfg.threads);
 	return 0;
 }
@@ -833,12 +431,7 @@ http_stop(void)
 	    mono_us() < deadline)
 		usleep(10000);
 	/* Offloaded requests still queued get answered before the stop. */
-	pthread_mutex_lock(&offload.mu);
-	offload.quit = 1;
-	pthread_cond_broadcast(&offload.cv);
-	pthread_mutex_unlock(&offload.mu);
-	while (offload.started > 0)
-		pthread_join(offload.threads[--offload.started], NULL);
+	offload_stop();
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	log_info("stopped");

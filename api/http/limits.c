@@ -1,0 +1,98 @@
+/*
+ * The limits every request meets before its body is read: the size of the
+ * URL and of the headers, a well-formed request id, and the body a route
+ * takes (its cap and media type). Pure checks on values the server gathered
+ * from the connection, so they are tested without one.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/http.h"
+
+int
+limits_head(struct req *r, size_t url_bytes, int query_nuls,
+    size_t header_bytes)
+{
+	if (url_bytes > cfg.max_url_bytes)
+		return req_fail(r, 414, "uri_too_long",
+		    "the URL is longer than %zu bytes", cfg.max_url_bytes);
+	if (query_nuls > 0) {
+		req_field_error(r, "query", "format", "a NUL character is not "
+		    "allowed");
+		return req_fail(r, 400, "invalid_query",
+		    "a query parameter holds a NUL character");
+	}
+	if (header_bytes > cfg.max_header_bytes)
+		return req_fail(r, 431, "headers_too_large",
+		    "the request headers are larger than %zu bytes",
+		    cfg.max_header_bytes);
+	return 0;
+}
+
+int
+limits_request_id(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; s[n] != '\0'; n++)
+		if (n >= 64 || !(isalnum((unsigned char)s[n]) ||
+		    strchr("._:-", s[n]) != NULL))
+			return 0;
+	return n > 0;
+}
+
+size_t
+limits_body_cap(const struct route *rt)
+{
+	size_t cap;
+
+	if (rt == NULL)
+		return 0;
+	cap = rt->flags & ROUTE_RAW_BODY ? cfg.max_upload_bytes :
+					   cfg.max_body_bytes;
+	return rt->body_max < cap ? rt->body_max : cap;
+}
+
+int
+limits_json_type(const char *ct, enum method m)
+{
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	n = strcspn(ct, "; \t");
+	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+	    (m == M_PATCH && n == 28 &&
+		strncasecmp(ct, "application/merge-patch+json", 28) == 0);
+}
+
+int
+limits_body(struct req *r, const char *content_length,
+    const char *content_type, size_t *room, int *oversize)
+{
+	size_t cap = limits_body_cap(r->route);
+	unsigned long long n = 0;
+
+	*oversize = 0;
+	if (cap == 0)
+		return req_fail(r, 413, "payload_too_large",
+		    "this operation takes no request body");
+	if (content_length != NULL)
+		n = strtoull(content_length, NULL, 10);
+	if (content_length != NULL && n > cap) {
+		*oversize = 1;
+		return req_fail(r, 413, "payload_too_large",
+		    "the body is larger than %zu bytes", cap);
+	}
+	if (!(r->route->flags & ROUTE_RAW_BODY) &&
+	    !limits_json_type(content_type, r->method))
+		return req_fail(r, 415, "unsupported_media_type",
+		    "the body must be application/json");
+	/* A file takes what it announces, not the whole cap. */
+	*room = content_length != NULL && n < cap ? (size_t)n : cap;
+	return 0;
+}

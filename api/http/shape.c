@@ -1,0 +1,315 @@
+/*
+ * Response shaping, the last stage of the pipeline: the failure rendered as a
+ * problem document, byte ranges (206/416), fields= trimming, ETag and 304,
+ * gzip. The checks take header values as strings, so they are tested without
+ * a connection; shape_response applies them to a handled request.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "http/http.h"
+
+#define GZIP_MIN_BYTES 1024
+
+unsigned char *
+shape_gzip(struct arena *a, const void *src, size_t len, size_t *outlen)
+{
+	unsigned char *out;
+	z_stream z;
+	size_t cap;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
+		abort();
+	cap = deflateBound(&z, len);
+	out = a ? arena_alloc(a, cap) : xmalloc(cap);
+	z.next_in = (unsigned char *)(uintptr_t)src;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+		abort();
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+void
+static_body_init(struct static_body *sb, const unsigned char *data, size_t len)
+{
+	sb->data = data;
+	sb->len = len;
+	sb->gz = shape_gzip(NULL, data, len, &sb->gzlen);
+	snprintf(sb->etag, sizeof(sb->etag), "\"%016llx\"",
+	    (unsigned long long)hash_fnv1a(data, len));
+}
+
+int
+shape_accepts_gzip(const char *ae)
+{
+	const char *p, *q;
+
+	if (ae == NULL || (p = strcasestr(ae, "gzip")) == NULL)
+		return 0;
+	q = p + 4;
+	while (*q == ' ')
+		q++;
+	if (*q == ';') {
+		q = strchr(q, '=');
+		if (q != NULL && strtod(q + 1, NULL) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+int
+shape_etag_matches(const char *inm, const char *etag)
+{
+	if (inm == NULL || etag == NULL)
+		return 0;
+	if (strcmp(inm, "*") == 0)
+		return 1;
+	if (strncmp(etag, "W/", 2) == 0)
+		etag += 2;
+	return strstr(inm, etag) != NULL;
+}
+
+int
+shape_compressible(const char *ctype)
+{
+	return ctype != NULL && (strncmp(ctype, "application/json", 16) == 0 ||
+	    strncmp(ctype, "application/problem+json", 24) == 0 ||
+	    strncmp(ctype, "text/", 5) == 0);
+}
+
+int
+shape_range(const char *h, size_t size, size_t *first, size_t *last)
+{
+	unsigned long long a, b, len = size;
+	char *end;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 0;
+	h += 6;
+	/* Digits and one '-' only: strtoull alone would take signs and
+	 * spaces. */
+	if (strspn(h, "0123456789-") != strlen(h) || strchr(h, '-') == NULL ||
+	    strchr(h, '-') != strrchr(h, '-'))
+		return 0;
+	if (*h == '-') { /* the last b bytes */
+		b = strtoull(h + 1, &end, 10);
+		if (end == h + 1 || b == 0)
+			return 0;
+		a = b >= len ? 0 : len - b;
+		b = len - 1;
+	} else {
+		a = strtoull(h, &end, 10);
+		b = end[1] == '\0' ? len - 1 : strtoull(end + 1, NULL, 10);
+		if (b >= len)
+			b = len - 1;
+	}
+	if (a >= len || a > b)
+		return -1;
+	*first = (size_t)a;
+	*last = (size_t)b;
+	return 1;
+}
+
+int
+shape_fields_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (*s == '\0' || strlen(s) > 1024)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s == ',') {
+			if (s[1] == ',' || s[1] == '\0' || ++n >= 64)
+				return 0;
+		} else if (!islower((unsigned char)*s) &&
+		    !isdigit((unsigned char)*s) && *s != '_')
+			return 0;
+	}
+	return 1;
+}
+
+/* Keeps only the named members of obj (fields is "a,b,c", checked). */
+static void
+trim_object(json_t *obj, const char *fields)
+{
+	const char *key, *p;
+	json_t *v;
+	void *tmp;
+	size_t n;
+
+	json_object_foreach_safe(obj, tmp, key, v) {
+		n = strlen(key);
+		for (p = fields; *p != '\0'; p += strcspn(p, ",") + (p[strcspn(p,
+		    ",")] == ',')) {
+			if (strncmp(p, key, n) == 0 && (p[n] == ',' ||
+			    p[n] == '\0'))
+				break;
+		}
+		if (*p == '\0')
+			json_object_del(obj, key);
+	}
+}
+
+char *
+shape_fields_trim(struct arena *a, const char *body, size_t len,
+    const char *fields, size_t *outlen)
+{
+	json_t *doc, *items, *it;
+	char *out = NULL;
+	size_t i, n;
+
+	if ((doc = json_loadb(body, len, 0, NULL)) == NULL)
+		return NULL;
+	if (json_is_object(doc)) {
+		items = json_object_get(doc, "items");
+		if (json_is_array(items) &&
+		    json_object_get(doc, "next_cursor") != NULL)
+			json_array_foreach(items, i, it) {
+				if (json_is_object(it))
+					trim_object(it, fields);
+			}
+		else
+			trim_object(doc, fields);
+		n = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+		out = arena_alloc(a, n + 1);
+		json_dumpb(doc, out, n, JSON_COMPACT);
+		out[n] = '\0';
+		*outlen = n;
+	}
+	json_decref(doc);
+	return out;
+}
+
+const char *
+shape_allow(struct arena *a, unsigned allow)
+{
+	char *s = arena_zalloc(a, 64);
+	size_t off = 0;
+	unsigned m;
+
+	if (allow & M_GET)
+		off += (size_t)snprintf(s, 64, "GET, HEAD");
+	for (m = M_POST; m <= M_DELETE; m <<= 1)
+		if (allow & m)
+			off += (size_t)snprintf(s + off, 64 - off, "%s%s",
+			    off ? ", " : "", method_name(m));
+	return s;
+}
+
+/*
+ * Range: bytes=a-b (one range) on a GET that allows it: 206 with the slice,
+ * or 416 when it lies outside. Anything else is served whole, as RFC 9110
+ * allows.
+ */
+static void
+apply_range(struct req *r)
+{
+	size_t a, b;
+
+	switch (shape_range(req_header(r, "Range"), r->resp_len, &a, &b)) {
+	case -1:
+		req_header_add(r, "Content-Range", arena_printf(r->arena,
+		    "bytes */%zu", r->resp_len));
+		req_fail(r, 416, "range_not_satisfiable",
+		    "the range lies outside the %zu bytes of the file",
+		    r->resp_len);
+		return;
+	case 1:
+		req_header_add(r, "Content-Range", arena_printf(r->arena,
+		    "bytes %zu-%zu/%zu", a, b, r->resp_len));
+		r->status = 206;
+		r->resp = (const char *)r->resp + a;
+		r->resp_len = b - a + 1;
+		return;
+	default:
+		return;
+	}
+}
+
+/*
+ * fields=a,b trims a JSON entity, or each item of a list, to the named
+ * members: village phones pay for every byte. The ETag becomes the trimmed
+ * body's.
+ */
+static void
+trim_fields(struct req *r, const char *fields)
+{
+	size_t n;
+	char *out;
+
+	if ((out = shape_fields_trim(r->arena, r->resp, r->resp_len, fields,
+	    &n)) == NULL)
+		return;
+	r->resp = out;
+	r->resp_len = n;
+	r->etag = NULL;
+	r->stat = NULL;
+}
+
+void
+shape_response(struct req *r, const void **bodyp, size_t *lenp, int *gzp)
+{
+	const char *inm = req_header(r, "If-None-Match");
+	const void *body;
+	size_t len;
+
+	if (r->fail.status == 0 && r->ranges && r->method == M_GET &&
+	    r->status == 200) {
+		req_header_add(r, "Accept-Ranges", "bytes");
+		if (!shape_etag_matches(inm, r->etag))
+			apply_range(r);
+	}
+	if (r->fail.status == 0 && r->status == 0)
+		req_fail(r, 500, "internal", "the request could not be handled");
+	if (r->fail.status != 0) {
+		if (r->fail.status >= 500)
+			log_error("request %s %s failed: %d %s: %s", r->id,
+			    r->path, r->fail.status, r->fail.code,
+			    r->fail.detail ? r->fail.detail : "");
+		r->status = r->fail.status;
+		if (r->fail.header != NULL)
+			req_header_add(r, r->fail.header, r->fail.header_value);
+		r->ctype = "application/problem+json";
+		r->resp = problem_render(r, &r->resp_len);
+		r->etag = NULL;
+		r->stat = NULL;
+	}
+	if (r->method == M_GET && r->status == 200 && r->ctype != NULL &&
+	    strcmp(r->ctype, "application/json") == 0 &&
+	    req_query(r, "fields") != NULL)
+		trim_fields(r, req_query(r, "fields"));
+	body = r->resp;
+	len = r->resp_len;
+	if (r->method == M_GET && r->status == 200) {
+		if (r->etag == NULL)
+			r->etag = arena_printf(r->arena, "W/\"%016llx\"",
+			    (unsigned long long)hash_fnv1a(body, len));
+		if (shape_etag_matches(inm, r->etag)) {
+			r->status = 304;
+			body = "";
+			len = 0;
+		}
+	}
+	*gzp = 0;
+	if (len >= GZIP_MIN_BYTES && shape_compressible(r->ctype) &&
+	    shape_accepts_gzip(req_header(r, "Accept-Encoding"))) {
+		if (r->stat != NULL && r->stat->gz != NULL) {
+			body = r->stat->gz;
+			len = r->stat->gzlen;
+		} else
+			body = shape_gzip(r->arena, body, len, &len);
+		*gzp = 1;
+	}
+	*bodyp = body;
+	*lenp = len;
+}
