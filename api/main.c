@@ -1,7 +1,8 @@
 /*
  * danvan: the commune mass-mobilisation plan API. One binary with
- * subcommands: serve, migrate, seed, routes. Configuration comes from the
- * environment (see core/config.c); the process stops cleanly on SIGTERM.
+ * subcommands: serve, migrate, seed, purge, routes, codes. Configuration comes
+ * from the environment (see core/config.c); the process stops cleanly on
+ * SIGTERM.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -14,7 +15,7 @@ static int
 usage(void)
 {
 	fputs("usage: danvan serve | migrate | seed [FILE] | purge | routes | "
-	      "sql NAME | version\n"
+	      "codes | sql NAME | version\n"
 	      "       danvan user add UNIT_PATH USERNAME FULL_NAME ROLE\n"
 	      "  serve    serve the API (DANVAN_LISTEN, DANVAN_DATABASE_URL)\n"
 	      "  migrate  apply the database migrations "
@@ -23,6 +24,7 @@ usage(void)
 	      "  purge    delete expired idempotency records, refresh tokens\n"
 	      "           and login failures (DANVAN_DATABASE_URL)\n"
 	      "  routes   print the route table\n"
+	      "  codes    print the problem codes: code, status, title\n"
 	      "  sql NAME print the SQL of a named statement\n"
 	      "  user add create a user (the first admin); UNIT_PATH is unit\n"
 	      "           codes from the root joined by '/', the password is\n"
@@ -114,6 +116,18 @@ cmd_routes(void)
 	return 0;
 }
 
+/* One line per problem code the API answers: code, status, title. */
+static int
+cmd_codes(void)
+{
+	size_t i;
+
+	for (i = 0; i < codes_count; i++)
+		printf("%s %d %s\n", codes_list[i].code, codes_list[i].status,
+		    codes_list[i].title);
+	return 0;
+}
+
 /* Connects as the owner, for the commands that write outside a request. */
 static int
 connect_owner(void)
@@ -156,6 +170,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "routes") == 0)
 		return cmd_routes();
+	if (strcmp(argv[1], "codes") == 0)
+		return cmd_codes();
 	if (strcmp(argv[1], "sql") == 0 && argc == 3)
 		return cmd_sql(argv[2]);
 	if (config_load() == -1)

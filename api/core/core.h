@@ -96,7 +96,7 @@ struct field_error {
  */
 struct failure {
 	int status;	    /* HTTP status */
-	const char *code;   /* problem code (see http/codes.h) */
+	const char *code;   /* problem code (the list: http/codes.c) */
 	const char *detail; /* a short factual sentence */
 	struct field_error *fields, *last;
 	int retryable; /* a serialization failure: run the transaction again */

@@ -134,6 +134,18 @@ int router_check(const struct route *, size_t);
 /* Parses r->body into r->json; 400 on bad syntax, depth or string length. */
 int body_parse_json(struct req *);
 
+/* codes.c */
+/* A problem code of the API (the <code> of urn:danvan:problem:<code>). */
+struct problem_code {
+	const char *code;
+	int status; /* the HTTP status it is answered with */
+	const char *title;
+};
+extern const struct problem_code codes_list[];
+extern const size_t codes_count;
+/* The entry for code, or NULL when the API has no such code. */
+const struct problem_code *codes_find(const char *code);
+
 /* problem.c */
 const char *status_title(int status);
 /* Renders the recorded failure as an application/problem+json body. */

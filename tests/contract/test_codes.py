@@ -1,0 +1,185 @@
+"""The one list of problem codes (`danvan codes`, api/http/codes.c) against
+the sources and the contract: every code literal that the C sources pass to
+req_fail, failure_set or auth_fail, and every code of the SQLSTATE map, is
+in the list with the status it is passed with; every listed code is used;
+and the Problem type of openapi/openapi.yaml enumerates exactly the list.
+Needs no database."""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+import harness  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "urn:danvan:problem:"
+# Function -> (index of the status argument or None, index of the code).
+CALLS = {"req_fail": (1, 2), "failure_set": (2, 3), "failure_vset": (2, 3),
+         "auth_fail": (None, 2)}
+CALL_RE = re.compile(r"\b(%s)\s*\(" % "|".join(CALLS))
+
+
+def danvan_codes():
+    p = subprocess.run([os.environ["DANVAN_BIN"], "codes"],
+                       capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL,
+                       env={k: v for k, v in os.environ.items()
+                            if not k.startswith("DANVAN_")})
+    if p.returncode != 0:
+        raise AssertionError("danvan codes exited %d: %s"
+                             % (p.returncode, p.stderr))
+    return p.stdout
+
+
+def blank_comments(src):
+    """Comments become spaces (newlines kept, so line numbers hold)."""
+    return re.sub(r"/\*.*?\*/|//[^\n]*",
+                  lambda m: re.sub(r"[^\n]", " ", m.group()), src, flags=re.S)
+
+
+def skip_quoted(src, j):
+    """Index after the string or character literal that starts at j."""
+    q, k = src[j], j + 1
+    while src[k] != q:
+        k += 2 if src[k] == "\\" else 1
+    return k + 1
+
+
+def arguments(src, i):
+    """The top-level arguments of the call whose '(' ends just before i."""
+    depth, args, start, j = 0, [], i, i
+    while j < len(src):
+        c = src[j]
+        if c in "\"'":
+            j = skip_quoted(src, j)
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                args.append(src[start:j].strip())
+                return args
+            depth -= 1
+        elif c == "," and depth == 0:
+            args.append(src[start:j].strip())
+            start = j + 1
+        j += 1
+    raise AssertionError("unterminated call")
+
+
+def code_literals(arg):
+    """The string literals an argument can evaluate to: those outside any
+    parentheses, so `strcmp(s, "a") == 0 ? "b" : "c"` gives b and c."""
+    out, depth, j = [], 0, 0
+    while j < len(arg):
+        c = arg[j]
+        if c == '"':
+            k = skip_quoted(arg, j)
+            if depth == 0:
+                out.append(arg[j + 1:k - 1])
+            j = k
+            continue
+        depth += c == "("
+        depth -= c == ")"
+        j += 1
+    return out
+
+
+def code_uses():
+    """(code, status or None, where) for every code literal passed."""
+    uses = []
+    for path in sorted((ROOT / "api").rglob("*.c")):
+        src = blank_comments(path.read_text(encoding="utf-8"))
+        for m in CALL_RE.finditer(src):
+            args = arguments(src, m.end())
+            si, ci = CALLS[m.group(1)]
+            if len(args) <= ci:
+                continue
+            status = None
+            if si is not None and re.fullmatch(r"\d{3}", args[si]):
+                status = int(args[si])
+            where = "%s:%d" % (path.relative_to(ROOT),
+                               src.count("\n", 0, m.start()) + 1)
+            for code in code_literals(args[ci]):
+                uses.append((code, status, where))
+    sqlstate = (ROOT / "api" / "db" / "sqlstate.c").read_text()
+    for m in re.finditer(r'\{\s*"[0-9A-Z]{2,5}",\s*(\d{3}),\s*"([a-z_]+)"',
+                         sqlstate):
+        uses.append((m.group(2), int(m.group(1)), "api/db/sqlstate.c"))
+    return uses
+
+
+class Codes(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.table = {}
+        cls.bad_lines = []
+        for line in danvan_codes().splitlines():
+            m = re.fullmatch(r"([a-z][a-z0-9_]*) ([1-5]\d\d) (\S.*)", line)
+            if not m:
+                cls.bad_lines.append(line)
+                continue
+            cls.table.setdefault(m.group(1), []).append(int(m.group(2)))
+
+    def test_list_is_well_formed(self):
+        self.assertEqual(self.bad_lines, [], "lines not `code status title`")
+        self.assertGreater(len(self.table), 20)
+        dup = sorted(c for c, s in self.table.items() if len(s) > 1)
+        self.assertEqual(dup, [], "codes listed twice")
+        low = sorted(c for c, s in self.table.items() if s[0] < 400)
+        self.assertEqual(low, [], "a problem code with a status below 400")
+
+    def test_every_code_passed_is_listed(self):
+        uses = code_uses()
+        self.assertGreater(len(uses), 100, "the scanner found too few calls")
+        missing, wrong = [], []
+        for code, status, where in uses:
+            # A status below 400 is a marker that a caller clears again
+            # (import.c rolls a dry run back with one); it is never answered.
+            if status is not None and status < 400:
+                continue
+            if code not in self.table:
+                missing.append("%s (%s)" % (code, where))
+            elif status is not None and status != self.table[code][0]:
+                wrong.append("%s passed with %d, listed with %d (%s)"
+                             % (code, status, self.table[code][0], where))
+        self.assertEqual(missing, [], "codes not in `danvan codes` "
+                         "(add them to api/http/codes.c and openapi.yaml)")
+        self.assertEqual(wrong, [], "codes passed with another status")
+
+    def test_every_listed_code_is_used(self):
+        used = {code for code, status, _ in code_uses()
+                if status is None or status >= 400}
+        # auth_fail answers any other OAuth error as invalid_token.
+        used.add("invalid_token")
+        unused = sorted(set(self.table) - used)
+        self.assertEqual(unused, [], "listed codes the server never answers")
+
+    def test_openapi_problem_type_enumerates_the_list(self):
+        doc = harness.openapi()
+        schema = doc["components"]["schemas"]["Problem"]["properties"]["type"]
+        self.assertIn("enum", schema, "Problem.type has no enum")
+        enum = schema["enum"]
+        self.assertEqual(len(enum), len(set(enum)), "duplicates in the enum")
+        documented = {t[len(PREFIX):] for t in enum if t.startswith(PREFIX)}
+        self.assertEqual(len(documented), len(enum),
+                         "enum values not of the form %s<code>" % PREFIX)
+        self.assertEqual(sorted(documented - set(self.table)), [],
+                         "in openapi.yaml but not in `danvan codes`")
+        self.assertEqual(sorted(set(self.table) - documented), [],
+                         "in `danvan codes` but not in openapi.yaml")
+
+    def test_examples_use_listed_codes(self):
+        text = (ROOT / "openapi" / "openapi.yaml").read_text(encoding="utf-8")
+        named = set(re.findall(re.escape(PREFIX) + r"([a-z][a-z0-9_]*)", text))
+        self.assertEqual(sorted(named - set(self.table)), [],
+                         "openapi.yaml names problem types not in the list")
+
+
+if __name__ == "__main__":
+    harness.main(require=("DANVAN_BIN",))
