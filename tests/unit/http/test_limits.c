@@ -1,0 +1,172 @@
+/* The limits the headers decide, without a connection: URL and header
+ * sizes, request ids, a route's body cap and media type. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "http/http.h"
+
+static int
+h(struct req *r)
+{
+	(void)r;
+	return 0;
+}
+
+static const struct route json_route = { M_POST, "/x", h, 1, 4096, 0 };
+static const struct route patch_route = { M_PATCH, "/x", h, 1, 4096, 0 };
+static const struct route file_route = { M_POST, "/f", h, 1, 1 << 30,
+	ROUTE_RAW_BODY };
+static const struct route no_body = { M_GET, "/x", h, 1, 0, 0 };
+
+static int
+setup(void **state)
+{
+	struct req *r = test_calloc(1, sizeof(*r));
+
+	r->arena = arena_new();
+	cfg.max_body_bytes = 65536;
+	cfg.max_upload_bytes = 1 << 20;
+	cfg.max_url_bytes = 2048;
+	cfg.max_header_bytes = 16384;
+	*state = r;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct req *r = *state;
+
+	arena_free(r->arena);
+	test_free(r);
+	return 0;
+}
+
+static void
+test_head(void **state)
+{
+	struct req *r = *state;
+
+	assert_int_equal(limits_head(r, 2048, 0, 16384), 0);
+	assert_int_equal(r->fail.status, 0);
+	assert_int_equal(limits_head(r, 2049, 0, 0), -1);
+	assert_int_equal(r->fail.status, 414);
+	assert_string_equal(r->fail.code, "uri_too_long");
+	req_clear_failure(r);
+	assert_int_equal(limits_head(r, 10, 1, 0), -1);
+	assert_int_equal(r->fail.status, 400);
+	assert_string_equal(r->fail.code, "invalid_query");
+	assert_string_equal(r->fail.fields->field, "query");
+	req_clear_failure(r);
+	assert_int_equal(limits_head(r, 10, 0, 16385), -1);
+	assert_int_equal(r->fail.status, 431);
+	assert_string_equal(r->fail.code, "headers_too_large");
+}
+
+static void
+test_request_id(void **state)
+{
+	char id[66];
+
+	(void)state;
+	assert_true(limits_request_id("abc-123_x.y:z"));
+	memset(id, 'a', 64);
+	id[64] = '\0';
+	assert_true(limits_request_id(id));
+	id[64] = 'a';
+	id[65] = '\0';
+	assert_false(limits_request_id(id));
+	assert_false(limits_request_id(""));
+	assert_false(limits_request_id(NULL));
+	assert_false(limits_request_id("a b"));
+	assert_false(limits_request_id("a\"b"));
+	assert_false(limits_request_id("mã"));
+}
+
+static void
+test_body_cap(void **state)
+{
+	(void)state;
+	assert_int_equal(limits_body_cap(&json_route), 4096);
+	/* The route's cap, but never over the configured one. */
+	assert_int_equal(limits_body_cap(&file_route), 1 << 20);
+	assert_int_equal(limits_body_cap(&no_body), 0);
+	assert_int_equal(limits_body_cap(NULL), 0);
+}
+
+static void
+test_json_type(void **state)
+{
+	(void)state;
+	assert_true(limits_json_type("application/json", M_POST));
+	assert_true(limits_json_type("Application/JSON; charset=utf-8",
+	    M_POST));
+	assert_true(limits_json_type("application/merge-patch+json", M_PATCH));
+	assert_false(limits_json_type("application/merge-patch+json", M_POST));
+	assert_false(limits_json_type("application/jsonx", M_POST));
+	assert_false(limits_json_type("text/plain", M_POST));
+	assert_false(limits_json_type(NULL, M_POST));
+}
+
+static void
+test_body(void **state)
+{
+	struct req *r = *state;
+	size_t room = 0;
+	int oversize = -1;
+
+	r->route = &json_route;
+	r->method = M_POST;
+	assert_int_equal(limits_body(r, "100", "application/json", &room,
+	    &oversize), 0);
+	assert_int_equal(room, 100);
+	assert_int_equal(oversize, 0);
+	/* Chunked: room for the whole cap. */
+	assert_int_equal(limits_body(r, NULL, "application/json", &room,
+	    &oversize), 0);
+	assert_int_equal(room, 4096);
+	assert_int_equal(limits_body(r, "4097", "application/json", &room,
+	    &oversize), -1);
+	assert_int_equal(r->fail.status, 413);
+	assert_int_equal(oversize, 1);
+	req_clear_failure(r);
+	assert_int_equal(limits_body(r, "10", "text/plain", &room, &oversize),
+	    -1);
+	assert_int_equal(r->fail.status, 415);
+	assert_int_equal(oversize, 0);
+	req_clear_failure(r);
+	r->route = &patch_route;
+	r->method = M_PATCH;
+	assert_int_equal(limits_body(r, "10", "application/merge-patch+json",
+	    &room, &oversize), 0);
+	r->route = &file_route;
+	r->method = M_POST;
+	assert_int_equal(limits_body(r, "5000", "application/pdf", &room,
+	    &oversize), 0);
+	assert_int_equal(room, 5000);
+	r->route = &no_body;
+	r->method = M_GET;
+	assert_int_equal(limits_body(r, "2", "application/json", &room,
+	    &oversize), -1);
+	assert_int_equal(r->fail.status, 413);
+	assert_int_equal(oversize, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
+		cmocka_unit_test(test_request_id),
+		cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
+		cmocka_unit_test(test_json_type),
+		cmocka_unit_test_setup_teardown(test_body, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
