@@ -101,7 +101,8 @@ int no_fields(struct req *);
 /* 422 empty_patch when a PATCH body holds nothing but amendment_reason. */
 int only_reason(struct req *, json_t *body);
 /* db_tx on the request's arena and failure record; fn runs inside
- * BEGIN/COMMIT and returns 0, or -1 to roll back. */
+ * BEGIN/COMMIT (a SAVEPOINT when a transaction is open) and returns 0,
+ * -1 after a failure, or DB_ROLLBACK to undo its work without failing. */
 int run_tx(struct req *, int (*fn)(struct req *, void *), void *arg);
 /* Authenticates, checks the route's permission, runs the handler (with
  * Idempotency-Key when a POST has one). */
