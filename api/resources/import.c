@@ -1,8 +1,8 @@
 /*
  * Whole-plan import: a plan with its milestones, tasks and assignments as
  * one JSON document, created in one transaction — or nothing, with every
- * problem found. ?dry_run=true checks everything, database included, and
- * writes nothing. The demo plan is loaded through this same path.
+ * problem found. ?dry_run=true does everything, database included, and
+ * rolls it back. The demo plan is loaded through this same path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,13 +244,12 @@ import_tx(struct req *r, void *arg)
 	    "s:i, s:i}, s:b}", "plan", json_loads(db_get(plan, 0, 1), 0, NULL),
 	    "counts", "milestones", d->counts[0], "tasks", d->counts[1],
 	    "assignments", d->counts[2], "dry_run", d->dry_run));
-	if (!d->dry_run) {
-		req_header_add(r, "Location", arena_printf(r->arena,
-		    "/api/v1/plans/%s", st.id));
-		return 0;
-	}
-	/* A dry run rolls back what it wrote; the reply is kept. */
-	return req_fail(r, 200, "dry_run", "nothing was written");
+	/* A dry run undoes what it wrote, nothing failed: the reply stays. */
+	if (d->dry_run)
+		return DB_ROLLBACK;
+	req_header_add(r, "Location", arena_printf(r->arena,
+	    "/api/v1/plans/%s", st.id));
+	return 0;
 }
 
 int
@@ -285,14 +284,7 @@ import_document(struct req *r, json_t *body, int dry_run)
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_document",
 		    "the plan document has %d problems", bad);
-	if (run_tx(r, import_tx, &d) == 0)
-		return 0;
-	if (r->fail.status == 200) {
-		/* The dry run succeeded: keep its reply, drop the marker. */
-		req_clear_failure(r);
-		return 0;
-	}
-	return -1;
+	return run_tx(r, import_tx, &d);
 }
 
 int
