@@ -117,8 +117,10 @@ static const struct field owing_fields[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
-int
-milestone_fields(struct req *r, json_t *obj, const char **v, int patch,
+/* Checks milestone fields into v (nitems(fields) + 2 slots: the owing
+ * group and units follow the table's); returns the number of errors. */
+static int
+check_fields(struct req *r, json_t *obj, const char **v, int patch,
     const char *prefix)
 {
 	json_t *owing = json_object_get(obj, "owing"), *e;
@@ -174,8 +176,37 @@ check_owing(struct req *r, struct dbres *res, int stored, int named,
 	return 0;
 }
 
-struct dbres *
-milestone_insert(struct req *r, const struct plan_state *st, const char **v,
+struct milestone_input {
+	const char *v[nitems(fields) + 2];
+	json_t *unit_ids;
+};
+
+int
+milestone_fields(struct req *r, json_t *obj, const char *prefix,
+    struct milestone_input **in)
+{
+	*in = arena_zalloc(r->arena, sizeof(**in));
+	(*in)->unit_ids = json_object_get(json_object_get(obj, "owing"),
+	    "unit_ids");
+	return check_fields(r, obj, (*in)->v, 0, prefix);
+}
+
+const char *
+milestone_receiving_unit(const struct milestone_input *in)
+{
+	return in->v[F_RECEIVING];
+}
+
+json_t *
+milestone_owing_units(const struct milestone_input *in)
+{
+	return in->unit_ids;
+}
+
+/* Inserts a milestone from checked fields; its row (version, id, counts)
+ * or NULL after a failure. */
+static struct dbres *
+insert(struct req *r, const struct plan_state *st, const char *const *v,
     const char *prefix)
 {
 	const struct principal *pr = r->principal;
@@ -205,6 +236,17 @@ milestone_insert(struct req *r, const struct plan_state *st, const char **v,
 	if (check_owing(r, res, 3, 4, prefix) == -1)
 		return NULL;
 	return res;
+}
+
+const char *
+milestone_insert(struct req *r, const struct plan_state *st,
+    const struct milestone_input *in, const char *prefix)
+{
+	struct dbres *res;
+
+	if ((res = insert(r, st, in->v, prefix)) == NULL)
+		return NULL;
+	return db_get(res, 0, 1);
 }
 
 int
@@ -244,7 +286,7 @@ create_tx(struct req *r, void *arg)
 	struct dbres *res;
 
 	if (plan_lock(r, r->param[0], NULL, &st) == -1 ||
-	    (res = milestone_insert(r, &st, c->v, "")) == NULL ||
+	    (res = insert(r, &st, c->v, "")) == NULL ||
 	    plan_amend(r, &st, c->v[F_REASON], "milestone", db_get(res, 0, 1),
 		changes_of(r), NULL, 1) == -1)
 		return -1;
@@ -261,7 +303,7 @@ milestones_create(struct req *r)
 
 	if ((body = req_body_object(r)) == NULL)
 		return -1;
-	if (milestone_fields(r, body, c.v, 0, "") > 0)
+	if (check_fields(r, body, c.v, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	return run_tx(r, create_tx, &c);
@@ -331,7 +373,7 @@ milestones_update(struct req *r)
 	if ((c.version = if_match(r)) == NULL ||
 	    (body = req_body_object(r)) == NULL || only_reason(r, body) == -1)
 		return -1;
-	if (milestone_fields(r, body, c.v, 1, "") > 0)
+	if (check_fields(r, body, c.v, 1, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	return run_tx(r, update_tx, &c);

@@ -169,6 +169,8 @@ struct plan_state {
 	const char *id, *version, *status, *json, *unit_path, *year;
 	const char *issuing_unit_id;
 };
+/* A new plan's fields checked by plan_fields; owned by the arena. */
+struct plan_input;
 int plans_list(struct req *);
 int plans_create(struct req *);
 int plans_get(struct req *);
@@ -176,11 +178,18 @@ int plans_update(struct req *);
 int plans_issue(struct req *);
 int plans_close(struct req *);
 int plans_versions(struct req *);
-/* Checks plan fields (import: id and status allowed); returns the number
- * of field errors. */
-int plan_fields(struct req *, json_t *, const char **v, int patch, int import,
-    const char *prefix);
-struct dbres *plan_insert(struct req *, const char **v, const char *prefix);
+/* Checks obj as a new plan (import: id and status may be given too) into
+ * *in, naming field errors prefix+field; returns the number of errors. */
+int plan_fields(struct req *, json_t *, int import, const char *prefix,
+    struct plan_input **in);
+/* The issuing unit the input names; NULL when absent or malformed. */
+const char *plan_issuing_unit(const struct plan_input *);
+/* Creates the plan with its audit event and describes it in *st as
+ * plan_lock would (json and unit_path NULL: there is no before). Returns
+ * the plan as the API shows it, or NULL after a failure (422 when the
+ * caller does not manage the issuing unit). */
+const char *plan_insert(struct req *, const struct plan_input *,
+    const char *prefix, struct plan_state *st);
 /* Locks a plan the caller manages (404 if none); 412 when version (may be
  * NULL) is not current, 409 when the plan is closed. */
 int plan_lock(struct req *, const char *plan_id, const char *version,
@@ -199,11 +208,18 @@ int tasks_list(struct req *);
 int tasks_create(struct req *);
 int tasks_get(struct req *);
 int tasks_update(struct req *);
-/* Checks task fields (schedule and due_on agree); returns the error count. */
-int task_fields(struct req *, json_t *, const char **v, int patch,
-    const char *prefix);
-/* Inserts a task of plan_id; returns its row (version, json, id) or NULL. */
-struct dbres *task_insert(struct req *, const char *plan_id, const char **v);
+/* A new task's fields checked by task_fields; owned by the arena. */
+struct task_input;
+/* Checks obj as a new task (schedule and due_on agree) into *in, naming
+ * field errors prefix+field; returns the number of errors. */
+int task_fields(struct req *, json_t *, const char *prefix,
+    struct task_input **in);
+/* The task's number as digits; NULL when absent or invalid. */
+const char *task_number(const struct task_input *);
+/* Creates a task of plan_id with its audit event; returns its id, or NULL
+ * after a failure. */
+const char *task_insert(struct req *, const char *plan_id,
+    const struct task_input *);
 
 /* milestones.c */
 extern const struct db_stmt milestones_stmts[];
@@ -211,10 +227,22 @@ int milestones_list(struct req *);
 int milestones_create(struct req *);
 int milestones_get(struct req *);
 int milestones_update(struct req *);
-int milestone_fields(struct req *, json_t *, const char **v, int patch,
-    const char *prefix);
-struct dbres *milestone_insert(struct req *, const struct plan_state *,
-    const char **v, const char *prefix);
+/* A new milestone's fields checked by milestone_fields; arena-owned. */
+struct milestone_input;
+/* Checks obj as a new milestone into *in, naming field errors
+ * prefix+field; returns the number of errors. */
+int milestone_fields(struct req *, json_t *, const char *prefix,
+    struct milestone_input **in);
+/* The receiving unit the input names; NULL when absent or malformed. */
+const char *milestone_receiving_unit(const struct milestone_input *);
+/* The owing units it names one by one: the document's owing.unit_ids
+ * (borrowed, not checked), or NULL. */
+json_t *milestone_owing_units(const struct milestone_input *);
+/* Creates a milestone of the plan in st, with its owing units and audit
+ * event; returns its id, or NULL after a failure (422 for a unit outside
+ * the issuing unit's subtree). */
+const char *milestone_insert(struct req *, const struct plan_state *,
+    const struct milestone_input *, const char *prefix);
 
 /* assignments.c */
 extern const struct db_stmt assignments_stmts[];
@@ -223,12 +251,18 @@ int assignments_create(struct req *);
 int assignments_list(struct req *);
 int assignments_get(struct req *);
 int assignments_update(struct req *);
-int assignment_fields(struct req *, json_t *, const char **v,
-    const char *prefix);
-/* Creates the assignments one entry stands for (a unit or a group) on a
- * task of the plan; NULL after a failure. */
-struct dbres *assignment_insert(struct req *, const struct plan_state *,
-    const char *task_id, const char **v, const char *prefix);
+/* One assignment entry checked by assignment_fields; arena-owned. */
+struct assignment_input;
+/* Checks obj as an assignment entry (a unit or a group) into *in, naming
+ * field errors prefix+field; returns the number of errors. */
+int assignment_fields(struct req *, json_t *, const char *prefix,
+    struct assignment_input **in);
+/* The one unit the entry names; NULL for a group, absent or malformed. */
+const char *assignment_unit(const struct assignment_input *);
+/* Creates the assignments one entry stands for (a unit, or each unit of a
+ * group) on a task of the plan in st; returns how many, or -1. */
+int assignment_insert(struct req *, const struct plan_state *,
+    const char *task_id, const struct assignment_input *, const char *prefix);
 
 /* import.c */
 extern const struct db_stmt import_stmts[];

@@ -78,8 +78,10 @@ static const struct field fields[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
-int
-task_fields(struct req *r, json_t *obj, const char **v, int patch,
+/* Checks task fields into v (nitems(fields) slots); returns the number of
+ * field errors. */
+static int
+check_fields(struct req *r, json_t *obj, const char **v, int patch,
     const char *prefix)
 {
 	int bad = validate_at(r, obj, fields, v, patch, prefix);
@@ -99,8 +101,27 @@ task_fields(struct req *r, json_t *obj, const char **v, int patch,
 	return bad;
 }
 
-struct dbres *
-task_insert(struct req *r, const char *plan_id, const char **v)
+struct task_input {
+	const char *v[nitems(fields)];
+};
+
+int
+task_fields(struct req *r, json_t *obj, const char *prefix,
+    struct task_input **in)
+{
+	*in = arena_zalloc(r->arena, sizeof(**in));
+	return check_fields(r, obj, (*in)->v, 0, prefix);
+}
+
+const char *
+task_number(const struct task_input *in)
+{
+	return in->v[F_NUMBER];
+}
+
+/* Inserts a task of plan_id; returns its row (version, json, id) or NULL. */
+static struct dbres *
+insert(struct req *r, const char *plan_id, const char *const *v)
 {
 	const char *params[9];
 
@@ -114,6 +135,16 @@ task_insert(struct req *r, const char *plan_id, const char **v)
 	params[7] = actor_kind(r);
 	params[8] = r->id;
 	return db_exec(r->arena, &r->fail, "tasks_create", 9, params);
+}
+
+const char *
+task_insert(struct req *r, const char *plan_id, const struct task_input *in)
+{
+	struct dbres *res;
+
+	if ((res = insert(r, plan_id, in->v)) == NULL)
+		return NULL;
+	return db_get(res, 0, 2);
 }
 
 int
@@ -159,7 +190,7 @@ create_tx(struct req *r, void *arg)
 	struct dbres *res;
 
 	if (plan_lock(r, r->param[0], NULL, &st) == -1 ||
-	    (res = task_insert(r, r->param[0], c->v)) == NULL ||
+	    (res = insert(r, r->param[0], c->v)) == NULL ||
 	    plan_amend(r, &st, c->v[F_REASON], "task", db_get(res, 0, 2),
 		changes_of(r), NULL, 1) == -1)
 		return -1;
@@ -176,7 +207,7 @@ tasks_create(struct req *r)
 
 	if ((body = req_body_object(r)) == NULL)
 		return -1;
-	if (task_fields(r, body, c.v, 0, "") > 0)
+	if (check_fields(r, body, c.v, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	return run_tx(r, create_tx, &c);
