@@ -370,6 +370,19 @@ plan_insert(struct req *r, const struct plan_input *in, const char *prefix,
 }
 
 int
+plan_find(struct req *r, const char *plan_id)
+{
+	const char *params[2] = { scope(r), plan_id };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "plans_exists", 2, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such plan");
+	return 0;
+}
+
+int
 plans_list(struct req *r)
 {
 	return reply_list(r, "plans_list", filters);

@@ -190,6 +190,8 @@ const char *plan_issuing_unit(const struct plan_input *);
  * caller does not manage the issuing unit). */
 const char *plan_insert(struct req *, const struct plan_input *,
     const char *prefix, struct plan_state *st);
+/* 0 when the caller sees the plan, else -1 with 404. */
+int plan_find(struct req *, const char *plan_id);
 /* Locks a plan the caller manages (404 if none); 412 when version (may be
  * NULL) is not current, 409 when the plan is closed. */
 int plan_lock(struct req *, const char *plan_id, const char *version,
@@ -286,6 +288,20 @@ int submissions_accept(struct req *);
 int submissions_return(struct req *);
 int submissions_approve(struct req *);
 int submissions_versions(struct req *);
+/* A submission locked by submission_lock; strings owned by the arena. */
+struct submission_state {
+	const char *id, *version, *status, *kind;
+	const char *json;		 /* the row before the change, for the audit */
+	const char *unit_id, *unit_path; /* the submitting unit */
+	int above_receiving; /* the caller's unit is not the receiving one */
+};
+/* Locks a submission of the caller's units (receiving 0) or of the units
+ * it receives for (receiving 1): 404 when there is none, 412 when version
+ * (NULL: any) is not current. */
+int submission_lock(struct req *, const char *id, int receiving,
+    const char *version, struct submission_state *);
+/* 0 when the caller sees the submission, else -1 with 404. */
+int submission_find(struct req *, const char *id);
 
 /* attachments.c */
 extern const struct db_stmt attachments_stmts[];
