@@ -287,25 +287,16 @@ static int
 create_tx(struct req *r, void *arg)
 {
 	struct create *c = arg;
-	const char *tp[1] = { r->param[0] }, *ids;
+	const char *ids;
 	struct plan_state st;
-	struct dbres *task, *res;
+	struct plan_child task;
+	struct dbres *res;
 	size_t len = 4;
 	char *list;
 	int i;
 
-	if ((task = db_exec(r->arena, &r->fail, "assignments_task_of", 1, tp)) == NULL)
-		return -1;
-	if (db_rows(task) == 0 ||
-	    plan_lock(r, db_get(task, 0, 0), NULL, &st) == -1) {
-		if (db_rows(task) == 0 || r->fail.status == 404) {
-			req_clear_failure(r);
-			return req_fail(r, 404, "not_found",
-			    "no such task you manage");
-		}
-		return -1;
-	}
-	if ((res = insert(r, &st, r->param[0], c->v, "")) == NULL)
+	if (task_lock(r, r->param[0], NULL, &st, &task) == -1 ||
+	    (res = insert(r, &st, r->param[0], c->v, "")) == NULL)
 		return -1;
 	/* Nothing new (a group whose units all have it): no amendment. */
 	if (db_rows(res) > 0 && plan_amend(r, &st, c->v[F_REASON], "assignment",

@@ -54,6 +54,7 @@ static const char get[] =
 static const char get_visible[] =
     "SELECT m.version, " MILESTONE_JSON("m") " FROM milestones m"
     " JOIN plans p ON p.id = m.plan_id WHERE m.id = $2 AND " PLAN_VISIBLE("p");
+/* Locks a milestone for plan_child_lock. */
 static const char lock[] =
     "SELECT m.plan_id, m.version, to_jsonb(m) FROM milestones m"
     " WHERE m.id = $1 FOR UPDATE";
@@ -315,31 +316,20 @@ update_tx(struct req *r, void *arg)
 	const struct principal *pr = r->principal;
 	struct change *c = arg;
 	struct plan_state st;
-	const char *params[11], *lp[1] = { r->param[0] };
-	struct dbres *cur, *res;
+	struct plan_child m;
+	const char *params[11];
+	struct dbres *res;
 
-	if ((cur = db_exec(r->arena, &r->fail, "milestones_lock", 1, lp)) == NULL)
+	if (plan_child_lock(r, "milestones_lock", r->param[0], c->version,
+	    "milestone", &st, &m) == -1)
 		return -1;
-	if (db_rows(cur) == 0 ||
-	    plan_lock(r, db_get(cur, 0, 0), NULL, &st) == -1) {
-		if (db_rows(cur) == 0 || r->fail.status == 404) {
-			req_clear_failure(r);
-			return req_fail(r, 404, "not_found",
-			    "no such milestone you manage");
-		}
-		return -1;
-	}
-	if (strcmp(db_get(cur, 0, 1), c->version) != 0)
-		return req_fail(r, 412, "precondition_failed",
-		    "the milestone changed since version %s: reload it",
-		    c->version);
 	params[0] = r->param[0];
 	params[1] = c->v[F_KIND];
 	params[2] = c->v[F_TITLE];
 	params[3] = c->v[F_DUE_ON];
 	params[4] = c->v[F_RECEIVING];
 	params[5] = c->v[F_NOTE];
-	params[6] = db_get(cur, 0, 2);
+	params[6] = m.json;
 	params[7] = st.issuing_unit_id;
 	params[8] = pr->id;
 	params[9] = actor_kind(r);
@@ -359,7 +349,7 @@ update_tx(struct req *r, void *arg)
 			return -1;
 	}
 	if (plan_amend(r, &st, c->v[F_REASON], "milestone", r->param[0],
-	    changes_of(r), db_get(cur, 0, 2), 1) == -1)
+	    changes_of(r), m.json, 1) == -1)
 		return -1;
 	return reply_milestone(r, r->param[0], 200);
 }

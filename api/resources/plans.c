@@ -439,6 +439,39 @@ plan_lock(struct req *r, const char *plan_id, const char *version,
 }
 
 int
+plan_child_lock(struct req *r, const char *stmt, const char *id,
+    const char *version, const char *what, struct plan_state *st,
+    struct plan_child *child)
+{
+	const char *params[1] = { id };
+	struct dbres *res;
+
+	/* The child first, then its plan: a change of a child never locks
+	 * them the other way round, so two changes cannot deadlock. */
+	if ((res = db_exec(r->arena, &r->fail, stmt, 1, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0 ||
+	    plan_lock(r, db_get(res, 0, 0), NULL, st) == -1) {
+		if (db_rows(res) == 0 || r->fail.status == 404) {
+			req_clear_failure(r);
+			return req_fail(r, 404, "not_found", "no such %s you "
+			    "manage", what);
+		}
+		return -1;
+	}
+	child->id = id;
+	child->version = db_get(res, 0, 1);
+	child->json = db_get(res, 0, 2);
+	child->row = res;
+	/* Read under the row's lock: a concurrent change has committed or
+	 * waits for this one. */
+	if (version != NULL && strcmp(child->version, version) != 0)
+		return req_fail(r, 412, "precondition_failed",
+		    "the %s changed since version %s: reload it", what, version);
+	return 0;
+}
+
+int
 plan_amend(struct req *r, const struct plan_state *st, const char *reason,
     const char *entity_type, const char *entity_id, const char *changes,
     const char *before, int bump)

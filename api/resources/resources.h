@@ -169,6 +169,13 @@ struct plan_state {
 	const char *id, *version, *status, *json, *unit_path, *year;
 	const char *issuing_unit_id;
 };
+/* A row of a plan's child (a task, a milestone) locked by plan_child_lock;
+ * strings owned by the arena. */
+struct plan_child {
+	const char *id, *version;
+	const char *json;  /* the row before the change, for the audit */
+	struct dbres *row; /* the locked row, for the columns after these */
+};
 /* A new plan's fields checked by plan_fields; owned by the arena. */
 struct plan_input;
 int plans_list(struct req *);
@@ -196,6 +203,14 @@ int plan_find(struct req *, const char *plan_id);
  * NULL) is not current, 409 when the plan is closed. */
 int plan_lock(struct req *, const char *plan_id, const char *version,
     struct plan_state *);
+/* Locks a plan's child with stmt ($1 its id; answering plan id, version
+ * and the row as JSON, FOR UPDATE), then its plan with plan_lock, then
+ * compares the child's version: 404 naming what when either is missing or
+ * not the caller's, 409 when the plan is closed, 412 when version (NULL:
+ * any) is not current. */
+int plan_child_lock(struct req *, const char *stmt, const char *id,
+    const char *version, const char *what, struct plan_state *,
+    struct plan_child *);
 /* For an issued plan: records an amendment (422 without a reason) and, if
  * bump, raises the plan's version. A draft needs nothing. */
 int plan_amend(struct req *, const struct plan_state *, const char *reason,
@@ -222,6 +237,9 @@ const char *task_number(const struct task_input *);
  * after a failure. */
 const char *task_insert(struct req *, const char *plan_id,
     const struct task_input *);
+/* Locks a task and its plan (plan_child_lock): 404, 409, 412 likewise. */
+int task_lock(struct req *, const char *task_id, const char *version,
+    struct plan_state *, struct plan_child *);
 
 /* milestones.c */
 extern const struct db_stmt milestones_stmts[];

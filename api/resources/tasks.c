@@ -38,9 +38,10 @@ static const char create[] =
     "  FROM ins JOIN plans p ON p.id = ins.plan_id"
     "  JOIN units iu ON iu.id = p.issuing_unit_id)"
     "SELECT ins.version, " TASK_JSON("ins") ", ins.id FROM ins";
-static const char plan_of[] =
+/* Locks a task for plan_child_lock, with its schedule and deadline. */
+static const char lock[] =
     "SELECT t.plan_id, t.version, to_jsonb(t), t.schedule, t.due_on"
-    " FROM tasks t WHERE t.id = $1";
+    " FROM tasks t WHERE t.id = $1 FOR UPDATE";
 static const char update[] =
     "WITH upd AS (UPDATE tasks SET number = coalesce($2::int, number),"
     "  title = coalesce($3, title), content = coalesce($4, content),"
@@ -59,7 +60,7 @@ const struct db_stmt tasks_stmts[] = {
 	{ "tasks_list", list },
 	{ "tasks_get", get },
 	{ "tasks_create", create },
-	{ "tasks_plan_of", plan_of },
+	{ "tasks_lock", lock },
 	{ "tasks_update", update },
 	{ NULL, NULL },
 };
@@ -148,6 +149,14 @@ task_insert(struct req *r, const char *plan_id, const struct task_input *in)
 }
 
 int
+task_lock(struct req *r, const char *task_id, const char *version,
+    struct plan_state *st, struct plan_child *task)
+{
+	return plan_child_lock(r, "tasks_lock", task_id, version, "task", st,
+	    task);
+}
+
+int
 tasks_list(struct req *r)
 {
 	static const char empty[] = "{\"items\":[],\"next_cursor\":null}";
@@ -218,28 +227,18 @@ update_tx(struct req *r, void *arg)
 {
 	struct change *c = arg;
 	struct plan_state st;
-	const char *params[11], *tp[1] = { r->param[0] };
+	struct plan_child task;
+	const char *params[11];
 	const char *sched, *due;
-	struct dbres *cur, *res;
+	struct dbres *res;
 
-	if ((cur = db_exec(r->arena, &r->fail, "tasks_plan_of", 1, tp)) == NULL)
+	if (task_lock(r, r->param[0], c->version, &st, &task) == -1)
 		return -1;
-	if (db_rows(cur) == 0 ||
-	    plan_lock(r, db_get(cur, 0, 0), NULL, &st) == -1) {
-		if (r->fail.status == 404 || db_rows(cur) == 0) {
-			req_clear_failure(r);
-			return req_fail(r, 404, "not_found", "no such task you "
-			    "manage");
-		}
-		return -1;
-	}
-	if (strcmp(db_get(cur, 0, 1), c->version) != 0)
-		return req_fail(r, 412, "precondition_failed",
-		    "the task changed since version %s: reload it", c->version);
 	/* The schedule and due_on must still agree after the change. */
-	sched = c->v[F_SCHEDULE] ? c->v[F_SCHEDULE] : db_get(cur, 0, 3);
+	sched = c->v[F_SCHEDULE] ? c->v[F_SCHEDULE] : db_get(task.row, 0, 3);
 	due = c->v[F_DUE_ON] ? c->v[F_DUE_ON] : c->v[F_SCHEDULE] &&
-	    strcmp(c->v[F_SCHEDULE], "deadline") != 0 ? NULL : db_get(cur, 0, 4);
+	    strcmp(c->v[F_SCHEDULE], "deadline") != 0 ? NULL :
+	    db_get(task.row, 0, 4);
 	if ((strcmp(sched, "deadline") == 0) != (due != NULL)) {
 		req_field_error(r, "due_on", due ? "not_allowed" : "required",
 		    due ? "only a deadline has due_on" : "a deadline needs due_on");
@@ -255,11 +254,11 @@ update_tx(struct req *r, void *arg)
 	params[6] = r->principal->id;
 	params[7] = actor_kind(r);
 	params[8] = st.unit_path;
-	params[9] = db_get(cur, 0, 2);
+	params[9] = task.json;
 	params[10] = r->id;
 	if ((res = db_exec(r->arena, &r->fail, "tasks_update", 11, params)) == NULL ||
 	    plan_amend(r, &st, c->v[F_REASON], "task", r->param[0],
-		changes_of(r), db_get(cur, 0, 2), 1) == -1)
+		changes_of(r), task.json, 1) == -1)
 		return -1;
 	return reply_entity(r, res, 200, "task");
 }
