@@ -22,7 +22,7 @@ struct conn {
 	PGconn *pg;
 	int64_t last_attempt;
 	int ready; /* connected and every statement prepared */
-	int in_tx; /* inside db_tx: a nested db_tx joins the outer one */
+	int depth; /* db_tx calls open: 1 the transaction, more its savepoints */
 };
 
 struct dbres {
@@ -153,6 +153,10 @@ conn_get(struct arena *a, struct failure *f)
 	}
 	if (c->ready && PQstatus(c->pg) == CONNECTION_OK)
 		return c;
+	/* A new connection inside a transaction would run the rest of it
+	 * outside any transaction: the transaction fails instead. */
+	if (c->depth > 0)
+		goto unavailable;
 	now = mono_us();
 	if (c->last_attempt != 0 &&
 	    now - c->last_attempt < RECONNECT_INTERVAL_US)
@@ -286,6 +290,45 @@ control(struct arena *a, struct failure *f, struct conn *c, const char *sql)
 	return ok ? 0 : -1;
 }
 
+/* Rolls back to the savepoint of a nested db_tx and drops it; -1 (and
+ * the failure recorded, unless one is already) when the server refuses. */
+static int
+savepoint_rollback(struct arena *a, struct failure *f, struct conn *c,
+    int depth)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT tx_%d", depth);
+	if (control(a, f, c, sql) == -1)
+		return -1;
+	snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT tx_%d", depth);
+	return control(a, f, c, sql);
+}
+
+/* A db_tx inside an open transaction: a savepoint, so that what fn undoes
+ * (a dry run, a failed step) is undone alone and the outer goes on. */
+static int
+savepoint(struct arena *a, struct failure *f, struct conn *c,
+    int (*fn)(void *), void *arg)
+{
+	char sql[48];
+	int depth = c->depth, rc;
+
+	snprintf(sql, sizeof(sql), "SAVEPOINT tx_%d", depth);
+	if (control(a, f, c, sql) == -1)
+		return -1;
+	c->depth++;
+	rc = fn(arg);
+	c->depth--;
+	if (rc == 0) {
+		snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT tx_%d", depth);
+		return control(a, f, c, sql);
+	}
+	if (savepoint_rollback(a, f, c, depth) == -1)
+		return -1;
+	return rc == DB_ROLLBACK ? 0 : -1;
+}
+
 int
 db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 {
@@ -295,15 +338,13 @@ db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 	for (attempt = 1;; attempt++) {
 		if ((c = conn_get(a, f)) == NULL)
 			return -1;
-		/* A transaction inside a transaction (an Idempotency-Key
-		 * around a handler that has its own) is part of the outer. */
-		if (c->in_tx)
-			return fn(arg);
+		if (c->depth > 0)
+			return savepoint(a, f, c, fn, arg);
 		if (control(a, f, c, "BEGIN") == -1)
 			return -1;
-		c->in_tx = 1;
+		c->depth = 1;
 		rc = fn(arg);
-		c->in_tx = 0;
+		c->depth = 0;
 		if (rc == 0 && control(a, f, c, "COMMIT") == 0)
 			return 0;
 		if (PQstatus(c->pg) == CONNECTION_OK &&
@@ -311,6 +352,9 @@ db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 			PGresult *res = PQexec(c->pg, "ROLLBACK");
 			PQclear(res);
 		}
+		/* Rolled back as asked: nothing failed, nothing was kept. */
+		if (rc == DB_ROLLBACK)
+			return 0;
 		if (!f->retryable || attempt == TX_ATTEMPTS)
 			return -1;
 		failure_clear(f);

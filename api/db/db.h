@@ -42,8 +42,14 @@ struct dbres *db_exec_bin(struct arena *, struct failure *, const char *stmt,
     int binary_result);
 /* The length in bytes of a value (for binary results). */
 size_t db_len(const struct dbres *, int row, int col);
-/* Runs fn inside BEGIN/COMMIT; retried on serialization failures and
- * deadlocks. fn returns 0, or -1 to roll back. */
+/* What a db_tx callback returns to have its work rolled back although
+ * nothing failed (a dry run): db_tx then returns 0. */
+#define DB_ROLLBACK 1
+/* Runs fn inside BEGIN/COMMIT, retried on serialization failures and
+ * deadlocks; inside another db_tx, inside a SAVEPOINT that fn's rollback
+ * undoes alone. fn returns 0 to commit (release), -1 after recording a
+ * failure, or DB_ROLLBACK. Returns 0 (committed, or rolled back as asked)
+ * or -1 with the failure recorded. */
 int db_tx(struct arena *, struct failure *, int (*fn)(void *), void *arg);
 int db_rows(const struct dbres *);
 /* The value at row, col as text; NULL for SQL NULL. Owned by the result. */

@@ -161,9 +161,10 @@ static const struct field filters[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
-int
-assignment_fields(struct req *r, json_t *obj, const char **v,
-    const char *prefix)
+/* Checks an entry's fields into v (nitems(fields) slots); returns the
+ * number of field errors. */
+static int
+check_fields(struct req *r, json_t *obj, const char **v, const char *prefix)
 {
 	int bad = validate_at(r, obj, fields, v, 0, prefix);
 
@@ -181,9 +182,29 @@ assignment_fields(struct req *r, json_t *obj, const char **v,
 	return bad;
 }
 
-struct dbres *
-assignment_insert(struct req *r, const struct plan_state *st,
-    const char *task_id, const char **v, const char *prefix)
+struct assignment_input {
+	const char *v[nitems(fields)];
+};
+
+int
+assignment_fields(struct req *r, json_t *obj, const char *prefix,
+    struct assignment_input **in)
+{
+	*in = arena_zalloc(r->arena, sizeof(**in));
+	return check_fields(r, obj, (*in)->v, prefix);
+}
+
+const char *
+assignment_unit(const struct assignment_input *in)
+{
+	return in->v[F_UNIT];
+}
+
+/* Inserts the assignments of one entry; their rows (id, units targeted)
+ * or NULL after a failure. */
+static struct dbres *
+insert(struct req *r, const struct plan_state *st, const char *task_id,
+    const char *const *v, const char *prefix)
 {
 	const struct principal *pr = r->principal;
 	const char *params[11], *tp[1] = { task_id };
@@ -228,6 +249,18 @@ assignment_insert(struct req *r, const struct plan_state *st,
 }
 
 int
+assignment_insert(struct req *r, const struct plan_state *st,
+    const char *task_id, const struct assignment_input *in,
+    const char *prefix)
+{
+	struct dbres *res;
+
+	if ((res = insert(r, st, task_id, in->v, prefix)) == NULL)
+		return -1;
+	return db_rows(res);
+}
+
+int
 assignments_for_task(struct req *r)
 {
 	return reply_sublist(r, "assignments_task_visible",
@@ -254,25 +287,16 @@ static int
 create_tx(struct req *r, void *arg)
 {
 	struct create *c = arg;
-	const char *tp[1] = { r->param[0] }, *ids;
+	const char *ids;
 	struct plan_state st;
-	struct dbres *task, *res;
+	struct plan_child task;
+	struct dbres *res;
 	size_t len = 4;
 	char *list;
 	int i;
 
-	if ((task = db_exec(r->arena, &r->fail, "assignments_task_of", 1, tp)) == NULL)
-		return -1;
-	if (db_rows(task) == 0 ||
-	    plan_lock(r, db_get(task, 0, 0), NULL, &st) == -1) {
-		if (db_rows(task) == 0 || r->fail.status == 404) {
-			req_clear_failure(r);
-			return req_fail(r, 404, "not_found",
-			    "no such task you manage");
-		}
-		return -1;
-	}
-	if ((res = assignment_insert(r, &st, r->param[0], c->v, "")) == NULL)
+	if (task_lock(r, r->param[0], NULL, &st, &task) == -1 ||
+	    (res = insert(r, &st, r->param[0], c->v, "")) == NULL)
 		return -1;
 	/* Nothing new (a group whose units all have it): no amendment. */
 	if (db_rows(res) > 0 && plan_amend(r, &st, c->v[F_REASON], "assignment",
@@ -308,7 +332,7 @@ assignments_create(struct req *r)
 
 	if ((body = req_body_object(r)) == NULL)
 		return -1;
-	if (assignment_fields(r, body, c.v, "") > 0)
+	if (check_fields(r, body, c.v, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	return run_tx(r, create_tx, &c);

@@ -130,20 +130,17 @@ upload_tx(struct req *r, void *arg)
 {
 	const struct principal *p = r->principal;
 	struct upload *u = arg;
-	const char *lp[3] = { p->unit_id, r->param[0], "s" };
+	struct submission_state st;
 	const char *params[8];
 	int lengths[8] = { 0 };
-	struct dbres *cur, *res;
+	struct dbres *res;
 
-	if ((cur = db_exec(r->arena, &r->fail, "submissions_lock", 3, lp)) == NULL)
+	if (submission_lock(r, r->param[0], 0, NULL, &st) == -1)
 		return -1;
-	if (db_rows(cur) == 0)
-		return req_fail(r, 404, "not_found", "no such submission of "
-		    "your units");
-	if (strcmp(db_get(cur, 0, 1), "draft") != 0 &&
-	    strcmp(db_get(cur, 0, 1), "returned") != 0)
+	if (strcmp(st.status, "draft") != 0 &&
+	    strcmp(st.status, "returned") != 0)
 		return req_fail(r, 409, "submission_locked", "a %s submission "
-		    "takes no more attachments", db_get(cur, 0, 1));
+		    "takes no more attachments", st.status);
 	params[0] = r->param[0];
 	params[1] = u->filename;
 	params[2] = u->type;
@@ -151,7 +148,7 @@ upload_tx(struct req *r, void *arg)
 	lengths[3] = (int)r->body_len;
 	params[4] = p->id;
 	params[5] = actor_kind(r);
-	params[6] = db_get(cur, 0, 3);
+	params[6] = st.unit_path;
 	params[7] = r->id;
 	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_insert", 8, params, lengths,
 	    0)) == NULL)
@@ -203,8 +200,19 @@ attachments_upload(struct req *r)
 int
 attachments_list(struct req *r)
 {
-	return reply_sublist(r, "submissions_visible", "attachments_list",
-	    "submission");
+	const char *params[4];
+	struct page pg;
+	struct dbres *res;
+
+	if (page_params(r, &pg) == -1 || submission_find(r, r->param[0]) == -1)
+		return -1;
+	params[0] = r->principal->unit_id;
+	params[1] = r->param[0];
+	params[2] = pg.cursor;
+	params[3] = pg.fetch;
+	if ((res = page_exec(r, "attachments_list", 4, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
 }
 
 /* Appends s percent-encoded (RFC 5987) to a new arena string. */

@@ -1,8 +1,8 @@
 /*
  * Whole-plan import: a plan with its milestones, tasks and assignments as
  * one JSON document, created in one transaction — or nothing, with every
- * problem found. ?dry_run=true checks everything, database included, and
- * writes nothing. The demo plan is loaded through this same path.
+ * problem found. ?dry_run=true does everything, database included, and
+ * rolls it back. The demo plan is loaded through this same path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +21,13 @@ const struct db_stmt import_stmts[] = {
 
 #define MAX_ITEMS 500
 
+/* The document, each part checked by the resource that owns its fields. */
 struct doc {
 	json_t *plan, *milestones, *tasks;
-	const char *pv[32];
-	const char ***mv, ***tv, ****av;
+	struct plan_input *pv;		/* NULL when plan is no object */
+	struct milestone_input **mv;	/* per milestone; NULL: no object */
+	struct task_input **tv;		/* per task; NULL: no object */
+	struct assignment_input ***av;	/* per task, per entry; likewise */
 	int dry_run;
 	int counts[3];
 };
@@ -49,12 +52,29 @@ check_unit(struct req *r, const char *issuing, const char *unit,
 	return 0;
 }
 
+/* Reports task i's number when an earlier task has it; returns 1 then. */
+static int
+check_number(struct req *r, struct doc *d, size_t i, const char *prefix)
+{
+	const char *n = task_number(d->tv[i]), *m;
+	size_t k;
+
+	for (k = 0; n != NULL && k < i; k++) {
+		if (d->tv[k] == NULL || (m = task_number(d->tv[k])) == NULL ||
+		    strcmp(m, n) != 0)
+			continue;
+		req_field_error(r, arena_printf(r->arena, "%snumber", prefix),
+		    "duplicate", "task number %s is used twice", n);
+		return 1;
+	}
+	return 0;
+}
+
 /* Checks the shape of the whole document; returns the number of problems. */
 static int
 check_shape(struct req *r, struct doc *d)
 {
 	json_t *m, *t, *a, *list;
-	char seen[1000] = { 0 };
 	size_t i, j;
 	int bad = 0;
 
@@ -62,7 +82,7 @@ check_shape(struct req *r, struct doc *d)
 		req_field_error(r, "plan", "required", "plan is an object");
 		return 1;
 	}
-	bad += plan_fields(r, d->plan, d->pv, 0, 1, "plan.");
+	bad += plan_fields(r, d->plan, 1, "plan.", &d->pv);
 	if (d->milestones != NULL && (!json_is_array(d->milestones) ||
 	    json_array_size(d->milestones) > 50)) {
 		req_field_error(r, "milestones", "type", "milestones is a list of "
@@ -78,15 +98,14 @@ check_shape(struct req *r, struct doc *d)
 	d->mv = arena_zalloc(r->arena, sizeof(*d->mv) *
 	    (json_array_size(d->milestones) + 1));
 	json_array_foreach(d->milestones, i, m) {
-		d->mv[i] = arena_zalloc(r->arena, sizeof(char *) * 16);
 		if (!json_is_object(m)) {
 			req_field_error(r, arena_printf(r->arena,
 			    "milestones[%zu]", i), "type", "an object");
 			bad++;
 			continue;
 		}
-		bad += milestone_fields(r, m, d->mv[i], 0, arena_printf(r->arena,
-		    "milestones[%zu].", i));
+		bad += milestone_fields(r, m, arena_printf(r->arena,
+		    "milestones[%zu].", i), &d->mv[i]);
 	}
 	d->tv = arena_zalloc(r->arena, sizeof(*d->tv) *
 	    (json_array_size(d->tasks) + 1));
@@ -96,7 +115,6 @@ check_shape(struct req *r, struct doc *d)
 		char *prefix = arena_printf(r->arena, "tasks[%zu].", i);
 		json_t *copy;
 
-		d->tv[i] = arena_zalloc(r->arena, sizeof(char *) * 16);
 		if (!json_is_object(t)) {
 			req_field_error(r, arena_printf(r->arena, "tasks[%zu]", i),
 			    "type", "an object");
@@ -106,18 +124,8 @@ check_shape(struct req *r, struct doc *d)
 		/* The task's own fields, without its assignments. */
 		copy = req_own(r, json_copy(t));
 		json_object_del(copy, "assignments");
-		bad += task_fields(r, copy, d->tv[i], 0, prefix);
-		if (d->tv[i][0] != NULL) {
-			int n = atoi(d->tv[i][0]);
-
-			if (seen[n]) {
-				req_field_error(r, arena_printf(r->arena,
-				    "%snumber", prefix), "duplicate",
-				    "task number %d is used twice", n);
-				bad++;
-			}
-			seen[n] = 1;
-		}
+		bad += task_fields(r, copy, prefix, &d->tv[i]);
+		bad += check_number(r, d, i, prefix);
 		list = json_object_get(t, "assignments");
 		if (list != NULL && (!json_is_array(list) ||
 		    json_array_size(list) > MAX_ITEMS)) {
@@ -126,10 +134,9 @@ check_shape(struct req *r, struct doc *d)
 			bad++;
 			continue;
 		}
-		d->av[i] = arena_zalloc(r->arena, sizeof(char **) *
+		d->av[i] = arena_zalloc(r->arena, sizeof(*d->av[i]) *
 		    (json_array_size(list) + 1));
 		json_array_foreach(list, j, a) {
-			d->av[i][j] = arena_zalloc(r->arena, sizeof(char *) * 16);
 			if (!json_is_object(a)) {
 				req_field_error(r, arena_printf(r->arena,
 				    "%sassignments[%zu]", prefix, j), "type",
@@ -137,41 +144,32 @@ check_shape(struct req *r, struct doc *d)
 				bad++;
 				continue;
 			}
-			bad += assignment_fields(r, a, d->av[i][j],
-			    arena_printf(r->arena, "%sassignments[%zu].", prefix,
-				j));
+			bad += assignment_fields(r, a, arena_printf(r->arena,
+			    "%sassignments[%zu].", prefix, j), &d->av[i][j]);
 		}
 	}
 	return bad;
 }
 
-/* Field indexes shared with the resource files' tables. */
-#define PLAN_UNIT 3
-#define MILESTONE_RECEIVING 3
-#define MILESTONE_UNITS 8
-#define ASSIGNMENT_UNIT 1
-
 /* Every unit the document names must be in the issuing unit's subtree. */
 static int
 check_units(struct req *r, struct doc *d)
 {
-	const char *issuing = d->pv[PLAN_UNIT];
-	json_t *t, *a, *ids, *e;
+	const char *issuing = plan_issuing_unit(d->pv);
+	json_t *t, *a, *e;
 	size_t i, j, k;
 	int bad = 0, rc;
 
 	for (i = 0; i < json_array_size(d->milestones); i++) {
 		if (d->mv[i] == NULL)
 			continue;
-		rc = check_unit(r, issuing, d->mv[i][MILESTONE_RECEIVING],
+		rc = check_unit(r, issuing, milestone_receiving_unit(d->mv[i]),
 		    arena_printf(r->arena, "milestones[%zu].receiving_unit_id",
 			i));
 		if (rc == -1)
 			return -1;
 		bad += rc;
-		ids = json_object_get(json_object_get(json_array_get(
-		    d->milestones, i), "owing"), "unit_ids");
-		json_array_foreach(ids, k, e) {
+		json_array_foreach(milestone_owing_units(d->mv[i]), k, e) {
 			rc = check_unit(r, issuing, json_string_value(e),
 			    arena_printf(r->arena,
 				"milestones[%zu].owing.unit_ids[%zu]", i, k));
@@ -186,7 +184,7 @@ check_units(struct req *r, struct doc *d)
 		json_array_foreach(json_object_get(t, "assignments"), j, a) {
 			if (d->av[i][j] == NULL)
 				continue;
-			rc = check_unit(r, issuing, d->av[i][j][ASSIGNMENT_UNIT],
+			rc = check_unit(r, issuing, assignment_unit(d->av[i][j]),
 			    arena_printf(r->arena,
 				"tasks[%zu].assignments[%zu].unit_id", i, j));
 			if (rc == -1)
@@ -201,22 +199,18 @@ static int
 import_tx(struct req *r, void *arg)
 {
 	struct doc *d = arg;
-	struct plan_state st = { 0 };
-	struct dbres *plan, *res;
+	struct plan_state st;
+	const char *plan, *task;
 	size_t i, j;
-	int bad;
+	int bad, n;
 
 	if ((bad = check_units(r, d)) == -1)
 		return -1;
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_document",
 		    "%d unit references are outside the issuing unit", bad);
-	if ((plan = plan_insert(r, d->pv, "plan.")) == NULL)
+	if ((plan = plan_insert(r, d->pv, "plan.", &st)) == NULL)
 		return -1;
-	st.id = json_string_value(json_object_get(req_own(r,
-	    json_loads(db_get(plan, 0, 1), 0, NULL)), "id"));
-	st.status = "draft"; /* a new plan needs no amendments */
-	st.issuing_unit_id = d->pv[PLAN_UNIT];
 	for (i = 0; i < json_array_size(d->milestones); i++) {
 		if (milestone_insert(r, &st, d->mv[i], arena_printf(r->arena,
 		    "milestones[%zu].", i)) == NULL)
@@ -227,30 +221,27 @@ import_tx(struct req *r, void *arg)
 		json_t *list = json_object_get(json_array_get(d->tasks, i),
 		    "assignments");
 
-		if ((res = task_insert(r, st.id, d->tv[i])) == NULL)
+		if ((task = task_insert(r, st.id, d->tv[i])) == NULL)
 			return -1;
 		d->counts[1]++;
 		for (j = 0; j < json_array_size(list); j++) {
-			struct dbres *a;
-
-			if ((a = assignment_insert(r, &st, db_get(res, 0, 2),
-			    d->av[i][j], arena_printf(r->arena,
-				"tasks[%zu].assignments[%zu].", i, j))) == NULL)
+			if ((n = assignment_insert(r, &st, task, d->av[i][j],
+			    arena_printf(r->arena,
+				"tasks[%zu].assignments[%zu].", i, j))) == -1)
 				return -1;
-			d->counts[2] += db_rows(a);
+			d->counts[2] += n;
 		}
 	}
 	req_reply_json(r, d->dry_run ? 200 : 201, json_pack("{s:o, s:{s:i, "
-	    "s:i, s:i}, s:b}", "plan", json_loads(db_get(plan, 0, 1), 0, NULL),
+	    "s:i, s:i}, s:b}", "plan", json_loads(plan, 0, NULL),
 	    "counts", "milestones", d->counts[0], "tasks", d->counts[1],
 	    "assignments", d->counts[2], "dry_run", d->dry_run));
-	if (!d->dry_run) {
-		req_header_add(r, "Location", arena_printf(r->arena,
-		    "/api/v1/plans/%s", st.id));
-		return 0;
-	}
-	/* A dry run rolls back what it wrote; the reply is kept. */
-	return req_fail(r, 200, "dry_run", "nothing was written");
+	/* A dry run undoes what it wrote, nothing failed: the reply stays. */
+	if (d->dry_run)
+		return DB_ROLLBACK;
+	req_header_add(r, "Location", arena_printf(r->arena,
+	    "/api/v1/plans/%s", st.id));
+	return 0;
 }
 
 int
@@ -279,20 +270,13 @@ import_document(struct req *r, json_t *body, int dry_run)
 	d.dry_run = dry_run;
 	bad += check_shape(r, &d);
 	/* Unit references are checked too, so one answer lists everything. */
-	if (bad > 0 && d.pv[PLAN_UNIT] != NULL && d.mv != NULL &&
-	    (n = check_units(r, &d)) > 0)
+	if (bad > 0 && d.pv != NULL && plan_issuing_unit(d.pv) != NULL &&
+	    d.mv != NULL && (n = check_units(r, &d)) > 0)
 		bad += n;
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_document",
 		    "the plan document has %d problems", bad);
-	if (run_tx(r, import_tx, &d) == 0)
-		return 0;
-	if (r->fail.status == 200) {
-		/* The dry run succeeded: keep its reply, drop the marker. */
-		req_clear_failure(r);
-		return 0;
-	}
-	return -1;
+	return run_tx(r, import_tx, &d);
 }
 
 int

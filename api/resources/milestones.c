@@ -54,6 +54,7 @@ static const char get[] =
 static const char get_visible[] =
     "SELECT m.version, " MILESTONE_JSON("m") " FROM milestones m"
     " JOIN plans p ON p.id = m.plan_id WHERE m.id = $2 AND " PLAN_VISIBLE("p");
+/* Locks a milestone for plan_child_lock. */
 static const char lock[] =
     "SELECT m.plan_id, m.version, to_jsonb(m) FROM milestones m"
     " WHERE m.id = $1 FOR UPDATE";
@@ -117,8 +118,10 @@ static const struct field owing_fields[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
-int
-milestone_fields(struct req *r, json_t *obj, const char **v, int patch,
+/* Checks milestone fields into v (nitems(fields) + 2 slots: the owing
+ * group and units follow the table's); returns the number of errors. */
+static int
+check_fields(struct req *r, json_t *obj, const char **v, int patch,
     const char *prefix)
 {
 	json_t *owing = json_object_get(obj, "owing"), *e;
@@ -174,8 +177,37 @@ check_owing(struct req *r, struct dbres *res, int stored, int named,
 	return 0;
 }
 
-struct dbres *
-milestone_insert(struct req *r, const struct plan_state *st, const char **v,
+struct milestone_input {
+	const char *v[nitems(fields) + 2];
+	json_t *unit_ids;
+};
+
+int
+milestone_fields(struct req *r, json_t *obj, const char *prefix,
+    struct milestone_input **in)
+{
+	*in = arena_zalloc(r->arena, sizeof(**in));
+	(*in)->unit_ids = json_object_get(json_object_get(obj, "owing"),
+	    "unit_ids");
+	return check_fields(r, obj, (*in)->v, 0, prefix);
+}
+
+const char *
+milestone_receiving_unit(const struct milestone_input *in)
+{
+	return in->v[F_RECEIVING];
+}
+
+json_t *
+milestone_owing_units(const struct milestone_input *in)
+{
+	return in->unit_ids;
+}
+
+/* Inserts a milestone from checked fields; its row (version, id, counts)
+ * or NULL after a failure. */
+static struct dbres *
+insert(struct req *r, const struct plan_state *st, const char *const *v,
     const char *prefix)
 {
 	const struct principal *pr = r->principal;
@@ -205,6 +237,17 @@ milestone_insert(struct req *r, const struct plan_state *st, const char **v,
 	if (check_owing(r, res, 3, 4, prefix) == -1)
 		return NULL;
 	return res;
+}
+
+const char *
+milestone_insert(struct req *r, const struct plan_state *st,
+    const struct milestone_input *in, const char *prefix)
+{
+	struct dbres *res;
+
+	if ((res = insert(r, st, in->v, prefix)) == NULL)
+		return NULL;
+	return db_get(res, 0, 1);
 }
 
 int
@@ -244,7 +287,7 @@ create_tx(struct req *r, void *arg)
 	struct dbres *res;
 
 	if (plan_lock(r, r->param[0], NULL, &st) == -1 ||
-	    (res = milestone_insert(r, &st, c->v, "")) == NULL ||
+	    (res = insert(r, &st, c->v, "")) == NULL ||
 	    plan_amend(r, &st, c->v[F_REASON], "milestone", db_get(res, 0, 1),
 		changes_of(r), NULL, 1) == -1)
 		return -1;
@@ -261,7 +304,7 @@ milestones_create(struct req *r)
 
 	if ((body = req_body_object(r)) == NULL)
 		return -1;
-	if (milestone_fields(r, body, c.v, 0, "") > 0)
+	if (check_fields(r, body, c.v, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	return run_tx(r, create_tx, &c);
@@ -273,31 +316,20 @@ update_tx(struct req *r, void *arg)
 	const struct principal *pr = r->principal;
 	struct change *c = arg;
 	struct plan_state st;
-	const char *params[11], *lp[1] = { r->param[0] };
-	struct dbres *cur, *res;
+	struct plan_child m;
+	const char *params[11];
+	struct dbres *res;
 
-	if ((cur = db_exec(r->arena, &r->fail, "milestones_lock", 1, lp)) == NULL)
+	if (plan_child_lock(r, "milestones_lock", r->param[0], c->version,
+	    "milestone", &st, &m) == -1)
 		return -1;
-	if (db_rows(cur) == 0 ||
-	    plan_lock(r, db_get(cur, 0, 0), NULL, &st) == -1) {
-		if (db_rows(cur) == 0 || r->fail.status == 404) {
-			req_clear_failure(r);
-			return req_fail(r, 404, "not_found",
-			    "no such milestone you manage");
-		}
-		return -1;
-	}
-	if (strcmp(db_get(cur, 0, 1), c->version) != 0)
-		return req_fail(r, 412, "precondition_failed",
-		    "the milestone changed since version %s: reload it",
-		    c->version);
 	params[0] = r->param[0];
 	params[1] = c->v[F_KIND];
 	params[2] = c->v[F_TITLE];
 	params[3] = c->v[F_DUE_ON];
 	params[4] = c->v[F_RECEIVING];
 	params[5] = c->v[F_NOTE];
-	params[6] = db_get(cur, 0, 2);
+	params[6] = m.json;
 	params[7] = st.issuing_unit_id;
 	params[8] = pr->id;
 	params[9] = actor_kind(r);
@@ -317,7 +349,7 @@ update_tx(struct req *r, void *arg)
 			return -1;
 	}
 	if (plan_amend(r, &st, c->v[F_REASON], "milestone", r->param[0],
-	    changes_of(r), db_get(cur, 0, 2), 1) == -1)
+	    changes_of(r), m.json, 1) == -1)
 		return -1;
 	return reply_milestone(r, r->param[0], 200);
 }
@@ -331,7 +363,7 @@ milestones_update(struct req *r)
 	if ((c.version = if_match(r)) == NULL ||
 	    (body = req_body_object(r)) == NULL || only_reason(r, body) == -1)
 		return -1;
-	if (milestone_fields(r, body, c.v, 1, "") > 0)
+	if (check_fields(r, body, c.v, 1, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	return run_tx(r, update_tx, &c);

@@ -114,10 +114,8 @@ obligations_list(struct req *r)
 	params[2] = q[0];
 	params[3] = q[1];
 	params[4] = q[2];
-	if ((res = db_exec(r->arena, &r->fail, "plans_exists", 2, params)) == NULL)
+	if (plan_find(r, r->param[0]) == -1)
 		return -1;
-	if (db_rows(res) == 0)
-		return req_fail(r, 404, "not_found", "no such plan");
 	if ((res = page_exec(r, "obligations_list", 5, params, &pg)) == NULL)
 		return -1;
 	summary = db_rows(res) > 0 ? db_get(res, 0, 2) : zero;

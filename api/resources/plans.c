@@ -231,8 +231,10 @@ check_list(struct req *r, json_t *obj, const char *name, const char *prefix,
 	return bad;
 }
 
-int
-plan_fields(struct req *r, json_t *obj, const char **v, int patch,
+/* Checks plan fields into v (nitems(fields) slots); returns the number of
+ * field errors. */
+static int
+check_fields(struct req *r, json_t *obj, const char **v, int patch,
     int import, const char *prefix)
 {
 	int bad = 0;
@@ -289,10 +291,29 @@ check_parent(struct req *r, const char *parent, const char *plan,
 	return 0;
 }
 
-/* Inserts a plan from checked fields; NULL after a failure (422 when the
- * issuing unit is outside the caller's units). */
-struct dbres *
-plan_insert(struct req *r, const char **v, const char *prefix)
+struct plan_input {
+	const char *v[nitems(fields)];
+};
+
+int
+plan_fields(struct req *r, json_t *obj, int import, const char *prefix,
+    struct plan_input **in)
+{
+	*in = arena_zalloc(r->arena, sizeof(**in));
+	return check_fields(r, obj, (*in)->v, 0, import, prefix);
+}
+
+const char *
+plan_issuing_unit(const struct plan_input *in)
+{
+	return in->v[F_UNIT];
+}
+
+/* Inserts a plan from checked fields; its row (version, json) or NULL
+ * after a failure (422 when the issuing unit is outside the caller's
+ * units). */
+static struct dbres *
+insert(struct req *r, const char *const *v, const char *prefix)
 {
 	const char *params[19];
 	struct dbres *res;
@@ -329,6 +350,38 @@ plan_insert(struct req *r, const char **v, const char *prefix)
 	return res;
 }
 
+const char *
+plan_insert(struct req *r, const struct plan_input *in, const char *prefix,
+    struct plan_state *st)
+{
+	struct dbres *res;
+	json_t *plan;
+
+	if ((res = insert(r, in->v, prefix)) == NULL)
+		return NULL;
+	plan = req_own(r, json_loads(db_get(res, 0, 1), 0, NULL));
+	memset(st, 0, sizeof(*st));
+	st->id = json_string_value(json_object_get(plan, "id"));
+	st->version = db_get(res, 0, 0);
+	st->status = json_string_value(json_object_get(plan, "status"));
+	st->year = in->v[F_YEAR];
+	st->issuing_unit_id = in->v[F_UNIT];
+	return db_get(res, 0, 1);
+}
+
+int
+plan_find(struct req *r, const char *plan_id)
+{
+	const char *params[2] = { scope(r), plan_id };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "plans_exists", 2, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such plan");
+	return 0;
+}
+
 int
 plans_list(struct req *r)
 {
@@ -350,10 +403,10 @@ plans_create(struct req *r)
 
 	if ((body = req_body_object(r)) == NULL)
 		return -1;
-	if (plan_fields(r, body, v, 0, 0, "") > 0)
+	if (check_fields(r, body, v, 0, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
-	if ((res = plan_insert(r, v, "")) == NULL)
+	if ((res = insert(r, v, "")) == NULL)
 		return -1;
 	return reply_created(r, res, "/api/v1/plans", "plan");
 }
@@ -382,6 +435,39 @@ plan_lock(struct req *r, const char *plan_id, const char *version,
 	if (strcmp(st->status, "closed") == 0)
 		return req_fail(r, 409, "plan_closed",
 		    "the plan is closed and cannot change");
+	return 0;
+}
+
+int
+plan_child_lock(struct req *r, const char *stmt, const char *id,
+    const char *version, const char *what, struct plan_state *st,
+    struct plan_child *child)
+{
+	const char *params[1] = { id };
+	struct dbres *res;
+
+	/* The child first, then its plan: a change of a child never locks
+	 * them the other way round, so two changes cannot deadlock. */
+	if ((res = db_exec(r->arena, &r->fail, stmt, 1, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0 ||
+	    plan_lock(r, db_get(res, 0, 0), NULL, st) == -1) {
+		if (db_rows(res) == 0 || r->fail.status == 404) {
+			req_clear_failure(r);
+			return req_fail(r, 404, "not_found", "no such %s you "
+			    "manage", what);
+		}
+		return -1;
+	}
+	child->id = id;
+	child->version = db_get(res, 0, 1);
+	child->json = db_get(res, 0, 2);
+	child->row = res;
+	/* Read under the row's lock: a concurrent change has committed or
+	 * waits for this one. */
+	if (version != NULL && strcmp(child->version, version) != 0)
+		return req_fail(r, 412, "precondition_failed",
+		    "the %s changed since version %s: reload it", what, version);
 	return 0;
 }
 
@@ -493,7 +579,7 @@ plans_update(struct req *r)
 	if ((c.version = if_match(r)) == NULL ||
 	    (body = req_body_object(r)) == NULL || only_reason(r, body) == -1)
 		return -1;
-	if (plan_fields(r, body, c.v, 1, 0, "") > 0)
+	if (check_fields(r, body, c.v, 1, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	return run_tx(r, update_tx, &c);

@@ -115,7 +115,8 @@ const char *if_match(struct req *);
 
 /* tx.c */
 /* db_tx on the request's arena and failure record; fn runs inside
- * BEGIN/COMMIT and returns 0, or -1 to roll back. */
+ * BEGIN/COMMIT (a SAVEPOINT when a transaction is open) and returns 0,
+ * -1 after a failure, or DB_ROLLBACK to undo its work without failing. */
 int run_tx(struct req *, int (*fn)(struct req *, void *), void *arg);
 /* Who the audit rows of this request name: "user", "service" or, with no
  * principal (the seeder), "system". */
@@ -181,6 +182,15 @@ struct plan_state {
 	const char *id, *version, *status, *json, *unit_path, *year;
 	const char *issuing_unit_id;
 };
+/* A row of a plan's child (a task, a milestone) locked by plan_child_lock;
+ * strings owned by the arena. */
+struct plan_child {
+	const char *id, *version;
+	const char *json;  /* the row before the change, for the audit */
+	struct dbres *row; /* the locked row, for the columns after these */
+};
+/* A new plan's fields checked by plan_fields; owned by the arena. */
+struct plan_input;
 int plans_list(struct req *);
 int plans_create(struct req *);
 int plans_get(struct req *);
@@ -188,15 +198,32 @@ int plans_update(struct req *);
 int plans_issue(struct req *);
 int plans_close(struct req *);
 int plans_versions(struct req *);
-/* Checks plan fields (import: id and status allowed); returns the number
- * of field errors. */
-int plan_fields(struct req *, json_t *, const char **v, int patch, int import,
-    const char *prefix);
-struct dbres *plan_insert(struct req *, const char **v, const char *prefix);
+/* Checks obj as a new plan (import: id and status may be given too) into
+ * *in, naming field errors prefix+field; returns the number of errors. */
+int plan_fields(struct req *, json_t *, int import, const char *prefix,
+    struct plan_input **in);
+/* The issuing unit the input names; NULL when absent or malformed. */
+const char *plan_issuing_unit(const struct plan_input *);
+/* Creates the plan with its audit event and describes it in *st as
+ * plan_lock would (json and unit_path NULL: there is no before). Returns
+ * the plan as the API shows it, or NULL after a failure (422 when the
+ * caller does not manage the issuing unit). */
+const char *plan_insert(struct req *, const struct plan_input *,
+    const char *prefix, struct plan_state *st);
+/* 0 when the caller sees the plan, else -1 with 404. */
+int plan_find(struct req *, const char *plan_id);
 /* Locks a plan the caller manages (404 if none); 412 when version (may be
  * NULL) is not current, 409 when the plan is closed. */
 int plan_lock(struct req *, const char *plan_id, const char *version,
     struct plan_state *);
+/* Locks a plan's child with stmt ($1 its id; answering plan id, version
+ * and the row as JSON, FOR UPDATE), then its plan with plan_lock, then
+ * compares the child's version: 404 naming what when either is missing or
+ * not the caller's, 409 when the plan is closed, 412 when version (NULL:
+ * any) is not current. */
+int plan_child_lock(struct req *, const char *stmt, const char *id,
+    const char *version, const char *what, struct plan_state *,
+    struct plan_child *);
 /* For an issued plan: records an amendment (422 without a reason) and, if
  * bump, raises the plan's version. A draft needs nothing. */
 int plan_amend(struct req *, const struct plan_state *, const char *reason,
@@ -211,11 +238,21 @@ int tasks_list(struct req *);
 int tasks_create(struct req *);
 int tasks_get(struct req *);
 int tasks_update(struct req *);
-/* Checks task fields (schedule and due_on agree); returns the error count. */
-int task_fields(struct req *, json_t *, const char **v, int patch,
-    const char *prefix);
-/* Inserts a task of plan_id; returns its row (version, json, id) or NULL. */
-struct dbres *task_insert(struct req *, const char *plan_id, const char **v);
+/* A new task's fields checked by task_fields; owned by the arena. */
+struct task_input;
+/* Checks obj as a new task (schedule and due_on agree) into *in, naming
+ * field errors prefix+field; returns the number of errors. */
+int task_fields(struct req *, json_t *, const char *prefix,
+    struct task_input **in);
+/* The task's number as digits; NULL when absent or invalid. */
+const char *task_number(const struct task_input *);
+/* Creates a task of plan_id with its audit event; returns its id, or NULL
+ * after a failure. */
+const char *task_insert(struct req *, const char *plan_id,
+    const struct task_input *);
+/* Locks a task and its plan (plan_child_lock): 404, 409, 412 likewise. */
+int task_lock(struct req *, const char *task_id, const char *version,
+    struct plan_state *, struct plan_child *);
 
 /* milestones.c */
 extern const struct db_stmt milestones_stmts[];
@@ -223,10 +260,22 @@ int milestones_list(struct req *);
 int milestones_create(struct req *);
 int milestones_get(struct req *);
 int milestones_update(struct req *);
-int milestone_fields(struct req *, json_t *, const char **v, int patch,
-    const char *prefix);
-struct dbres *milestone_insert(struct req *, const struct plan_state *,
-    const char **v, const char *prefix);
+/* A new milestone's fields checked by milestone_fields; arena-owned. */
+struct milestone_input;
+/* Checks obj as a new milestone into *in, naming field errors
+ * prefix+field; returns the number of errors. */
+int milestone_fields(struct req *, json_t *, const char *prefix,
+    struct milestone_input **in);
+/* The receiving unit the input names; NULL when absent or malformed. */
+const char *milestone_receiving_unit(const struct milestone_input *);
+/* The owing units it names one by one: the document's owing.unit_ids
+ * (borrowed, not checked), or NULL. */
+json_t *milestone_owing_units(const struct milestone_input *);
+/* Creates a milestone of the plan in st, with its owing units and audit
+ * event; returns its id, or NULL after a failure (422 for a unit outside
+ * the issuing unit's subtree). */
+const char *milestone_insert(struct req *, const struct plan_state *,
+    const struct milestone_input *, const char *prefix);
 
 /* assignments.c */
 extern const struct db_stmt assignments_stmts[];
@@ -235,12 +284,18 @@ int assignments_create(struct req *);
 int assignments_list(struct req *);
 int assignments_get(struct req *);
 int assignments_update(struct req *);
-int assignment_fields(struct req *, json_t *, const char **v,
-    const char *prefix);
-/* Creates the assignments one entry stands for (a unit or a group) on a
- * task of the plan; NULL after a failure. */
-struct dbres *assignment_insert(struct req *, const struct plan_state *,
-    const char *task_id, const char **v, const char *prefix);
+/* One assignment entry checked by assignment_fields; arena-owned. */
+struct assignment_input;
+/* Checks obj as an assignment entry (a unit or a group) into *in, naming
+ * field errors prefix+field; returns the number of errors. */
+int assignment_fields(struct req *, json_t *, const char *prefix,
+    struct assignment_input **in);
+/* The one unit the entry names; NULL for a group, absent or malformed. */
+const char *assignment_unit(const struct assignment_input *);
+/* Creates the assignments one entry stands for (a unit, or each unit of a
+ * group) on a task of the plan in st; returns how many, or -1. */
+int assignment_insert(struct req *, const struct plan_state *,
+    const char *task_id, const struct assignment_input *, const char *prefix);
 
 /* import.c */
 extern const struct db_stmt import_stmts[];
@@ -264,6 +319,20 @@ int submissions_accept(struct req *);
 int submissions_return(struct req *);
 int submissions_approve(struct req *);
 int submissions_versions(struct req *);
+/* A submission locked by submission_lock; strings owned by the arena. */
+struct submission_state {
+	const char *id, *version, *status, *kind;
+	const char *json;		 /* the row before the change, for the audit */
+	const char *unit_id, *unit_path; /* the submitting unit */
+	int above_receiving; /* the caller's unit is not the receiving one */
+};
+/* Locks a submission of the caller's units (receiving 0) or of the units
+ * it receives for (receiving 1): 404 when there is none, 412 when version
+ * (NULL: any) is not current. */
+int submission_lock(struct req *, const char *id, int receiving,
+    const char *version, struct submission_state *);
+/* 0 when the caller sees the submission, else -1 with 404. */
+int submission_find(struct req *, const char *id);
 
 /* attachments.c */
 extern const struct db_stmt attachments_stmts[];

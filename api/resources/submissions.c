@@ -87,7 +87,7 @@ static const char existing[] =
     "SELECT s.version, " SUBMISSION_JSON("s") ", s.request_hash = $3"
     " AND " VISIBLE("s") " FROM submissions s WHERE s.id = $2";
 /* Locks a submission for the submitting side ($3 = 's') or the receiving
- * side ($3 = 'r'), with the status, unit and milestone. */
+ * side ($3 = 'r'): the columns of struct submission_state, in its order. */
 static const char lock[] =
     "SELECT s.version, s.status, to_jsonb(s) - 'request_hash', su.path,"
     " s.unit_id, s.kind, ru.path <> (SELECT path FROM units WHERE"
@@ -289,23 +289,63 @@ struct create {
 	char hash[65];
 };
 
-/* Moves submission id to status; the lock row cur has its state. */
+int
+submission_lock(struct req *r, const char *id, int receiving,
+    const char *version, struct submission_state *st)
+{
+	const char *params[3] = { r->principal->unit_id, id,
+		receiving ? "r" : "s" };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "submissions_lock", 3, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such submission");
+	st->id = id;
+	st->version = db_get(res, 0, 0);
+	st->status = db_get(res, 0, 1);
+	st->json = db_get(res, 0, 2);
+	st->unit_path = db_get(res, 0, 3);
+	st->unit_id = db_get(res, 0, 4);
+	st->kind = db_get(res, 0, 5);
+	st->above_receiving = strcmp(db_get(res, 0, 6), "t") == 0;
+	if (version != NULL && strcmp(st->version, version) != 0)
+		return req_fail(r, 412, "precondition_failed",
+		    "the submission changed since version %s: reload it",
+		    version);
+	return 0;
+}
+
+int
+submission_find(struct req *r, const char *id)
+{
+	const char *params[2] = { r->principal->unit_id, id };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "submissions_visible", 2, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such submission");
+	return 0;
+}
+
+/* Moves the locked submission st to status. */
 static struct dbres *
-step(struct req *r, const char *id, const char *status, const char *reason,
-    struct dbres *cur, const char *action)
+step(struct req *r, const struct submission_state *st, const char *status,
+    const char *reason, const char *action)
 {
 	const struct principal *p = r->principal;
 	const char *params[10];
 
-	params[0] = id;
+	params[0] = st->id;
 	params[1] = status;
 	params[2] = reason;
 	params[3] = p->id;
 	params[4] = actor_kind(r);
-	params[5] = db_get(cur, 0, 1);
+	params[5] = st->status;
 	params[6] = action;
-	params[7] = db_get(cur, 0, 3);
-	params[8] = db_get(cur, 0, 2);
+	params[7] = st->unit_path;
+	params[8] = st->json;
 	params[9] = r->id;
 	return db_exec(r->arena, &r->fail, "submissions_step", 10, params);
 }
@@ -316,7 +356,8 @@ create_tx(struct req *r, void *arg)
 	const struct principal *p = r->principal;
 	struct create *c = arg;
 	const char *params[15], *kind = c->v[F_KIND];
-	struct dbres *ctx, *res, *cur;
+	struct submission_state st;
+	struct dbres *ctx, *res;
 	int bad = 0;
 
 	params[0] = p->unit_id;
@@ -387,15 +428,13 @@ create_tx(struct req *r, void *arg)
 		return reply_entity(r, res, 200, "submission");
 	}
 	if (c->v[F_SUBMIT] != NULL && strcmp(c->v[F_SUBMIT], "true") == 0) {
-		const char *lp[3] = { p->unit_id, db_get(res, 0, 2), "s" };
+		const char *id = db_get(res, 0, 2);
 
-		if ((cur = db_exec(r->arena, &r->fail, "submissions_lock", 3, lp)) == NULL ||
-		    (res = step(r, lp[1], "submitted", NULL, cur, "submit")) ==
-			NULL)
+		if (submission_lock(r, id, 0, NULL, &st) == -1 ||
+		    (res = step(r, &st, "submitted", NULL, "submit")) == NULL)
 			return -1;
-		lp[1] = arena_strdup(r->arena, lp[1]);
 		req_header_add(r, "Location", arena_printf(r->arena,
-		    "/api/v1/submissions/%s", lp[1]));
+		    "/api/v1/submissions/%s", id));
 		return reply_entity(r, res, 201, "submission");
 	}
 	req_header_add(r, "Location", arena_printf(r->arena,
@@ -452,25 +491,23 @@ change_tx(struct req *r, void *arg)
 {
 	const struct principal *p = r->principal;
 	struct change *c = arg;
-	const char *params[9], *lp[3] = { p->unit_id, r->param[0], "s" };
-	const char *status;
-	struct dbres *cur, *res;
+	const char *params[9], *status;
+	struct submission_state st;
+	struct dbres *res;
 	size_t i = 0;
 
-	if (c->to != NULL) {
+	if (c->to != NULL)
 		for (i = 0; strcmp(steps[i].to, c->to) != 0; i++)
 			;
-		lp[2] = steps[i].side == 's' ? "s" : "r";
-	}
-	if ((cur = db_exec(r->arena, &r->fail, "submissions_lock", 3, lp)) == NULL ||
-	    check_locked(r, cur, c->version, "submission") == -1)
+	if (submission_lock(r, r->param[0], c->to != NULL &&
+	    steps[i].side == 'r', c->version, &st) == -1)
 		return -1;
-	status = db_get(cur, 0, 1);
+	status = st.status;
 	if (c->to == NULL) {
 		if (strcmp(status, "draft") != 0 && strcmp(status, "returned") != 0)
 			return req_fail(r, 409, "submission_locked", "a %s "
 			    "submission cannot be edited", status);
-		if (c->v[F_DATA] != NULL && check_data(r, db_get(cur, 0, 5),
+		if (c->v[F_DATA] != NULL && check_data(r, st.kind,
 		    json_object_get(r->json, "data")) > 0)
 			return req_fail(r, 422, "invalid_body",
 			    "the request body has invalid fields");
@@ -480,8 +517,8 @@ change_tx(struct req *r, void *arg)
 		params[3] = c->v[F_DATA];
 		params[4] = p->id;
 		params[5] = actor_kind(r);
-		params[6] = db_get(cur, 0, 3);
-		params[7] = db_get(cur, 0, 2);
+		params[6] = st.unit_path;
+		params[7] = st.json;
 		params[8] = r->id;
 		if ((res = db_exec(r->arena, &r->fail, "submissions_update", 9, params)) == NULL)
 			return -1;
@@ -493,18 +530,17 @@ change_tx(struct req *r, void *arg)
 		    strcmp(status, "approved") == 0 ? "submission_locked" :
 		    "invalid_transition", "a %s submission cannot be %s", status,
 		    c->to);
-	if (steps[i].side == 'r' && strcmp(db_get(cur, 0, 4), p->unit_id) == 0)
+	if (steps[i].side == 'r' && strcmp(st.unit_id, p->unit_id) == 0)
 		return req_fail(r, 409, "own_submission",
 		    "a unit does not review its own submission");
 	/* Approval comes from above the receiving unit. */
-	if (strcmp(c->to, "approved") == 0 && strcmp(db_get(cur, 0, 6), "t") != 0)
+	if (strcmp(c->to, "approved") == 0 && !st.above_receiving)
 		return req_fail(r, 409, "own_level", "approval comes from the "
 		    "level above the receiving unit");
-	if ((res = step(r, r->param[0], c->to, c->reason, cur,
-	    steps[i].action)) == NULL)
+	if ((res = step(r, &st, c->to, c->reason, steps[i].action)) == NULL)
 		return -1;
 	if (strcmp(c->to, "accepted") == 0 &&
-	    strcmp(db_get(cur, 0, 5), "model_registration") == 0 &&
+	    strcmp(st.kind, "model_registration") == 0 &&
 	    db_exec(r->arena, &r->fail, "submissions_to_model", 4, (const char *[]){
 		r->param[0], p->id, actor_kind(r), r->id }) == NULL)
 		return -1;

@@ -38,9 +38,10 @@ static const char create[] =
     "  FROM ins JOIN plans p ON p.id = ins.plan_id"
     "  JOIN units iu ON iu.id = p.issuing_unit_id)"
     "SELECT ins.version, " TASK_JSON("ins") ", ins.id FROM ins";
-static const char plan_of[] =
+/* Locks a task for plan_child_lock, with its schedule and deadline. */
+static const char lock[] =
     "SELECT t.plan_id, t.version, to_jsonb(t), t.schedule, t.due_on"
-    " FROM tasks t WHERE t.id = $1";
+    " FROM tasks t WHERE t.id = $1 FOR UPDATE";
 static const char update[] =
     "WITH upd AS (UPDATE tasks SET number = coalesce($2::int, number),"
     "  title = coalesce($3, title), content = coalesce($4, content),"
@@ -59,7 +60,7 @@ const struct db_stmt tasks_stmts[] = {
 	{ "tasks_list", list },
 	{ "tasks_get", get },
 	{ "tasks_create", create },
-	{ "tasks_plan_of", plan_of },
+	{ "tasks_lock", lock },
 	{ "tasks_update", update },
 	{ NULL, NULL },
 };
@@ -78,8 +79,10 @@ static const struct field fields[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
-int
-task_fields(struct req *r, json_t *obj, const char **v, int patch,
+/* Checks task fields into v (nitems(fields) slots); returns the number of
+ * field errors. */
+static int
+check_fields(struct req *r, json_t *obj, const char **v, int patch,
     const char *prefix)
 {
 	int bad = validate_at(r, obj, fields, v, patch, prefix);
@@ -99,8 +102,27 @@ task_fields(struct req *r, json_t *obj, const char **v, int patch,
 	return bad;
 }
 
-struct dbres *
-task_insert(struct req *r, const char *plan_id, const char **v)
+struct task_input {
+	const char *v[nitems(fields)];
+};
+
+int
+task_fields(struct req *r, json_t *obj, const char *prefix,
+    struct task_input **in)
+{
+	*in = arena_zalloc(r->arena, sizeof(**in));
+	return check_fields(r, obj, (*in)->v, 0, prefix);
+}
+
+const char *
+task_number(const struct task_input *in)
+{
+	return in->v[F_NUMBER];
+}
+
+/* Inserts a task of plan_id; returns its row (version, json, id) or NULL. */
+static struct dbres *
+insert(struct req *r, const char *plan_id, const char *const *v)
 {
 	const char *params[9];
 
@@ -114,6 +136,24 @@ task_insert(struct req *r, const char *plan_id, const char **v)
 	params[7] = actor_kind(r);
 	params[8] = r->id;
 	return db_exec(r->arena, &r->fail, "tasks_create", 9, params);
+}
+
+const char *
+task_insert(struct req *r, const char *plan_id, const struct task_input *in)
+{
+	struct dbres *res;
+
+	if ((res = insert(r, plan_id, in->v)) == NULL)
+		return NULL;
+	return db_get(res, 0, 2);
+}
+
+int
+task_lock(struct req *r, const char *task_id, const char *version,
+    struct plan_state *st, struct plan_child *task)
+{
+	return plan_child_lock(r, "tasks_lock", task_id, version, "task", st,
+	    task);
 }
 
 int
@@ -159,7 +199,7 @@ create_tx(struct req *r, void *arg)
 	struct dbres *res;
 
 	if (plan_lock(r, r->param[0], NULL, &st) == -1 ||
-	    (res = task_insert(r, r->param[0], c->v)) == NULL ||
+	    (res = insert(r, r->param[0], c->v)) == NULL ||
 	    plan_amend(r, &st, c->v[F_REASON], "task", db_get(res, 0, 2),
 		changes_of(r), NULL, 1) == -1)
 		return -1;
@@ -176,7 +216,7 @@ tasks_create(struct req *r)
 
 	if ((body = req_body_object(r)) == NULL)
 		return -1;
-	if (task_fields(r, body, c.v, 0, "") > 0)
+	if (check_fields(r, body, c.v, 0, "") > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	return run_tx(r, create_tx, &c);
@@ -187,28 +227,18 @@ update_tx(struct req *r, void *arg)
 {
 	struct change *c = arg;
 	struct plan_state st;
-	const char *params[11], *tp[1] = { r->param[0] };
+	struct plan_child task;
+	const char *params[11];
 	const char *sched, *due;
-	struct dbres *cur, *res;
+	struct dbres *res;
 
-	if ((cur = db_exec(r->arena, &r->fail, "tasks_plan_of", 1, tp)) == NULL)
+	if (task_lock(r, r->param[0], c->version, &st, &task) == -1)
 		return -1;
-	if (db_rows(cur) == 0 ||
-	    plan_lock(r, db_get(cur, 0, 0), NULL, &st) == -1) {
-		if (r->fail.status == 404 || db_rows(cur) == 0) {
-			req_clear_failure(r);
-			return req_fail(r, 404, "not_found", "no such task you "
-			    "manage");
-		}
-		return -1;
-	}
-	if (strcmp(db_get(cur, 0, 1), c->version) != 0)
-		return req_fail(r, 412, "precondition_failed",
-		    "the task changed since version %s: reload it", c->version);
 	/* The schedule and due_on must still agree after the change. */
-	sched = c->v[F_SCHEDULE] ? c->v[F_SCHEDULE] : db_get(cur, 0, 3);
+	sched = c->v[F_SCHEDULE] ? c->v[F_SCHEDULE] : db_get(task.row, 0, 3);
 	due = c->v[F_DUE_ON] ? c->v[F_DUE_ON] : c->v[F_SCHEDULE] &&
-	    strcmp(c->v[F_SCHEDULE], "deadline") != 0 ? NULL : db_get(cur, 0, 4);
+	    strcmp(c->v[F_SCHEDULE], "deadline") != 0 ? NULL :
+	    db_get(task.row, 0, 4);
 	if ((strcmp(sched, "deadline") == 0) != (due != NULL)) {
 		req_field_error(r, "due_on", due ? "not_allowed" : "required",
 		    due ? "only a deadline has due_on" : "a deadline needs due_on");
@@ -224,11 +254,11 @@ update_tx(struct req *r, void *arg)
 	params[6] = r->principal->id;
 	params[7] = actor_kind(r);
 	params[8] = st.unit_path;
-	params[9] = db_get(cur, 0, 2);
+	params[9] = task.json;
 	params[10] = r->id;
 	if ((res = db_exec(r->arena, &r->fail, "tasks_update", 11, params)) == NULL ||
 	    plan_amend(r, &st, c->v[F_REASON], "task", r->param[0],
-		changes_of(r), db_get(cur, 0, 2), 1) == -1)
+		changes_of(r), task.json, 1) == -1)
 		return -1;
 	return reply_entity(r, res, 200, "task");
 }

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -953,6 +954,74 @@ def new_user(unit_id, role, prefix="user", full_name=None):
         raise AssertionError("signing in as %s failed\n%s"
                              % (name, t.describe()))
     return r.json()["id"], t.json()["access_token"]
+
+
+def locked_race(table, row_id, n, fn):
+    """fn(i) for i in range(n), each on its own thread, while this test
+    holds the row `row_id` of `table` FOR UPDATE, so that the requests meet
+    inside the database whatever the timing. The first two are sent one
+    after the other, each once the one before waits for a lock (a server
+    thread waiting in the database accepts no connection, so they run on
+    two threads), then the rest; the row is let go after that. Returns the
+    results in order (the first exception is raised again)."""
+    holder = subprocess.Popen(
+        [PSQL, db.owner_url, "-X", "-qAt", "-v", "ON_ERROR_STOP=1"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=_psql_env())
+    results, errors = [None] * n, []
+
+    def go(i):
+        try:
+            results[i] = fn(i)
+        except BaseException as e:  # noqa: B036 - raised again below
+            errors.append(e)
+
+    def wait_for(count):
+        deadline = time.monotonic() + 10
+        while int(db.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                " current_database() AND usename = 'danvan_app'"
+                " AND wait_event_type = 'Lock'", role="super")[0][0]) < count:
+            if errors:
+                raise errors[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    "fewer than %d requests waited for a lock in 10 s: "
+                    "does the server have 2 worker threads?" % count)
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
+    try:
+        holder.stdin.write("BEGIN;\nSELECT 1 FROM %s WHERE id = '%s' FOR "
+                           "UPDATE;\n" % (table, row_id))
+        holder.stdin.flush()
+        if holder.stdout.readline().strip() != "1":
+            raise AssertionError("could not lock %s %s: %s"
+                                 % (table, row_id, holder.stderr.read()))
+        for i, t in enumerate(threads):
+            t.start()
+            if i < 2:
+                wait_for(i + 1)
+    finally:
+        holder.communicate("COMMIT;\n", timeout=30)
+        for t in threads:
+            if t.ident is not None:
+                t.join(60)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def expect_one_winner(test, responses):
+    """Of changes sent with the same If-Match, exactly one is 200 and every
+    other 412."""
+    test.assertEqual(sorted(r.status for r in responses),
+                     [200] + [412] * (len(responses) - 1),
+                     "\n".join(r.describe() for r in responses
+                               if r.status not in (200, 412)))
+    for r in responses:
+        if r.status == 412:
+            expect_problem(test, r, 412, "precondition_failed")
 
 
 def expect_problem(test, resp, status, code, fields=None):

@@ -475,6 +475,22 @@ class Progress(unittest.TestCase):
                                        "precondition_failed")
         self.assertEqual(get(aid), before)
 
+    def test_concurrent_reports_of_one_version_one_wins(self):
+        # The version is compared under the assignment's lock: of eight
+        # reports made from the same version, one is applied.
+        p = new_plan()
+        a = assign(add_task(p["id"], 1), unit_id=U["thon-4"])[0]
+        issue(p)
+        path, tag_ = "/api/v1/assignments/" + a["id"], '"%d"' % a["version"]
+        got = harness.locked_race(
+            "assignments", a["id"], 8, lambda i: call(
+                "leader", "PATCH", path, body={"progress": 10 + i},
+                headers={"If-Match": tag_}))
+        harness.expect_one_winner(self, got)
+        won = next(r.json() for r in got if r.status == 200)
+        self.assertEqual(won["version"], a["version"] + 1)
+        self.assertEqual(get(a["id"], "leader"), won)
+
     def test_invalid_reports(self):
         aid = F.a["t2_21"]["id"]
         before = get(aid)

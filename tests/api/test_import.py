@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 import unittest
+import urllib.parse
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -104,8 +105,12 @@ def plan_counts(pid):
             "assignments": int(row[0][2])}
 
 
-def post(doc, role="leader", query=""):
-    return call(role, "POST", PATH + query, body=doc)
+def post(doc, role="leader", query="", headers=None):
+    return call(role, "POST", PATH + query, body=doc, headers=headers)
+
+
+def audit_count():
+    return int(db().psql("SELECT count(*) FROM audit_events")[0][0])
 
 
 def send_unread(role, path, data, headers):
@@ -242,6 +247,39 @@ class Import(unittest.TestCase):
         r = post(doc, query="?dry_run=false")
         self.assertEqual(r.status, 201, r.describe())
         self.assertEqual(r.json()["dry_run"], False)
+        self.assertEqual(counts()[0], before[0] + 1)
+
+    def test_dry_run_with_an_idempotency_key_writes_nothing(self):
+        # The key's own transaction is around the import's: the dry run
+        # rolls back to its savepoint, and only the key is kept.
+        doc, key = document(), "dry-" + tag()
+        title = doc["plan"]["title"]
+        before, audit = counts(), audit_count()
+        r = post(doc, query="?dry_run=true", headers={"Idempotency-Key": key})
+        self.assertEqual(r.status, 200, r.describe())
+        self.assertEqual(r.json()["dry_run"], True)
+        self.assertEqual(r.json()["counts"], {"milestones": 2, "tasks": 3,
+                                              "assignments": 12})
+        pid = r.json()["plan"]["id"]
+        self.assertEqual(counts(), before)
+        self.assertEqual(audit_count(), audit)
+        found = call("leader", "GET", "/api/v1/plans?q="
+                     + urllib.parse.quote(title))
+        self.assertEqual(found.status, 200, found.describe())
+        self.assertEqual(found.json()["items"], [])
+        harness.expect_problem(self, call("leader", "GET",
+                                          "/api/v1/plans/" + pid),
+                               404, "not_found")
+        # The key keeps the dry run's answer, and still writes nothing.
+        again = post(doc, query="?dry_run=true",
+                     headers={"Idempotency-Key": key})
+        self.assertEqual(again.status, 200, again.describe())
+        self.assertEqual(again.headers.get("Idempotent-Replayed"), "true")
+        self.assertEqual(again.json(), r.json())
+        self.assertEqual((counts(), audit_count()), (before, audit))
+        # A real import under another key is written once.
+        r = post(doc, headers={"Idempotency-Key": key + "-real"})
+        self.assertEqual(r.status, 201, r.describe())
         self.assertEqual(counts()[0], before[0] + 1)
 
     def test_dry_run_finds_database_problems(self):

@@ -554,6 +554,20 @@ class Update(unittest.TestCase):
         harness.expect_problem(self, r, 412, "precondition_failed")
         self.assertEqual(get(p["id"]).json()["title"], "y")
 
+    def test_concurrent_patches_of_one_version_one_wins(self):
+        # The version is compared under the plan's lock: of eight changes
+        # made from the same version, one is applied and seven are stale.
+        p = create()
+        path, tag_ = "/api/v1/plans/" + p["id"], '"%d"' % p["version"]
+        got = harness.locked_race(
+            "plans", p["id"], 8, lambda i: call(
+                "leader", "PATCH", path, body={"title": "Cùng lúc %d" % i},
+                headers={"If-Match": tag_}))
+        harness.expect_one_winner(self, got)
+        won = next(r.json() for r in got if r.status == 200)
+        self.assertEqual(won["version"], p["version"] + 1)
+        self.assertEqual(get(p["id"]).json(), won)
+
     def test_invalid_patches(self):
         p = create()
         cases = [

@@ -829,6 +829,20 @@ class Workflow(unittest.TestCase):
         self.assertEqual((s["status"], s["reviewed_by"]),
                          ("accepted", user_id("leader")))
 
+    def test_concurrent_edits_of_one_version_one_wins(self):
+        # The version is compared under the submission's lock: of eight
+        # edits made from the same version, one is applied.
+        s = self.fresh()
+        path, tag_ = "/api/v1/submissions/" + s["id"], '"%d"' % s["version"]
+        got = harness.locked_race(
+            "submissions", s["id"], 8, lambda i: call(
+                "officer", "PATCH", path, body={"title": "Cùng lúc %d" % i},
+                headers={"If-Match": tag_}))
+        harness.expect_one_winner(self, got)
+        won = next(r.json() for r in got if r.status == 200)
+        self.assertEqual(won["version"], s["version"] + 1)
+        self.assertEqual(get(s["id"]), won)
+
     def test_if_match(self):
         s = self.fresh()
         path = "/api/v1/submissions/" + s["id"]

@@ -435,6 +435,20 @@ class TaskUpdate(unittest.TestCase):
                                        problem, errors)
         self.assertEqual(self.current(), self.task)
 
+    def test_concurrent_patches_of_one_version_one_wins(self):
+        # The version is compared under the task's lock: of eight changes
+        # made from the same version, one is applied and seven are stale.
+        path, tag_ = "/api/v1/tasks/" + self.task["id"], '"%d"' % (
+            self.task["version"])
+        got = harness.locked_race(
+            "tasks", self.task["id"], 8, lambda i: call(
+                "leader", "PATCH", path, body={"title": "Cùng lúc %d" % i},
+                headers={"If-Match": tag_}))
+        harness.expect_one_winner(self, got)
+        won = next(r.json() for r in got if r.status == 200)
+        self.assertEqual(won["version"], self.task["version"] + 1)
+        self.assertEqual(self.current(), won)
+
     def test_number_taken_409(self):
         add_task(self.plan["id"], 2)
         r = self.patch({"number": 2})
@@ -749,6 +763,19 @@ class MilestoneUpdate(unittest.TestCase):
                 harness.expect_problem(self, self.patch(changes), 422,
                                        "invalid_reference", errors)
         self.assertEqual(self.current(), self.m)
+
+    def test_concurrent_patches_of_one_version_one_wins(self):
+        # Of eight changes made from the same version, one is applied.
+        path, tag_ = "/api/v1/milestones/" + self.m["id"], '"%d"' % (
+            self.m["version"])
+        got = harness.locked_race(
+            "milestones", self.m["id"], 8, lambda i: call(
+                "leader", "PATCH", path, body={"title": "Cùng lúc %d" % i},
+                headers={"If-Match": tag_}))
+        harness.expect_one_winner(self, got)
+        won = next(r.json() for r in got if r.status == 200)
+        self.assertEqual(won["version"], self.m["version"] + 1)
+        self.assertEqual(self.current(), won)
 
     def test_unknown_and_unmanaged_404(self):
         r = call("leader", "PATCH", "/api/v1/milestones/%s" % uuid.uuid4(),

@@ -1,0 +1,203 @@
+/*
+ * Transactions against a real PostgreSQL (the cluster of tests/run.sh): a
+ * db_tx inside a db_tx is a savepoint, so an inner rollback, asked for or
+ * after a failure, undoes the inner work alone and the outer goes on.
+ * What a transaction did is read back from a session setting, which a
+ * rollback undoes and a commit keeps, so no table is needed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "db/db.h"
+
+static const struct db_stmt stmts[] = {
+	{ "t_set", "SELECT set_config('danvan.t', $1, false)" },
+	{ "t_get", "SELECT coalesce(current_setting('danvan.t', true), '')" },
+	{ "t_fail", "SELECT 1 / 0" },
+	{ NULL, NULL },
+};
+static const struct db_stmt *const groups[] = { stmts, NULL };
+
+static struct arena *a;
+static struct failure f;
+
+/* Sets the value (aborting the test when the database refuses). */
+static void
+set(const char *v)
+{
+	assert_non_null(db_exec(a, &f, "t_set", 1, &v));
+}
+
+static const char *
+get(void)
+{
+	struct dbres *res = db_exec(a, &f, "t_get", 0, NULL);
+
+	assert_non_null(res);
+	return db_get(res, 0, 0);
+}
+
+/* A step: sets its value, then returns its rc (failing first for -1). */
+struct step {
+	const char *value;
+	int rc;
+	struct step *inner; /* run as a nested db_tx after the set */
+	int inner_rc;	    /* what the nested db_tx returned */
+	const char *seen;   /* the value after the nested db_tx */
+};
+
+static int
+step(void *p)
+{
+	struct step *s = p;
+
+	set(s->value);
+	if (s->inner != NULL) {
+		s->inner_rc = db_tx(a, &f, step, s->inner);
+		s->seen = arena_strdup(a, get());
+	}
+	if (s->rc == -1)
+		return db_exec(a, &f, "t_fail", 0, NULL) == NULL ? -1 : 0;
+	return s->rc;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	a = arena_new();
+	failure_clear(&f);
+	set("before");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	arena_free(a);
+	return 0;
+}
+
+static void
+test_commit_keeps_both(void **state)
+{
+	struct step in = { "inner", 0, NULL, 0, NULL };
+	struct step out = { "outer", 0, &in, 0, NULL };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, step, &out), 0);
+	assert_int_equal(out.inner_rc, 0);
+	assert_string_equal(out.seen, "inner");
+	assert_string_equal(get(), "inner");
+	assert_int_equal(f.status, 0);
+}
+
+static void
+test_failed_inner_rolls_back_to_its_savepoint(void **state)
+{
+	struct step in = { "inner", -1, NULL, 0, NULL };
+	struct step out = { "outer", 0, &in, 0, NULL };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, step, &out), 0);
+	assert_int_equal(out.inner_rc, -1);
+	assert_int_not_equal(f.status, 0); /* the inner failure is kept */
+	/* The outer went on after the inner's rollback, and committed. */
+	assert_string_equal(out.seen, "outer");
+	assert_string_equal(get(), "outer");
+}
+
+static void
+test_inner_rollback_is_no_failure(void **state)
+{
+	struct step in = { "inner", DB_ROLLBACK, NULL, 0, NULL };
+	struct step out = { "outer", 0, &in, 0, NULL };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, step, &out), 0);
+	assert_int_equal(out.inner_rc, 0);
+	assert_int_equal(f.status, 0);
+	assert_string_equal(out.seen, "outer");
+	assert_string_equal(get(), "outer");
+}
+
+static void
+test_outer_rollback_is_no_failure(void **state)
+{
+	struct step in = { "inner", 0, NULL, 0, NULL };
+	struct step out = { "outer", DB_ROLLBACK, &in, 0, NULL };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, step, &out), 0);
+	assert_int_equal(f.status, 0);
+	assert_string_equal(get(), "before");
+}
+
+static void
+test_failed_outer_undoes_a_released_inner(void **state)
+{
+	struct step in = { "inner", 0, NULL, 0, NULL };
+	struct step out = { "outer", -1, &in, 0, NULL };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, step, &out), -1);
+	assert_int_not_equal(f.status, 0);
+	failure_clear(&f);
+	assert_string_equal(get(), "before");
+}
+
+static void
+test_three_levels(void **state)
+{
+	struct step deepest = { "deepest", DB_ROLLBACK, NULL, 0, NULL };
+	struct step mid = { "mid", 0, &deepest, 0, NULL };
+	struct step out = { "outer", 0, &mid, 0, NULL };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, step, &out), 0);
+	assert_string_equal(mid.seen, "mid");
+	assert_string_equal(out.seen, "mid");
+	assert_string_equal(get(), "mid");
+	/* Savepoints are released: a new transaction starts clean. */
+	deepest.rc = 0;
+	assert_int_equal(db_tx(a, &f, step, &out), 0);
+	assert_string_equal(get(), "deepest");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_keeps_both, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_inner_rolls_back_to_its_savepoint, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_inner_rollback_is_no_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_outer_rollback_is_no_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_outer_undoes_a_released_inner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_three_levels, setup,
+		    teardown),
+	};
+	const char *url = getenv("DANVAN_SUPER_DATABASE_URL");
+
+	if (url == NULL || *url == '\0') {
+		fprintf(stderr, "error: DANVAN_SUPER_DATABASE_URL not set: run "
+		    "this test through tests/run.sh\n");
+		return 1;
+	}
+	if (db_init(url, groups) == -1)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
