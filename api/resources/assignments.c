@@ -41,13 +41,13 @@ static const char for_task[] =
     " a.unit_id::text || a.id::text, 'UTF8'), 'hex')"
     " FROM assignments a JOIN tasks t ON t.id = a.task_id"
     " JOIN plans p ON p.id = t.plan_id"
-    " WHERE a.task_id = $2 AND " PLAN_VISIBLE("p")
+    " WHERE a.task_id = $2 AND " PLAN_VISIBLE("p", "$5")
     " AND ($3::text IS NULL OR a.role || a.unit_id::text || a.id::text >"
     "  convert_from(decode($3, 'hex'), 'UTF8'))"
     " ORDER BY a.role || a.unit_id::text || a.id::text LIMIT $4";
 static const char task_visible[] =
     "SELECT 1 FROM tasks t JOIN plans p ON p.id = t.plan_id"
-    " WHERE t.id = $2 AND " PLAN_VISIBLE("p");
+    " WHERE t.id = $2 AND " PLAN_VISIBLE("p", "$3");
 static const char inbox[] =
     "SELECT " ASSIGNMENT_JSON("a", "t", "p") ", encode(convert_to("
     INBOX_KEY("a", "t", "p") ", 'UTF8'), 'hex')"
@@ -65,7 +65,8 @@ static const char get[] =
     "SELECT a.version, " ASSIGNMENT_JSON("a", "t", "p")
     " FROM assignments a JOIN tasks t ON t.id = a.task_id"
     " JOIN plans p ON p.id = t.plan_id"
-    " WHERE a.id = $2 AND (" IN_SCOPE("a") " OR " PLAN_VISIBLE("p") ")";
+    " WHERE a.id = $2 AND ((" IN_SCOPE("a") " AND p.status <> 'draft')"
+    " OR " PLAN_VISIBLE("p", "$3") ")";
 static const char task_of[] =
     "SELECT t.plan_id, t.due_on FROM tasks t WHERE t.id = $1";
 /* One entry: a unit ($3) or a group ($4) of the issuing unit ($10); every
@@ -263,7 +264,7 @@ assignment_insert(struct req *r, const struct plan_state *st,
 int
 assignments_for_task(struct req *r)
 {
-	return reply_sublist(r, "assignments_task_visible",
+	return reply_plan_sublist(r, "assignments_task_visible",
 	    "assignments_for_task", "task");
 }
 
@@ -276,7 +277,7 @@ assignments_list(struct req *r)
 int
 assignments_get(struct req *r)
 {
-	return reply_get(r, "assignments_get", "assignment");
+	return reply_plan_get(r, "assignments_get", "assignment");
 }
 
 struct create {

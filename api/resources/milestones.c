@@ -22,12 +22,12 @@ static const char list[] =
     "SELECT " MILESTONE_JSON("m") ", encode(convert_to(m.due_on::text ||"
     " m.id::text, 'UTF8'), 'hex')"
     " FROM plans p JOIN milestones m ON m.plan_id = p.id"
-    " WHERE p.id = $2 AND " PLAN_VISIBLE("p")
+    " WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$5")
     " AND ($3::text IS NULL OR m.due_on::text || m.id::text >"
     "  convert_from(decode($3, 'hex'), 'UTF8'))"
     " ORDER BY m.due_on::text || m.id::text LIMIT $4";
 static const char plan_visible[] =
-    "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p");
+    "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$3");
 /* The receiving unit and every owing unit must lie in the issuing unit's
  * subtree; $7 is a JSON array of unit ids, or NULL with a group in $8. */
 static const char create[] =
@@ -53,7 +53,8 @@ static const char get[] =
     "SELECT m.version, " MILESTONE_JSON("m") " FROM milestones m WHERE m.id = $1";
 static const char get_visible[] =
     "SELECT m.version, " MILESTONE_JSON("m") " FROM milestones m"
-    " JOIN plans p ON p.id = m.plan_id WHERE m.id = $2 AND " PLAN_VISIBLE("p");
+    " JOIN plans p ON p.id = m.plan_id WHERE m.id = $2 AND "
+    PLAN_VISIBLE("p", "$3");
 /* Locks a milestone for plan_child_lock. */
 static const char lock[] =
     "SELECT m.plan_id, m.version, to_jsonb(m) FROM milestones m"
@@ -253,7 +254,7 @@ milestone_insert(struct req *r, const struct plan_state *st,
 int
 milestones_list(struct req *r)
 {
-	return reply_sublist(r, "milestones_plan_visible", "milestones_list",
+	return reply_plan_sublist(r, "milestones_plan_visible", "milestones_list",
 	    "plan");
 }
 
@@ -271,7 +272,7 @@ reply_milestone(struct req *r, const char *id, int status)
 int
 milestones_get(struct req *r)
 {
-	return reply_get(r, "milestones_get_visible", "milestone");
+	return reply_plan_get(r, "milestones_get_visible", "milestone");
 }
 
 struct change {

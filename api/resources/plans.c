@@ -27,7 +27,7 @@
 
 static const char list[] =
     "SELECT " PLAN_JSON("p") ", encode(convert_to(" SORT("p") ", 'UTF8'), 'hex')"
-    " FROM plans p WHERE " PLAN_VISIBLE("p")
+    " FROM plans p WHERE " PLAN_VISIBLE("p", "$9")
     " AND ($2::int IS NULL OR p.year = $2)"
     " AND ($3::text IS NULL OR p.status = $3)"
     " AND ($4::uuid IS NULL OR p.issuing_unit_id = $4)"
@@ -39,7 +39,7 @@ static const char list[] =
     " ORDER BY " SORT("p") " LIMIT $8";
 static const char get[] =
     "SELECT p.version, " PLAN_JSON("p")
-    " FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p");
+    " FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$3");
 static const char create[] =
     "WITH ins AS (INSERT INTO plans (id, code, title, year, issuing_unit_id,"
     "  issued_on, signer_name, signer_title, parent_plan_id, legal_bases,"
@@ -97,7 +97,7 @@ static const char versions[] =
     " 'entity_id', v.entity_id, 'changes', v.changes, 'before', v.before),"
     " encode(convert_to(lpad(v.version::text, 10, '0'), 'UTF8'), 'hex')"
     " FROM plans p JOIN plan_versions v ON v.plan_id = p.id"
-    " WHERE p.id = $2 AND " PLAN_VISIBLE("p")
+    " WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$5")
     " AND ($3::text IS NULL OR lpad(v.version::text, 10, '0') >"
     "  convert_from(decode($3, 'hex'), 'UTF8'))"
     " ORDER BY v.version LIMIT $4";
@@ -105,12 +105,12 @@ static const char versions[] =
  * of its descendants ($3, NULL on create). */
 static const char parent_ok[] =
     "SELECT 1 FROM plans p WHERE p.id = $2 AND ($1::uuid IS NULL OR "
-    PLAN_VISIBLE("p") ") AND NOT EXISTS (WITH RECURSIVE up(id) AS"
+    PLAN_VISIBLE("p", "$4") ") AND NOT EXISTS (WITH RECURSIVE up(id) AS"
     " (SELECT $2::uuid UNION SELECT q.parent_plan_id FROM plans q JOIN up"
     "  ON q.id = up.id WHERE q.parent_plan_id IS NOT NULL)"
     " SELECT 1 FROM up WHERE up.id = $3::uuid)";
 static const char exists[] =
-    "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p");
+    "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$3");
 
 const struct db_stmt plans_stmts[] = {
 	{ "plans_list", list },
@@ -171,6 +171,16 @@ scope(struct req *r)
 	const struct principal *p = r->principal;
 
 	return p ? p->unit_id : NULL;
+}
+
+const char *
+plan_drafts(struct req *r)
+{
+	const struct principal *p = r->principal;
+
+	if (p == NULL || perm_allows(p->role, PERM_PLAN_WRITE))
+		return "edit";
+	return p->service ? "none" : "unit";
 }
 
 static const char *
@@ -276,12 +286,12 @@ static int
 check_parent(struct req *r, const char *parent, const char *plan,
     const char *prefix)
 {
-	const char *params[3] = { scope(r), parent, plan };
+	const char *params[4] = { scope(r), parent, plan, plan_drafts(r) };
 	struct dbres *res;
 
 	if (parent == NULL)
 		return 0;
-	if ((res = db_exec(r->arena, &r->fail, "plans_parent_ok", 3, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_parent_ok", 4, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, arena_printf(r->arena,
@@ -372,10 +382,10 @@ plan_insert(struct req *r, const struct plan_input *in, const char *prefix,
 int
 plan_find(struct req *r, const char *plan_id)
 {
-	const char *params[2] = { scope(r), plan_id };
+	const char *params[3] = { scope(r), plan_id, plan_drafts(r) };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, "plans_exists", 2, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_exists", 3, params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such plan");
@@ -385,13 +395,13 @@ plan_find(struct req *r, const char *plan_id)
 int
 plans_list(struct req *r)
 {
-	return reply_list(r, "plans_list", filters);
+	return reply_plan_list(r, "plans_list", filters);
 }
 
 int
 plans_get(struct req *r)
 {
-	return reply_get(r, "plans_get", "plan");
+	return reply_plan_get(r, "plans_get", "plan");
 }
 
 int
@@ -562,9 +572,9 @@ update_tx(struct req *r, void *arg)
 		return -1;
 	if (c->status == NULL && strcmp(st.status, "issued") == 0) {
 		/* The amendment raised the version: answer the current row. */
-		const char *gp[2] = { scope(r), r->param[0] };
+		const char *gp[3] = { scope(r), r->param[0], plan_drafts(r) };
 
-		if ((res = db_exec(r->arena, &r->fail, "plans_get", 2, gp)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "plans_get", 3, gp)) == NULL)
 			return -1;
 	}
 	return reply_entity(r, res, 200, "plan");
@@ -627,5 +637,5 @@ plans_close(struct req *r)
 int
 plans_versions(struct req *r)
 {
-	return reply_sublist(r, "plans_exists", "plans_versions", "plan");
+	return reply_plan_sublist(r, "plans_exists", "plans_versions", "plan");
 }

@@ -28,10 +28,13 @@ page_exec(struct req *r, const char *stmt, int n, const char *const *params,
 	return res;
 }
 
-int
-reply_list(struct req *r, const char *stmt, const struct field *filters)
+/* The list, get and sublist replies; extra, when not NULL, is one more
+ * parameter after the others (the caller's draft access in a plan's tree). */
+static int
+list_with(struct req *r, const char *stmt, const struct field *filters,
+    const char *extra)
 {
-	const char *params[16];
+	const char *params[17];
 	struct page pg;
 	struct dbres *res;
 	int n = 0, i;
@@ -47,32 +50,81 @@ reply_list(struct req *r, const char *stmt, const struct field *filters)
 	n += i;
 	params[n++] = pg.cursor;
 	params[n++] = pg.fetch;
+	if (extra != NULL)
+		params[n++] = extra;
 	if ((res = page_exec(r, stmt, n, params, &pg)) == NULL)
 		return -1;
 	return reply_page(r, res, &pg);
+}
+
+static int
+sublist_with(struct req *r, const char *parent_stmt, const char *stmt,
+    const char *parent, const char *extra)
+{
+	const char *params[5], *pp[3];
+	struct page pg;
+	struct dbres *res;
+	int n = extra != NULL;
+
+	if (page_params(r, &pg) == -1)
+		return -1;
+	pp[0] = params[0] = r->principal->unit_id;
+	pp[1] = params[1] = r->param[0];
+	pp[2] = params[4] = extra;
+	if ((res = db_exec(r->arena, &r->fail, parent_stmt, 2 + n, pp)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such %s", parent);
+	params[2] = pg.cursor;
+	params[3] = pg.fetch;
+	if ((res = page_exec(r, stmt, 4 + n, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}
+
+static int
+get_with(struct req *r, const char *stmt, const char *what,
+    const char *extra)
+{
+	const char *params[3] = { r->principal->unit_id, r->param[0], extra };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, stmt, extra ? 3 : 2,
+	    params)) == NULL)
+		return -1;
+	return reply_entity(r, res, 200, what);
+}
+
+int
+reply_list(struct req *r, const char *stmt, const struct field *filters)
+{
+	return list_with(r, stmt, filters, NULL);
 }
 
 int
 reply_sublist(struct req *r, const char *parent_stmt, const char *stmt,
     const char *parent)
 {
-	const char *params[4];
-	struct page pg;
-	struct dbres *res;
+	return sublist_with(r, parent_stmt, stmt, parent, NULL);
+}
 
-	if (page_params(r, &pg) == -1)
-		return -1;
-	params[0] = r->principal->unit_id;
-	params[1] = r->param[0];
-	if ((res = db_exec(r->arena, &r->fail, parent_stmt, 2, params)) == NULL)
-		return -1;
-	if (db_rows(res) == 0)
-		return req_fail(r, 404, "not_found", "no such %s", parent);
-	params[2] = pg.cursor;
-	params[3] = pg.fetch;
-	if ((res = page_exec(r, stmt, 4, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
+int
+reply_plan_list(struct req *r, const char *stmt, const struct field *filters)
+{
+	return list_with(r, stmt, filters, plan_drafts(r));
+}
+
+int
+reply_plan_sublist(struct req *r, const char *parent_stmt, const char *stmt,
+    const char *parent)
+{
+	return sublist_with(r, parent_stmt, stmt, parent, plan_drafts(r));
+}
+
+int
+reply_plan_get(struct req *r, const char *stmt, const char *what)
+{
+	return get_with(r, stmt, what, plan_drafts(r));
 }
 
 int
@@ -114,12 +166,7 @@ reply_entity(struct req *r, struct dbres *res, int status, const char *what)
 int
 reply_get(struct req *r, const char *stmt, const char *what)
 {
-	const char *params[2] = { r->principal->unit_id, r->param[0] };
-	struct dbres *res;
-
-	if ((res = db_exec(r->arena, &r->fail, stmt, 2, params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, what);
+	return get_with(r, stmt, what, NULL);
 }
 
 int

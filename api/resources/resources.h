@@ -101,6 +101,13 @@ int reply_sublist(struct req *, const char *parent_stmt, const char *stmt,
 /* A whole GET of one entity: stmt ($1 the caller's unit, $2 the path's id)
  * answers (version, json) or no row (404 naming what). */
 int reply_get(struct req *, const char *stmt, const char *what);
+/* The same three for statements of a plan's tree (PLAN_VISIBLE): they take
+ * the caller's draft access (plan_drafts) as one more, last parameter. */
+int reply_plan_list(struct req *, const char *stmt,
+    const struct field *filters);
+int reply_plan_sublist(struct req *, const char *parent_stmt,
+    const char *stmt, const char *parent);
+int reply_plan_get(struct req *, const char *stmt, const char *what);
 /* 201 with Location base/<id of the JSON in column 1> and the entity. */
 int reply_created(struct req *, struct dbres *, const char *base,
     const char *what);
@@ -168,15 +175,23 @@ int service_accounts_list(struct req *);
 int service_accounts_create(struct req *);
 int service_accounts_revoke(struct req *);
 
-/* A plan is visible to callers in its issuing unit's subtree and in the
- * units above it ($1 is the caller's unit). */
-#define PLAN_VISIBLE(p)                                                     \
+/* An issued or closed plan is visible to callers in its issuing unit's
+ * subtree and in the units above it ($1 is the caller's unit). A draft only
+ * to those who may edit it (d = 'edit': admins and leaders of the issuing
+ * unit or above) and to the other users of the issuing unit (d = 'unit');
+ * never to service accounts or to the units below (d = 'none'). */
+#define PLAN_VISIBLE(p, d)                                                  \
 	"EXISTS (SELECT 1 FROM units iu, units me WHERE iu.id = " p           \
-	".issuing_unit_id AND me.id = $1 AND (iu.path @> me.path"             \
-	" OR iu.path <@ me.path))"
+	".issuing_unit_id AND me.id = $1 AND CASE WHEN " p ".status = 'draft'"  \
+	" THEN iu.path <@ me.path AND (" d "::text = 'edit'"                  \
+	" OR (" d "::text = 'unit' AND iu.id = me.id))"                       \
+	" ELSE iu.path @> me.path OR iu.path <@ me.path END)"
 
 /* plans.c */
 extern const struct db_stmt plans_stmts[];
+/* The caller's access to draft plans, for PLAN_VISIBLE: "edit", "unit" or
+ * "none". */
+const char *plan_drafts(struct req *);
 /* A plan locked for a change by plan_lock; strings owned by the arena. */
 struct plan_state {
 	const char *id, *version, *status, *json, *unit_path, *year;

@@ -24,10 +24,11 @@ static const char list[] =
     "  WHERE t.plan_id = p.id AND ($3::text IS NULL OR lpad(t.number::text,"
     "   4, '0') > convert_from(decode($3, 'hex'), 'UTF8'))"
     "  ORDER BY t.number LIMIT $4) t ON true"
-    " WHERE p.id = $2 AND " PLAN_VISIBLE("p") " ORDER BY t.number";
+    " WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$5") " ORDER BY t.number";
 static const char get[] =
     "SELECT t.version, " TASK_JSON("t") " FROM tasks t"
-    " JOIN plans p ON p.id = t.plan_id WHERE t.id = $2 AND " PLAN_VISIBLE("p");
+    " JOIN plans p ON p.id = t.plan_id WHERE t.id = $2 AND "
+    PLAN_VISIBLE("p", "$3");
 static const char create[] =
     "WITH ins AS (INSERT INTO tasks (plan_id, number, title, content,"
     "  schedule, due_on) VALUES ($1, $2::int, $3, coalesce($4, ''), $5,"
@@ -160,7 +161,7 @@ int
 tasks_list(struct req *r)
 {
 	static const char empty[] = "{\"items\":[],\"next_cursor\":null}";
-	const char *params[4];
+	const char *params[5];
 	struct page pg;
 	struct dbres *res;
 
@@ -170,7 +171,8 @@ tasks_list(struct req *r)
 	params[1] = r->param[0];
 	params[2] = pg.cursor;
 	params[3] = pg.fetch;
-	if ((res = page_exec(r, "tasks_list", 4, params, &pg)) == NULL)
+	params[4] = plan_drafts(r);
+	if ((res = page_exec(r, "tasks_list", 5, params, &pg)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such plan");
@@ -183,7 +185,7 @@ tasks_list(struct req *r)
 int
 tasks_get(struct req *r)
 {
-	return reply_get(r, "tasks_get", "task");
+	return reply_plan_get(r, "tasks_get", "task");
 }
 
 struct change {

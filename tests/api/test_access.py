@@ -295,6 +295,59 @@ class UnitCursorOracle(unittest.TestCase):
         self.assertIsNone(own["next_cursor"])
 
 
+class Drafts(unittest.TestCase):
+    """A draft plan is seen by those who may edit it (admins and leaders of
+    the issuing unit or above) and by the issuing unit's own users; not by
+    the units below nor by service accounts, until it is issued."""
+
+    def test_who_sees_a_draft_and_everything_under_it(self):
+        r = harness.call("leader", "POST", "/api/v1/plans", body={
+            "title": "Dự thảo " + secrets.token_hex(3), "year": 2026,
+            "issuing_unit_id": U["commune"]})
+        self.assertEqual(r.status, 201, r.describe())
+        plan = r.json()
+        r = harness.call("leader", "POST", "/api/v1/plans/%s/tasks"
+                         % plan["id"], body={"number": 1, "title": "Việc",
+                                             "schedule": "ongoing"})
+        self.assertEqual(r.status, 201, r.describe())
+        task = r.json()
+        paths = ["/api/v1/plans/" + plan["id"],
+                 "/api/v1/plans/%s/tasks" % plan["id"],
+                 "/api/v1/plans/%s/milestones" % plan["id"],
+                 "/api/v1/plans/%s/versions" % plan["id"],
+                 "/api/v1/tasks/" + task["id"],
+                 "/api/v1/tasks/%s/assignments" % task["id"]]
+        nothing = ["/api/v1/plans/" + str(uuid.uuid4()),
+                   "/api/v1/tasks/" + str(uuid.uuid4())]
+        for role in harness.ROLES:
+            sees = role in ("admin", "leader", "inspector", "viewer")
+            for path in paths:
+                with self.subTest(role=role, path=path):
+                    r = harness.call(role, "GET", path)
+                    if sees:
+                        self.assertEqual(r.status, 200, r.describe())
+                    else:
+                        doc = harness.expect_problem(self, r, 404,
+                                                     "not_found")
+                        other = harness.call(role, "GET", nothing[
+                            0 if "/plans/" in path else 1])
+                        self.assertEqual(doc["detail"],
+                                         other.json()["detail"])
+            with self.subTest(role=role, list="plans"):
+                r = harness.call(role, "GET", "/api/v1/plans?limit=200")
+                ids = [p["id"] for p in r.json()["items"]]
+                self.assertEqual(plan["id"] in ids, sees)
+        cur = harness.call("leader", "GET", "/api/v1/plans/" + plan["id"])
+        r = harness.call("leader", "POST", "/api/v1/plans/%s/issue"
+                         % plan["id"],
+                         headers={"If-Match": cur.headers["ETag"]})
+        self.assertEqual(r.status, 200, r.describe())
+        for role in harness.ROLES:
+            with self.subTest(role=role, issued=True):
+                r = harness.call(role, "GET", paths[0])
+                self.assertEqual(r.status, 200, r.describe())
+
+
 class AppendOnlyVersions(unittest.TestCase):
 
     def test_version_tables_refuse_change(self):

@@ -804,8 +804,22 @@ class Create(unittest.TestCase):
         self.assertEqual(self.rows(), 0)
         items = assign(self.task, unit_id=U["thon-4"], as_role="admin")
         self.assertEqual(items[0]["unit_id"], U["thon-4"])
+        # A draft is read by its editors and by the issuing unit's users;
+        # the units below (even the assigned village) and service accounts
+        # see it once it is issued.
         for role in harness.ROLES:
-            with self.subTest(read=role):
+            with self.subTest(read=role, status="draft"):
+                r = call(role, "GET", self.path)
+                if role in ("coordinator", "officer", "service"):
+                    harness.expect_problem(self, r, 404, "not_found")
+                    r = call(role, "GET", "/api/v1/assignments/" +
+                             items[0]["id"])
+                    harness.expect_problem(self, r, 404, "not_found")
+                else:
+                    ok(r)
+        issue(self.plan)
+        for role in harness.ROLES:
+            with self.subTest(read=role, status="issued"):
                 ok(call(role, "GET", self.path))
 
 
