@@ -33,6 +33,8 @@ const struct problem_code codes_list[] = {
 	{ "submission_locked", 409, "Submission locked" },
 	{ "own_submission", 409, "Own submission" },
 	{ "own_level", 409, "Approval from the same level" },
+	{ "four_eyes", 409, "Four eyes: another person must do this" },
+	{ "milestone_answered", 409, "Milestone answered already" },
 	{ "precondition_failed", 412, "Version changed" },
 	{ "payload_too_large", 413, "Request body too large" },
 	{ "uri_too_long", 414, "URL too long" },

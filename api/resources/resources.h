@@ -340,6 +340,9 @@ struct submission_state {
 	const char *json;		 /* the row before the change, for the audit */
 	const char *unit_id, *unit_path; /* the submitting unit */
 	int above_receiving; /* the caller's unit is not the receiving one */
+	/* For four eyes: who wrote it, who last submitted it, who accepted
+	 * it (NULL unless accepted). */
+	const char *created_by, *submitted_by, *accepted_by;
 };
 /* Locks a submission of the caller's units (receiving 0) or of the units
  * it receives for (receiving 1): 404 when there is none, 412 when version

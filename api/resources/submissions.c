@@ -52,6 +52,13 @@ static const char get[] =
     " WHERE s.id = $2 AND " VISIBLE("s");
 /* What a new submission answers: its unit (in the caller's subtree), the
  * unit it goes to, its plan, and whether the unit owes the milestone. */
+/* Milestones, tasks and assignments count only in issued plans the caller
+ * sees: another commune's answer exactly like one that does not exist.
+ * Column 8: they belong to one plan; 9: the unit's answer to the milestone
+ * made already. */
+#define IN_ISSUED_PLAN(plan_id)                                              \
+	"EXISTS (SELECT 1 FROM plans p WHERE p.id = " plan_id                 \
+	" AND p.status <> 'draft' AND " PLAN_VISIBLE("p", "'none'") ")"
 static const char context[] =
     "SELECT u.id IS NOT NULL,"
     " coalesce(m.receiving_unit_id, u.parent_id, u.id),"
@@ -59,14 +66,19 @@ static const char context[] =
     " m.id IS NOT NULL, m.kind,"
     " EXISTS (SELECT 1 FROM milestone_units mu WHERE mu.milestone_id = m.id"
     "  AND mu.unit_id = u.id),"
-    " t.id IS NOT NULL, a.id IS NOT NULL AND a.unit_id = u.id"
+    " t.id IS NOT NULL, a.id IS NOT NULL AND a.unit_id = u.id,"
+    " (SELECT count(DISTINCT x) FROM unnest(ARRAY[m.plan_id, t.plan_id,"
+    "  at.plan_id]) x) <= 1,"
+    " (SELECT s.id FROM submissions s WHERE s.milestone_id = m.id"
+    "  AND s.unit_id = u.id)"
     " FROM (SELECT 1) one"
     " LEFT JOIN units u ON u.id = $2 AND u.active"
     "  AND u.path <@ (SELECT path FROM units WHERE id = $1)"
-    " LEFT JOIN milestones m ON m.id = $3"
-    " LEFT JOIN tasks t ON t.id = $4"
+    " LEFT JOIN milestones m ON m.id = $3 AND " IN_ISSUED_PLAN("m.plan_id")
+    " LEFT JOIN tasks t ON t.id = $4 AND " IN_ISSUED_PLAN("t.plan_id")
     " LEFT JOIN assignments a ON a.id = $5"
-    " LEFT JOIN tasks at ON at.id = a.task_id";
+    " LEFT JOIN tasks at ON at.id = a.task_id AND "
+    IN_ISSUED_PLAN("at.plan_id");
 static const char create[] =
     "WITH ins AS (INSERT INTO submissions (id, unit_id, kind, milestone_id,"
     "  task_id, assignment_id, plan_id, receiving_unit_id, title, body, data,"
@@ -76,7 +88,7 @@ static const char create[] =
     "  (SELECT coalesce(e.due_on, m.due_on) FROM milestones m"
     "   LEFT JOIN extensions e ON e.milestone_id = m.id AND e.unit_id = $2"
     "   WHERE m.id = $4))"
-    "  ON CONFLICT (id) DO NOTHING RETURNING *),"
+    "  ON CONFLICT DO NOTHING RETURNING *),"
     " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
     "  entity_type, entity_id, unit_path, after, request_id)"
     "  SELECT $13, $14, 'create', 'submission', ins.id, u.path, to_jsonb(ins)"
@@ -91,7 +103,8 @@ static const char existing[] =
 static const char lock[] =
     "SELECT s.version, s.status, to_jsonb(s) - 'request_hash', su.path,"
     " s.unit_id, s.kind, ru.path <> (SELECT path FROM units WHERE"
-    "  id = $1)"
+    "  id = $1), s.created_by, s.last_submitted_by,"
+    " CASE WHEN s.status = 'accepted' THEN s.reviewed_by END"
     " FROM submissions s JOIN units su ON su.id = s.unit_id"
     " JOIN units ru ON ru.id = s.receiving_unit_id"
     " WHERE s.id = $2 AND (CASE WHEN $3 = 's' THEN su.path ELSE ru.path END)"
@@ -118,6 +131,8 @@ static const char step_sql[] =
     "   THEN coalesce(submitted_at, now()) ELSE submitted_at END,"
     "  last_submitted_at = CASE WHEN $2 = 'submitted' THEN now()"
     "   ELSE last_submitted_at END,"
+    "  last_submitted_by = CASE WHEN $2 = 'submitted' THEN $4::uuid"
+    "   ELSE last_submitted_by END,"
     "  due_on = coalesce(s.due_on, (SELECT d FROM due)),"
     "  timeliness = coalesce(timeliness, CASE WHEN $2 = 'submitted'"
     "   THEN timeliness(now(), (SELECT d FROM due)) END),"
@@ -309,6 +324,9 @@ submission_lock(struct req *r, const char *id, int receiving,
 	st->unit_id = db_get(res, 0, 4);
 	st->kind = db_get(res, 0, 5);
 	st->above_receiving = strcmp(db_get(res, 0, 6), "t") == 0;
+	st->created_by = db_get(res, 0, 7);
+	st->submitted_by = db_get(res, 0, 8);
+	st->accepted_by = db_get(res, 0, 9);
 	if (version != NULL && strcmp(st->version, version) != 0)
 		return req_fail(r, 412, "precondition_failed",
 		    "the submission changed since version %s: reload it",
@@ -348,6 +366,21 @@ step(struct req *r, const struct submission_state *st, const char *status,
 	params[8] = st->json;
 	params[9] = r->id;
 	return db_exec(r->arena, &r->fail, "submissions_step", 10, params);
+}
+
+/* 409 milestone_answered, with the answer's Location when id is known. */
+static int
+milestone_answered(struct req *r, const char *id)
+{
+	if (id == NULL)
+		return req_fail(r, 409, "milestone_answered", "the unit has "
+		    "answered this milestone already; edit or resubmit that "
+		    "submission");
+	req_header_add(r, "Location", arena_printf(r->arena,
+	    "/api/v1/submissions/%s", id));
+	return req_fail(r, 409, "milestone_answered", "the unit has answered "
+	    "this milestone already with submission %s; edit or resubmit it",
+	    id);
 }
 
 static int
@@ -396,9 +429,18 @@ create_tx(struct req *r, void *arg)
 		    "names no assignment of this unit");
 		bad++;
 	}
+	if (bad == 0 && strcmp(db_get(ctx, 0, 8), "t") != 0) {
+		req_field_error(r, "task_id", "mismatch", "the milestone, task "
+		    "and assignment belong to different plans");
+		bad++;
+	}
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_reference",
 		    "a reference does not fit");
+	/* A unit answers a milestone once: point at the answer it made. */
+	if (db_get(ctx, 0, 9) != NULL && (c->v[F_ID] == NULL ||
+	    strcmp(c->v[F_ID], db_get(ctx, 0, 9)) != 0))
+		return milestone_answered(r, db_get(ctx, 0, 9));
 	params[0] = c->v[F_ID];
 	params[1] = c->v[F_UNIT];
 	params[2] = kind;
@@ -422,6 +464,9 @@ create_tx(struct req *r, void *arg)
 
 		if ((res = db_exec(r->arena, &r->fail, "submissions_existing", 3, ep)) == NULL)
 			return -1;
+		/* Not the id: a concurrent answer to the same milestone. */
+		if (db_rows(res) == 0)
+			return milestone_answered(r, NULL);
 		if (strcmp(db_get(res, 0, 2), "t") != 0)
 			return req_fail(r, 409, "conflict", "a submission with "
 			    "this id exists and was made from another request");
@@ -474,6 +519,13 @@ struct change {
 	const char *to;	    /* a transition, or NULL for an edit */
 	const char *reason; /* of a return */
 };
+
+/* True when two ids (either may be NULL) are the same person. */
+static int
+same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
 
 /* Which transitions go where, who makes them, and from which states. */
 static const struct {
@@ -533,6 +585,14 @@ change_tx(struct req *r, void *arg)
 	if (steps[i].side == 'r' && strcmp(st.unit_id, p->unit_id) == 0)
 		return req_fail(r, 409, "own_submission",
 		    "a unit does not review its own submission");
+	/* Four eyes: people, not only units. */
+	if (steps[i].side == 'r' && (same(p->id, st.created_by) ||
+	    same(p->id, st.submitted_by)))
+		return req_fail(r, 409, "four_eyes", "whoever wrote or submitted "
+		    "a submission does not review it");
+	if (strcmp(c->to, "approved") == 0 && same(p->id, st.accepted_by))
+		return req_fail(r, 409, "four_eyes", "whoever accepted a "
+		    "submission does not also approve it");
 	/* Approval comes from above the receiving unit. */
 	if (strcmp(c->to, "approved") == 0 && !st.above_receiving)
 		return req_fail(r, 409, "own_level", "approval comes from the "

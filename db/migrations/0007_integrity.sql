@@ -50,3 +50,9 @@ CREATE FUNCTION purge_expired() RETURNS bigint
 	SELECT (SELECT count(*) FROM k) + (SELECT count(*) FROM t) +
 		(SELECT count(*) FROM f)
 $$;
+
+-- Four eyes on reviews: whoever wrote or last submitted a submission does
+-- not accept, return or approve it; whoever accepted it does not approve it.
+ALTER TABLE submissions ADD COLUMN last_submitted_by uuid;
+UPDATE submissions SET last_submitted_by = created_by
+	WHERE last_submitted_at IS NOT NULL;

@@ -348,6 +348,140 @@ class Drafts(unittest.TestCase):
                 self.assertEqual(r.status, 200, r.describe())
 
 
+class FourEyes(unittest.TestCase):
+    """People, not units: whoever wrote or submitted a submission does not
+    accept, return or approve it; whoever accepted it does not approve it."""
+
+    def step(self, tok, sid, name, body=None):
+        cur = harness.call("leader", "GET", "/api/v1/submissions/" + sid)
+        self.assertEqual(cur.status, 200, cur.describe())
+        return harness.call_with(tok, "POST", "/api/v1/submissions/%s/%s"
+                                 % (sid, name), body=body,
+                                 headers={"If-Match": cur.headers["ETag"]})
+
+    def test_one_leader_cannot_do_every_step(self):
+        writer = harness.token("leader")
+        l2, pw2 = make_user(self, U["commune"], "leader")
+        l3, pw3 = make_user(self, U["commune"], "leader")
+        t2 = sign_in(self, l2["username"], pw2)["access_token"]
+        t3 = sign_in(self, l3["username"], pw3)["access_token"]
+        # Written and submitted by the commune leader for the village's
+        # Front board; received by the village, above which the leader is.
+        r = harness.call("leader", "POST", "/api/v1/submissions", body={
+            "unit_id": U["mat-tran-thon-1"], "kind": "difficulty_report",
+            "title": "Khó khăn " + secrets.token_hex(3), "submit": True})
+        self.assertEqual(r.status, 201, r.describe())
+        sid = r.json()["id"]
+        self.assertEqual(r.json()["receiving_unit_id"], U["thon-1"])
+        for name, body in (("accept", None), ("return", {"reason": "Thiếu"})):
+            with self.subTest(writer=name):
+                harness.expect_problem(self, self.step(writer, sid, name,
+                                                       body), 409,
+                                       "four_eyes")
+        self.assertEqual(self.step(t2, sid, "accept").status, 200)
+        harness.expect_problem(self, self.step(t2, sid, "approve"), 409,
+                               "four_eyes")
+        harness.expect_problem(self, self.step(writer, sid, "approve"), 409,
+                               "four_eyes")
+        r = self.step(t3, sid, "approve")
+        self.assertEqual(r.status, 200, r.describe())
+        doc = r.json()
+        self.assertEqual(doc["status"], "approved")
+        self.assertEqual(doc["reviewed_by"], l2["id"])
+        self.assertEqual(doc["approved_by"], l3["id"])
+
+
+class BodyReferences(unittest.TestCase):
+    """Ids in a body are resolved in the caller's scope: another commune's
+    task or milestone answers exactly like one that does not exist."""
+
+    @classmethod
+    def setUpClass(cls):
+        t = unittest.TestCase()
+        # Another commune under the province, with an issued plan, a task
+        # and a milestone owed by its office.
+        r = harness.call("admin", "POST", "/api/v1/units", body={
+            "parent_id": U["province"], "kind": "commune",
+            "code": "xa-khac-" + secrets.token_hex(3), "name": "Xã khác"})
+        t.assertEqual(r.status, 201, r.describe())
+        cls.commune = r.json()
+        r = harness.call("admin", "POST", "/api/v1/units", body={
+            "parent_id": cls.commune["id"], "kind": "office",
+            "code": "vp-" + secrets.token_hex(3), "name": "Văn phòng xã khác"})
+        cls.office = r.json()
+        r = harness.call("admin", "POST", "/api/v1/plans", body={
+            "title": "Kế hoạch xã khác", "year": 2026,
+            "issuing_unit_id": cls.commune["id"]})
+        t.assertEqual(r.status, 201, r.describe())
+        plan = r.json()
+        r = harness.call("admin", "POST", "/api/v1/plans/%s/tasks"
+                         % plan["id"], body={"number": 1, "title": "Việc",
+                                             "schedule": "ongoing"})
+        t.assertEqual(r.status, 201, r.describe())
+        cls.task = r.json()
+        r = harness.call("admin", "POST", "/api/v1/plans/%s/milestones"
+                         % plan["id"], body={
+                             "kind": "custom", "title": "Mốc", "due_on":
+                             "2026-12-30", "receiving_unit_id":
+                             cls.commune["id"],
+                             "owing": {"unit_ids": [cls.office["id"]]}})
+        t.assertEqual(r.status, 201, r.describe())
+        cls.milestone = r.json()
+        cur = harness.call("admin", "GET", "/api/v1/plans/" + plan["id"])
+        r = harness.call("admin", "POST", "/api/v1/plans/%s/issue"
+                         % plan["id"],
+                         headers={"If-Match": cur.headers["ETag"]})
+        t.assertEqual(r.status, 200, r.describe())
+
+    def attempt(self, **ref):
+        body = {"unit_id": U["thon-1"], "kind": "progress_report",
+                "title": "Báo cáo tiến độ"}
+        body.update(ref)
+        return harness.call("officer", "POST", "/api/v1/submissions",
+                            body=body)
+
+    def test_foreign_task_or_milestone_is_unknown(self):
+        before = db().psql("SELECT count(*) FROM submissions")
+        for field, foreign in (("task_id", self.task["id"]),
+                               ("milestone_id", self.milestone["id"])):
+            with self.subTest(field=field):
+                theirs = self.attempt(**{field: foreign})
+                nothing = self.attempt(**{field: str(uuid.uuid4())})
+                a = harness.expect_problem(self, theirs, 422,
+                                           "invalid_reference")
+                b = harness.expect_problem(self, nothing, 422,
+                                           "invalid_reference")
+                self.assertEqual((a["detail"], a["errors"]),
+                                 (b["detail"], b["errors"]))
+        self.assertEqual(db().psql("SELECT count(*) FROM submissions"),
+                         before)
+
+    def test_a_foreign_client_id_answers_like_any_clash(self):
+        # The other commune's office has a submission; the village officer
+        # sends a create with that id.
+        office_user, pw = make_user(self, self.office["id"], "officer")
+        tok = sign_in(self, office_user["username"], pw)["access_token"]
+        theirs = str(uuid.uuid4())
+        body = {"id": theirs, "unit_id": self.office["id"],
+                "kind": "difficulty_report", "title": "Của xã khác"}
+        r = harness.call_with(tok, "POST", "/api/v1/submissions", body=body)
+        self.assertEqual(r.status, 201, r.describe())
+        mine = str(uuid.uuid4())
+        own = {"id": mine, "unit_id": U["thon-1"],
+               "kind": "difficulty_report", "title": "Của thôn"}
+        self.assertEqual(harness.call("officer", "POST",
+                                      "/api/v1/submissions",
+                                      body=own).status, 201)
+        a = harness.call("officer", "POST", "/api/v1/submissions",
+                         body=dict(own, id=theirs))
+        b = harness.call("officer", "POST", "/api/v1/submissions",
+                         body=dict(own, title="Khác"))
+        da = harness.expect_problem(self, a, 409, "conflict")
+        db_ = harness.expect_problem(self, b, 409, "conflict")
+        self.assertEqual(da["detail"], db_["detail"])
+        self.assertNotIn("Của xã khác", a.body.decode())
+
+
 class AppendOnlyVersions(unittest.TestCase):
 
     def test_version_tables_refuse_change(self):

@@ -603,7 +603,12 @@ class Create(unittest.TestCase):
         for again in (b, dict(b, title="Báo cáo năm, lần hai", submit=True)):
             with self.subTest(again=again["title"]):
                 r = call("leader", "POST", "/api/v1/submissions", body=again)
-                harness.expect_problem(self, r, 409, "conflict")
+                doc = harness.expect_problem(self, r, 409,
+                                             "milestone_answered")
+                self.assertEqual(r.headers.get("Location"),
+                                 "/api/v1/submissions/" + first["id"])
+                self.assertIn(first["id"], doc["detail"])
+                self.assertNotIn("submissions_once", r.body.decode())
         self.assertEqual(rows("milestone_id = '%s' AND unit_id = '%s'"
                               % (m, U["tt-cung-ung-dvc"])), 1)
         self.assertEqual(get(first["id"])["status"], "draft")
