@@ -41,6 +41,8 @@ enum perm {
 	PERM_SUBMIT,	   /* write and submit the own unit's submissions */
 	PERM_REVIEW,	   /* accept or return received submissions, extend */
 	PERM_APPROVE,	   /* approve accepted submissions */
+	PERM_INSPECT,	   /* plan and conduct inspections, review score sheets */
+	PERM_FINALIZE,	   /* finalise reviewed score sheets */
 	PERM_COUNT
 };
 

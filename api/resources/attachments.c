@@ -39,11 +39,15 @@ static const char list[] =
     "  convert_from(decode($3, 'hex'), 'UTF8'))"
     " ORDER BY a.created_at::text || a.id::text LIMIT $4";
 /* In binary form: the bytes as they are, the text columns as text. */
+/* A submission's file, or an inspection's or a recommendation's (seen as
+ * their owner is, $3 the caller). */
 static const char get[] =
     "SELECT a.data, a.content_type, a.filename, a.sha256 FROM attachments a"
-    " JOIN submissions s ON s.id = a.submission_id WHERE a.id = $2"
-    " AND EXISTS (SELECT 1 FROM units su, units me WHERE me.id = $1"
-    "  AND su.id IN (s.unit_id, s.receiving_unit_id) AND su.path <@ me.path)";
+    " LEFT JOIN submissions s ON s.id = a.submission_id WHERE a.id = $2"
+    " AND (EXISTS (SELECT 1 FROM units su, units me WHERE me.id = $1"
+    "  AND su.id IN (s.unit_id, s.receiving_unit_id) AND su.path <@ me.path)"
+    " OR inspection_visible(a.inspection_id, $1, $3)"
+    " OR recommendation_visible(a.recommendation_id, $1, $3))";
 
 const struct db_stmt attachments_stmts[] = {
 	{ "attachments_insert", insert },
@@ -175,12 +179,10 @@ upload_tx(struct req *r, void *arg)
 }
 
 int
-attachments_upload(struct req *r)
+attachment_accept(struct req *r, const char **filename, const char **type)
 {
-	struct upload u;
-
-	u.filename = req_query(r, "filename");
-	if (u.filename == NULL || !valid_filename(u.filename)) {
+	*filename = req_query(r, "filename");
+	if (*filename == NULL || !valid_filename(*filename)) {
 		req_field_error(r, "filename", "format", "filename is the file's "
 		    "name, 1 to 255 bytes of UTF-8 without / or \\\\");
 		return req_fail(r, 400, "invalid_query",
@@ -189,11 +191,21 @@ attachments_upload(struct req *r)
 	if (r->body_len == 0)
 		return req_fail(r, 400, "body_required", "send the file as the "
 		    "request body");
-	if ((u.type = sniff(req_header(r, "Content-Type"),
+	if ((*type = sniff(req_header(r, "Content-Type"),
 	    (const unsigned char *)r->body, r->body_len)) == NULL)
 		return req_fail(r, 415, "unsupported_media_type", "the file must "
 		    "be a PDF, JPEG, PNG, WebP, Word or Excel document, sent with "
 		    "its own Content-Type");
+	return 0;
+}
+
+int
+attachments_upload(struct req *r)
+{
+	struct upload u;
+
+	if (attachment_accept(r, &u.filename, &u.type) == -1)
+		return -1;
 	return run_tx(r, upload_tx, &u);
 }
 
@@ -240,11 +252,12 @@ pct(struct arena *a, const char *s)
 int
 attachments_get(struct req *r)
 {
-	const char *params[2] = { r->principal->unit_id, r->param[0] };
+	const char *params[3] = { r->principal->unit_id, r->param[0],
+		r->principal->id };
 	struct dbres *res;
 	char *ascii, *p;
 
-	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_get", 2, params, NULL, 1)) ==
+	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_get", 3, params, NULL, 1)) ==
 	    NULL)
 		return -1;
 	if (db_rows(res) == 0)

@@ -357,6 +357,10 @@ extern const struct db_stmt attachments_stmts[];
 int attachments_upload(struct req *);
 int attachments_list(struct req *);
 int attachments_get(struct req *);
+/* For an evidence upload: checks the filename query parameter and that the
+ * body's first bytes are of its allowed Content-Type; sets *filename and
+ * *type. Returns 0, or -1 after failing the request (400 or 415). */
+int attachment_accept(struct req *, const char **filename, const char **type);
 
 /* models.c */
 extern const struct db_stmt models_stmts[];
@@ -380,5 +384,89 @@ long purge_run(void);
 /* audit.c */
 extern const struct db_stmt audit_stmts[];
 int audit_list(struct req *);
+
+/*
+ * Inspections and scoring. The reach of an inspection plan or a rubric is
+ * the subtree of its plan's issuing unit: the units it may inspect or
+ * score, and the users who may be on a team.
+ */
+/* inspection_plans.c */
+extern const struct db_stmt inspection_plans_stmts[];
+int inspection_plans_list(struct req *);
+int inspection_plans_create(struct req *);
+int inspection_plans_get(struct req *);
+int inspection_plans_update(struct req *);
+int inspection_plans_issue(struct req *);
+
+/* inspections.c */
+extern const struct db_stmt inspections_stmts[];
+int inspections_list(struct req *);
+int inspections_create(struct req *);
+int inspections_get(struct req *);
+int inspections_update(struct req *);
+int inspections_start(struct req *);
+int inspections_complete(struct req *);
+int inspections_cancel(struct req *);
+int inspections_follow_up(struct req *);
+/* An inspection the caller may work on, locked: its team's members and
+ * the managing side (the inspection plan's issuing unit and above), never
+ * the inspected unit's people. Strings owned by the arena. */
+struct inspection_state {
+	const char *version, *status, *json, *unit_path, *plan_id;
+	const char *target_unit_id, *reach_path, *target_path;
+	const char *period_start, *period_end;
+	int on_team, no_conclusion;
+};
+/* Locks inspection id for a change by the caller: 404 when it does not
+ * see it or may not work on it, 412 when version (may be NULL) is stale. */
+int inspection_lock(struct req *, const char *id, const char *version,
+    struct inspection_state *);
+/* A list handler whose statement takes ($1 unit, $2 user, filters...,
+ * cursor, limit + 1). */
+int reply_list_as_user(struct req *, const char *stmt,
+    const struct field *filters);
+
+/* findings.c */
+extern const struct db_stmt findings_stmts[];
+int findings_list(struct req *);
+int findings_create(struct req *);
+int findings_update(struct req *);
+
+/* recommendations.c */
+extern const struct db_stmt recommendations_stmts[];
+int recommendations_list(struct req *);
+int recommendations_create(struct req *);
+int recommendations_get(struct req *);
+int recommendations_respond(struct req *);
+int recommendations_resolve(struct req *);
+int recommendations_reopen(struct req *);
+/* Checks one recommendation object (at prefix) of an inspection; inserts
+ * it when the counts are clean. Returns the new row (version, json) or
+ * NULL after a failure. */
+struct dbres *recommendation_insert(struct req *,
+    const struct inspection_state *, const char *inspection_id,
+    const char *finding_id, json_t *obj, const char *prefix);
+
+/* A recommendation locked by recommendation_lock; addressed: the caller
+ * is of the unit it is addressed to (or below). */
+struct recommendation_state {
+	const char *version, *status, *json, *unit_path, *inspection_id;
+	int addressed;
+};
+/* Locks a recommendation the caller sees: 404 when it does not, 412 when
+ * version (may be NULL) is stale. */
+int recommendation_lock(struct req *, const char *id, const char *version,
+    struct recommendation_state *);
+/* 409 unless the caller is on the team of s and the visit is in progress
+ * (or, with after_completion, completed). */
+int inspection_team_only(struct req *, const struct inspection_state *,
+    int after_completion);
+
+/* evidence.c */
+extern const struct db_stmt evidence_stmts[];
+int inspections_attach(struct req *);
+int inspections_attachments(struct req *);
+int recommendations_attach(struct req *);
+int recommendations_attachments(struct req *);
 
 #endif

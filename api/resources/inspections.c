@@ -1,0 +1,597 @@
+/*
+ * Inspections: the visits of an inspection plan. planned -> in_progress ->
+ * completed | cancelled (with a reason). A visit has a target unit, an
+ * inspecting unit, a team of users (one lead; members may come from other
+ * units of the plan's reach, never from the inspected unit) and a scope of
+ * tasks of the plan. Seen by the inspecting and the inspected side and by
+ * the team; worked on by the team and the unit that manages the inspection
+ * plan, never by the inspected unit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+
+#define INSPECTION_JSON(i)                                                   \
+	"json_build_object('id', " i ".id,"                                  \
+	" 'inspection_plan_id', " i ".inspection_plan_id, 'kind', " i ".kind," \
+	" 'title', " i ".title, 'target_unit_id', " i ".target_unit_id,"     \
+	" 'inspecting_unit_id', " i ".inspecting_unit_id,"                   \
+	" 'scheduled_on', " i ".scheduled_on, 'status', " i ".status,"       \
+	" 'conducted_on', " i ".conducted_on, 'minutes', " i ".minutes,"     \
+	" 'conclusion', " i ".conclusion, 'cancel_reason', " i ".cancel_reason," \
+	" 'started_at', " i ".started_at, 'completed_at', " i ".completed_at," \
+	" 'cancelled_at', " i ".cancelled_at,"                               \
+	" 'team', coalesce((SELECT json_agg(json_build_object('user_id',"     \
+	"  m.user_id, 'full_name', tu.full_name, 'unit_id', tu.unit_id,"     \
+	"  'role', m.role) ORDER BY m.role, tu.full_name, m.user_id)"        \
+	"  FROM inspection_members m JOIN users tu ON tu.id = m.user_id"     \
+	"  WHERE m.inspection_id = " i ".id), '[]'),"                        \
+	" 'task_ids', coalesce((SELECT json_agg(t.task_id ORDER BY t.task_id)" \
+	"  FROM inspection_tasks t WHERE t.inspection_id = " i ".id), '[]'),"  \
+	" 'findings', (SELECT count(*) FROM findings f"                      \
+	"  WHERE f.inspection_id = " i ".id),"                               \
+	" 'version', " i ".version, 'created_at', " i ".created_at,"         \
+	" 'updated_at', " i ".updated_at)"
+#define KEY(i) "(" i ".scheduled_on::text || " i ".id::text)"
+
+static const char list[] =
+    "SELECT " INSPECTION_JSON("i") ", encode(convert_to(" KEY("i") ","
+    " 'UTF8'), 'hex') FROM inspections i"
+    " WHERE inspection_visible(i.id, $1, $2)"
+    " AND ($3::uuid IS NULL OR i.inspection_plan_id = $3)"
+    " AND ($4::uuid IS NULL OR i.target_unit_id = $4)"
+    " AND ($5::text IS NULL OR i.status = $5)"
+    " AND ($6::date IS NULL OR i.scheduled_on >= $6)"
+    " AND ($7::date IS NULL OR i.scheduled_on <= $7)"
+    " AND ($8::text IS NULL OR " KEY("i") " > convert_from(decode($8, 'hex'),"
+    "  'UTF8')) ORDER BY " KEY("i") " LIMIT $9";
+static const char get[] =
+    "SELECT i.version, " INSPECTION_JSON("i") " FROM inspections i"
+    " WHERE i.id = $2 AND inspection_visible(i.id, $1, $3)";
+/* A new visit: an inspection plan the caller manages, and the target and
+ * inspecting units (active, in the reach of its plan). */
+static const char context[] =
+    "SELECT ip.id IS NOT NULL, pu.path, ip.period_start, ip.period_end,"
+    " coalesce($4::uuid, ip.issuing_unit_id),"
+    " EXISTS (SELECT 1 FROM units t WHERE t.id = $3 AND t.active"
+    "  AND t.path <@ pu.path),"
+    " EXISTS (SELECT 1 FROM units t WHERE t.id = coalesce($4::uuid,"
+    "  ip.issuing_unit_id) AND t.active AND t.path <@ pu.path),"
+    " (SELECT path FROM units WHERE id = $3), ip.plan_id"
+    " FROM (SELECT 1) one LEFT JOIN (inspection_plans ip"
+    "  JOIN units iu ON iu.id = ip.issuing_unit_id"
+    "  JOIN plans p ON p.id = ip.plan_id"
+    "  JOIN units pu ON pu.id = p.issuing_unit_id) ON ip.id = $2"
+    "  AND iu.path <@ (SELECT path FROM units WHERE id = $1)";
+/* The first team entry (1-based) that names no active user of the reach
+ * outside the inspected unit, and the first task not of the plan; 0 when
+ * all are good. */
+static const char check_refs[] =
+    "SELECT coalesce((SELECT min(o) FROM jsonb_array_elements($3::jsonb)"
+    "  WITH ORDINALITY t(e, o) WHERE NOT EXISTS (SELECT 1 FROM users u"
+    "  JOIN units x ON x.id = u.unit_id WHERE u.id = (e->>'user_id')::uuid"
+    "  AND u.active AND x.path <@ $1::ltree AND NOT x.path <@ $2::ltree)), 0),"
+    " coalesce((SELECT min(o) FROM jsonb_array_elements_text($4::jsonb)"
+    "  WITH ORDINALITY t(e, o) WHERE NOT EXISTS (SELECT 1 FROM tasks k"
+    "  WHERE k.id = e::uuid AND k.plan_id = $5)), 0)";
+static const char create[] =
+    "WITH ins AS (INSERT INTO inspections (inspection_plan_id, kind, title,"
+    "  target_unit_id, inspecting_unit_id, scheduled_on, created_by)"
+    "  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, after, request_id)"
+    "  SELECT $7, $8, 'create', 'inspection', ins.id, u.path, to_jsonb(ins),"
+    "  $9 FROM ins JOIN units u ON u.id = ins.inspecting_unit_id)"
+    "SELECT ins.id FROM ins";
+/* Replaces the team ($2) and, when $3 is not null, the scope. */
+static const char set_team[] =
+    "WITH d AS (DELETE FROM inspection_members WHERE inspection_id = $1"
+    "  AND $2::jsonb IS NOT NULL),"
+    " m AS (INSERT INTO inspection_members (inspection_id, user_id, role)"
+    "  SELECT $1, (e->>'user_id')::uuid, e->>'role'"
+    "  FROM jsonb_array_elements($2::jsonb) e),"
+    " dt AS (DELETE FROM inspection_tasks WHERE inspection_id = $1"
+    "  AND $3::jsonb IS NOT NULL)"
+    "INSERT INTO inspection_tasks (inspection_id, task_id)"
+    " SELECT $1, e::uuid FROM jsonb_array_elements_text($3::jsonb) e";
+static const char lock[] =
+    "SELECT i.version, i.status, to_jsonb(i), iu.path, ip.plan_id,"
+    " i.target_unit_id, pu.path,"
+    " EXISTS (SELECT 1 FROM inspection_members m WHERE m.inspection_id = i.id"
+    "  AND m.user_id = $3),"
+    " mu.path <@ me.path AND NOT me.path <@ tu.path,"
+    " tu.path, ip.period_start, ip.period_end, i.conclusion = ''"
+    " FROM inspections i JOIN inspection_plans ip ON ip.id ="
+    "  i.inspection_plan_id JOIN units iu ON iu.id = i.inspecting_unit_id"
+    " JOIN units mu ON mu.id = ip.issuing_unit_id"
+    " JOIN units tu ON tu.id = i.target_unit_id"
+    " JOIN plans p ON p.id = ip.plan_id JOIN units pu ON pu.id ="
+    " p.issuing_unit_id, units me"
+    " WHERE i.id = $2 AND me.id = $1 AND inspection_visible(i.id, $1, $3)"
+    " FOR UPDATE OF i";
+/* Changes fields and, with $8, the status (a step). */
+static const char update[] =
+    "WITH upd AS (UPDATE inspections SET title = coalesce($2, title),"
+    "  kind = coalesce($3, kind),"
+    "  scheduled_on = coalesce($4::date, scheduled_on),"
+    "  minutes = coalesce($5, minutes), conclusion = coalesce($6, conclusion),"
+    "  conducted_on = coalesce($7::date, conducted_on, CASE WHEN $8 ="
+    "   'in_progress' THEN today_vn() END),"
+    "  status = coalesce($8, status), cancel_reason = coalesce($9, cancel_reason),"
+    "  started_at = CASE WHEN $8 = 'in_progress' THEN now() ELSE started_at END,"
+    "  completed_at = CASE WHEN $8 = 'completed' THEN now() ELSE completed_at END,"
+    "  cancelled_at = CASE WHEN $8 = 'cancelled' THEN now() ELSE cancelled_at END,"
+    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
+    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
+    "  entity_type, entity_id, unit_path, before, after, request_id)"
+    "  SELECT $10, $11, $12, 'inspection', id, $13::ltree, $14::jsonb,"
+    "  to_jsonb(upd), $15 FROM upd)"
+    "SELECT upd.version FROM upd";
+static const char follow_up[] =
+    "WITH rec AS (SELECT r.*, u.name AS unit_name FROM recommendations r"
+    "  JOIN units u ON u.id = r.responsible_unit_id WHERE r.status <> 'resolved'"
+    "  AND recommendation_visible(r.id, $1, $2))"
+    "SELECT json_build_object('as_of', today_vn(),"
+    " 'units', coalesce((SELECT json_agg(x ORDER BY x.unit_name COLLATE \"C\","
+    "  x.unit_id) FROM (SELECT rec.responsible_unit_id AS unit_id, unit_name,"
+    "  count(*) FILTER (WHERE status = 'open') AS open,"
+    "  count(*) FILTER (WHERE status = 'responded') AS responded,"
+    "  count(*) FILTER (WHERE due_on < today_vn()) AS overdue,"
+    "  coalesce(json_agg(json_build_object('id', id, 'inspection_id',"
+    "   inspection_id, 'text', text, 'due_on', due_on, 'status', status)"
+    "   ORDER BY due_on, id) FILTER (WHERE due_on < today_vn()), '[]')"
+    "   AS overdue_recommendations"
+    "  FROM rec GROUP BY 1, 2) x), '[]'),"
+    " 'upcoming', coalesce((SELECT json_agg(" INSPECTION_JSON("i")
+    "  ORDER BY i.scheduled_on, i.id) FROM inspections i"
+    "  WHERE i.status = 'planned' AND i.scheduled_on BETWEEN today_vn()"
+    "  AND today_vn() + 30 AND inspection_visible(i.id, $1, $2)), '[]'))";
+
+const struct db_stmt inspections_stmts[] = {
+	{ "inspections_list", list },
+	{ "inspections_get", get },
+	{ "inspections_context", context },
+	{ "inspections_check_refs", check_refs },
+	{ "inspections_create", create },
+	{ "inspections_set_team", set_team },
+	{ "inspections_lock", lock },
+	{ "inspections_update", update },
+	{ "inspections_follow_up", follow_up },
+	{ NULL, NULL },
+};
+
+static const char *const kinds[] = { "inspection", "supervision", NULL };
+static const char *const statuses[] = { "planned", "in_progress", "completed",
+	"cancelled", NULL };
+static const char *const team_roles[] = { "lead", "member", NULL };
+
+enum { F_IPLAN, F_KIND, F_TITLE, F_TARGET, F_INSPECTING, F_SCHEDULED, F_TEAM,
+	F_TASKS, F_MINUTES, F_CONCLUSION, F_CONDUCTED };
+static const struct field fields[] = {
+	[F_IPLAN] = { "inspection_plan_id", F_UUID, 1, 0, 1, 0, 0, NULL },
+	[F_KIND] = { "kind", F_ENUM, 1, 0, 0, 0, 0, kinds },
+	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 300, NULL },
+	[F_TARGET] = { "target_unit_id", F_UUID, 1, 0, 1, 0, 0, NULL },
+	[F_INSPECTING] = { "inspecting_unit_id", F_UUID, 0, 0, 1, 0, 0, NULL },
+	[F_SCHEDULED] = { "scheduled_on", F_DATE, 1, 0, 0, 0, 0, NULL },
+	[F_TEAM] = { "team", F_ARRAY, 1, 0, 0, 0, 20, NULL },
+	[F_TASKS] = { "task_ids", F_ARRAY, 0, 0, 0, 0, 50, NULL },
+	[F_MINUTES] = { "minutes", F_STRING, 0, 0, 0, 0, 20000, NULL },
+	[F_CONCLUSION] = { "conclusion", F_STRING, 0, 0, 0, 0, 5000, NULL },
+	[F_CONDUCTED] = { "conducted_on", F_DATE, 0, 0, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+static const struct field member[] = {
+	{ "user_id", F_UUID, 1, 0, 0, 0, 0, NULL },
+	{ "role", F_ENUM, 1, 0, 0, 0, 0, team_roles },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
+static const struct field filters[] = {
+	{ "inspection_plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "target_unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "from", F_DATE, 0, 0, 0, 0, 0, NULL },
+	{ "to", F_DATE, 0, 0, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
+int
+reply_list_as_user(struct req *r, const char *stmt, const struct field *filters_)
+{
+	const char *params[16];
+	struct page pg;
+	struct dbres *res;
+	int n, i;
+
+	for (i = 0; filters_[i].name != NULL; i++)
+		;
+	if (i > 12)
+		abort();
+	if (page_params(r, &pg) == -1 ||
+	    query_params(r, filters_, params + 2) == -1)
+		return -1;
+	params[0] = r->principal->unit_id;
+	params[1] = r->principal->id;
+	n = 2 + i;
+	params[n++] = pg.cursor;
+	params[n++] = pg.fetch;
+	if ((res = page_exec(r, stmt, n, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}
+
+int
+inspections_list(struct req *r)
+{
+	return reply_list_as_user(r, "inspections_list", filters);
+}
+
+/* Replies the inspection id as the caller sees it. */
+static int
+reply_inspection(struct req *r, const char *id, int status)
+{
+	const char *params[3] = { r->principal->unit_id, id, r->principal->id };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "inspections_get", 3, params)) ==
+	    NULL)
+		return -1;
+	return reply_entity(r, res, status, "inspection");
+}
+
+int
+inspections_get(struct req *r)
+{
+	return reply_inspection(r, r->param[0], 200);
+}
+
+int
+inspections_follow_up(struct req *r)
+{
+	const char *params[2] = { r->principal->unit_id, r->principal->id };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "inspections_follow_up", 2,
+	    params)) == NULL)
+		return -1;
+	return req_reply(r, 200, "application/json", db_get(res, 0, 0),
+	    strlen(db_get(res, 0, 0)));
+}
+
+/* Team entries: objects with a user and a role, each user once, exactly
+ * one lead. Task ids: UUIDs. Returns the number of problems. */
+static int
+check_lists(struct req *r, json_t *team, json_t *tasks)
+{
+	const char *mv[2];
+	json_t *e, *f;
+	size_t i, j;
+	int bad = 0, leads = 0;
+
+	json_array_foreach(team, i, e) {
+		const char *at = arena_printf(r->arena, "team[%zu].", i);
+
+		if (!json_is_object(e)) {
+			req_field_error(r, arena_printf(r->arena, "team[%zu]", i),
+			    "type", "each team entry is an object");
+			bad++;
+			continue;
+		}
+		if (validate_at(r, e, member, mv, 0, at) > 0) {
+			bad++;
+			continue;
+		}
+		leads += strcmp(mv[1], "lead") == 0;
+		for (j = 0; j < i; j++) {
+			f = json_object_get(json_array_get(team, j), "user_id");
+			if (json_is_string(f) && strcmp(json_string_value(f),
+			    mv[0]) == 0) {
+				req_field_error(r, arena_printf(r->arena,
+				    "%suser_id", at), "duplicate", "a user is on "
+				    "the team once");
+				bad++;
+			}
+		}
+	}
+	if (team != NULL && bad == 0 && leads != 1) {
+		req_field_error(r, "team", "lead", "the team has exactly one "
+		    "lead");
+		bad++;
+	}
+	json_array_foreach(tasks, i, e) {
+		if (!json_is_string(e) || !is_uuid(json_string_value(e))) {
+			req_field_error(r, arena_printf(r->arena, "task_ids[%zu]",
+			    i), "format", "each task id is a UUID");
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* Checks the team and tasks against the reach, the inspected unit and the
+ * plan, then stores them. 0 or -1 (422 invalid_reference). */
+static int
+store_lists(struct req *r, const char *id, const char *reach,
+    const char *target_path, const char *plan_id, const char *team,
+    const char *tasks)
+{
+	const char *params[5] = { reach, target_path, team ? team : "[]",
+		tasks ? tasks : "[]", plan_id };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "inspections_check_refs", 5,
+	    params)) == NULL)
+		return -1;
+	if (atoi(db_get(res, 0, 0)) > 0)
+		return fail_reference(r, arena_printf(r->arena, "team[%d].user_id",
+		    atoi(db_get(res, 0, 0)) - 1), "the user is not an active user "
+		    "of the plan's units outside the inspected unit");
+	if (atoi(db_get(res, 0, 1)) > 0)
+		return fail_reference(r, arena_printf(r->arena, "task_ids[%d]",
+		    atoi(db_get(res, 0, 1)) - 1), "the task is not a task of the "
+		    "plan");
+	params[0] = id;
+	params[1] = team;
+	params[2] = tasks;
+	return db_exec(r->arena, &r->fail, "inspections_set_team", 3, params) ==
+	    NULL ? -1 : 0;
+}
+
+/* 422 when day lies outside the inspection plan's period. */
+static int
+check_day(struct req *r, const char *day, const char *start, const char *end)
+{
+	if (day != NULL && (strcmp(day, start) < 0 || strcmp(day, end) > 0)) {
+		req_field_error(r, "scheduled_on", "range", "scheduled_on lies "
+		    "outside the inspection plan's period %s to %s", start, end);
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	}
+	return 0;
+}
+
+struct change {
+	const char *v[nitems(fields)];
+	const char *version, *to, *reason, *action;
+};
+
+static int
+create_tx(struct req *r, void *arg)
+{
+	const struct principal *p = r->principal;
+	struct change *c = arg;
+	const char *params[9];
+	struct dbres *ctx, *res;
+
+	params[0] = p->unit_id;
+	params[1] = c->v[F_IPLAN];
+	params[2] = c->v[F_TARGET];
+	params[3] = c->v[F_INSPECTING];
+	if ((ctx = db_exec(r->arena, &r->fail, "inspections_context", 4, params)) ==
+	    NULL)
+		return -1;
+	if (strcmp(db_get(ctx, 0, 0), "t") != 0)
+		return fail_reference(r, "inspection_plan_id", "inspection_plan_id "
+		    "names no inspection plan you manage");
+	if (strcmp(db_get(ctx, 0, 5), "t") != 0)
+		return fail_reference(r, "target_unit_id", "target_unit_id names "
+		    "no active unit of the plan");
+	if (strcmp(db_get(ctx, 0, 6), "t") != 0 ||
+	    strcmp(db_get(ctx, 0, 4), c->v[F_TARGET]) == 0)
+		return fail_reference(r, "inspecting_unit_id", "the inspecting "
+		    "unit must be an active unit of the plan other than the "
+		    "target");
+	if (check_day(r, c->v[F_SCHEDULED], db_get(ctx, 0, 2),
+	    db_get(ctx, 0, 3)) == -1)
+		return -1;
+	params[0] = c->v[F_IPLAN];
+	params[1] = c->v[F_KIND];
+	params[2] = c->v[F_TITLE];
+	params[3] = c->v[F_TARGET];
+	params[4] = db_get(ctx, 0, 4);
+	params[5] = c->v[F_SCHEDULED];
+	params[6] = p->id;
+	params[7] = actor_kind(r);
+	params[8] = r->id;
+	if ((res = db_exec(r->arena, &r->fail, "inspections_create", 9, params)) ==
+	    NULL || store_lists(r, db_get(res, 0, 0), db_get(ctx, 0, 1),
+	    db_get(ctx, 0, 7), db_get(ctx, 0, 8), c->v[F_TEAM],
+	    c->v[F_TASKS]) == -1)
+		return -1;
+	req_header_add(r, "Location", arena_printf(r->arena,
+	    "/api/v1/inspections/%s", db_get(res, 0, 0)));
+	return reply_inspection(r, db_get(res, 0, 0), 201);
+}
+
+int
+inspections_create(struct req *r)
+{
+	struct change c;
+	int bad;
+
+	if (req_body_object(r) == NULL)
+		return -1;
+	bad = validate_at(r, r->json, fields, c.v, 0, "");
+	for (int i = F_MINUTES; i <= F_CONDUCTED; i++)
+		if (c.v[i] != NULL) {
+			req_field_error(r, fields[i].name, "unknown", "a planned "
+			    "visit has no %s yet", fields[i].name);
+			bad++;
+		}
+	bad += check_lists(r, json_object_get(r->json, "team"),
+	    json_object_get(r->json, "task_ids"));
+	if (bad > 0)
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	return run_tx(r, create_tx, &c);
+}
+
+int
+inspection_lock(struct req *r, const char *id, const char *version,
+    struct inspection_state *s)
+{
+	const char *params[3] = { r->principal->unit_id, id, r->principal->id };
+	struct dbres *cur;
+
+	if ((cur = db_exec(r->arena, &r->fail, "inspections_lock", 3, params)) ==
+	    NULL)
+		return -1;
+	if (db_rows(cur) == 0)
+		return req_fail(r, 404, "not_found", "no such inspection");
+	s->on_team = strcmp(db_get(cur, 0, 7), "t") == 0;
+	if (!s->on_team && strcmp(db_get(cur, 0, 8), "t") != 0)
+		return req_fail(r, 409, "not_on_team", "only the team and the "
+		    "unit that manages the inspection plan work on a visit; the "
+		    "inspected unit answers its recommendations");
+	if (version != NULL && check_locked(r, cur, version, "inspection") == -1)
+		return -1;
+	s->version = db_get(cur, 0, 0);
+	s->status = db_get(cur, 0, 1);
+	s->json = db_get(cur, 0, 2);
+	s->unit_path = db_get(cur, 0, 3);
+	s->plan_id = db_get(cur, 0, 4);
+	s->target_unit_id = db_get(cur, 0, 5);
+	s->reach_path = db_get(cur, 0, 6);
+	s->target_path = db_get(cur, 0, 9);
+	s->period_start = db_get(cur, 0, 10);
+	s->period_end = db_get(cur, 0, 11);
+	s->no_conclusion = strcmp(db_get(cur, 0, 12), "t") == 0;
+	return 0;
+}
+
+/* What each step needs: from which states, to which. */
+static const struct {
+	const char *to, *action, *from1, *from2;
+} steps[] = {
+	{ "in_progress", "start", "planned", NULL },
+	{ "completed", "complete", "in_progress", NULL },
+	{ "cancelled", "cancel", "planned", "in_progress" },
+};
+
+static int
+change_tx(struct req *r, void *arg)
+{
+	const struct principal *p = r->principal;
+	struct change *c = arg;
+	struct inspection_state s;
+	const char *params[15];
+	size_t i;
+
+	if (inspection_lock(r, r->param[0], c->version, &s) == -1)
+		return -1;
+	if (c->to == NULL && strcmp(s.status, "planned") != 0 &&
+	    strcmp(s.status, "in_progress") != 0)
+		return req_fail(r, 409, "inspection_closed", "a %s inspection "
+		    "cannot be changed", s.status);
+	for (i = 0; c->to != NULL && strcmp(steps[i].to, c->to) != 0; i++)
+		;
+	if (c->to != NULL && strcmp(s.status, steps[i].from1) != 0 &&
+	    (steps[i].from2 == NULL || strcmp(s.status, steps[i].from2) != 0))
+		return req_fail(r, 409, "invalid_transition", "a %s inspection "
+		    "cannot be %s", s.status, c->to);
+	if (c->to != NULL && strcmp(c->to, "completed") == 0 &&
+	    c->v[F_CONCLUSION] == NULL && s.no_conclusion) {
+		req_field_error(r, "conclusion", "required", "a visit completes "
+		    "with its conclusion");
+		return req_fail(r, 422, "invalid_body", "the inspection has no "
+		    "conclusion");
+	}
+	if (check_day(r, c->v[F_SCHEDULED], s.period_start, s.period_end) == -1 ||
+	    ((c->v[F_TEAM] != NULL || c->v[F_TASKS] != NULL) &&
+	    store_lists(r, r->param[0], s.reach_path, s.target_path, s.plan_id,
+	    c->v[F_TEAM], c->v[F_TASKS]) == -1))
+		return -1;
+	params[0] = r->param[0];
+	params[1] = c->v[F_TITLE];
+	params[2] = c->v[F_KIND];
+	params[3] = c->v[F_SCHEDULED];
+	params[4] = c->v[F_MINUTES];
+	params[5] = c->v[F_CONCLUSION];
+	params[6] = c->v[F_CONDUCTED];
+	params[7] = c->to;
+	params[8] = c->reason;
+	params[9] = p->id;
+	params[10] = actor_kind(r);
+	params[11] = c->to ? steps[i].action : "update";
+	params[12] = s.unit_path;
+	params[13] = s.json;
+	params[14] = r->id;
+	if (db_exec(r->arena, &r->fail, "inspections_update", 15, params) == NULL)
+		return -1;
+	return reply_inspection(r, r->param[0], 200);
+}
+
+int
+inspections_update(struct req *r)
+{
+	struct change c = { .to = NULL };
+	int bad;
+
+	if ((c.version = if_match(r)) == NULL || req_body_object(r) == NULL)
+		return -1;
+	bad = validate_at(r, r->json, fields, c.v, 1, "");
+	bad += check_lists(r, json_object_get(r->json, "team"),
+	    json_object_get(r->json, "task_ids"));
+	if (bad > 0)
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	return run_tx(r, change_tx, &c);
+}
+
+/* A step's body: only the fields it names. */
+static int
+step(struct req *r, const char *to, const struct field *body)
+{
+	struct change c = { .to = to };
+	const char *v[4] = { NULL, NULL, NULL, NULL };
+
+	memset(c.v, 0, sizeof(c.v));
+	if ((c.version = if_match(r)) == NULL)
+		return -1;
+	if (body == NULL)
+		return no_fields(r) == -1 ? -1 : run_tx(r, change_tx, &c);
+	if ((r->json != NULL || body[0].required) &&
+	    (req_body_object(r) == NULL ||
+	    validate(r, r->json, body, v, 0) == -1))
+		return -1;
+	if (strcmp(to, "cancelled") == 0)
+		c.reason = v[0];
+	else {
+		c.v[F_CONCLUSION] = v[0];
+		c.v[F_MINUTES] = v[1];
+		c.v[F_CONDUCTED] = v[2];
+	}
+	return run_tx(r, change_tx, &c);
+}
+
+int
+inspections_start(struct req *r)
+{
+	return step(r, "in_progress", NULL);
+}
+
+int
+inspections_complete(struct req *r)
+{
+	static const struct field body[] = {
+		{ "conclusion", F_STRING, 0, 0, 0, 1, 5000, NULL },
+		{ "minutes", F_STRING, 0, 0, 0, 0, 20000, NULL },
+		{ "conducted_on", F_DATE, 0, 0, 0, 0, 0, NULL },
+		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+	};
+
+	return step(r, "completed", body);
+}
+
+int
+inspections_cancel(struct req *r)
+{
+	static const struct field body[] = {
+		{ "reason", F_STRING, 1, 0, 0, 1, 2000, NULL },
+		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+	};
+
+	return step(r, "cancelled", body);
+}
