@@ -469,4 +469,29 @@ int inspections_attachments(struct req *);
 int recommendations_attach(struct req *);
 int recommendations_attachments(struct req *);
 
+/* rubrics.c */
+extern const struct db_stmt rubrics_stmts[];
+int rubrics_list(struct req *);
+int rubrics_create(struct req *);
+int rubrics_get(struct req *);
+/* 0 and *out when v is a number of points from 0 to max with at most two
+ * decimals, else -1. */
+int points_value(json_t *v, double max, double *out);
+
+/* score_sheets.c */
+extern const struct db_stmt score_sheets_stmts[];
+int score_sheets_list(struct req *);
+int score_sheets_create(struct req *);
+int score_sheets_get(struct req *);
+int score_sheets_update(struct req *);
+int score_sheets_submit(struct req *);
+int score_sheets_adjust(struct req *);
+int score_sheets_not_eligible(struct req *);
+int score_sheets_finalize(struct req *);
+int score_sheets_history(struct req *);
+
+/* ranking.c */
+extern const struct db_stmt ranking_stmts[];
+int rubrics_ranking(struct req *);
+
 #endif

@@ -179,6 +179,31 @@ const struct route routes[] = {
 	{ M_GET, "/api/v1/recommendations/{id:uuid}/attachments",
 	    recommendations_attachments, PERM_PLAN_READ, 0, 0 },
 
+	{ M_GET, "/api/v1/plans/{id:uuid}/rubrics", rubrics_list, PERM_PLAN_READ,
+	    0, 0 },
+	{ M_POST, "/api/v1/plans/{id:uuid}/rubrics", rubrics_create,
+	    PERM_INSPECT, 128 * KB, 0 },
+	{ M_GET, "/api/v1/rubrics/{id:uuid}", rubrics_get, PERM_PLAN_READ, 0, 0 },
+	{ M_GET, "/api/v1/rubrics/{id:uuid}/ranking", rubrics_ranking,
+	    PERM_PLAN_READ, 0, 0 },
+	{ M_GET, "/api/v1/rubrics/{id:uuid}/score-sheets", score_sheets_list,
+	    PERM_PLAN_READ, 0, 0 },
+	{ M_POST, "/api/v1/rubrics/{id:uuid}/score-sheets", score_sheets_create,
+	    PERM_SUBMIT, 128 * KB, 0 },
+	{ M_GET, "/api/v1/score-sheets/{id:uuid}", score_sheets_get,
+	    PERM_PLAN_READ, 0, 0 },
+	{ M_PATCH, "/api/v1/score-sheets/{id:uuid}", score_sheets_update,
+	    PERM_SUBMIT, 128 * KB, 0 },
+	{ M_POST, "/api/v1/score-sheets/{id:uuid}/submit", score_sheets_submit,
+	    PERM_SUBMIT, 4 * KB, 0 },
+	{ M_POST, "/api/v1/score-sheets/{id:uuid}/adjust", score_sheets_adjust,
+	    PERM_INSPECT, 128 * KB, 0 },
+	{ M_POST, "/api/v1/score-sheets/{id:uuid}/not-eligible",
+	    score_sheets_not_eligible, PERM_INSPECT, 4 * KB, 0 },
+	{ M_POST, "/api/v1/score-sheets/{id:uuid}/finalize",
+	    score_sheets_finalize, PERM_FINALIZE, 4 * KB, 0 },
+	{ M_GET, "/api/v1/score-sheets/{id:uuid}/history", score_sheets_history,
+	    PERM_PLAN_READ, 0, 0 },
 };
 const size_t nroutes = nitems(routes);
 
@@ -207,6 +232,8 @@ const struct db_stmt *const statements[] = {
 	findings_stmts,
 	recommendations_stmts,
 	evidence_stmts,
-
+	rubrics_stmts,
+	score_sheets_stmts,
+	ranking_stmts,
 	NULL,
 };
