@@ -20,7 +20,7 @@ struct asset {
 };
 extern const struct asset asset_openapi_json, asset_docs_html, asset_redoc_js,
     asset_seed_units, asset_seed_plan_province, asset_seed_plan_commune,
-    asset_seed_submissions;
+    asset_seed_submissions, asset_seed_inspections;
 extern const struct asset migrations[]; /* ends with a NULL name */
 extern const size_t migrations_count;
 

@@ -44,6 +44,8 @@ const struct db_stmt seed_stmts[] = {
 #define COMMUNE "5eed0000-0000-4000-8000-000000000010"
 #define VHXH "5eed0000-0000-4000-8000-000000000013"
 #define VILLAGE1 "5eed0000-0000-4000-8000-000000000021"
+#define KINHTE "5eed0000-0000-4000-8000-000000000012"
+#define BXDD "5eed0000-0000-4000-8000-000000000016"
 
 static const struct {
 	const char *role, *username, *full_name, *unit_id;
@@ -54,6 +56,10 @@ static const struct {
 	{ "inspector", "kiemtra", "Cán bộ kiểm tra (mẫu)", COMMUNE },
 	{ "officer", "thon1", "Cán bộ thôn 1 (mẫu)", VILLAGE1 },
 	{ "viewer", "xem", "Người xem (mẫu)", COMMUNE },
+	/* For the inspection story: an office that owes reports and was
+	 * inspected, and a member of the team from the Party's committee. */
+	{ "officer", "kinhte", "Cán bộ Phòng Kinh tế (mẫu)", KINHTE },
+	{ "inspector", "bxdd", "Cán bộ Ban Xây dựng đảng (mẫu)", BXDD },
 };
 #define SERVICE_NAME "Sở Nội vụ – tổng hợp số liệu (mẫu)"
 
@@ -191,7 +197,8 @@ seed_run(const char *credentials)
 		goto out;
 	if (seed_plan(&r, &asset_seed_plan_province) == -1 ||
 	    seed_plan(&r, &asset_seed_plan_commune) == -1 ||
-	    db_script(r.arena, &r.fail, (const char *)asset_seed_submissions.data) == -1)
+	    db_script(r.arena, &r.fail, (const char *)asset_seed_submissions.data) == -1 ||
+	    db_script(r.arena, &r.fail, (const char *)asset_seed_inspections.data) == -1)
 		goto out;
 	log_info("seed: demo organisation loaded; %d account(s) created%s%s",
 	    created, created ? ", credentials in " : "",
