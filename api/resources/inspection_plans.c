@@ -82,7 +82,7 @@ static const char update[] =
     "   WHEN $10 IS NOT NULL THEN 'amend' ELSE 'update' END,"
     "  'inspection_plan', id, $8::ltree, $9::jsonb, to_jsonb(upd), $13"
     "  FROM upd)"
-    "SELECT upd.version, " IPLAN_JSON("upd") " FROM upd";
+    "SELECT upd.version FROM upd";
 
 const struct db_stmt inspection_plans_stmts[] = {
 	{ "inspection_plans_list", list },
@@ -242,8 +242,13 @@ update_tx(struct req *r, void *arg)
 	params[10] = c->to;
 	params[11] = reason ? changes_of(r) : NULL;
 	params[12] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "inspection_plans_update", 13,
-	    params)) == NULL)
+	if (db_exec(r->arena, &r->fail, "inspection_plans_update", 13, params) ==
+	    NULL)
+		return -1;
+	/* A new statement, so that it sees the amendment just recorded. */
+	lp[1] = r->param[0];
+	if ((res = db_exec(r->arena, &r->fail, "inspection_plans_get", 2, lp)) ==
+	    NULL)
 		return -1;
 	return reply_entity(r, res, 200, "inspection plan");
 }

@@ -295,7 +295,7 @@ check_lists(struct req *r, json_t *team, json_t *tasks)
 			}
 		}
 	}
-	if (team != NULL && bad == 0 && leads != 1) {
+	if (json_is_array(team) && bad == 0 && leads != 1) {
 		req_field_error(r, "team", "lead", "the team has exactly one "
 		    "lead");
 		bad++;
