@@ -24,6 +24,11 @@ test_roles(void **state)
 	assert_false(perm_allows(ROLE_INSPECTOR, PERM_AUDIT_READ));
 	assert_false(perm_allows(ROLE_NONE, PERM_SIGNED_IN));
 	assert_true(perm_allows(ROLE_NONE, PERM_PUBLIC));
+	assert_true(perm_allows(ROLE_INSPECTOR, PERM_INSPECT));
+	assert_false(perm_allows(ROLE_OFFICER, PERM_INSPECT));
+	assert_false(perm_allows(ROLE_SERVICE, PERM_INSPECT));
+	assert_true(perm_allows(ROLE_LEADER, PERM_FINALIZE));
+	assert_false(perm_allows(ROLE_COORDINATOR, PERM_FINALIZE));
 	assert_false(perm_allows(ROLE_ADMIN, PERM_COUNT));
 	assert_int_equal(role_parse("officer"), ROLE_OFFICER);
 	assert_int_equal(role_parse("service"), ROLE_NONE);
