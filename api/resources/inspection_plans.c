@@ -44,7 +44,7 @@ static const char get[] =
  * within the plan's issuing unit's subtree. */
 static const char context[] =
     "SELECT EXISTS (SELECT 1 FROM plans p WHERE p.id = $2 AND "
-    PLAN_VISIBLE("p") "),"
+    PLAN_VISIBLE("p", "$4") "),"
     " EXISTS (SELECT 1 FROM units u, plans p, units pu WHERE u.id = $3"
     "  AND u.active AND u.path <@ (SELECT path FROM units WHERE id = $1)"
     "  AND p.id = $2 AND pu.id = p.issuing_unit_id AND u.path <@ pu.path)";
@@ -165,7 +165,8 @@ inspection_plans_create(struct req *r)
 	params[0] = p->unit_id;
 	params[1] = v[F_PLAN];
 	params[2] = v[F_UNIT];
-	if ((res = db_exec(r->arena, &r->fail, "inspection_plans_context", 3,
+	params[3] = plan_drafts(r);
+	if ((res = db_exec(r->arena, &r->fail, "inspection_plans_context", 4,
 	    params)) == NULL)
 		return -1;
 	if (strcmp(db_get(res, 0, 0), "t") != 0)
@@ -217,7 +218,7 @@ update_tx(struct req *r, void *arg)
 			req_field_error(r, "amendment_reason", "required", "an "
 			    "issued inspection plan changes by amendment, with "
 			    "its reason");
-			return req_fail(r, 422, "amendment_reason_required",
+			return req_fail(r, 422, "amendment_required",
 			    "an issued inspection plan needs amendment_reason");
 		}
 		if (!issued && c->v[F_REASON] != NULL)

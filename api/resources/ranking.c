@@ -12,7 +12,7 @@
 
 static const char rubric_visible[] =
     "SELECT 1 FROM rubrics r JOIN plans p ON p.id = r.plan_id"
-    " WHERE r.id = $2 AND " PLAN_VISIBLE("p");
+    " WHERE r.id = $2 AND " PLAN_VISIBLE("p", "$3");
 static const char ranking[] =
     "WITH x AS (SELECT s.id, s.unit_id, u.code, u.name, s.status, s.eligible,"
     "  s.not_eligible_reason, t.self_total, t.adjusted_total,"
@@ -115,12 +115,13 @@ reply_csv(struct req *r, struct dbres *res)
 int
 rubrics_ranking(struct req *r)
 {
-	const char *params[2] = { r->principal->unit_id, r->param[0] };
+	const char *params[3] = { r->principal->unit_id, r->param[0],
+		plan_drafts(r) };
 	const char *accept = req_header(r, "Accept");
 	struct page pg = { .limit = 1 << 30 };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, "ranking_rubric_visible", 2,
+	if ((res = db_exec(r->arena, &r->fail, "ranking_rubric_visible", 3,
 	    params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)

@@ -25,25 +25,26 @@
 	" 'version', " r ".version, 'created_at', " r ".created_at,"         \
 	" 'updated_at', " r ".updated_at)::jsonb || " r ".doc)"
 #define KEY(r) "(" r ".created_at::text || " r ".id::text)"
-#define VISIBLE(r)                                                           \
+/* d: the parameter with the caller's draft access (plan_drafts). */
+#define VISIBLE(r, d)                                                        \
 	"EXISTS (SELECT 1 FROM plans p WHERE p.id = " r ".plan_id AND "       \
-	PLAN_VISIBLE("p") ")"
+	PLAN_VISIBLE("p", d) ")"
 
 static const char visible_plan[] =
-    "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p");
+    "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$3");
 static const char list[] =
     "SELECT " RUBRIC_JSON("r") ", encode(convert_to(" KEY("r") ", 'UTF8'),"
-    " 'hex') FROM rubrics r WHERE r.plan_id = $2 AND $1::uuid IS NOT NULL"
+    " 'hex') FROM rubrics r WHERE r.plan_id = $2 AND " VISIBLE("r", "$5")
     " AND ($3::text IS NULL OR " KEY("r") " > convert_from(decode($3, 'hex'),"
     "  'UTF8')) ORDER BY " KEY("r") " LIMIT $4";
 static const char get[] =
     "SELECT r.version, " RUBRIC_JSON("r") " FROM rubrics r WHERE r.id = $2"
-    " AND " VISIBLE("r");
+    " AND " VISIBLE("r", "$3");
 /* The plan (visible), the unit that reviews with it (the caller's, under
  * the plan's issuing unit), the rubric it replaces (of the same plan). */
 static const char context[] =
     "SELECT EXISTS (SELECT 1 FROM plans p WHERE p.id = $2 AND "
-    PLAN_VISIBLE("p") "),"
+    PLAN_VISIBLE("p", "$5") "),"
     " EXISTS (SELECT 1 FROM units u, plans p, units pu WHERE u.id = $3"
     "  AND u.active AND u.path <@ (SELECT path FROM units WHERE id = $1)"
     "  AND p.id = $2 AND pu.id = p.issuing_unit_id AND u.path <@ pu.path),"
@@ -280,13 +281,14 @@ check_rubric(struct req *r, json_t *body)
 int
 rubrics_list(struct req *r)
 {
-	return reply_sublist(r, "rubrics_visible_plan", "rubrics_list", "plan");
+	return reply_plan_sublist(r, "rubrics_visible_plan", "rubrics_list",
+	    "plan");
 }
 
 int
 rubrics_get(struct req *r)
 {
-	return reply_get(r, "rubrics_get", "rubric");
+	return reply_plan_get(r, "rubrics_get", "rubric");
 }
 
 int
@@ -311,7 +313,8 @@ rubrics_create(struct req *r)
 	params[1] = r->param[0];
 	params[2] = v[F_UNIT];
 	params[3] = v[F_REPLACES];
-	if ((ctx = db_exec(r->arena, &r->fail, "rubrics_context", 4, params)) ==
+	params[4] = plan_drafts(r);
+	if ((ctx = db_exec(r->arena, &r->fail, "rubrics_context", 5, params)) ==
 	    NULL)
 		return -1;
 	if (strcmp(db_get(ctx, 0, 0), "t") != 0)

@@ -48,10 +48,12 @@
 
 static const char rubric_visible[] =
     "SELECT 1 FROM rubrics r JOIN plans p ON p.id = r.plan_id"
-    " WHERE r.id = $2 AND " PLAN_VISIBLE("p");
+    " WHERE r.id = $2 AND " PLAN_VISIBLE("p", "$3");
 static const char list[] =
     "SELECT " SHEET_JSON ", encode(convert_to(" KEY ", 'UTF8'), 'hex')"
     SHEET_FROM " WHERE s.rubric_id = $2 AND " VISIBLE
+    " AND EXISTS (SELECT 1 FROM plans p WHERE p.id = r.plan_id AND "
+    PLAN_VISIBLE("p", "$5") ")"
     " AND ($3::text IS NULL OR " KEY " > convert_from(decode($3, 'hex'),"
     "  'UTF8')) ORDER BY " KEY " LIMIT $4";
 static const char get[] =
@@ -65,7 +67,7 @@ static const char context[] =
     " EXISTS (SELECT 1 FROM score_sheets x WHERE x.rubric_id = r.id"
     "  AND x.unit_id = $3)"
     " FROM rubrics r JOIN plans p ON p.id = r.plan_id WHERE r.id = $2"
-    " AND " PLAN_VISIBLE("p");
+    " AND " PLAN_VISIBLE("p", "$4");
 static const char insert[] =
     "WITH ins AS (INSERT INTO score_sheets (rubric_id, unit_id, note,"
     "  created_by) VALUES ($1, $2, coalesce($3, ''), $4) RETURNING *),"
@@ -230,7 +232,7 @@ static const struct field evidence_fields[] = {
 int
 score_sheets_list(struct req *r)
 {
-	return reply_sublist(r, "score_sheets_rubric_visible",
+	return reply_plan_sublist(r, "score_sheets_rubric_visible",
 	    "score_sheets_list", "rubric");
 }
 
@@ -386,7 +388,8 @@ create_tx(struct req *r, void *arg)
 	params[0] = p->unit_id;
 	params[1] = r->param[0];
 	params[2] = c->unit;
-	if ((ctx = db_exec(r->arena, &r->fail, "score_sheets_context", 3,
+	params[3] = plan_drafts(r);
+	if ((ctx = db_exec(r->arena, &r->fail, "score_sheets_context", 4,
 	    params)) == NULL)
 		return -1;
 	if (db_rows(ctx) == 0)

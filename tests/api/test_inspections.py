@@ -122,7 +122,7 @@ class AStory(unittest.TestCase):
         self.assertEqual(doc["issued_by"], F.ids["vhxh"])
         r = as_("vhxh", "PATCH", path, body={"title": "Đổi tên"},
                 headers=etag(fresh("vhxh", path)))
-        harness.expect_problem(self, r, 422, "amendment_reason_required",
+        harness.expect_problem(self, r, 422, "amendment_required",
                                {"amendment_reason": "required"})
         doc = ok(as_("vhxh", "PATCH", path, body={
             "period_end": day(90), "amendment_reason": "Bổ sung đợt kiểm tra"},
