@@ -490,6 +490,24 @@ int score_sheets_not_eligible(struct req *);
 int score_sheets_finalize(struct req *);
 int score_sheets_history(struct req *);
 
+/* score_entries.c */
+extern const struct db_stmt score_entries_stmts[];
+/* Checks list (the body's array called name: self scores, or with adjust
+ * the reviewer's adjustments) against the criteria of rubric_id, naming
+ * field errors name[i].field. Returns the number of problems (1 when the
+ * rubric could not be read, the request then failed). */
+int score_entries_check(struct req *, const char *rubric_id, json_t *list,
+    const char *name, int adjust);
+/* Writes checked entries (JSON text) to sheet: self scores after their
+ * evidence is found to be the scored unit's (unit_path), or adjustments by
+ * the caller. 0, or -1 with 422 for foreign evidence or a total over a
+ * rubric cap. */
+int score_entries_write(struct req *, const char *sheet,
+    const char *unit_path, const char *entries, const char *name, int adjust);
+/* 0 when every criterion of sheet is scored, with evidence where the
+ * rubric asks; else -1 with 422 incomplete naming each in errors[]. */
+int score_entries_complete(struct req *, const char *sheet);
+
 /* ranking.c */
 extern const struct db_stmt ranking_stmts[];
 int rubrics_ranking(struct req *);

@@ -234,6 +234,7 @@ const struct db_stmt *const statements[] = {
 	evidence_stmts,
 	rubrics_stmts,
 	score_sheets_stmts,
+	score_entries_stmts,
 	ranking_stmts,
 	NULL,
 };
