@@ -5,34 +5,13 @@
  * units of the plan's reach, never from the inspected unit) and a scope of
  * tasks of the plan. Seen by the inspecting and the inspected side and by
  * the team; worked on by the team and the unit that manages the inspection
- * plan, never by the inspected unit.
+ * plan, never by the inspected unit. Team and scope: inspection_teams.c;
+ * the follow-up view: inspections_follow_up.c.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "resources/resources.h"
 
-#define INSPECTION_JSON(i)                                                   \
-	"json_build_object('id', " i ".id,"                                  \
-	" 'inspection_plan_id', " i ".inspection_plan_id, 'kind', " i ".kind," \
-	" 'title', " i ".title, 'target_unit_id', " i ".target_unit_id,"     \
-	" 'inspecting_unit_id', " i ".inspecting_unit_id,"                   \
-	" 'scheduled_on', " i ".scheduled_on, 'status', " i ".status,"       \
-	" 'conducted_on', " i ".conducted_on, 'minutes', " i ".minutes,"     \
-	" 'conclusion', " i ".conclusion, 'cancel_reason', " i ".cancel_reason," \
-	" 'started_at', " i ".started_at, 'completed_at', " i ".completed_at," \
-	" 'cancelled_at', " i ".cancelled_at,"                               \
-	" 'team', coalesce((SELECT json_agg(json_build_object('user_id',"     \
-	"  m.user_id, 'full_name', tu.full_name, 'unit_id', tu.unit_id,"     \
-	"  'role', m.role) ORDER BY m.role, tu.full_name, m.user_id)"        \
-	"  FROM inspection_members m JOIN users tu ON tu.id = m.user_id"     \
-	"  WHERE m.inspection_id = " i ".id), '[]'),"                        \
-	" 'task_ids', coalesce((SELECT json_agg(t.task_id ORDER BY t.task_id)" \
-	"  FROM inspection_tasks t WHERE t.inspection_id = " i ".id), '[]'),"  \
-	" 'findings', (SELECT count(*) FROM findings f"                      \
-	"  WHERE f.inspection_id = " i ".id),"                               \
-	" 'version', " i ".version, 'created_at', " i ".created_at,"         \
-	" 'updated_at', " i ".updated_at)"
 #define KEY(i) "(" i ".scheduled_on::text || " i ".id::text)"
 
 static const char list[] =
@@ -64,17 +43,6 @@ static const char context[] =
     "  JOIN plans p ON p.id = ip.plan_id"
     "  JOIN units pu ON pu.id = p.issuing_unit_id) ON ip.id = $2"
     "  AND iu.path <@ (SELECT path FROM units WHERE id = $1)";
-/* The first team entry (1-based) that names no active user of the reach
- * outside the inspected unit, and the first task not of the plan; 0 when
- * all are good. */
-static const char check_refs[] =
-    "SELECT coalesce((SELECT min(o) FROM jsonb_array_elements($3::jsonb)"
-    "  WITH ORDINALITY t(e, o) WHERE NOT EXISTS (SELECT 1 FROM users u"
-    "  JOIN units x ON x.id = u.unit_id WHERE u.id = (e->>'user_id')::uuid"
-    "  AND u.active AND x.path <@ $1::ltree AND NOT x.path <@ $2::ltree)), 0),"
-    " coalesce((SELECT min(o) FROM jsonb_array_elements_text($4::jsonb)"
-    "  WITH ORDINALITY t(e, o) WHERE NOT EXISTS (SELECT 1 FROM tasks k"
-    "  WHERE k.id = e::uuid AND k.plan_id = $5)), 0)";
 static const char create[] =
     "WITH ins AS (INSERT INTO inspections (inspection_plan_id, kind, title,"
     "  target_unit_id, inspecting_unit_id, scheduled_on, created_by)"
@@ -84,17 +52,6 @@ static const char create[] =
     "  SELECT $7, $8, 'create', 'inspection', ins.id, u.path, to_jsonb(ins),"
     "  $9 FROM ins JOIN units u ON u.id = ins.inspecting_unit_id)"
     "SELECT ins.id FROM ins";
-/* Replaces the team ($2) and, when $3 is not null, the scope. */
-static const char set_team[] =
-    "WITH d AS (DELETE FROM inspection_members WHERE inspection_id = $1"
-    "  AND $2::jsonb IS NOT NULL),"
-    " m AS (INSERT INTO inspection_members (inspection_id, user_id, role)"
-    "  SELECT $1, (e->>'user_id')::uuid, e->>'role'"
-    "  FROM jsonb_array_elements($2::jsonb) e),"
-    " dt AS (DELETE FROM inspection_tasks WHERE inspection_id = $1"
-    "  AND $3::jsonb IS NOT NULL)"
-    "INSERT INTO inspection_tasks (inspection_id, task_id)"
-    " SELECT $1, e::uuid FROM jsonb_array_elements_text($3::jsonb) e";
 static const char lock[] =
     "SELECT i.version, i.status, to_jsonb(i), iu.path, ip.plan_id,"
     " i.target_unit_id, pu.path,"
@@ -128,43 +85,20 @@ static const char update[] =
     "  SELECT $10, $11, $12, 'inspection', id, $13::ltree, $14::jsonb,"
     "  to_jsonb(upd), $15 FROM upd)"
     "SELECT upd.version FROM upd";
-static const char follow_up[] =
-    "WITH rec AS (SELECT r.*, u.name AS unit_name FROM recommendations r"
-    "  JOIN units u ON u.id = r.responsible_unit_id WHERE r.status <> 'resolved'"
-    "  AND recommendation_visible(r.id, $1, $2))"
-    "SELECT json_build_object('as_of', today_vn(),"
-    " 'units', coalesce((SELECT json_agg(x ORDER BY x.unit_name COLLATE \"C\","
-    "  x.unit_id) FROM (SELECT rec.responsible_unit_id AS unit_id, unit_name,"
-    "  count(*) FILTER (WHERE status = 'open') AS open,"
-    "  count(*) FILTER (WHERE status = 'responded') AS responded,"
-    "  count(*) FILTER (WHERE due_on < today_vn()) AS overdue,"
-    "  coalesce(json_agg(json_build_object('id', id, 'inspection_id',"
-    "   inspection_id, 'text', text, 'due_on', due_on, 'status', status)"
-    "   ORDER BY due_on, id) FILTER (WHERE due_on < today_vn()), '[]')"
-    "   AS overdue_recommendations"
-    "  FROM rec GROUP BY 1, 2) x), '[]'),"
-    " 'upcoming', coalesce((SELECT json_agg(" INSPECTION_JSON("i")
-    "  ORDER BY i.scheduled_on, i.id) FROM inspections i"
-    "  WHERE i.status = 'planned' AND i.scheduled_on BETWEEN today_vn()"
-    "  AND today_vn() + 30 AND inspection_visible(i.id, $1, $2)), '[]'))";
 
 const struct db_stmt inspections_stmts[] = {
 	{ "inspections_list", list },
 	{ "inspections_get", get },
 	{ "inspections_context", context },
-	{ "inspections_check_refs", check_refs },
 	{ "inspections_create", create },
-	{ "inspections_set_team", set_team },
 	{ "inspections_lock", lock },
 	{ "inspections_update", update },
-	{ "inspections_follow_up", follow_up },
 	{ NULL, NULL },
 };
 
 static const char *const kinds[] = { "inspection", "supervision", NULL };
 static const char *const statuses[] = { "planned", "in_progress", "completed",
 	"cancelled", NULL };
-static const char *const team_roles[] = { "lead", "member", NULL };
 
 enum { F_IPLAN, F_KIND, F_TITLE, F_TARGET, F_INSPECTING, F_SCHEDULED, F_TEAM,
 	F_TASKS, F_MINUTES, F_CONCLUSION, F_CONDUCTED };
@@ -182,11 +116,6 @@ static const struct field fields[] = {
 	[F_CONDUCTED] = { "conducted_on", F_DATE, 0, 0, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
-static const struct field member[] = {
-	{ "user_id", F_UUID, 1, 0, 0, 0, 0, NULL },
-	{ "role", F_ENUM, 1, 0, 0, 0, 0, team_roles },
-	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
-};
 
 static const struct field filters[] = {
 	{ "inspection_plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
@@ -196,31 +125,6 @@ static const struct field filters[] = {
 	{ "to", F_DATE, 0, 0, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
-
-int
-reply_list_as_user(struct req *r, const char *stmt, const struct field *filters_)
-{
-	const char *params[16];
-	struct page pg;
-	struct dbres *res;
-	int n, i;
-
-	for (i = 0; filters_[i].name != NULL; i++)
-		;
-	if (i > 12)
-		abort();
-	if (page_params(r, &pg) == -1 ||
-	    query_params(r, filters_, params + 2) == -1)
-		return -1;
-	params[0] = r->principal->unit_id;
-	params[1] = r->principal->id;
-	n = 2 + i;
-	params[n++] = pg.cursor;
-	params[n++] = pg.fetch;
-	if ((res = page_exec(r, stmt, n, params, &pg)) == NULL)
-		return -1;
-	return reply_page(r, res, &pg);
-}
 
 int
 inspections_list(struct req *r)
@@ -245,98 +149,6 @@ int
 inspections_get(struct req *r)
 {
 	return reply_inspection(r, r->param[0], 200);
-}
-
-int
-inspections_follow_up(struct req *r)
-{
-	const char *params[2] = { r->principal->unit_id, r->principal->id };
-	struct dbres *res;
-
-	if ((res = db_exec(r->arena, &r->fail, "inspections_follow_up", 2,
-	    params)) == NULL)
-		return -1;
-	return req_reply(r, 200, "application/json", db_get(res, 0, 0),
-	    strlen(db_get(res, 0, 0)));
-}
-
-/* Team entries: objects with a user and a role, each user once, exactly
- * one lead. Task ids: UUIDs. Returns the number of problems. */
-static int
-check_lists(struct req *r, json_t *team, json_t *tasks)
-{
-	const char *mv[2];
-	json_t *e, *f;
-	size_t i, j;
-	int bad = 0, leads = 0;
-
-	json_array_foreach(team, i, e) {
-		const char *at = arena_printf(r->arena, "team[%zu].", i);
-
-		if (!json_is_object(e)) {
-			req_field_error(r, arena_printf(r->arena, "team[%zu]", i),
-			    "type", "each team entry is an object");
-			bad++;
-			continue;
-		}
-		if (validate_at(r, e, member, mv, 0, at) > 0) {
-			bad++;
-			continue;
-		}
-		leads += strcmp(mv[1], "lead") == 0;
-		for (j = 0; j < i; j++) {
-			f = json_object_get(json_array_get(team, j), "user_id");
-			if (json_is_string(f) && strcmp(json_string_value(f),
-			    mv[0]) == 0) {
-				req_field_error(r, arena_printf(r->arena,
-				    "%suser_id", at), "duplicate", "a user is on "
-				    "the team once");
-				bad++;
-			}
-		}
-	}
-	if (json_is_array(team) && bad == 0 && leads != 1) {
-		req_field_error(r, "team", "lead", "the team has exactly one "
-		    "lead");
-		bad++;
-	}
-	json_array_foreach(tasks, i, e) {
-		if (!json_is_string(e) || !is_uuid(json_string_value(e))) {
-			req_field_error(r, arena_printf(r->arena, "task_ids[%zu]",
-			    i), "format", "each task id is a UUID");
-			bad++;
-		}
-	}
-	return bad;
-}
-
-/* Checks the team and tasks against the reach, the inspected unit and the
- * plan, then stores them. 0 or -1 (422 invalid_reference). */
-static int
-store_lists(struct req *r, const char *id, const char *reach,
-    const char *target_path, const char *plan_id, const char *team,
-    const char *tasks)
-{
-	const char *params[5] = { reach, target_path, team ? team : "[]",
-		tasks ? tasks : "[]", plan_id };
-	struct dbres *res;
-
-	if ((res = db_exec(r->arena, &r->fail, "inspections_check_refs", 5,
-	    params)) == NULL)
-		return -1;
-	if (atoi(db_get(res, 0, 0)) > 0)
-		return fail_reference(r, arena_printf(r->arena, "team[%d].user_id",
-		    atoi(db_get(res, 0, 0)) - 1), "the user is not an active user "
-		    "of the plan's units outside the inspected unit");
-	if (atoi(db_get(res, 0, 1)) > 0)
-		return fail_reference(r, arena_printf(r->arena, "task_ids[%d]",
-		    atoi(db_get(res, 0, 1)) - 1), "the task is not a task of the "
-		    "plan");
-	params[0] = id;
-	params[1] = team;
-	params[2] = tasks;
-	return db_exec(r->arena, &r->fail, "inspections_set_team", 3, params) ==
-	    NULL ? -1 : 0;
 }
 
 /* 422 when day lies outside the inspection plan's period. */
@@ -396,7 +208,7 @@ create_tx(struct req *r, void *arg)
 	params[7] = actor_kind(r);
 	params[8] = r->id;
 	if ((res = db_exec(r->arena, &r->fail, "inspections_create", 9, params)) ==
-	    NULL || store_lists(r, db_get(res, 0, 0), db_get(ctx, 0, 1),
+	    NULL || inspection_team_store(r, db_get(res, 0, 0), db_get(ctx, 0, 1),
 	    db_get(ctx, 0, 7), db_get(ctx, 0, 8), c->v[F_TEAM],
 	    c->v[F_TASKS]) == -1)
 		return -1;
@@ -420,7 +232,7 @@ inspections_create(struct req *r)
 			    "visit has no %s yet", fields[i].name);
 			bad++;
 		}
-	bad += check_lists(r, json_object_get(r->json, "team"),
+	bad += inspection_team_check(r, json_object_get(r->json, "team"),
 	    json_object_get(r->json, "task_ids"));
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_body",
@@ -500,7 +312,7 @@ change_tx(struct req *r, void *arg)
 	}
 	if (check_day(r, c->v[F_SCHEDULED], s.period_start, s.period_end) == -1 ||
 	    ((c->v[F_TEAM] != NULL || c->v[F_TASKS] != NULL) &&
-	    store_lists(r, r->param[0], s.reach_path, s.target_path, s.plan_id,
+	    inspection_team_store(r, r->param[0], s.reach_path, s.target_path, s.plan_id,
 	    c->v[F_TEAM], c->v[F_TASKS]) == -1))
 		return -1;
 	params[0] = r->param[0];
@@ -532,7 +344,7 @@ inspections_update(struct req *r)
 	if ((c.version = if_match(r)) == NULL || req_body_object(r) == NULL)
 		return -1;
 	bad = validate_at(r, r->json, fields, c.v, 1, "");
-	bad += check_lists(r, json_object_get(r->json, "team"),
+	bad += inspection_team_check(r, json_object_get(r->json, "team"),
 	    json_object_get(r->json, "task_ids"));
 	if (bad > 0)
 		return req_fail(r, 422, "invalid_body",

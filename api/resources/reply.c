@@ -128,6 +128,31 @@ reply_plan_get(struct req *r, const char *stmt, const char *what)
 }
 
 int
+reply_list_as_user(struct req *r, const char *stmt, const struct field *filters)
+{
+	const char *params[16];
+	struct page pg;
+	struct dbres *res;
+	int n, i;
+
+	for (i = 0; filters[i].name != NULL; i++)
+		;
+	if (i > 12)
+		abort();
+	if (page_params(r, &pg) == -1 ||
+	    query_params(r, filters, params + 2) == -1)
+		return -1;
+	params[0] = r->principal->unit_id;
+	params[1] = r->principal->id;
+	n = 2 + i;
+	params[n++] = pg.cursor;
+	params[n++] = pg.fetch;
+	if ((res = page_exec(r, stmt, n, params, &pg)) == NULL)
+		return -1;
+	return reply_page(r, res, &pg);
+}
+
+int
 reply_page(struct req *r, struct dbres *res, const struct page *pg)
 {
 	int n = db_rows(res), i, shown = n > pg->limit ? pg->limit : n;

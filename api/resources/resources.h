@@ -108,6 +108,10 @@ int reply_plan_list(struct req *, const char *stmt,
 int reply_plan_sublist(struct req *, const char *parent_stmt,
     const char *stmt, const char *parent);
 int reply_plan_get(struct req *, const char *stmt, const char *what);
+/* A list handler whose statement takes ($1 unit, $2 user, filters...,
+ * cursor, limit + 1). */
+int reply_list_as_user(struct req *, const char *stmt,
+    const struct field *filters);
 /* 201 with Location base/<id of the JSON in column 1> and the entity. */
 int reply_created(struct req *, struct dbres *, const char *base,
     const char *what);
@@ -390,6 +394,30 @@ int audit_list(struct req *);
  * the subtree of its plan's issuing unit: the units it may inspect or
  * score, and the users who may be on a team.
  */
+/* An inspection as the API shows it, i the inspections row's alias; for the
+ * statements of inspections.c and inspections_follow_up.c. */
+#define INSPECTION_JSON(i)                                                   \
+	"json_build_object('id', " i ".id,"                                  \
+	" 'inspection_plan_id', " i ".inspection_plan_id, 'kind', " i ".kind," \
+	" 'title', " i ".title, 'target_unit_id', " i ".target_unit_id,"     \
+	" 'inspecting_unit_id', " i ".inspecting_unit_id,"                   \
+	" 'scheduled_on', " i ".scheduled_on, 'status', " i ".status,"       \
+	" 'conducted_on', " i ".conducted_on, 'minutes', " i ".minutes,"     \
+	" 'conclusion', " i ".conclusion, 'cancel_reason', " i ".cancel_reason," \
+	" 'started_at', " i ".started_at, 'completed_at', " i ".completed_at," \
+	" 'cancelled_at', " i ".cancelled_at,"                               \
+	" 'team', coalesce((SELECT json_agg(json_build_object('user_id',"     \
+	"  m.user_id, 'full_name', tu.full_name, 'unit_id', tu.unit_id,"     \
+	"  'role', m.role) ORDER BY m.role, tu.full_name, m.user_id)"        \
+	"  FROM inspection_members m JOIN users tu ON tu.id = m.user_id"     \
+	"  WHERE m.inspection_id = " i ".id), '[]'),"                        \
+	" 'task_ids', coalesce((SELECT json_agg(t.task_id ORDER BY t.task_id)" \
+	"  FROM inspection_tasks t WHERE t.inspection_id = " i ".id), '[]'),"  \
+	" 'findings', (SELECT count(*) FROM findings f"                      \
+	"  WHERE f.inspection_id = " i ".id),"                               \
+	" 'version', " i ".version, 'created_at', " i ".created_at,"         \
+	" 'updated_at', " i ".updated_at)"
+
 /* inspection_plans.c */
 extern const struct db_stmt inspection_plans_stmts[];
 int inspection_plans_list(struct req *);
@@ -407,7 +435,6 @@ int inspections_update(struct req *);
 int inspections_start(struct req *);
 int inspections_complete(struct req *);
 int inspections_cancel(struct req *);
-int inspections_follow_up(struct req *);
 /* An inspection the caller may work on, locked: its team's members and
  * the managing side (the inspection plan's issuing unit and above), never
  * the inspected unit's people. Strings owned by the arena. */
@@ -421,10 +448,23 @@ struct inspection_state {
  * see it or may not work on it, 412 when version (may be NULL) is stale. */
 int inspection_lock(struct req *, const char *id, const char *version,
     struct inspection_state *);
-/* A list handler whose statement takes ($1 unit, $2 user, filters...,
- * cursor, limit + 1). */
-int reply_list_as_user(struct req *, const char *stmt,
-    const struct field *filters);
+
+/* inspection_teams.c */
+extern const struct db_stmt inspection_teams_stmts[];
+/* Checks the body's team (objects with a user and a role, each user once,
+ * exactly one lead) and task ids (UUIDs), either may be NULL; field errors
+ * are recorded, the request does not fail. Returns the number of problems. */
+int inspection_team_check(struct req *, json_t *team, json_t *tasks);
+/* Checks the team and tasks (JSON text, NULL: unchanged) of inspection id
+ * against the reach (the plan's units), the inspected unit and the plan,
+ * then stores them. 0 or -1 (422 invalid_reference). */
+int inspection_team_store(struct req *, const char *id, const char *reach,
+    const char *target_path, const char *plan_id, const char *team,
+    const char *tasks);
+
+/* inspections_follow_up.c */
+extern const struct db_stmt inspections_follow_up_stmts[];
+int inspections_follow_up(struct req *);
 
 /* findings.c */
 extern const struct db_stmt findings_stmts[];

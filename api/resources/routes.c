@@ -229,6 +229,8 @@ const struct db_stmt *const statements[] = {
 	purge_stmts,
 	inspection_plans_stmts,
 	inspections_stmts,
+	inspection_teams_stmts,
+	inspections_follow_up_stmts,
 	findings_stmts,
 	recommendations_stmts,
 	evidence_stmts,
