@@ -8,6 +8,19 @@ openapi/openapi.yaml, so a test that passes also proves the contract true.
 Environment (set by tests/run.sh): DANVAN_BIN, DANVAN_TEST_PG_HOST,
 DANVAN_TEST_PG_PORT, DANVAN_SUPER_DATABASE_URL, and for the tests that sign
 in DANVAN_DEMO_CREDENTIALS (the demo accounts the seed wrote).
+
+Every test module starts the same way:
+
+    import unittest                  # and the standard modules it needs
+
+    import harness
+    from harness import CHECK, U, call, db, ok, srv, tag   # what it uses
+
+    setUpModule, tearDownModule = harness.fixtures()   # or fixtures(build)
+
+and ends with `harness.main()` (`harness.main(harness.IDENTITY_ENV)` when
+it signs in). It reaches the database as db() and the server as srv(),
+makes its users with new_user() and sends every request with call().
 """
 
 import atexit
@@ -762,6 +775,15 @@ class Server:
             s.close()
         return buf
 
+    def send_and_close(self, data):
+        """Send bytes and close the connection without reading a byte of
+        the answer (a client that hangs up)."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        try:
+            s.sendall(data)
+        finally:
+            s.close()
+
     def raw_response(self, data, timeout=5):
         """raw() parsed into a Response (not checked against the contract)."""
         out = self.raw(data, timeout)
@@ -775,33 +797,75 @@ class Server:
 
 # --- module fixtures ---------------------------------------------------------
 
-db = None
-server = None
+_db = None
+_server = None
+# For assertions outside a test method (fixtures, helpers of a module).
+CHECK = unittest.TestCase()
+CHECK.maxDiff = None
+
+
+def db():
+    """This module's Database (made by setUpModule)."""
+    return _db
+
+
+def srv():
+    """This module's Server (started by setUpModule)."""
+    return _server
 
 
 def setup_module(env=None):
-    """Create this module's database and server (call from setUpModule)."""
-    global db, server
+    """Create this module's database and server (extra server environment
+    in `env`)."""
+    global _db, _server
     require_env()
-    db = Database()
+    _db = Database()
     try:
-        server = Server(db, env).start()
+        _server = Server(_db, env).start()
     except BaseException:
-        db.drop()
+        _db.drop()
         raise
 
 
 def teardown_module():
     """Stop the server (asserting a clean exit) and drop the database."""
-    global db, server
+    global _db, _server
     try:
-        if server is not None:
-            server.stop()
+        if _server is not None:
+            _server.stop()
     finally:
-        server = None
-        if db is not None:
-            db.drop()
-            db = None
+        _server = None
+        _principals.clear()
+        if _db is not None:
+            _db.drop()
+            _db = None
+
+
+def fixtures(build=None, env=None):
+    """setUpModule and tearDownModule for a test module: its database and
+    server (with `env`), then `build()` (what the module's tests share);
+    when that fails, the server and the database go at once."""
+    def set_up():
+        setup_module(env)
+        if build is not None:
+            try:
+                build()
+            except BaseException:
+                teardown_module()
+                raise
+    return set_up, teardown_module
+
+
+def tag():
+    """A short random suffix that keeps names, codes and titles apart."""
+    return secrets.token_hex(4)
+
+
+def ok(resp, status=200):
+    """Assert the status of a response (its description on failure) and
+    return the response."""
+    CHECK.assertEqual(resp.status, status, resp.describe())
+    return resp
 
 
 # --- demo data, accounts and tokens -----------------------------------------
@@ -827,6 +891,15 @@ SEED_UNITS = {
     "mat-tran-thon-3": "5eed0000-0000-4000-8000-000000000033",
     "mat-tran-thon-4": "5eed0000-0000-4000-8000-000000000034",
 }
+U = SEED_UNITS
+# The seeded plans: the province's (db/seed/0002) and the commune's (0003).
+PROVINCE_PLAN = "5eed0000-0000-4000-8000-0000000000a1"
+COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
+# The units the owing groups "agencies" and "villages" stand for (sorted).
+AGENCIES = sorted(U[k] for k in ("vp-hdnd-ubnd", "phong-kinh-te",
+                                 "phong-vh-xh", "tt-phuc-vu-hcc",
+                                 "tt-cung-ung-dvc"))
+VILLAGES = sorted(U["thon-%d" % i] for i in range(1, 5))
 USER_ROLES = ("admin", "leader", "coordinator", "inspector", "officer",
               "viewer")
 ROLES = USER_ROLES + ("service",)
@@ -859,7 +932,7 @@ def demo_account(role):
 
 def login(username, password, srv=None, headers=None):
     """POST /api/v1/auth/token; the response, whatever its status."""
-    return (srv or server).request(
+    return (srv or _server).request(
         "POST", "/api/v1/auth/token",
         body={"username": username, "password": password}, headers=headers)
 
@@ -868,7 +941,7 @@ def token(role, srv=None):
     """A bearer credential for a demo role on `srv` (default: the module's
     server): an access token signed in for once and then reused, or for
     "service" the demo API key."""
-    srv = srv or server
+    srv = srv or _server
     if role == "service":
         return demo_account("service")["api_key"]
     cache = srv.__dict__.setdefault("_tokens", {})
@@ -884,7 +957,7 @@ def token(role, srv=None):
 
 def forget_token(role, srv=None):
     """Drop a cached token (after a change that invalidates it)."""
-    (srv or server).__dict__.setdefault("_tokens", {}).pop(role, None)
+    (srv or _server).__dict__.setdefault("_tokens", {}).pop(role, None)
 
 
 def bearer(credential, headers=None):
@@ -916,44 +989,154 @@ def check_no_secrets(resp):
                                      % (key, resp.describe()))
 
 
-def call(role, method, path, body=None, headers=None, raw=None, srv=None):
-    """A request as `role` (a demo role, None for no credentials), checked
-    against the contract and for secrets."""
-    srv = srv or server
-    headers = dict(headers or {})
-    if role is not None:
-        headers = bearer(token(role, srv), headers)
-    resp = srv.request(method, path, body=body, headers=headers, raw=raw)
+# Users a module made with new_user(name=...): name -> access token.
+_principals = {}
+
+
+class Bearer(str):
+    """A credential that call() sends as it is: an access token or a
+    service key that a test holds (`call(Bearer(key), "GET", ...)`)."""
+
+
+def credential(who, srv=None):
+    """The bearer credential of `who` on `srv`: a demo role (see token()),
+    the name of a user made by new_user(name=...), or a Bearer."""
+    if isinstance(who, Bearer):
+        return str(who)
+    if who in ROLES:
+        return token(who, srv)
+    if who in _principals:
+        return _principals[who]
+    raise AssertionError("%r is not a demo role, nor a user this module "
+                         "named with new_user(name=...)" % (who,))
+
+
+def call(who, method, path, body=None, headers=None, raw=None, srv=None,
+         timeout=10):
+    """A request as `who` (see credential(); None sends no credentials) to
+    `srv` (default: the module's server), checked against the contract and
+    for secrets. `body` goes as JSON, `raw` as it is."""
+    srv = srv or _server
+    if who is not None:
+        headers = bearer(credential(who, srv), headers)
+    resp = srv.request(method, path, body=body, headers=headers, raw=raw,
+                       timeout=timeout)
     check_no_secrets(resp)
     return resp
 
 
-def call_with(token, method, path, body=None, headers=None, raw=None,
-              srv=None):
-    """A request with a bearer `token` (an access token or a service key),
-    checked against the contract and for secrets."""
-    srv = srv or server
-    resp = srv.request(method, path, body=body, raw=raw,
-                       headers=bearer(token, headers))
-    check_no_secrets(resp)
-    return resp
-
-
-def new_user(unit_id, role, prefix="user", full_name=None):
-    """A user made through the API by the demo admin and signed in:
-    (its id, its access token)."""
-    name = "%s.%s" % (prefix, secrets.token_hex(4))
-    password = "Pw-" + secrets.token_urlsafe(18)
-    r = call("admin", "POST", "/api/v1/users", body={
-        "unit_id": unit_id, "username": name, "role": role,
-        "full_name": full_name or "Cán bộ " + name, "password": password})
-    if r.status != 201:
-        raise AssertionError("creating %s failed\n%s" % (name, r.describe()))
-    t = login(name, password)
-    if t.status != 200:
+def sign_in(username, password, srv=None):
+    """The token document of a sign-in that must succeed (access_token,
+    refresh_token, ...)."""
+    r = login(username, password, srv)
+    if r.status != 200:
         raise AssertionError("signing in as %s failed\n%s"
-                             % (name, t.describe()))
-    return r.json()["id"], t.json()["access_token"]
+                             % (username, r.describe()))
+    return r.json()
+
+
+class User:
+    """A user new_user() made: id, username, password, doc (the created
+    user as the API returned it), and when it was signed in session (the
+    token document) and token (its access token); else both None."""
+
+    def __init__(self, doc, password):
+        self.doc = doc
+        self.id = doc["id"]
+        self.username = doc["username"]
+        self.password = password
+        self.session = self.token = None
+
+
+def strong_password():
+    """A fresh password that meets the password rules."""
+    return "Pw-" + secrets.token_urlsafe(18)
+
+
+def new_user(unit_id=SEED_UNITS["commune"], role="viewer", prefix="user",
+             full_name=None, name=None, username=None, password=None,
+             signed_in=True, by="admin"):
+    """A user of `role` in `unit_id`, made through the API by `by` (see
+    credential(); default the demo admin) and (unless `signed_in` is
+    false) signed in; a User. With `name`, call(name, ...) acts as this
+    user until the module ends."""
+    if name is not None and (name in ROLES or not signed_in):
+        raise AssertionError("new_user(name=%r): a name must be no demo "
+                             "role, and the user signed in" % name)
+    username = username or "%s.%s" % (prefix, tag())
+    password = password or strong_password()
+    r = call(by, "POST", "/api/v1/users", body={
+        "unit_id": unit_id, "username": username, "role": role,
+        "full_name": full_name or "Cán bộ " + username, "password": password})
+    if r.status != 201:
+        raise AssertionError("creating %s failed\n%s"
+                             % (username, r.describe()))
+    user = User(r.json(), password)
+    if signed_in:
+        user.session = sign_in(username, password)
+        user.token = user.session["access_token"]
+    if name is not None:
+        _principals[name] = user.token
+    return user
+
+
+def user_id(username):
+    """The id of a user, from the database."""
+    rows = _db.psql("SELECT id FROM users WHERE username = '%s'" % username)
+    if len(rows) != 1:
+        raise AssertionError("no user %r in the database" % username)
+    return rows[0][0]
+
+
+def demo_user_id(role):
+    """The id of the demo account of a (user) role."""
+    return user_id(demo_account(role)["username"])
+
+
+def pages(who, path, query="", limit=200, max_pages=1000):
+    """Every page of a list as `who`: GET path?query with `limit` and then
+    the cursors the server gives, until next_cursor is null; the list of
+    the pages' items. Each page must answer 200."""
+    out, cursor = [], None
+    for _ in range(max_pages):
+        q = [query] if query else []
+        q.append("limit=%d" % limit)
+        if cursor:
+            q.append("cursor=" + cursor)
+        doc = ok(call(who, "GET", path + "?" + "&".join(q))).json()
+        out.append(doc["items"])
+        cursor = doc["next_cursor"]
+        if cursor is None:
+            return out
+    raise AssertionError("the pages of %s never end" % path)
+
+
+def all_items(who, path, query="", limit=200, max_pages=1000):
+    """Every item of a list, all its pages read (see pages())."""
+    return [i for page in pages(who, path, query, limit, max_pages)
+            for i in page]
+
+
+def raw_request(who, path, data, headers=None, length=None):
+    """The bytes of `POST path` as `who` with body `data`, `headers` (a
+    dict), Content-Length len(data) (or `length`) and Connection: close:
+    for Server.raw(), raw_response() and send_and_close()."""
+    head = ["POST %s HTTP/1.1" % path, "Host: 127.0.0.1",
+            "Authorization: Bearer " + credential(who)]
+    head += ["%s: %s" % kv for kv in (headers or {}).items()]
+    head += ["Content-Length: %d" % (len(data) if length is None else length),
+             "Connection: close"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + data
+
+
+def send_unread(who, path, data, headers):
+    """POST a body the server may refuse before reading it all (over its
+    cap), as `who`: sent on a raw socket so that an early answer is still
+    read, and checked against the contract."""
+    resp = _server.raw_response(raw_request(who, path, data, headers),
+                                timeout=10)
+    check_contract(resp, headers)
+    return resp
 
 
 def locked_race(table, row_id, n, fn):
@@ -965,7 +1148,7 @@ def locked_race(table, row_id, n, fn):
     two threads), then the rest; the row is let go after that. Returns the
     results in order (the first exception is raised again)."""
     holder = subprocess.Popen(
-        [PSQL, db.owner_url, "-X", "-qAt", "-v", "ON_ERROR_STOP=1"],
+        [PSQL, _db.owner_url, "-X", "-qAt", "-v", "ON_ERROR_STOP=1"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env=_psql_env())
     results, errors = [None] * n, []
@@ -978,7 +1161,7 @@ def locked_race(table, row_id, n, fn):
 
     def wait_for(count):
         deadline = time.monotonic() + 10
-        while int(db.psql(
+        while int(_db.psql(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname ="
                 " current_database() AND usename = 'danvan_app'"
                 " AND wait_event_type = 'Lock'", role="super")[0][0]) < count:

@@ -6,55 +6,25 @@ and stay dead after a reactivation, append-only version tables, and the
 purge of what expires."""
 
 import os
-import secrets
 import subprocess
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import (U, Bearer, call, db, new_user, sign_in, strong_password,
+                     tag)
 
-U = harness.SEED_UNITS
-
-
-def setUpModule():
-    harness.setup_module({"DANVAN_LOGIN_LIMIT": "1000"})
-
-
-def tearDownModule():
-    harness.teardown_module()
-
-
-def db():
-    return harness.db
-
-
-def strong_password():
-    return "Pw-" + secrets.token_urlsafe(18)
-
-
-def make_user(test, unit, role, as_token=None):
-    """A user made by the demo admin (or as_token): (its JSON, password)."""
-    pw = strong_password()
-    body = {"unit_id": unit, "username": "u." + secrets.token_hex(4),
-            "role": role, "full_name": "Cán bộ thử", "password": pw}
-    if as_token is None:
-        r = harness.call("admin", "POST", "/api/v1/users", body=body)
-    else:
-        r = harness.call_with(as_token, "POST", "/api/v1/users", body=body)
-    test.assertEqual(r.status, 201, r.describe())
-    return r.json(), pw
-
-
-def sign_in(test, username, password):
-    r = harness.login(username, password)
-    test.assertEqual(r.status, 200, r.describe())
-    return r.json()
+setUpModule, tearDownModule = harness.fixtures(
+    env={"DANVAN_LOGIN_LIMIT": "1000"})
 
 
 def probe(tok):
-    return harness.call_with(tok, "GET", "/api/v1/me")
+    return call(Bearer(tok), "GET", "/api/v1/me")
+
+
+def refresh(refresh_token):
+    return call(None, "POST", "/api/v1/auth/refresh",
+                body={"refresh_token": refresh_token})
 
 
 def user_row(uid):
@@ -67,26 +37,25 @@ class AdminsOfOneUnit(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        t = unittest.TestCase()
-        cls.admin, pw = make_user(t, U["commune"], "admin")
-        cls.tok = sign_in(t, cls.admin["username"], pw)["access_token"]
-        cls.peer, cls.peer_pw = make_user(t, U["commune"], "admin")
-        cls.leader, _ = make_user(t, U["commune"], "leader")
-        cls.below, _ = make_user(t, U["thon-1"], "officer")
+        # The commune's own admin: call("unit-admin", ...).
+        cls.admin = new_user(U["commune"], "admin", name="unit-admin").doc
+        peer = new_user(U["commune"], "admin", signed_in=False)
+        cls.peer, cls.peer_pw = peer.doc, peer.password
+        cls.leader = new_user(U["commune"], "leader", signed_in=False).doc
+        cls.below = new_user(U["thon-1"], "officer", signed_in=False).doc
 
     def patch(self, uid, body):
-        cur = harness.call_with(self.tok, "GET", "/api/v1/users/" + uid)
+        cur = call("unit-admin", "GET", "/api/v1/users/" + uid)
         self.assertEqual(cur.status, 200, cur.describe())
-        return harness.call_with(self.tok, "PATCH", "/api/v1/users/" + uid,
-                                 body=body,
-                                 headers={"If-Match": cur.headers["ETag"]})
+        return call("unit-admin", "PATCH", "/api/v1/users/" + uid, body=body,
+                    headers={"If-Match": cur.headers["ETag"]})
 
     def test_cannot_reset_a_peer_admins_password(self):
         before = user_row(self.peer["id"])
         r = self.patch(self.peer["id"], {"password": strong_password()})
         harness.expect_problem(self, r, 403, "forbidden")
         self.assertEqual(user_row(self.peer["id"]), before)
-        sign_in(self, self.peer["username"], self.peer_pw)
+        sign_in(self.peer["username"], self.peer_pw)
 
     def test_cannot_change_users_of_its_own_unit_or_itself(self):
         for who in (self.leader, self.admin, self.peer):
@@ -101,9 +70,9 @@ class AdminsOfOneUnit(unittest.TestCase):
     def test_cannot_create_a_user_beside_itself(self):
         for role in ("admin", "viewer"):
             with self.subTest(role=role):
-                r = harness.call_with(self.tok, "POST", "/api/v1/users", body={
-                    "unit_id": U["commune"], "username": "x." +
-                    secrets.token_hex(4), "role": role, "full_name": "X",
+                r = call("unit-admin", "POST", "/api/v1/users", body={
+                    "unit_id": U["commune"], "username": "x." + tag(),
+                    "role": role, "full_name": "X",
                     "password": strong_password()})
                 harness.expect_problem(self, r, 422, "invalid_reference",
                                        {"unit_id": "unknown"})
@@ -112,8 +81,8 @@ class AdminsOfOneUnit(unittest.TestCase):
         r = self.patch(self.below["id"], {"role": "viewer"})
         self.assertEqual(r.status, 200, r.describe())
         self.assertEqual(r.json()["role"], "viewer")
-        made, pw = make_user(self, U["thon-2"], "admin", as_token=self.tok)
-        sign_in(self, made["username"], pw)
+        # Made by the commune's admin, and signed in.
+        new_user(U["thon-2"], "admin", by="unit-admin")
 
     def test_cannot_move_a_user_into_its_own_unit(self):
         r = self.patch(self.below["id"], {"unit_id": U["commune"]})
@@ -121,10 +90,10 @@ class AdminsOfOneUnit(unittest.TestCase):
                                {"unit_id": "unknown"})
 
     def test_the_unit_above_manages_them(self):
-        cur = harness.call("admin", "GET", "/api/v1/users/" + self.leader["id"])
-        r = harness.call("admin", "PATCH", "/api/v1/users/" + self.leader["id"],
-                         body={"full_name": "Lãnh đạo đổi tên"},
-                         headers={"If-Match": cur.headers["ETag"]})
+        cur = call("admin", "GET", "/api/v1/users/" + self.leader["id"])
+        r = call("admin", "PATCH", "/api/v1/users/" + self.leader["id"],
+                 body={"full_name": "Lãnh đạo đổi tên"},
+                 headers={"If-Match": cur.headers["ETag"]})
         self.assertEqual(r.status, 200, r.describe())
 
 
@@ -132,26 +101,25 @@ class OwnPassword(unittest.TestCase):
     PATH = "/api/v1/me/password"
 
     def test_change_needs_the_current_password(self):
-        user, pw = make_user(self, U["thon-2"], "officer")
-        doc = sign_in(self, user["username"], pw)
-        tok = doc["access_token"]
+        made = new_user(U["thon-2"], "officer")
+        user, pw, doc = made.doc, made.password, made.session
+        tok = Bearer(made.token)
         new = strong_password()
-        r = harness.call_with(tok, "POST", self.PATH, body={
+        r = call(tok, "POST", self.PATH, body={
             "current_password": pw + "x", "new_password": new})
         harness.expect_problem(self, r, 403, "wrong_password",
                                {"current_password": "wrong"})
-        sign_in(self, user["username"], pw)
+        sign_in(user["username"], pw)
         # No sleep: a token of the same second as the change dies with it.
-        r = harness.call_with(tok, "POST", self.PATH, body={
+        r = call(tok, "POST", self.PATH, body={
             "current_password": pw, "new_password": new})
         self.assertEqual(r.status, 204, r.describe())
         harness.expect_problem(self, probe(tok), 401, "invalid_token")
         harness.expect_problem(self, harness.login(user["username"], pw), 401,
                                "invalid_grant")
-        r = harness.server.request("POST", "/api/v1/auth/refresh",
-                                   body={"refresh_token": doc["refresh_token"]})
-        harness.expect_problem(self, r, 401, "invalid_grant")
-        again = sign_in(self, user["username"], new)
+        harness.expect_problem(self, refresh(doc["refresh_token"]), 401,
+                               "invalid_grant")
+        again = sign_in(user["username"], new)
         self.assertEqual(probe(again["access_token"]).status, 200)
         audit = db().psql("SELECT action, actor_id FROM audit_events WHERE "
                           "entity_id = '%s' AND action = 'update_password'"
@@ -159,120 +127,115 @@ class OwnPassword(unittest.TestCase):
         self.assertEqual(audit, [("update_password", user["id"])])
 
     def test_admin_changes_its_own_password_here(self):
-        user, pw = make_user(self, U["thon-3"], "admin")
-        tok = sign_in(self, user["username"], pw)["access_token"]
+        user = new_user(U["thon-3"], "admin")
         new = strong_password()
-        r = harness.call_with(tok, "POST", self.PATH, body={
-            "current_password": pw, "new_password": new})
+        r = call(Bearer(user.token), "POST", self.PATH, body={
+            "current_password": user.password, "new_password": new})
         self.assertEqual(r.status, 204, r.describe())
-        sign_in(self, user["username"], new)
+        sign_in(user.username, new)
 
     def test_bad_bodies(self):
-        user, pw = make_user(self, U["thon-2"], "viewer")
-        tok = sign_in(self, user["username"], pw)["access_token"]
+        made = new_user(U["thon-2"], "viewer")
+        user, pw, tok = made.doc, made.password, Bearer(made.token)
         for body in ({}, {"current_password": pw}, {"new_password": "x" * 12},
                      {"current_password": 5, "new_password": "abc"},
                      {"current_password": "", "new_password": "abc"}):
             with self.subTest(body=body):
-                r = harness.call_with(tok, "POST", self.PATH, body=body)
+                r = call(tok, "POST", self.PATH, body=body)
                 harness.expect_problem(self, r, 400, "invalid_request")
-        r = harness.call_with(tok, "POST", self.PATH, raw=b"{not json",
-                              headers={"Content-Type": "application/json"})
+        r = call(tok, "POST", self.PATH, raw=b"{not json",
+                 headers={"Content-Type": "application/json"})
         harness.expect_problem(self, r, 400, "malformed_json")
-        r = harness.call_with(tok, "POST", self.PATH, body={
+        r = call(tok, "POST", self.PATH, body={
             "current_password": pw, "new_password": "x" * 300})
         harness.expect_problem(self, r, 400, "invalid_request")
-        r = harness.call_with(tok, "POST", self.PATH, body={
+        r = call(tok, "POST", self.PATH, body={
             "current_password": pw, "new_password": user["username"] + "-2026"})
         harness.expect_problem(self, r, 422, "invalid_body",
                                {"new_password": "weak"})
-        sign_in(self, user["username"], pw)
+        sign_in(user["username"], pw)
 
     def test_service_account_and_anonymous(self):
         body = {"current_password": "a" * 12, "new_password": "b" * 12}
-        r = harness.call("service", "POST", self.PATH, body=body)
+        r = call("service", "POST", self.PATH, body=body)
         harness.expect_problem(self, r, 403, "forbidden")
-        r = harness.call(None, "POST", self.PATH, body=body)
+        r = call(None, "POST", self.PATH, body=body)
         harness.expect_problem(self, r, 401, "unauthenticated")
 
     def test_guessing_is_throttled(self):
-        srv = harness.Server(db(), {"DANVAN_LOGIN_LIMIT": "3"}).start()
+        other = harness.Server(db(), {"DANVAN_LOGIN_LIMIT": "3"}).start()
         try:
-            user, pw = make_user(self, U["thon-4"], "viewer")
-            tok = harness.login(user["username"], pw, srv).json()[
-                "access_token"]
+            user = new_user(U["thon-4"], "viewer", signed_in=False)
+            tok = sign_in(user.username, user.password, other)["access_token"]
             codes = []
             for _ in range(5):
-                r = harness.call_with(tok, "POST", self.PATH, srv=srv, body={
+                r = call(Bearer(tok), "POST", self.PATH, srv=other, body={
                     "current_password": strong_password(),
                     "new_password": strong_password()})
                 codes.append(r.status)
             self.assertEqual(codes, [403, 403, 403, 429, 429])
             self.assertIsNotNone(r.headers.get("Retry-After"))
         finally:
-            srv.stop()
+            other.stop()
 
 
 class DeactivatedUnit(unittest.TestCase):
 
     def test_a_deactivated_unit_stops_its_users(self):
-        unit = harness.call("admin", "POST", "/api/v1/units", body={
+        unit = call("admin", "POST", "/api/v1/units", body={
             "parent_id": U["thon-4"], "kind": "other",
-            "code": "to-" + secrets.token_hex(3), "name": "Tổ tạm"})
+            "code": "to-" + tag(), "name": "Tổ tạm"})
         self.assertEqual(unit.status, 201, unit.describe())
         unit = unit.json()
-        user, pw = make_user(self, unit["id"], "officer")
-        doc = sign_in(self, user["username"], pw)
+        made = new_user(unit["id"], "officer")
+        user, pw, doc = made.doc, made.password, made.session
         self.assertEqual(probe(doc["access_token"]).status, 200)
-        r = harness.call("admin", "PATCH", "/api/v1/units/" + unit["id"],
-                         body={"active": False}, headers={"If-Match": '"1"'})
+        r = call("admin", "PATCH", "/api/v1/units/" + unit["id"],
+                 body={"active": False}, headers={"If-Match": '"1"'})
         self.assertEqual(r.status, 200, r.describe())
         harness.expect_problem(self, probe(doc["access_token"]), 401,
                                "invalid_token")
         harness.expect_problem(self, harness.login(user["username"], pw), 401,
                                "invalid_grant")
-        r = harness.server.request("POST", "/api/v1/auth/refresh",
-                                   body={"refresh_token": doc["refresh_token"]})
-        harness.expect_problem(self, r, 401, "invalid_grant")
+        harness.expect_problem(self, refresh(doc["refresh_token"]), 401,
+                               "invalid_grant")
 
     def test_a_deactivated_ancestor_stops_them_too(self):
-        top = harness.call("admin", "POST", "/api/v1/units", body={
+        top = call("admin", "POST", "/api/v1/units", body={
             "parent_id": U["thon-4"], "kind": "other",
-            "code": "cum-" + secrets.token_hex(3), "name": "Cụm tạm"}).json()
-        leaf = harness.call("admin", "POST", "/api/v1/units", body={
+            "code": "cum-" + tag(), "name": "Cụm tạm"}).json()
+        leaf = call("admin", "POST", "/api/v1/units", body={
             "parent_id": top["id"], "kind": "other",
-            "code": "to-" + secrets.token_hex(3), "name": "Tổ con"}).json()
-        user, pw = make_user(self, leaf["id"], "viewer")
-        tok = sign_in(self, user["username"], pw)["access_token"]
-        r = harness.call("admin", "PATCH", "/api/v1/units/" + top["id"],
-                         body={"active": False}, headers={"If-Match": '"1"'})
+            "code": "to-" + tag(), "name": "Tổ con"}).json()
+        user = new_user(leaf["id"], "viewer")
+        r = call("admin", "PATCH", "/api/v1/units/" + top["id"],
+                 body={"active": False}, headers={"If-Match": '"1"'})
         self.assertEqual(r.status, 200, r.describe())
-        harness.expect_problem(self, probe(tok), 401, "invalid_token")
-        harness.expect_problem(self, harness.login(user["username"], pw), 401,
+        harness.expect_problem(self, probe(user.token), 401, "invalid_token")
+        harness.expect_problem(self, harness.login(user.username,
+                                                   user.password), 401,
                                "invalid_grant")
 
 
 class TokensOfAnOldGeneration(unittest.TestCase):
 
     def patch(self, uid, body):
-        cur = harness.call("admin", "GET", "/api/v1/users/" + uid)
-        return harness.call("admin", "PATCH", "/api/v1/users/" + uid,
-                            body=body, headers={"If-Match": cur.headers["ETag"]})
+        cur = call("admin", "GET", "/api/v1/users/" + uid)
+        return call("admin", "PATCH", "/api/v1/users/" + uid, body=body,
+                    headers={"If-Match": cur.headers["ETag"]})
 
     def test_password_set_in_the_same_second(self):
-        user, pw = make_user(self, U["thon-1"], "viewer")
-        tok = sign_in(self, user["username"], pw)["access_token"]
-        r = self.patch(user["id"], {"password": strong_password()})
+        user = new_user(U["thon-1"], "viewer")
+        r = self.patch(user.id, {"password": strong_password()})
         self.assertEqual(r.status, 200, r.describe())
-        harness.expect_problem(self, probe(tok), 401, "invalid_token")
+        harness.expect_problem(self, probe(user.token), 401, "invalid_token")
 
     def test_reactivation_does_not_revive_old_tokens(self):
-        user, pw = make_user(self, U["thon-1"], "viewer")
-        tok = sign_in(self, user["username"], pw)["access_token"]
-        self.assertEqual(self.patch(user["id"], {"active": False}).status, 200)
-        self.assertEqual(self.patch(user["id"], {"active": True}).status, 200)
-        harness.expect_problem(self, probe(tok), 401, "invalid_token")
-        fresh = sign_in(self, user["username"], pw)["access_token"]
+        user = new_user(U["thon-1"], "viewer")
+        self.assertEqual(self.patch(user.id, {"active": False}).status, 200)
+        self.assertEqual(self.patch(user.id, {"active": True}).status, 200)
+        harness.expect_problem(self, probe(user.token), 401, "invalid_token")
+        fresh = sign_in(user.username, user.password)["access_token"]
         self.assertEqual(probe(fresh).status, 200)
 
 
@@ -283,7 +246,7 @@ class UnitCursorOracle(unittest.TestCase):
         # whose name sorts before it must not show through a forged cursor.
         def page(unit_id):
             cur = unit_id.encode().hex()
-            r = harness.call("officer", "GET", "/api/v1/units?cursor=" + cur)
+            r = call("officer", "GET", "/api/v1/units?cursor=" + cur)
             self.assertEqual(r.status, 200, r.describe())
             return r.json()
         nothing = page(str(uuid.uuid4()))
@@ -301,12 +264,12 @@ class Drafts(unittest.TestCase):
     the units below nor by service accounts, until it is issued."""
 
     def test_who_sees_a_draft_and_everything_under_it(self):
-        r = harness.call("leader", "POST", "/api/v1/plans", body={
-            "title": "Dự thảo " + secrets.token_hex(3), "year": 2026,
+        r = call("leader", "POST", "/api/v1/plans", body={
+            "title": "Dự thảo " + tag(), "year": 2026,
             "issuing_unit_id": U["commune"]})
         self.assertEqual(r.status, 201, r.describe())
         plan = r.json()
-        r = harness.call("leader", "POST", "/api/v1/plans/%s/tasks"
+        r = call("leader", "POST", "/api/v1/plans/%s/tasks"
                          % plan["id"], body={"number": 1, "title": "Việc",
                                              "schedule": "ongoing"})
         self.assertEqual(r.status, 201, r.describe())
@@ -323,28 +286,28 @@ class Drafts(unittest.TestCase):
             sees = role in ("admin", "leader", "inspector", "viewer")
             for path in paths:
                 with self.subTest(role=role, path=path):
-                    r = harness.call(role, "GET", path)
+                    r = call(role, "GET", path)
                     if sees:
                         self.assertEqual(r.status, 200, r.describe())
                     else:
                         doc = harness.expect_problem(self, r, 404,
                                                      "not_found")
-                        other = harness.call(role, "GET", nothing[
+                        other = call(role, "GET", nothing[
                             0 if "/plans/" in path else 1])
                         self.assertEqual(doc["detail"],
                                          other.json()["detail"])
             with self.subTest(role=role, list="plans"):
-                r = harness.call(role, "GET", "/api/v1/plans?limit=200")
+                r = call(role, "GET", "/api/v1/plans?limit=200")
                 ids = [p["id"] for p in r.json()["items"]]
                 self.assertEqual(plan["id"] in ids, sees)
-        cur = harness.call("leader", "GET", "/api/v1/plans/" + plan["id"])
-        r = harness.call("leader", "POST", "/api/v1/plans/%s/issue"
+        cur = call("leader", "GET", "/api/v1/plans/" + plan["id"])
+        r = call("leader", "POST", "/api/v1/plans/%s/issue"
                          % plan["id"],
                          headers={"If-Match": cur.headers["ETag"]})
         self.assertEqual(r.status, 200, r.describe())
         for role in harness.ROLES:
             with self.subTest(role=role, issued=True):
-                r = harness.call(role, "GET", paths[0])
+                r = call(role, "GET", paths[0])
                 self.assertEqual(r.status, 200, r.describe())
 
 
@@ -352,24 +315,22 @@ class FourEyes(unittest.TestCase):
     """People, not units: whoever wrote or submitted a submission does not
     accept, return or approve it; whoever accepted it does not approve it."""
 
-    def step(self, tok, sid, name, body=None):
-        cur = harness.call("leader", "GET", "/api/v1/submissions/" + sid)
+    def step(self, who, sid, name, body=None):
+        cur = call("leader", "GET", "/api/v1/submissions/" + sid)
         self.assertEqual(cur.status, 200, cur.describe())
-        return harness.call_with(tok, "POST", "/api/v1/submissions/%s/%s"
-                                 % (sid, name), body=body,
-                                 headers={"If-Match": cur.headers["ETag"]})
+        return call(who, "POST", "/api/v1/submissions/%s/%s" % (sid, name),
+                    body=body, headers={"If-Match": cur.headers["ETag"]})
 
     def test_one_leader_cannot_do_every_step(self):
-        writer = harness.token("leader")
-        l2, pw2 = make_user(self, U["commune"], "leader")
-        l3, pw3 = make_user(self, U["commune"], "leader")
-        t2 = sign_in(self, l2["username"], pw2)["access_token"]
-        t3 = sign_in(self, l3["username"], pw3)["access_token"]
+        writer = "leader"
+        l2 = new_user(U["commune"], "leader")
+        l3 = new_user(U["commune"], "leader")
+        t2, t3 = Bearer(l2.token), Bearer(l3.token)
         # Written and submitted by the commune leader for the village's
         # Front board; received by the village, above which the leader is.
-        r = harness.call("leader", "POST", "/api/v1/submissions", body={
+        r = call("leader", "POST", "/api/v1/submissions", body={
             "unit_id": U["mat-tran-thon-1"], "kind": "difficulty_report",
-            "title": "Khó khăn " + secrets.token_hex(3), "submit": True})
+            "title": "Khó khăn " + tag(), "submit": True})
         self.assertEqual(r.status, 201, r.describe())
         sid = r.json()["id"]
         self.assertEqual(r.json()["receiving_unit_id"], U["thon-1"])
@@ -387,8 +348,8 @@ class FourEyes(unittest.TestCase):
         self.assertEqual(r.status, 200, r.describe())
         doc = r.json()
         self.assertEqual(doc["status"], "approved")
-        self.assertEqual(doc["reviewed_by"], l2["id"])
-        self.assertEqual(doc["approved_by"], l3["id"])
+        self.assertEqual(doc["reviewed_by"], l2.id)
+        self.assertEqual(doc["approved_by"], l3.id)
 
 
 class BodyReferences(unittest.TestCase):
@@ -397,29 +358,29 @@ class BodyReferences(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        t = unittest.TestCase()
+        t = harness.CHECK
         # Another commune under the province, with an issued plan, a task
         # and a milestone owed by its office.
-        r = harness.call("admin", "POST", "/api/v1/units", body={
+        r = call("admin", "POST", "/api/v1/units", body={
             "parent_id": U["province"], "kind": "commune",
-            "code": "xa-khac-" + secrets.token_hex(3), "name": "Xã khác"})
+            "code": "xa-khac-" + tag(), "name": "Xã khác"})
         t.assertEqual(r.status, 201, r.describe())
         cls.commune = r.json()
-        r = harness.call("admin", "POST", "/api/v1/units", body={
+        r = call("admin", "POST", "/api/v1/units", body={
             "parent_id": cls.commune["id"], "kind": "office",
-            "code": "vp-" + secrets.token_hex(3), "name": "Văn phòng xã khác"})
+            "code": "vp-" + tag(), "name": "Văn phòng xã khác"})
         cls.office = r.json()
-        r = harness.call("admin", "POST", "/api/v1/plans", body={
+        r = call("admin", "POST", "/api/v1/plans", body={
             "title": "Kế hoạch xã khác", "year": 2026,
             "issuing_unit_id": cls.commune["id"]})
         t.assertEqual(r.status, 201, r.describe())
         plan = r.json()
-        r = harness.call("admin", "POST", "/api/v1/plans/%s/tasks"
+        r = call("admin", "POST", "/api/v1/plans/%s/tasks"
                          % plan["id"], body={"number": 1, "title": "Việc",
                                              "schedule": "ongoing"})
         t.assertEqual(r.status, 201, r.describe())
         cls.task = r.json()
-        r = harness.call("admin", "POST", "/api/v1/plans/%s/milestones"
+        r = call("admin", "POST", "/api/v1/plans/%s/milestones"
                          % plan["id"], body={
                              "kind": "custom", "title": "Mốc", "due_on":
                              "2026-12-30", "receiving_unit_id":
@@ -427,8 +388,8 @@ class BodyReferences(unittest.TestCase):
                              "owing": {"unit_ids": [cls.office["id"]]}})
         t.assertEqual(r.status, 201, r.describe())
         cls.milestone = r.json()
-        cur = harness.call("admin", "GET", "/api/v1/plans/" + plan["id"])
-        r = harness.call("admin", "POST", "/api/v1/plans/%s/issue"
+        cur = call("admin", "GET", "/api/v1/plans/" + plan["id"])
+        r = call("admin", "POST", "/api/v1/plans/%s/issue"
                          % plan["id"],
                          headers={"If-Match": cur.headers["ETag"]})
         t.assertEqual(r.status, 200, r.describe())
@@ -437,7 +398,7 @@ class BodyReferences(unittest.TestCase):
         body = {"unit_id": U["thon-1"], "kind": "progress_report",
                 "title": "Báo cáo tiến độ"}
         body.update(ref)
-        return harness.call("officer", "POST", "/api/v1/submissions",
+        return call("officer", "POST", "/api/v1/submissions",
                             body=body)
 
     def test_foreign_task_or_milestone_is_unknown(self):
@@ -459,22 +420,22 @@ class BodyReferences(unittest.TestCase):
     def test_a_foreign_client_id_answers_like_any_clash(self):
         # The other commune's office has a submission; the village officer
         # sends a create with that id.
-        office_user, pw = make_user(self, self.office["id"], "officer")
-        tok = sign_in(self, office_user["username"], pw)["access_token"]
+        office_user = new_user(self.office["id"], "officer")
         theirs = str(uuid.uuid4())
         body = {"id": theirs, "unit_id": self.office["id"],
                 "kind": "difficulty_report", "title": "Của xã khác"}
-        r = harness.call_with(tok, "POST", "/api/v1/submissions", body=body)
+        r = call(Bearer(office_user.token), "POST", "/api/v1/submissions",
+                 body=body)
         self.assertEqual(r.status, 201, r.describe())
         mine = str(uuid.uuid4())
         own = {"id": mine, "unit_id": U["thon-1"],
                "kind": "difficulty_report", "title": "Của thôn"}
-        self.assertEqual(harness.call("officer", "POST",
+        self.assertEqual(call("officer", "POST",
                                       "/api/v1/submissions",
                                       body=own).status, 201)
-        a = harness.call("officer", "POST", "/api/v1/submissions",
+        a = call("officer", "POST", "/api/v1/submissions",
                          body=dict(own, id=theirs))
-        b = harness.call("officer", "POST", "/api/v1/submissions",
+        b = call("officer", "POST", "/api/v1/submissions",
                          body=dict(own, title="Khác"))
         da = harness.expect_problem(self, a, 409, "conflict")
         db_ = harness.expect_problem(self, b, 409, "conflict")
@@ -513,8 +474,7 @@ class Purge(unittest.TestCase):
                               env=env)
 
     def test_purge_deletes_only_what_expired(self):
-        user, _ = make_user(self, U["thon-2"], "viewer")
-        uid = user["id"]
+        uid = new_user(U["thon-2"], "viewer", signed_in=False).id
         db().psql([
             "INSERT INTO idempotency_keys (principal, key, request_hash,"
             " created_at) VALUES ('p', 'old', 'h', now() - interval '2 days'),"
@@ -550,4 +510,4 @@ class Purge(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    harness.main()
+    harness.main(harness.IDENTITY_ENV)

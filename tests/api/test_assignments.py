@@ -5,24 +5,14 @@ checks, and who may do what."""
 
 import datetime
 import json
-import os
-import secrets
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import (AGENCIES, CHECK, COMMUNE_PLAN, PROVINCE_PLAN, U, VILLAGES,
+                     call, db, ok, tag)
 
-U = harness.SEED_UNITS
-COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
-PROVINCE_PLAN = "5eed0000-0000-4000-8000-0000000000a1"
-AGENCIES = sorted(U[k] for k in ("vp-hdnd-ubnd", "phong-kinh-te",
-                                 "phong-vh-xh", "tt-phuc-vu-hcc",
-                                 "tt-cung-ung-dvc"))
-VILLAGES = sorted(U["thon-%d" % i] for i in range(1, 5))
 NON_WRITERS = ("coordinator", "inspector", "officer", "viewer", "service")
-CHECK = unittest.TestCase()
 # "Today" where the plan is carried out (Asia/Ho_Chi_Minh is UTC+7, no DST).
 TODAY = (datetime.datetime.now(datetime.timezone.utc) +
          datetime.timedelta(hours=7)).date()
@@ -42,19 +32,6 @@ class Fixture:
 
 
 F = Fixture
-
-
-def setUpModule():
-    harness.setup_module()
-    try:
-        build()
-    except BaseException:
-        harness.teardown_module()
-        raise
-
-
-def tearDownModule():
-    harness.teardown_module()
 
 
 def build():
@@ -91,21 +68,7 @@ def build():
                              as_role="admin")[0]
 
 
-def db():
-    return harness.db
-
-
-def call(role, method, path, **kw):
-    return harness.call(role, method, path, **kw)
-
-
-def tag():
-    return secrets.token_hex(4)
-
-
-def ok(resp, status=200):
-    CHECK.assertEqual(resp.status, status, resp.describe())
-    return resp
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def new_plan(role="leader", **extra):
@@ -153,17 +116,7 @@ def patch(aid, changes, role="officer", tag_=None):
 
 
 def inbox(role="officer", query="", limit=200):
-    items, cursor = [], None
-    for _ in range(500):
-        q = "limit=%d" % limit + ("&" + query if query else "")
-        if cursor:
-            q += "&cursor=" + cursor
-        r = ok(call(role, "GET", "/api/v1/assignments?" + q))
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the pages never end")
+    return harness.all_items(role, "/api/v1/assignments", query, limit, 500)
 
 
 def sql_inbox(unit_id):
@@ -176,11 +129,6 @@ def sql_inbox(unit_id):
         " units me WHERE me.id = '%s' AND u.path <@ me.path))"
         % (unit_id, unit_id))
     return [r[0] for r in rows]
-
-
-def user_id(role):
-    return db().psql("SELECT id FROM users WHERE username = '%s'"
-                     % harness.demo_account(role)["username"])[0][0]
 
 
 def assignment_rows(where="true"):
@@ -413,7 +361,7 @@ class Progress(unittest.TestCase):
         self.assertEqual(get(aid), a)
         rows = db().psql("SELECT action, actor_id FROM audit_events WHERE "
                          "entity_id = '%s' ORDER BY at" % aid)
-        self.assertEqual(rows[-1], ("update", user_id("officer")))
+        self.assertEqual(rows[-1], ("update", harness.demo_user_id("officer")))
 
     def test_done_sets_progress_100_and_ends_overdue(self):
         p = new_plan()
@@ -530,11 +478,11 @@ class Progress(unittest.TestCase):
 
     def test_responsible_user(self):
         aid = F.a["ongoing_thon1"]["id"]
-        me = user_id("officer")
+        me = harness.demo_user_id("officer")
         a = ok(patch(aid, {"responsible_user_id": me})).json()
         self.assertEqual(a["responsible_user_id"], me)
         # Someone of another unit, or nobody, cannot be responsible.
-        for uid in (user_id("coordinator"), str(uuid.uuid4())):
+        for uid in (harness.demo_user_id("coordinator"), str(uuid.uuid4())):
             with self.subTest(uid=uid):
                 r = patch(F.a["ongoing_front1"]["id"],
                           {"responsible_user_id": uid}, role="leader")
@@ -679,7 +627,7 @@ class Create(unittest.TestCase):
                          "%d-12-01" % (TODAY.year + 1))
 
     def test_responsible_user(self):
-        officer = user_id("officer")
+        officer = harness.demo_user_id("officer")
         a = assign(self.task, unit_id=U["thon-1"],
                    responsible_user_id=officer)[0]
         self.assertEqual(a["responsible_user_id"], officer)

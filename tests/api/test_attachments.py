@@ -8,26 +8,21 @@ cap (a server of its own with a small cap), a submission that is no longer
 open, ranges, caching, listing, roles and scope."""
 
 import hashlib
-import os
 import re
 import secrets
 import socket
 import struct
-import sys
 import threading
 import time
 import unittest
 import urllib.parse
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, U, call, db, ok, srv, tag
 
-U = harness.SEED_UNITS
 THON1 = U["thon-1"]
 THON2 = U["thon-2"]
-CHECK = unittest.TestCase()
-CHECK.maxDiff = None
 NO_UPLOAD = ("viewer", "inspector", "service")
 READERS_IN_SCOPE = ("officer", "leader", "admin", "viewer", "inspector",
                     "service")
@@ -40,35 +35,18 @@ CD_RE = re.compile(r'^attachment; filename="([\x20-\x7e]*)"; '
                    r"filename\*=UTF-8''([A-Za-z0-9!#$&+\-.^_`|~%]+)$")
 
 
-class F:
-    thon2 = None       # access token of an officer of thôn 2 made here
+def build():
+    # An officer of thôn 2: call("thon2", ...).
+    harness.new_user(THON2, "officer", "thon2", "Cán bộ thôn 2",
+                     name="thon2")
+    for role in harness.USER_ROLES:
+        harness.token(role)
 
 
-def setUpModule():
-    harness.setup_module()
-    try:
-        name = "thon2." + tag()
-        password = "Th2-" + secrets.token_hex(8)
-        ok(harness.call("admin", "POST", "/api/v1/users", body={
-            "unit_id": THON2, "username": name,
-            "full_name": "Cán bộ thôn 2", "role": "officer",
-            "password": password}), 201)
-        F.thon2 = ok(harness.login(name, password)).json()["access_token"]
-        for role in harness.USER_ROLES:
-            harness.token(role)
-    except BaseException:
-        harness.teardown_module()
-        raise
-
-
-def tearDownModule():
-    harness.teardown_module()
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 # --- files -------------------------------------------------------------------
-
-def tag():
-    return secrets.token_hex(4)
 
 
 def png(width=12, height=8):
@@ -121,32 +99,6 @@ def sha(data):
 
 # --- requests ----------------------------------------------------------------
 
-def db():
-    return harness.db
-
-
-def ok(resp, status=200):
-    CHECK.assertEqual(resp.status, status, resp.describe())
-    return resp
-
-
-def auth(who):
-    return F.thon2 if who == "thon2" else harness.token(who)
-
-
-def call(who, method, path, srv=None, **kw):
-    """A request as a demo role, as "thon2" (the officer made here) or as
-    nobody (None), checked against the contract."""
-    srv = srv or harness.server
-    headers = dict(kw.pop("headers", None) or {})
-    if who is not None:
-        headers = harness.bearer(auth(who) if srv is harness.server
-                                 or who == "thon2"
-                                 else harness.token(who, srv), headers)
-    r = srv.request(method, path, headers=headers, **kw)
-    harness.check_no_secrets(r)
-    return r
-
 
 def upload_path(sid, filename):
     if filename is None:
@@ -156,12 +108,12 @@ def upload_path(sid, filename):
 
 
 def upload(who, sid, data, ctype, filename="tep.pdf", headers=None,
-           srv=None):
+           server=None):
     h = dict(headers or {})
     if ctype is not None:
         h["Content-Type"] = ctype
-    return call(who, "POST", upload_path(sid, filename), srv=srv, raw=data,
-                headers=h)
+    return call(who, "POST", upload_path(sid, filename), srv=server,
+                raw=data, headers=h)
 
 
 def stored(resp, status=201):
@@ -200,37 +152,15 @@ def step(sid, action, who, body=None):
 
 
 def listing(who, sid, limit=200):
-    items, cursor = [], None
-    for _ in range(100):
-        q = "?limit=%d" % limit + ("&cursor=" + cursor if cursor else "")
-        r = ok(call(who, "GET", "/api/v1/submissions/%s/attachments%s"
-                    % (sid, q)))
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the pages never end")
+    return harness.all_items(who, "/api/v1/submissions/%s/attachments" % sid,
+                             limit=limit, max_pages=100)
 
 
-def raw_upload(sid, data, ctype, filename, who="officer", extra=(),
+def raw_upload(sid, data, ctype, filename, who="officer", extra=None,
                length=None):
-    head = ["POST %s HTTP/1.1" % upload_path(sid, filename),
-            "Host: 127.0.0.1", "Authorization: Bearer " + auth(who),
-            "Content-Type: " + ctype,
-            "Content-Length: %d" % (len(data) if length is None else length),
-            "Connection: close"] + list(extra)
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + data
-
-
-def send_and_hang_up(payload, cut=None, port=None):
-    """Send a request (or its first `cut` bytes) and close the socket
-    without reading a byte of the answer."""
-    s = socket.create_connection(("127.0.0.1", port or harness.server.port),
-                                 timeout=5)
-    try:
-        s.sendall(payload if cut is None else payload[:cut])
-    finally:
-        s.close()
+    return harness.raw_request(who, upload_path(sid, filename), data,
+                               dict(extra or {}, **{"Content-Type": ctype}),
+                               length)
 
 
 def wait_for(predicate, timeout=5.0):
@@ -242,17 +172,17 @@ def wait_for(predicate, timeout=5.0):
     return predicate()
 
 
-def uploads_logged(srv=None):
+def uploads_logged(server=None):
     """How many requests to the upload route the server has finished with
     (answered, or abandoned by the client), from its access log."""
-    return sum(1 for e in (srv or harness.server).access_log()
+    return sum(1 for e in (server or srv()).access_log()
                if e.get("route") == "/api/v1/submissions/{id}/attachments"
                and e.get("method") == "POST")
 
 
-def wait_logged(before, srv=None):
+def wait_logged(before, server=None):
     """Until the server has finished with one more upload than `before`."""
-    CHECK.assertTrue(wait_for(lambda: uploads_logged(srv) > before),
+    CHECK.assertTrue(wait_for(lambda: uploads_logged(server) > before),
                      "the server never finished the dropped upload")
 
 
@@ -318,7 +248,7 @@ class Story(unittest.TestCase):
         minutes = pdf(5000)
         name = "Biên bản họp dân thôn 1 – lần 2.pdf"
         before = uploads_logged()
-        send_and_hang_up(raw_upload(sid, minutes, PDF, name))
+        srv().send_and_close(raw_upload(sid, minutes, PDF, name))
         wait_logged(before)
         r = upload("officer", sid, minutes, PDF, name)
         self.assertIn(r.status, (200, 201), r.describe())
@@ -612,15 +542,15 @@ class Sizes(unittest.TestCase):
                          data[-100:])
         # Only the headers are sent: the answer comes without the body.
         t0 = time.monotonic()
-        r = harness.server.raw_response(raw_upload(sid, b"", PDF, "x.pdf",
-                                                   length=10 * MiB + 1))
+        r = srv().raw_response(raw_upload(sid, b"", PDF, "x.pdf",
+                                          length=10 * MiB + 1))
         self.assertLess(time.monotonic() - t0, 3)
         harness.check_contract(r)
         harness.expect_problem(self, r, 413, "payload_too_large")
         # A phone that asks first (Expect: 100-continue) is told at once.
-        r = harness.server.raw_response(raw_upload(
+        r = srv().raw_response(raw_upload(
             sid, b"", PDF, "x.pdf", length=10 * MiB + 1,
-            extra=["Expect: 100-continue"]))
+            extra={"Expect": "100-continue"}))
         harness.expect_problem(self, r, 413, "payload_too_large")
         self.assertEqual(attachment_rows(sid), 1)
 
@@ -628,9 +558,9 @@ class Sizes(unittest.TestCase):
         sid = new_submission()["id"]
         data = pdf(4000)
         payload = raw_upload(sid, data, PDF, "hỏi trước.pdf",
-                             extra=["Expect: 100-continue"])
+                             extra={"Expect": "100-continue"})
         head = payload[:len(payload) - len(data)]
-        s = socket.create_connection(("127.0.0.1", harness.server.port),
+        s = socket.create_connection(("127.0.0.1", srv().port),
                                      timeout=5)
         try:
             s.sendall(head)
@@ -652,11 +582,11 @@ class Sizes(unittest.TestCase):
 
     def test_lower_cap_from_the_environment(self):
         sid = new_submission()["id"]
-        small = harness.Server(harness.db,
+        small = harness.Server(db(),
                                {"DANVAN_MAX_UPLOAD_BYTES": "2048"}).start()
         try:
             big = pdf(3000)
-            r = upload("officer", sid, big, PDF, "3000.pdf", srv=small)
+            r = upload("officer", sid, big, PDF, "3000.pdf", server=small)
             harness.expect_problem(self, r, 413, "payload_too_large")
             self.assertEqual(attachment_rows(sid, big), 0)
             # Announced, refused before a byte of the body.
@@ -674,7 +604,7 @@ class Sizes(unittest.TestCase):
             self.assertEqual(attachment_rows(sid), 0)
             # At the cap it is taken.
             edge = pdf(2048)
-            stored(upload("officer", sid, edge, PDF, "2048.pdf", srv=small))
+            stored(upload("officer", sid, edge, PDF, "2048.pdf", server=small))
             self.assertEqual(attachment_rows(sid), 1)
             # JSON bodies keep their own cap.
             ok(call("officer", "POST", "/api/v1/submissions", srv=small,
@@ -692,7 +622,7 @@ class Dropped(unittest.TestCase):
     def test_bodies_cut_short_store_nothing_and_are_let_go(self):
         # A server of its own: one that held on to a dropped connection
         # would not stop in time and take the module's server down with it.
-        srv = harness.Server(harness.db).start()
+        server = harness.Server(db()).start()
         sid = new_submission()["id"]
         stuck = []
         try:
@@ -701,10 +631,9 @@ class Dropped(unittest.TestCase):
                      (70000, 30000), (70000, 65536)] * 4):
                 data = pdf(size)
                 payload = raw_upload(sid, data, PDF, "đứt.pdf")
-                before = uploads_logged(srv)
-                send_and_hang_up(payload, len(payload) - size + sent,
-                                 port=srv.port)
-                if not wait_for(lambda: uploads_logged(srv) > before, 3):
+                before = uploads_logged(server)
+                server.send_and_close(payload[:len(payload) - size + sent])
+                if not wait_for(lambda: uploads_logged(server) > before, 3):
                     stuck.append("#%d: %d of %d bytes" % (i, sent, size))
                 self.assertEqual(attachment_rows(sid, data), 0)
             self.assertEqual(attachment_rows(sid), 0)
@@ -717,13 +646,13 @@ class Dropped(unittest.TestCase):
                 print("not noticed within 3 s: %s" % ", ".join(stuck))
             # The same file, whole, is stored once.
             data = pdf(8000)
-            stored(upload("officer", sid, data, PDF, "đủ.pdf", srv=srv))
+            stored(upload("officer", sid, data, PDF, "đủ.pdf", server=server))
             self.assertEqual(attachment_rows(sid), 1)
         finally:
             if stuck:
-                srv.stop(timeout=60)
+                server.stop(timeout=60)
             else:
-                srv.stop()
+                server.stop()
 
 
 # --- ranges --------------------------------------------------------------------

@@ -3,62 +3,29 @@ actor, action, before and after, and the request id; filters and pages;
 scope by subtree; no secret ever recorded; and nobody, not even the server's
 database role or the schema owner, can rewrite it."""
 
-import os
 import secrets
-import sys
 import unittest
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, U, Bearer, call, db
 
-U = harness.SEED_UNITS
-CHECK = unittest.TestCase()
 EVENT_FIELDS = {"id", "at", "actor_id", "actor_kind", "action",
                 "entity_type", "entity_id", "before", "after", "request_id"}
 
-
-def setUpModule():
-    harness.setup_module()
-
-
-def tearDownModule():
-    harness.teardown_module()
-
-
-def db():
-    return harness.db
-
-
-def call(role, method, path, **kw):
-    return harness.call(role, method, path, **kw)
+setUpModule, tearDownModule = harness.fixtures()
 
 
 def rid(what):
     return "%s-%s" % (what, secrets.token_hex(8))
 
 
-def uid_of(username):
-    return db().psql("SELECT id FROM users WHERE username = '%s'"
-                     % username)[0][0]
-
-
 def walk(role, query="", limit=200):
-    items, pages, cursor = [], 0, None
-    for _ in range(10000):
-        q = "limit=%d" % limit + ("&" + query if query else "")
-        if cursor:
-            q += "&cursor=" + cursor
-        r = call(role, "GET", "/api/v1/audit?" + q)
-        CHECK.assertEqual(r.status, 200, r.describe())
-        items += r.json()["items"]
-        pages += 1
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items, pages
-    raise AssertionError("the pages never end")
+    """(every event GET /audit?query shows `role`, how many pages)."""
+    pages = harness.pages(role, "/api/v1/audit", query, limit, 10000)
+    return [e for page in pages for e in page], len(pages)
 
 
 def events(entity_id, role="admin"):
@@ -89,7 +56,7 @@ class Trail(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.admin_id = uid_of("admin")
+        cls.admin_id = harness.user_id("admin")
 
     def check(self, ev, action, entity_type, entity_id, request_id,
               actor=None):
@@ -211,19 +178,13 @@ class Trail(unittest.TestCase):
         self.assertIsNotNone(ev["after"]["revoked_at"])
 
     def test_actor_is_whoever_acted(self):
-        name = "xa-admin-" + secrets.token_hex(3)
-        pw = "Pw-" + secrets.token_urlsafe(18)
-        r = call("admin", "POST", "/api/v1/users", body={
-            "unit_id": U["commune"], "username": name, "full_name": "Xã",
-            "role": "admin", "password": pw})
-        self.assertEqual(r.status, 201, r.describe())
-        actor = r.json()["id"]
-        tok = harness.login(name, pw).json()["access_token"]
+        user = harness.new_user(U["commune"], "admin", "xa-admin", "Xã")
+        actor = user.id
         r1 = rid("by-commune")
-        r = harness.server.request("POST", "/api/v1/units", body={
+        r = call(Bearer(user.token), "POST", "/api/v1/units", body={
             "parent_id": U["thon-4"], "kind": "other",
             "code": "x-" + secrets.token_hex(3), "name": "Do xã tạo"},
-            headers=harness.bearer(tok, {"X-Request-Id": r1}))
+            headers={"X-Request-Id": r1})
         self.assertEqual(r.status, 201, r.describe())
         ev = by_request(r.json()["id"], r1)
         self.check(ev, "create", "unit", r.json()["id"], r1, actor=actor)
@@ -253,7 +214,7 @@ class Trail(unittest.TestCase):
                          before)
 
     def test_seeded_events_are_the_systems(self):
-        evs = events(uid_of("thon1"))
+        evs = events(harness.user_id("thon1"))
         self.assertEqual(len(evs), 1)
         ev = evs[0]
         self.assertEqual((ev["action"], ev["actor_kind"], ev["actor_id"],
@@ -332,9 +293,9 @@ class Scope(unittest.TestCase):
         self.assertEqual(events(outside["id"], "leader"), [])
         self.assertEqual(len(events(outside["id"], "admin")), 1)
         # The seeded accounts: the admin's (province) is not the leader's.
-        self.assertEqual(events(uid_of("admin"), "leader"), [])
-        self.assertEqual(len(events(uid_of("admin"), "admin")), 1)
-        self.assertEqual(len(events(uid_of("lanhdao"), "leader")), 1)
+        self.assertEqual(events(harness.user_id("admin"), "leader"), [])
+        self.assertEqual(len(events(harness.user_id("admin"), "admin")), 1)
+        self.assertEqual(len(events(harness.user_id("lanhdao"), "leader")), 1)
         # All the leader sees lies in the commune, and it sees all of that.
         items, _ = walk("leader")
         ids = [e["id"] for e in items]
@@ -364,13 +325,10 @@ class Secrets(unittest.TestCase):
 
     def test_no_secret_is_ever_recorded(self):
         # Make sure there are password changes and keys to leak.
-        r = call("admin", "POST", "/api/v1/users", body={
-            "unit_id": U["thon-1"], "username": "bimat-" +
-            secrets.token_hex(3), "full_name": "Bí mật", "role": "viewer",
-            "password": "Pw-" + secrets.token_urlsafe(18)})
-        self.assertEqual(r.status, 201, r.describe())
+        user = harness.new_user(U["thon-1"], "viewer", "bimat", "Bí mật",
+                                signed_in=False)
         pw = "Pw-" + secrets.token_urlsafe(18)
-        x = call("admin", "PATCH", "/api/v1/users/" + r.json()["id"],
+        x = call("admin", "PATCH", "/api/v1/users/" + user.id,
                  body={"password": pw}, headers={"If-Match": '"1"'})
         self.assertEqual(x.status, 200, x.describe())
         s = call("admin", "POST", "/api/v1/service-accounts",

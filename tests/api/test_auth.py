@@ -13,71 +13,28 @@ import secrets
 import socket
 import statistics
 import subprocess
-import sys
 import time
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, U, Bearer, call, db, srv, strong_password
 
-U = harness.SEED_UNITS
 ISSUER = "danvan"
 AUDIENCE = "danvan-api"
 KID = "k1"
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="danvan", error="invalid_token"'
 INVALID_REQUEST_CHALLENGE = 'Bearer realm="danvan", error="invalid_request"'
-# For assertions outside a test method (fixtures made in setUpClass).
-CHECK = unittest.TestCase()
 
 
-def setUpModule():
-    # Many deliberate failed sign-ins from 127.0.0.1 happen here; the
-    # throttle itself is tested on servers of its own below.
-    harness.setup_module({"DANVAN_LOGIN_LIMIT": "1000"})
-
-
-def tearDownModule():
-    harness.teardown_module()
-
-
-def srv():
-    return harness.server
-
-
-def db():
-    return harness.db
-
-
-def call(role, method, path, **kw):
-    return harness.call(role, method, path, **kw)
-
-
-def user_id(username):
-    rows = db().psql("SELECT id FROM users WHERE username = '%s'" % username)
-    if len(rows) != 1:
-        raise AssertionError("no user %r in the database" % username)
-    return rows[0][0]
-
-
-def strong_password():
-    return "Pw-" + secrets.token_urlsafe(18)
+# Many deliberate failed sign-ins from 127.0.0.1 happen here; the throttle
+# itself is tested on servers of its own below.
+setUpModule, tearDownModule = harness.fixtures(
+    env={"DANVAN_LOGIN_LIMIT": "1000"})
 
 
 def new_name(prefix):
     return "%s-%s" % (prefix, secrets.token_hex(4))
-
-
-def create_user(test, role="viewer", unit=U["commune"], password=None,
-                username=None):
-    """A fresh user made by the demo admin; (user json, password)."""
-    password = password or strong_password()
-    username = username or new_name("u")
-    r = call("admin", "POST", "/api/v1/users", body={
-        "unit_id": unit, "username": username, "full_name": "Người thử",
-        "role": role, "password": password})
-    test.assertEqual(r.status, 201, r.describe())
-    return r.json(), password
 
 
 def patch_user(test, uid, changes, expect=200):
@@ -89,26 +46,18 @@ def patch_user(test, uid, changes, expect=200):
     return r
 
 
-def sign_in(test, username, password, srv_=None):
-    r = harness.login(username, password, srv_)
-    test.assertEqual(r.status, 200, r.describe())
-    return r.json()
-
-
-def refresh(refresh_token, srv_=None):
-    return (srv_ or srv()).request("POST", "/api/v1/auth/refresh",
-                                   body={"refresh_token": refresh_token})
+def refresh(refresh_token, server=None):
+    return call(None, "POST", "/api/v1/auth/refresh", srv=server,
+                body={"refresh_token": refresh_token})
 
 
 def me(credential):
-    return srv().request("GET", "/api/v1/me",
-                         headers=harness.bearer(credential))
+    return call(Bearer(credential), "GET", "/api/v1/me")
 
 
 def probe(credential, unit=U["commune"]):
     """A call that needs a valid credential (any role of the commune)."""
-    return srv().request("GET", "/api/v1/units/" + unit,
-                         headers=harness.bearer(credential))
+    return call(Bearer(credential), "GET", "/api/v1/units/" + unit)
 
 
 def sha256_hex(s):
@@ -191,7 +140,7 @@ class SignIn(unittest.TestCase):
         self.assertEqual(header.get("kid"), KID)
         self.assertEqual(body["iss"], ISSUER)
         self.assertEqual(body["aud"], AUDIENCE)
-        self.assertEqual(body["sub"], user_id("admin"))
+        self.assertEqual(body["sub"], harness.user_id("admin"))
         self.assertEqual(body["role"], "admin")
         self.assertEqual(body["unit"], U["province"])
         self.assertEqual(body["exp"] - body["iat"], 900)
@@ -205,23 +154,23 @@ class SignIn(unittest.TestCase):
         rows = db().psql("SELECT user_id, expires_at > now() + interval "
                          "'29 days' FROM refresh_tokens WHERE token_hash = "
                          "'%s'" % sha256_hex(doc["refresh_token"]))
-        self.assertEqual(rows, [(user_id("admin"), "t")])
+        self.assertEqual(rows, [(harness.user_id("admin"), "t")])
         leaked = db().psql("SELECT count(*) FROM refresh_tokens WHERE "
                            "token_hash = '%s'" % doc["refresh_token"])
         self.assertEqual(leaked, [("0",)])
 
     def test_access_token_works(self):
         acct = harness.demo_account("viewer")
-        doc = sign_in(self, acct["username"], acct["password"])
+        doc = harness.sign_in(acct["username"], acct["password"])
         r = probe(doc["access_token"])
         self.assertEqual(r.status, 200, r.describe())
         self.assertEqual(r.json()["id"], U["commune"])
 
     def test_username_is_case_insensitive(self):
         acct = harness.demo_account("inspector")
-        doc = sign_in(self, acct["username"].upper(), acct["password"])
+        doc = harness.sign_in(acct["username"].upper(), acct["password"])
         self.assertEqual(jwt_parts(doc["access_token"])[1]["sub"],
-                         user_id("kiemtra"))
+                         harness.user_id("kiemtra"))
 
     def test_password_is_case_sensitive(self):
         acct = harness.demo_account("inspector")
@@ -233,7 +182,7 @@ class SignIn(unittest.TestCase):
 
     def test_unknown_fields_are_ignored(self):
         acct = harness.demo_account("viewer")
-        r = srv().request("POST", "/api/v1/auth/token", body={
+        r = call(None, "POST", "/api/v1/auth/token", body={
             "username": acct["username"], "password": acct["password"],
             "grant_type": "password", "remember": True})
         self.assertEqual(r.status, 200, r.describe())
@@ -252,7 +201,7 @@ class SignIn(unittest.TestCase):
         ]
         for body, field in cases:
             with self.subTest(body=str(body)[:60]):
-                r = srv().request("POST", "/api/v1/auth/token", body=body)
+                r = call(None, "POST", "/api/v1/auth/token", body=body)
                 doc = harness.expect_problem(self, r, 400, "invalid_request")
                 self.assertIn(field, [e["field"] for e in doc["errors"]])
 
@@ -262,23 +211,23 @@ class SignIn(unittest.TestCase):
 
     def test_bad_bodies(self):
         path = "/api/v1/auth/token"
-        r = srv().request("POST", path, raw=b'{"username": "admin",',
-                          headers={"Content-Type": "application/json"})
+        r = call(None, "POST", path, raw=b'{"username": "admin",',
+                 headers={"Content-Type": "application/json"})
         doc = harness.expect_problem(self, r, 400, "malformed_json")
         self.assertRegex(doc["detail"], r"line \d+")
-        r = srv().request("POST", path, raw=b'["admin", "x"]',
-                          headers={"Content-Type": "application/json"})
+        r = call(None, "POST", path, raw=b'["admin", "x"]',
+                 headers={"Content-Type": "application/json"})
         harness.expect_problem(self, r, 400, "body_not_object")
-        r = srv().request("POST", path, raw=b"",
-                          headers={"Content-Type": "application/json"})
+        r = call(None, "POST", path, raw=b"",
+                 headers={"Content-Type": "application/json"})
         harness.expect_problem(self, r, 400, "body_required")
-        r = srv().request("POST", path, raw=b"username=admin&password=x",
-                          headers={"Content-Type":
-                                   "application/x-www-form-urlencoded"})
+        r = call(None, "POST", path, raw=b"username=admin&password=x",
+                 headers={"Content-Type":
+                          "application/x-www-form-urlencoded"})
         harness.expect_problem(self, r, 415, "unsupported_media_type")
         big = json.dumps({"username": "admin", "password": "x" * 5000})
-        r = srv().request("POST", path, raw=big.encode(),
-                          headers={"Content-Type": "application/json"})
+        r = call(None, "POST", path, raw=big.encode(),
+                 headers={"Content-Type": "application/json"})
         harness.expect_problem(self, r, 413, "payload_too_large")
 
     def test_sign_in_routes_ignore_idempotency_key(self):
@@ -296,7 +245,7 @@ class RefreshAndRevoke(unittest.TestCase):
 
     def test_rotation_and_reuse_revokes_the_family(self):
         acct = harness.demo_account("leader")
-        first = sign_in(self, acct["username"], acct["password"])
+        first = harness.sign_in(acct["username"], acct["password"])
         self.assertEqual(probe(first["access_token"]).status, 200)
 
         r = refresh(first["refresh_token"])
@@ -309,7 +258,7 @@ class RefreshAndRevoke(unittest.TestCase):
         got = probe(second["access_token"])
         self.assertEqual(got.status, 200, got.describe())
         self.assertEqual(jwt_parts(second["access_token"])[1]["sub"],
-                         user_id("lanhdao"))
+                         harness.user_id("lanhdao"))
         fam = db().psql(
             "SELECT family_id, used_at IS NOT NULL FROM refresh_tokens "
             "WHERE token_hash IN ('%s', '%s') ORDER BY created_at"
@@ -320,7 +269,7 @@ class RefreshAndRevoke(unittest.TestCase):
         self.assertEqual([f[1] for f in fam], ["t", "f"])
 
         # Another sign-in of the same user is another family.
-        other = sign_in(self, acct["username"], acct["password"])
+        other = harness.sign_in(acct["username"], acct["password"])
 
         # The used token again: refused, and the family ends.
         r = refresh(first["refresh_token"])
@@ -337,10 +286,9 @@ class RefreshAndRevoke(unittest.TestCase):
         self.assertEqual(r.status, 200, r.describe())
 
     def test_refresh_issues_the_current_role(self):
-        user, pw = create_user(self, role="viewer")
-        doc = sign_in(self, user["username"], pw)
-        patch_user(self, user["id"], {"role": "inspector"})
-        r = refresh(doc["refresh_token"])
+        made = harness.new_user(role="viewer")
+        patch_user(self, made.id, {"role": "inspector"})
+        r = refresh(made.session["refresh_token"])
         self.assertEqual(r.status, 200, r.describe())
         self.assertEqual(jwt_parts(r.json()["access_token"])[1]["role"],
                          "inspector")
@@ -355,22 +303,22 @@ class RefreshAndRevoke(unittest.TestCase):
         for body in ({}, {"refresh_token": 5}, {"refresh_token": ""},
                      {"refresh_token": "x" * 129}):
             with self.subTest(body=str(body)[:40]):
-                r = srv().request("POST", "/api/v1/auth/refresh", body=body)
+                r = call(None, "POST", "/api/v1/auth/refresh", body=body)
                 doc = harness.expect_problem(self, r, 400, "invalid_request")
                 self.assertEqual([e["field"] for e in doc["errors"]],
                                  ["refresh_token"])
-        r = srv().request("POST", "/api/v1/auth/refresh", raw=b"{",
-                          headers={"Content-Type": "application/json"})
+        r = call(None, "POST", "/api/v1/auth/refresh", raw=b"{",
+                 headers={"Content-Type": "application/json"})
         harness.expect_problem(self, r, 400, "malformed_json")
-        r = srv().request("POST", "/api/v1/auth/refresh", raw=b"x",
-                          headers={"Content-Type": "text/plain"})
+        r = call(None, "POST", "/api/v1/auth/refresh", raw=b"x",
+                 headers={"Content-Type": "text/plain"})
         harness.expect_problem(self, r, 415, "unsupported_media_type")
 
     def test_revoke_ends_the_family(self):
         acct = harness.demo_account("viewer")
-        doc = sign_in(self, acct["username"], acct["password"])
-        r = srv().request("POST", "/api/v1/auth/revoke",
-                          body={"refresh_token": doc["refresh_token"]})
+        doc = harness.sign_in(acct["username"], acct["password"])
+        r = call(None, "POST", "/api/v1/auth/revoke",
+                 body={"refresh_token": doc["refresh_token"]})
         self.assertEqual(r.status, 204, r.describe())
         self.assertEqual(r.body, b"")
         r = refresh(doc["refresh_token"])
@@ -378,12 +326,12 @@ class RefreshAndRevoke(unittest.TestCase):
 
     def test_revoke_of_an_older_token_ends_the_newest(self):
         acct = harness.demo_account("viewer")
-        first = sign_in(self, acct["username"], acct["password"])
+        first = harness.sign_in(acct["username"], acct["password"])
         r = refresh(first["refresh_token"])
         self.assertEqual(r.status, 200, r.describe())
         second = r.json()
-        r = srv().request("POST", "/api/v1/auth/revoke",
-                          body={"refresh_token": first["refresh_token"]})
+        r = call(None, "POST", "/api/v1/auth/revoke",
+                 body={"refresh_token": first["refresh_token"]})
         self.assertEqual(r.status, 204, r.describe())
         r = refresh(second["refresh_token"])
         harness.expect_problem(self, r, 401, "invalid_grant")
@@ -391,19 +339,19 @@ class RefreshAndRevoke(unittest.TestCase):
     def test_revoke_unknown_token_is_204(self):
         before = db().psql("SELECT count(*) FROM refresh_tokens "
                            "WHERE revoked_at IS NOT NULL")
-        r = srv().request("POST", "/api/v1/auth/revoke",
-                          body={"refresh_token": "dvr_unknown"})
+        r = call(None, "POST", "/api/v1/auth/revoke",
+                 body={"refresh_token": "dvr_unknown"})
         self.assertEqual(r.status, 204, r.describe())
         after = db().psql("SELECT count(*) FROM refresh_tokens "
                           "WHERE revoked_at IS NOT NULL")
         self.assertEqual(before, after)
 
     def test_revoke_bad_bodies(self):
-        r = srv().request("POST", "/api/v1/auth/revoke", body={})
+        r = call(None, "POST", "/api/v1/auth/revoke", body={})
         harness.expect_problem(self, r, 400, "invalid_request",
                                {"refresh_token": "invalid"})
-        r = srv().request("POST", "/api/v1/auth/revoke", raw=b"[1,",
-                          headers={"Content-Type": "application/json"})
+        r = call(None, "POST", "/api/v1/auth/revoke", raw=b"[1,",
+                 headers={"Content-Type": "application/json"})
         harness.expect_problem(self, r, 400, "malformed_json")
 
 
@@ -413,7 +361,7 @@ class BearerTokens(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.viewer_id = user_id("xem")
+        cls.viewer_id = harness.user_id("xem")
 
     def valid(self, **over):
         return claims(self.viewer_id, "viewer", U["commune"], **over)
@@ -558,14 +506,14 @@ class BearerTokens(unittest.TestCase):
                       "Token " + harness.token("viewer"),
                       harness.token("viewer"), "Bearer:abc", "Bearerabc"):
             with self.subTest(value=value[:30]):
-                r = srv().request("GET", "/api/v1/me",
-                                  headers={"Authorization": value})
+                r = call(None, "GET", "/api/v1/me",
+                         headers={"Authorization": value})
                 harness.expect_problem(self, r, 400, "invalid_request")
                 self.assertEqual(r.headers.get("WWW-Authenticate"),
                                  INVALID_REQUEST_CHALLENGE, r.describe())
 
     def test_scheme_is_case_insensitive(self):
-        r = srv().request("GET", "/api/v1/units/" + U["commune"], headers={
+        r = call(None, "GET", "/api/v1/units/" + U["commune"], headers={
             "Authorization": "bearer " + harness.token("viewer")})
         self.assertEqual(r.status, 200, r.describe())
 
@@ -573,7 +521,7 @@ class BearerTokens(unittest.TestCase):
         for path in ("/api/v1/me", "/api/v1/units", "/api/v1/audit",
                      "/api/v1/units/" + U["commune"]):
             with self.subTest(path=path):
-                r = srv().request("GET", path)
+                r = call(None, "GET", path)
                 harness.expect_problem(self, r, 401, "unauthenticated")
                 challenge = r.headers.get("WWW-Authenticate") or ""
                 self.assertTrue(challenge.startswith("Bearer "), challenge)
@@ -693,8 +641,8 @@ class BeforeTheBody(unittest.TestCase):
 class AccountChanges(unittest.TestCase):
 
     def test_deactivated_user_is_shut_out_at_once(self):
-        user, pw = create_user(self, role="leader")
-        doc = sign_in(self, user["username"], pw)
+        made = harness.new_user(role="leader")
+        user, pw, doc = made.doc, made.password, made.session
         r = probe(doc["access_token"])
         self.assertEqual(r.status, 200, r.describe())
         self.assertEqual(jwt_parts(doc["access_token"])[1]["sub"],
@@ -705,8 +653,7 @@ class AccountChanges(unittest.TestCase):
         harness.expect_problem(self, r, 401, "invalid_token")
         self.assertEqual(r.headers.get("WWW-Authenticate"),
                          INVALID_TOKEN_CHALLENGE)
-        r = srv().request("GET", "/api/v1/units", headers=harness.bearer(
-            doc["access_token"]))
+        r = call(Bearer(doc["access_token"]), "GET", "/api/v1/units")
         harness.expect_problem(self, r, 401, "invalid_token")
         harness.expect_problem(self, refresh(doc["refresh_token"]), 401,
                                "invalid_grant")
@@ -719,7 +666,7 @@ class AccountChanges(unittest.TestCase):
 
         # Back again: a new sign-in works; the old token stays dead.
         patch_user(self, user["id"], {"active": True})
-        again = sign_in(self, user["username"], pw)
+        again = harness.sign_in(user["username"], pw)
         self.assertEqual(probe(again["access_token"]).status, 200)
         harness.expect_problem(self, refresh(doc["refresh_token"]), 401,
                                "invalid_grant")
@@ -730,26 +677,26 @@ class AccountChanges(unittest.TestCase):
         other = harness.Server(db(), {"DANVAN_USER_CHECK_INTERVAL": "1"})
         try:
             other.start()
-            user, pw = create_user(self, role="viewer")
-            tok = sign_in(self, user["username"], pw)["access_token"]
+            user = harness.new_user(role="viewer")
+            tok = user.token
             path = "/api/v1/units/" + U["commune"]
-            r = other.request("GET", path, headers=harness.bearer(tok))
+            r = call(Bearer(tok), "GET", path, srv=other)
             self.assertEqual(r.status, 200, r.describe())
-            patch_user(self, user["id"], {"active": False})
+            patch_user(self, user.id, {"active": False})
             time.sleep(1.5)
-            r = other.request("GET", path, headers=harness.bearer(tok))
+            r = call(Bearer(tok), "GET", path, srv=other)
             harness.expect_problem(self, r, 401, "invalid_token")
         finally:
             other.stop()
 
     def test_role_or_unit_change_invalidates_tokens(self):
-        user, pw = create_user(self, role="viewer")
-        doc = sign_in(self, user["username"], pw)
+        made = harness.new_user(role="viewer")
+        user, pw, doc = made.doc, made.password, made.session
         self.assertEqual(probe(doc["access_token"]).status, 200)
         patch_user(self, user["id"], {"role": "leader"})
         harness.expect_problem(self, probe(doc["access_token"]), 401,
                                "invalid_token")
-        doc = sign_in(self, user["username"], pw)
+        doc = harness.sign_in(user["username"], pw)
         self.assertEqual(jwt_parts(doc["access_token"])[1]["role"], "leader")
         self.assertEqual(probe(doc["access_token"]).status, 200)
         patch_user(self, user["id"], {"unit_id": U["thon-3"]})
@@ -757,15 +704,15 @@ class AccountChanges(unittest.TestCase):
                                "invalid_token")
 
     def test_password_change(self):
-        user, pw = create_user(self, role="viewer")
-        doc = sign_in(self, user["username"], pw)
+        made = harness.new_user(role="viewer")
+        user, pw, doc = made.doc, made.password, made.session
         # Tokens carry whole seconds: let this one be from an earlier one.
         time.sleep(1.1)
         new_pw = strong_password()
         patch_user(self, user["id"], {"password": new_pw})
         harness.expect_problem(self, harness.login(user["username"], pw),
                                401, "invalid_grant")
-        sign_in(self, user["username"], new_pw)
+        harness.sign_in(user["username"], new_pw)
         harness.expect_problem(self, refresh(doc["refresh_token"]), 401,
                                "invalid_grant")
         # The sessions of the old password end: its access token too.
@@ -780,8 +727,9 @@ class SameAnswer(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         t = CHECK
-        cls.wrong_user, _ = create_user(t, role="viewer")
-        cls.deact_user, cls.deact_pw = create_user(t, role="viewer")
+        cls.wrong_user = harness.new_user(role="viewer", signed_in=False).doc
+        made = harness.new_user(role="viewer", signed_in=False)
+        cls.deact_user, cls.deact_pw = made.doc, made.password
         patch_user(t, cls.deact_user["id"], {"active": False})
 
     def attempts(self):
@@ -978,7 +926,7 @@ class Me(unittest.TestCase):
                 self.assertEqual(doc["role"], role)
                 self.assertEqual(doc["unit_id"], acct["unit_id"])
                 self.assertEqual(doc["unit"]["id"], acct["unit_id"])
-                self.assertEqual(doc["id"], user_id(acct["username"]))
+                self.assertEqual(doc["id"], harness.user_id(acct["username"]))
                 self.assertTrue(doc["active"])
                 self.assertTrue(r.headers.get("ETag"))
         r = call("officer", "GET", "/api/v1/me")
@@ -1002,16 +950,15 @@ class Me(unittest.TestCase):
             "code": new_name("me-unit"), "name": "Tổ thử"})
         self.assertEqual(unit.status, 201, unit.describe())
         uid = unit.json()["id"]
-        user, pw = create_user(self, unit=uid)
-        tok = sign_in(self, user["username"], pw)["access_token"]
+        tok = harness.new_user(uid).token
         first = me(tok)
         self.assertEqual(first.json()["unit"]["name"], "Tổ thử")
         r = call("admin", "PATCH", "/api/v1/units/" + uid,
                  body={"name": "Tổ thử đổi tên"},
                  headers={"If-Match": unit.headers["ETag"]})
         self.assertEqual(r.status, 200, r.describe())
-        again = srv().request("GET", "/api/v1/me", headers=harness.bearer(
-            tok, {"If-None-Match": first.headers["ETag"]}))
+        again = call(Bearer(tok), "GET", "/api/v1/me",
+                     headers={"If-None-Match": first.headers["ETag"]})
         self.assertEqual(again.status, 200, again.describe())
         self.assertEqual(again.json()["unit"]["name"], "Tổ thử đổi tên")
 
@@ -1030,11 +977,12 @@ class Matrix(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.refresh = sign_in(CHECK, "xem",
-                              harness.demo_account("viewer")["password"])[
-                                  "refresh_token"]
-        cls.target_user, _ = create_user(CHECK, role="viewer")
-        cls.self_ids = {r: user_id(harness.demo_account(r)["username"])
+        viewer = harness.demo_account("viewer")
+        cls.refresh = harness.sign_in(viewer["username"],
+                                      viewer["password"])["refresh_token"]
+        cls.target_user = harness.new_user(role="viewer",
+                                           signed_in=False).doc
+        cls.self_ids = {r: harness.demo_user_id(r)
                         for r in harness.USER_ROLES}
         cls.seed_sa = db().psql("SELECT id FROM service_accounts")[0][0]
 

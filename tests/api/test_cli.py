@@ -3,24 +3,17 @@ administrator of a deployment), `migrate` run again, `sql NAME`."""
 
 import os
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import U, Bearer, call, db
 
-
-def setUpModule():
-    harness.setup_module()
-
-
-def tearDownModule():
-    harness.teardown_module()
+setUpModule, tearDownModule = harness.fixtures()
 
 
 def danvan(*args, stdin=""):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DANVAN_")}
-    env["DANVAN_OWNER_DATABASE_URL"] = harness.db.owner_url
+    env["DANVAN_OWNER_DATABASE_URL"] = db().owner_url
     return subprocess.run([os.environ["DANVAN_BIN"], *args], input=stdin,
                           capture_output=True, text=True, timeout=60, env=env)
 
@@ -31,24 +24,22 @@ class UserAdd(unittest.TestCase):
                    "Võ Văn Tâm", "admin", stdin="Mot-cau-mat-khau-dai-2026\n")
         self.assertEqual(p.returncode, 0, p.stderr)
         uid = p.stdout.strip()
-        rows = harness.db.psql("SELECT username, role, unit_id, full_name "
-                               "FROM users WHERE id = '%s'" % uid)
+        rows = db().psql("SELECT username, role, unit_id, full_name "
+                         "FROM users WHERE id = '%s'" % uid)
         self.assertEqual(rows, [("chutich", "admin",
-                                 harness.SEED_UNITS["commune"],
+                                 U["commune"],
                                  "Võ Văn Tâm")])
-        audit = harness.db.psql("SELECT actor_kind, action FROM audit_events "
-                                "WHERE entity_id = '%s'" % uid)
+        audit = db().psql("SELECT actor_kind, action FROM audit_events "
+                          "WHERE entity_id = '%s'" % uid)
         self.assertEqual(audit, [("system", "create")])
-        r = harness.login("chutich", "Mot-cau-mat-khau-dai-2026")
-        self.assertEqual(r.status, 200, r.describe())
-        tok = r.json()["access_token"]
-        r = harness.server.request("GET", "/api/v1/me",
-                                   headers={"Authorization": "Bearer " + tok})
+        tok = harness.sign_in("chutich",
+                              "Mot-cau-mat-khau-dai-2026")["access_token"]
+        r = call(Bearer(tok), "GET", "/api/v1/me")
         self.assertEqual(r.status, 200, r.describe())
         self.assertEqual(r.json()["unit"]["code"], "binh-chuong")
 
     def test_refusals_write_nothing(self):
-        before = harness.db.psql("SELECT count(*) FROM users")
+        before = db().psql("SELECT count(*) FROM users")
         cases = [
             (["quang-ngai/binh-chuong", "weakling", "X", "leader"], "short\n",
              "shorter than 10"),
@@ -65,18 +56,18 @@ class UserAdd(unittest.TestCase):
                 self.assertEqual(p.returncode, 1, p.stdout)
                 self.assertIn(why, p.stderr)
                 self.assertNotIn("Mot-cau", p.stderr)
-        self.assertEqual(harness.db.psql("SELECT count(*) FROM users"), before)
+        self.assertEqual(db().psql("SELECT count(*) FROM users"), before)
 
 
 class Migrate(unittest.TestCase):
     def test_second_run_changes_nothing(self):
-        before = harness.db.psql("SELECT version, checksum, applied_at "
-                                 "FROM schema_migrations ORDER BY version")
+        before = db().psql("SELECT version, checksum, applied_at "
+                           "FROM schema_migrations ORDER BY version")
         p = danvan("migrate")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("0 applied", p.stderr)
-        after = harness.db.psql("SELECT version, checksum, applied_at "
-                                "FROM schema_migrations ORDER BY version")
+        after = db().psql("SELECT version, checksum, applied_at "
+                          "FROM schema_migrations ORDER BY version")
         self.assertEqual(before, after)
         self.assertGreaterEqual(len(after), 3)
 

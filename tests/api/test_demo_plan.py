@@ -11,26 +11,18 @@ kept beside the transcription)."""
 import json
 import os
 import re
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import (AGENCIES, CHECK, COMMUNE_PLAN, PROVINCE_PLAN, U, VILLAGES,
+                     call, db, ok)
 
-U = harness.SEED_UNITS
-PROVINCE_PLAN = "5eed0000-0000-4000-8000-0000000000a1"
-COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
 ORIGINAL = os.environ.get(
     "DANVAN_PLAN_ORIGINAL",
     str(harness.ROOT / "db" / "seed" / "source" /
         "ke-hoach-dan-van-2026-binh-chuong.txt"))
 SEED_DOC = os.path.join(harness.ROOT, "db", "seed",
                         "0003_plan_binh_chuong_2026.json")
-AGENCIES = sorted(U[k] for k in ("vp-hdnd-ubnd", "phong-kinh-te",
-                                 "phong-vh-xh", "tt-phuc-vu-hcc",
-                                 "tt-cung-ung-dvc"))
-VILLAGES = sorted(U["thon-%d" % i] for i in range(1, 5))
-CHECK = unittest.TestCase()
 
 LEADS = {1: [], 2: [U["phong-vh-xh"], U["phong-kinh-te"]],
          3: [U["vp-hdnd-ubnd"]], 4: [U["phong-kinh-te"]],
@@ -54,33 +46,25 @@ def flat(s):
     return " ".join(s.split())
 
 
-def setUpModule():
+def build():
     global plan, parent, milestones, text
-    harness.setup_module()
-    try:
-        plan = get("/api/v1/plans/" + COMMUNE_PLAN)
-        parent = get("/api/v1/plans/" + PROVINCE_PLAN)
-        for t in get("/api/v1/plans/%s/tasks" % COMMUNE_PLAN)["items"]:
-            tasks[t["number"]] = t
-            assignments[t["number"]] = get(
-                "/api/v1/tasks/%s/assignments?limit=200" % t["id"])["items"]
-        milestones = get("/api/v1/plans/%s/milestones"
-                         % COMMUNE_PLAN)["items"]
-        if os.path.exists(ORIGINAL):
-            with open(ORIGINAL, encoding="utf-8") as f:
-                text = flat(f.read())
-    except BaseException:
-        harness.teardown_module()
-        raise
+    plan = get("/api/v1/plans/" + COMMUNE_PLAN)
+    parent = get("/api/v1/plans/" + PROVINCE_PLAN)
+    for t in get("/api/v1/plans/%s/tasks" % COMMUNE_PLAN)["items"]:
+        tasks[t["number"]] = t
+        assignments[t["number"]] = get(
+            "/api/v1/tasks/%s/assignments?limit=200" % t["id"])["items"]
+    milestones = get("/api/v1/plans/%s/milestones" % COMMUNE_PLAN)["items"]
+    if os.path.exists(ORIGINAL):
+        with open(ORIGINAL, encoding="utf-8") as f:
+            text = flat(f.read())
 
 
-def tearDownModule():
-    harness.teardown_module()
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def get(path, role="viewer"):
-    r = harness.call(role, "GET", path)
-    CHECK.assertEqual(r.status, 200, r.describe())
+    r = ok(call(role, "GET", path))
     doc = r.json()
     CHECK.assertIsNone(doc.get("next_cursor") if isinstance(doc, dict)
                        else None, path)
@@ -348,7 +332,7 @@ class Tasks(unittest.TestCase):
                for n in tasks for a in assignments[n]]
         self.assertEqual(sorted(got, key=str), sorted(want, key=str))
         self.assertEqual(len(got), 99)
-        rows = harness.db.psql(
+        rows = db().psql(
             "SELECT count(*) FROM assignments a JOIN tasks t ON t.id = "
             "a.task_id WHERE t.plan_id = '%s'" % COMMUNE_PLAN)
         self.assertEqual(rows, [("99",)])

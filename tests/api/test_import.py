@@ -6,43 +6,20 @@ with its path."""
 import copy
 import json
 import os
-import secrets
-import sys
 import unittest
 import urllib.parse
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import COMMUNE_PLAN, PROVINCE_PLAN, U, call, db, tag
 
-U = harness.SEED_UNITS
-PROVINCE_PLAN = "5eed0000-0000-4000-8000-0000000000a1"
-COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
 SEED_DOC = os.path.join(harness.ROOT, "db", "seed",
                         "0003_plan_binh_chuong_2026.json")
 NON_WRITERS = ("coordinator", "inspector", "officer", "viewer", "service")
 PATH = "/api/v1/plans/import"
-CHECK = unittest.TestCase()
 
 
-def setUpModule():
-    harness.setup_module()
-
-
-def tearDownModule():
-    harness.teardown_module()
-
-
-def db():
-    return harness.db
-
-
-def call(role, method, path, **kw):
-    return harness.call(role, method, path, **kw)
-
-
-def tag():
-    return secrets.token_hex(4)
+setUpModule, tearDownModule = harness.fixtures()
 
 
 def document():
@@ -111,19 +88,6 @@ def post(doc, role="leader", query="", headers=None):
 
 def audit_count():
     return int(db().psql("SELECT count(*) FROM audit_events")[0][0])
-
-
-def send_unread(role, path, data, headers):
-    """POST a body the server may refuse before reading it all (over its
-    cap): sent on a raw socket so that an early answer is still read."""
-    head = ["POST %s HTTP/1.1" % path, "Host: 127.0.0.1",
-            "Authorization: Bearer " + harness.token(role),
-            "Content-Length: %d" % len(data), "Connection: close"]
-    head += ["%s: %s" % kv for kv in headers.items()]
-    resp = harness.server.raw_response(
-        ("\r\n".join(head) + "\r\n\r\n").encode() + data, timeout=10)
-    harness.check_contract(resp, headers)
-    return resp
 
 
 def fields_of(resp):
@@ -453,7 +417,7 @@ class Problems(unittest.TestCase):
             with self.subTest(problem=problem, ctype=ctype):
                 headers = {"Content-Type": ctype} if ctype else {}
                 if len(raw) > 1024 * 1024:
-                    r = send_unread("leader", PATH, raw, headers)
+                    r = harness.send_unread("leader", PATH, raw, headers)
                 else:
                     r = call("leader", "POST", PATH, raw=raw,
                              headers=headers)
@@ -481,7 +445,7 @@ class Roles(unittest.TestCase):
                 for q in ("", "?dry_run=true"):
                     r = post(document(), role=role, query=q)
                     harness.expect_problem(self, r, 403, "forbidden")
-        r = harness.server.request("POST", PATH, body=document())
+        r = call(None, "POST", PATH, body=document())
         harness.expect_problem(self, r, 401, "unauthenticated")
         self.assertEqual(counts(), before)
         r = post(document(), role="admin")

@@ -13,26 +13,18 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import db, srv
 
 REDOC_ASSET = harness.ROOT / "openapi" / "node_modules" / "redoc" / \
     "bundles" / "redoc.standalone.js"
 
-
-def setUpModule():
-    harness.setup_module()
-
-
-def tearDownModule():
-    harness.teardown_module()
-
-
-def srv():
-    return harness.server
+setUpModule, tearDownModule = harness.fixtures()
 
 
 def get(path, headers=None):
+    """GET without credentials, checked against the contract (not for
+    secrets: /openapi.json describes the password fields)."""
     return srv().request("GET", path, headers=headers)
 
 
@@ -96,7 +88,7 @@ def metric_value(samples, name, **labels):
              all(lab.get(k) == str(x) for k, x in labels.items())]
     if len(found) > 1:
         raise AssertionError("%d series of %s match %r" % (len(found), name,
-                                                             labels))
+                                                           labels))
     return found[0] if found else 0.0
 
 
@@ -135,7 +127,7 @@ class MetaRoutes(unittest.TestCase):
     def test_readyz_reports_schema_version(self):
         r = get("/readyz")
         self.assertEqual(r.status, 200, r.describe())
-        (version,), = harness.db.psql(
+        (version,), = db().psql(
             "SELECT max(version) FROM schema_migrations")
         self.assertEqual(r.json(), {"status": "ready",
                                     "schema_version": int(version)})
@@ -144,12 +136,12 @@ class MetaRoutes(unittest.TestCase):
     def test_readyz_503_when_not_fully_migrated(self):
         # Hide the newest migration: the schema now looks older than the
         # binary, so the server must not claim to be ready.
-        db = harness.db
-        db.psql(["CREATE TABLE hidden_migration AS SELECT * FROM "
-                 "schema_migrations WHERE version = (SELECT max(version) "
-                 "FROM schema_migrations)",
-                 "DELETE FROM schema_migrations WHERE version = (SELECT "
-                 "version FROM hidden_migration)"])
+        d = db()
+        d.psql(["CREATE TABLE hidden_migration AS SELECT * FROM "
+                "schema_migrations WHERE version = (SELECT max(version) "
+                "FROM schema_migrations)",
+                "DELETE FROM schema_migrations WHERE version = (SELECT "
+                "version FROM hidden_migration)"])
         try:
             r = wait_for(lambda: (lambda x: x if x.status == 503 else None)(
                 get("/readyz")), 2.0)
@@ -159,8 +151,8 @@ class MetaRoutes(unittest.TestCase):
             self.assertEqual(r.json()["type"],
                              "urn:danvan:problem:not_migrated")
         finally:
-            db.psql(["INSERT INTO schema_migrations SELECT * FROM "
-                     "hidden_migration", "DROP TABLE hidden_migration"])
+            d.psql(["INSERT INTO schema_migrations SELECT * FROM "
+                    "hidden_migration", "DROP TABLE hidden_migration"])
         r = wait_for(lambda: (lambda x: x if x.status == 200 else None)(
             get("/readyz")), 2.0)
         self.assertIsNotNone(r, "/readyz did not return to 200")
@@ -603,7 +595,7 @@ class Metrics(unittest.TestCase):
 class Shutdown(unittest.TestCase):
 
     def test_sigterm_exits_zero_with_idle_connection(self):
-        other = harness.Server(harness.db).start()
+        other = harness.Server(db()).start()
         try:
             r = other.request("GET", "/healthz")
             self.assertEqual(r.status, 200)
@@ -629,7 +621,7 @@ class DatabaseRights(unittest.TestCase):
     def assert_refused(self, sql, *messages):
         with self.assertRaises(harness.PsqlError, msg="danvan_app could run: "
                                + sql) as cm:
-            harness.db.psql(sql, role="danvan_app")
+            db().psql(sql, role="danvan_app")
         self.assertTrue(any(m in cm.exception.stderr for m in messages),
                         cm.exception.stderr)
 
@@ -649,8 +641,8 @@ class DatabaseRights(unittest.TestCase):
             self.assert_refused(sql, "permission denied")
 
     def test_app_role_can_read_migration_state(self):
-        rows = harness.db.psql("SELECT max(version) FROM schema_migrations",
-                               role="danvan_app")
+        rows = db().psql("SELECT max(version) FROM schema_migrations",
+                         role="danvan_app")
         self.assertTrue(rows and rows[0][0])
 
 

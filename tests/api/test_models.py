@@ -5,18 +5,12 @@ counts following, checked against the database); a model_registration
 submission that becomes a model when it is accepted; bad input, If-Match and
 the state machine's refusals; roles; and who sees which model."""
 
-import os
-import secrets
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, U, call, db, ok, tag
 
-U = harness.SEED_UNITS
-CHECK = unittest.TestCase()
-CHECK.maxDiff = None
 DEMO_1 = "5eed0000-0000-4000-8000-0000000006d1"   # thôn 1, implementing
 DEMO_2 = "5eed0000-0000-4000-8000-0000000006d2"   # thôn 2, registered
 DEMO_SUB_1 = "5eed0000-0000-4000-8000-0000000005d1"
@@ -29,50 +23,15 @@ MODEL_KEYS = {"id", "unit_id", "name", "field", "description",
               "created_at", "updated_at"}
 
 
-class F:
-    thon3 = None       # access token of an officer of thôn 3 made here
-    thon3_id = None
+def build():
+    # An officer of thôn 3: call("thon3", ...).
+    harness.new_user(U["thon-3"], "officer", "thon3", "Cán bộ Thôn 3",
+                     name="thon3")
+    for role in harness.USER_ROLES:
+        harness.token(role)
 
 
-def setUpModule():
-    harness.setup_module()
-    try:
-        F.thon3_id, F.thon3 = harness.new_user(U["thon-3"], "officer",
-                                               "thon3", "Cán bộ Thôn 3")
-        for role in harness.USER_ROLES:
-            harness.token(role)
-    except BaseException:
-        harness.teardown_module()
-        raise
-
-
-def tearDownModule():
-    harness.teardown_module()
-
-
-def db():
-    return harness.db
-
-
-def tag():
-    return secrets.token_hex(4)
-
-
-def ok(resp, status=200):
-    CHECK.assertEqual(resp.status, status, resp.describe())
-    return resp
-
-
-def call(who, method, path, **kw):
-    """A request as a demo role, or as "thon3" (the officer made here)."""
-    if who == "thon3":
-        return harness.call_with(F.thon3, method, path, **kw)
-    return harness.call(who, method, path, **kw)
-
-
-def user_id(role):
-    return db().psql("SELECT id FROM users WHERE username = '%s'"
-                     % harness.demo_account(role)["username"])[0][0]
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def version(mid):
@@ -112,17 +71,7 @@ def recognise(mid, who="leader", if_match=None, body=None):
 
 
 def listing(who, query=""):
-    items, cursor = [], None
-    for _ in range(100):
-        q = "limit=200" + ("&" + query if query else "")
-        if cursor:
-            q += "&cursor=" + cursor
-        r = ok(call(who, "GET", "/api/v1/models?" + q))
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the pages never end")
+    return harness.all_items(who, "/api/v1/models", query, max_pages=100)
 
 
 def ids(who, query=""):
@@ -311,7 +260,7 @@ class Life(unittest.TestCase):
         self.assertEqual(m["status"], "recognised")
         self.assertEqual(m["version"], 4)
         self.assertEqual(r.headers["ETag"], '"4"')
-        self.assertEqual(m["recognised_by"], user_id("leader"))
+        self.assertEqual(m["recognised_by"], harness.demo_user_id("leader"))
         self.assertIsNotNone(m["recognised_at"])
         self.assertEqual(m["results"], "0,8 km đã đổ bê tông.")
         # Not twice.
@@ -336,7 +285,7 @@ class Life(unittest.TestCase):
         orig = get(mid)
         self.assertEqual(orig["status"], "replicated")
         self.assertEqual(orig["version"], 5)
-        self.assertEqual(orig["recognised_by"], user_id("leader"))
+        self.assertEqual(orig["recognised_by"], harness.demo_user_id("leader"))
         # A replicated model is not recognised again.
         harness.expect_problem(self, recognise(mid, "leader"), 409,
                                "invalid_transition")
@@ -486,16 +435,16 @@ class Life(unittest.TestCase):
         # Recognised straight from registered.
         self.assertEqual(ok(recognise(m["id"], "admin")).json()["status"],
                          "recognised")
-        self.assertEqual(get(m["id"])["recognised_by"], user_id("admin"))
+        self.assertEqual(get(m["id"])["recognised_by"],
+                         harness.demo_user_id("admin"))
 
 
 class BadInput(unittest.TestCase):
 
     def post(self, raw=None, body=None, ctype="application/json",
              who="officer"):
-        h = harness.bearer(harness.token(who), {"Content-Type": ctype})
-        return harness.server.request("POST", "/api/v1/models", raw=raw,
-                                      body=body, headers=h)
+        return call(who, "POST", "/api/v1/models", raw=raw, body=body,
+                    headers={"Content-Type": ctype})
 
     def test_create_bad_bodies(self):
         before = int(db().psql("SELECT count(*) FROM models")[0][0])
@@ -639,7 +588,8 @@ class BadInput(unittest.TestCase):
         # The province's admin recognises it, with an empty object.
         r = ok(recognise(mid, "admin", body={}))
         self.assertEqual(r.json()["status"], "recognised")
-        self.assertEqual(r.json()["recognised_by"], user_id("admin"))
+        self.assertEqual(r.json()["recognised_by"],
+                         harness.demo_user_id("admin"))
         harness.expect_problem(self, recognise(mid, "admin"), 409,
                                "invalid_transition")
         harness.expect_problem(self, recognise(str(uuid.uuid4()), "admin",
@@ -665,10 +615,8 @@ class BadInput(unittest.TestCase):
             self, call("viewer", "GET", "/api/v1/models/counts?fields=a-b"),
             400, "invalid_query")
         # GET takes no body.
-        r = harness.server.request(
-            "GET", "/api/v1/models", raw=b"{}",
-            headers=harness.bearer(harness.token("viewer"),
-                                   {"Content-Type": "application/json"}))
+        r = call("viewer", "GET", "/api/v1/models", raw=b"{}",
+                 headers={"Content-Type": "application/json"})
         harness.expect_problem(self, r, 413, "payload_too_large")
         # Unknown methods and ids.
         r = call("leader", "DELETE", "/api/v1/models/" + DEMO_1)
@@ -683,7 +631,7 @@ class BadInput(unittest.TestCase):
                                           + str(uuid.uuid4())),
                                404, "not_found")
         # No credentials.
-        r = harness.server.request("GET", "/api/v1/models")
+        r = call(None, "GET", "/api/v1/models")
         harness.expect_problem(self, r, 401, "unauthenticated")
 
 

@@ -5,26 +5,17 @@ The demo plan's seeded spread, a fresh plan whose due days straddle "today"
 in Vietnam, the SQL function that draws the line, scope and roles."""
 
 import datetime
-import os
-import secrets
-import sys
 import time
 import unittest
 import uuid
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import (AGENCIES, CHECK, COMMUNE_PLAN, PROVINCE_PLAN, U, call, db,
+                     ok, tag)
 
-U = harness.SEED_UNITS
-COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
-PROVINCE_PLAN = "5eed0000-0000-4000-8000-0000000000a1"
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-AGENCIES = [U[k] for k in ("vp-hdnd-ubnd", "phong-kinh-te", "phong-vh-xh",
-                           "tt-phuc-vu-hcc", "tt-cung-ung-dvc")]
 STATES = ("on_time", "late", "missing", "pending")
-CHECK = unittest.TestCase()
-CHECK.maxDiff = None
 
 
 def vn_today():
@@ -57,46 +48,9 @@ class F:
     m2 = {}
     grants = {}        # name -> response of the grant
     subs = {}          # name -> submission created
-    kinhte = None      # token of an officer of Phòng Kinh tế
 
 
 TODAY = None
-
-
-def setUpModule():
-    global TODAY
-    harness.setup_module()
-    try:
-        wait_clear_of_midnight(300)
-        TODAY = vn_today()
-        build()
-    except BaseException:
-        harness.teardown_module()
-        raise
-
-
-def tearDownModule():
-    harness.teardown_module()
-
-
-def db():
-    return harness.db
-
-
-def tag():
-    return secrets.token_hex(4)
-
-
-def ok(resp, status=200):
-    CHECK.assertEqual(resp.status, status, resp.describe())
-    return resp
-
-
-def call(who, method, path, **kw):
-    """A request as a demo role, or as "kinhte" (the officer made here)."""
-    if who == "kinhte":
-        return harness.call_with(F.kinhte, method, path, **kw)
-    return harness.call(who, method, path, **kw)
 
 
 def milestone(plan_id, kind, due_on, owing, receiving=U["phong-vh-xh"]):
@@ -135,7 +89,11 @@ def submit_now(mid, unit, kind, who="leader"):
 
 
 def build():
-    F.kinhte = make_officer(U["phong-kinh-te"])
+    global TODAY
+    wait_clear_of_midnight(300)
+    TODAY = vn_today()
+    # An officer of Phòng Kinh tế: call("kinhte", ...).
+    harness.new_user(U["phong-kinh-te"], "officer", "canbo", name="kinhte")
     F.demo_ms = {m["kind"]: m for m in ok(call(
         "leader", "GET", "/api/v1/plans/%s/milestones" % COMMUNE_PLAN)
     ).json()["items"]}
@@ -173,8 +131,7 @@ def build():
     issue(F.plan2)
 
 
-def make_officer(unit):
-    return harness.new_user(unit, "officer", "canbo")[1]
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def obligations(who, plan_id, query=""):
@@ -480,8 +437,8 @@ class Scope(unittest.TestCase):
         self.assertEqual(obligations("leader", PROVINCE_PLAN)["items"], [])
 
     def test_no_credentials_401(self):
-        r = harness.server.request("GET", "/api/v1/plans/%s/obligations"
-                                   % COMMUNE_PLAN)
+        r = call(None, "GET", "/api/v1/plans/%s/obligations"
+                 % COMMUNE_PLAN)
         harness.expect_problem(self, r, 401, "unauthenticated")
 
 
@@ -525,7 +482,7 @@ class Extensions(unittest.TestCase):
             " username = '%s') FROM extensions WHERE milestone_id = '%s' AND"
             " unit_id = '%s'" % (harness.demo_account("coordinator")
                                  ["username"], F.m2["e"]["id"], dvc)),
-            [(day(1), "Gia hạn lại", "t")])
+                         [(day(1), "Gia hạn lại", "t")])
         # Audited, with the request id.
         ev = [e for e in ok(call("leader", "GET", "/api/v1/audit?entity_id="
                                  + F.m2["e"]["id"])).json()["items"]

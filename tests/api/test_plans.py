@@ -3,50 +3,25 @@ creating, changing and amending plans; issue and close; bad input of every
 kind; who may write; and Idempotency-Key on POST /plans."""
 
 import json
-import os
-import secrets
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, COMMUNE_PLAN, PROVINCE_PLAN, U, call, db, tag
 
-U = harness.SEED_UNITS
-PROVINCE_PLAN = "5eed0000-0000-4000-8000-0000000000a1"
-COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
 NON_WRITERS = ("coordinator", "inspector", "officer", "viewer", "service")
-CHECK = unittest.TestCase()
 # A plan the province admin made for Sở Nội vụ: outside the commune.
 so_plan = None
 
 
-def setUpModule():
+def build():
     global so_plan
-    harness.setup_module()
-    try:
-        so_plan = create({"title": "Kế hoạch của Sở Nội vụ " + tag(),
-                          "year": 2026, "issuing_unit_id": U["so-noi-vu"]},
-                         role="admin")
-    except BaseException:
-        harness.teardown_module()
-        raise
+    so_plan = create({"title": "Kế hoạch của Sở Nội vụ " + tag(),
+                      "year": 2026, "issuing_unit_id": U["so-noi-vu"]},
+                     role="admin")
 
 
-def tearDownModule():
-    harness.teardown_module()
-
-
-def db():
-    return harness.db
-
-
-def call(role, method, path, **kw):
-    return harness.call(role, method, path, **kw)
-
-
-def tag():
-    return secrets.token_hex(4)
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def body(**extra):
@@ -91,31 +66,7 @@ def issued_plan(**extra):
 
 
 def walk(role, query="", limit=50):
-    items, cursor = [], None
-    for _ in range(500):
-        q = "limit=%d" % limit + ("&" + query if query else "")
-        if cursor:
-            q += "&cursor=" + cursor
-        r = call(role, "GET", "/api/v1/plans?" + q)
-        CHECK.assertEqual(r.status, 200, r.describe())
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the pages never end")
-
-
-def send_unread(role, path, data, headers):
-    """POST a body the server may refuse before reading it all (over its
-    cap): sent on a raw socket so that an early answer is still read."""
-    head = ["POST %s HTTP/1.1" % path, "Host: 127.0.0.1",
-            "Authorization: Bearer " + harness.token(role),
-            "Content-Length: %d" % len(data), "Connection: close"]
-    head += ["%s: %s" % kv for kv in headers.items()]
-    resp = harness.server.raw_response(
-        ("\r\n".join(head) + "\r\n\r\n").encode() + data, timeout=10)
-    harness.check_contract(resp, headers)
-    return resp
+    return harness.all_items(role, "/api/v1/plans", query, limit, 500)
 
 
 def plan_rows(where="true"):
@@ -470,7 +421,7 @@ class Create(unittest.TestCase):
             with self.subTest(problem=problem, ctype=ctype):
                 headers = {"Content-Type": ctype} if ctype else {}
                 if status == 413:
-                    r = send_unread("leader", path, raw, headers)
+                    r = harness.send_unread("leader", path, raw, headers)
                 else:
                     r = call("leader", "POST", path, raw=raw,
                              headers=headers)
@@ -490,9 +441,9 @@ class Create(unittest.TestCase):
         self.assertEqual(len(r.json()["legal_bases"]), 100)
 
     def test_no_credentials_401(self):
-        r = harness.server.request("POST", "/api/v1/plans", body=body())
+        r = call(None, "POST", "/api/v1/plans", body=body())
         harness.expect_problem(self, r, 401, "unauthenticated")
-        r = harness.server.request("GET", "/api/v1/plans")
+        r = call(None, "GET", "/api/v1/plans")
         harness.expect_problem(self, r, 401, "unauthenticated")
 
 

@@ -4,58 +4,27 @@ out at once; bad input of every kind."""
 
 import hashlib
 import json
-import os
 import re
 import secrets
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, U, Bearer, call, db
 
-U = harness.SEED_UNITS
-CHECK = unittest.TestCase()
 SA_FIELDS = {"id", "unit_id", "name", "key_prefix", "role", "created_at",
              "last_used_at", "revoked_at", "version"}
 KEY_RE = re.compile(r"^dvk_[A-Za-z0-9_-]{43}$")
 INVALID_TOKEN_CHALLENGE = 'Bearer realm="danvan", error="invalid_token"'
-commune_admin = None
 
 
-def setUpModule():
-    global commune_admin
-    harness.setup_module()
-    try:
-        commune_admin = harness.new_user(U["commune"], "admin", "xa-admin",
-                                         "Quản trị xã")[1]
-    except BaseException:
-        harness.teardown_module()
-        raise
+def build():
+    # A commune-level administrator: call("xa-admin", ...).
+    harness.new_user(U["commune"], "admin", "xa-admin", "Quản trị xã",
+                     name="xa-admin")
 
 
-def tearDownModule():
-    harness.teardown_module()
-
-
-def srv():
-    return harness.server
-
-
-def db():
-    return harness.db
-
-
-def call(role, method, path, **kw):
-    return harness.call(role, method, path, **kw)
-
-
-def with_key(key, method, path, body=None, headers=None):
-    return harness.call_with(key, method, path, body, headers)
-
-
-def as_commune_admin(method, path, body=None, headers=None):
-    return with_key(commune_admin, method, path, body, headers)
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def create(unit=U["commune"], name=None, headers=None):
@@ -67,17 +36,7 @@ def create(unit=U["commune"], name=None, headers=None):
 
 
 def listing(role="admin"):
-    items, cursor = [], None
-    for _ in range(100):
-        path = "/api/v1/service-accounts?limit=200" + (
-            "&cursor=" + cursor if cursor else "")
-        r = call(role, "GET", path)
-        CHECK.assertEqual(r.status, 200, r.describe())
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the pages never end")
+    return harness.all_items(role, "/api/v1/service-accounts", max_pages=100)
 
 
 def subtree(unit):
@@ -197,12 +156,12 @@ class Create(unittest.TestCase):
                                        {"unit_id": "unknown"})
         for uid in (U["province"], U["so-noi-vu"]):
             with self.subTest(commune_admin_unit=uid):
-                r = as_commune_admin("POST", "/api/v1/service-accounts",
+                r = call("xa-admin", "POST", "/api/v1/service-accounts",
                                      body={"unit_id": uid, "name": "Máy"})
                 harness.expect_problem(self, r, 422, "invalid_reference",
                                        {"unit_id": "unknown"})
         self.assertEqual(count(), before)
-        r = as_commune_admin("POST", "/api/v1/service-accounts",
+        r = call("xa-admin", "POST", "/api/v1/service-accounts",
                              body={"unit_id": U["thon-2"], "name": "Máy xã"})
         self.assertEqual(r.status, 201, r.describe())
 
@@ -231,24 +190,24 @@ class Keys(unittest.TestCase):
 
     def test_demo_key_reads_every_unit(self):
         key = harness.demo_account("service")["api_key"]
-        r = with_key(key, "GET", "/api/v1/units?limit=200")
+        r = call(Bearer(key), "GET", "/api/v1/units?limit=200")
         self.assertEqual(r.status, 200, r.describe())
         self.assertEqual({u["id"] for u in r.json()["items"]},
                          subtree(U["province"]))
-        r = with_key(key, "GET", "/api/v1/units/" + U["so-noi-vu"])
+        r = call(Bearer(key), "GET", "/api/v1/units/" + U["so-noi-vu"])
         self.assertEqual(r.json()["code"], "so-noi-vu")
 
     def test_key_reads_units_of_its_subtree_only(self):
         key = create(unit=U["commune"]).json()["api_key"]
-        r = with_key(key, "GET", "/api/v1/units?limit=200")
+        r = call(Bearer(key), "GET", "/api/v1/units?limit=200")
         self.assertEqual(r.status, 200, r.describe())
         self.assertEqual({u["id"] for u in r.json()["items"]},
                          subtree(U["commune"]))
-        self.assertEqual(with_key(key, "GET", "/api/v1/units/" +
-                                  U["thon-4"]).json()["code"], "thon-4")
+        self.assertEqual(call(Bearer(key), "GET", "/api/v1/units/" +
+                              U["thon-4"]).json()["code"], "thon-4")
         for uid in (U["province"], U["so-noi-vu"]):
             with self.subTest(unit=uid):
-                r = with_key(key, "GET", "/api/v1/units/" + uid)
+                r = call(Bearer(key), "GET", "/api/v1/units/" + uid)
                 harness.expect_problem(self, r, 404, "not_found")
 
     def test_key_may_do_nothing_else(self):
@@ -275,8 +234,8 @@ class Keys(unittest.TestCase):
                                      "units"))
         for method, path, body in refused:
             with self.subTest(method=method, path=path):
-                r = with_key(key, method, path, body=body,
-                             headers={"If-Match": '"1"'})
+                r = call(Bearer(key), method, path, body=body,
+                         headers={"If-Match": '"1"'})
                 doc = harness.expect_problem(self, r, 403, "forbidden")
                 self.assertIn("service", doc["detail"])
         self.assertEqual((count(), db().psql("SELECT count(*), sum(version) "
@@ -287,7 +246,7 @@ class Keys(unittest.TestCase):
         sid, key = r.json()["id"], r.json()["api_key"]
         self.assertIsNone([s for s in listing() if s["id"] == sid][0][
             "last_used_at"])
-        self.assertEqual(with_key(key, "GET", "/api/v1/units").status, 200)
+        self.assertEqual(call(Bearer(key), "GET", "/api/v1/units").status, 200)
         used = [s for s in listing() if s["id"] == sid][0]["last_used_at"]
         self.assertIsNotNone(used)
         fresh = db().psql("SELECT last_used_at > now() - interval '1 minute' "
@@ -297,42 +256,39 @@ class Keys(unittest.TestCase):
     def test_unknown_or_malformed_keys(self):
         for key in ("dvk_" + secrets.token_urlsafe(32), "dvk_", "dvk_x"):
             with self.subTest(key=key[:12]):
-                r = with_key(key, "GET", "/api/v1/units")
+                r = call(Bearer(key), "GET", "/api/v1/units")
                 harness.expect_problem(self, r, 401, "invalid_token")
                 self.assertEqual(r.headers.get("WWW-Authenticate"),
                                  INVALID_TOKEN_CHALLENGE)
-        r = with_key("dvk_" + "a" * 200, "GET", "/api/v1/units")
+        r = call(Bearer("dvk_" + "a" * 200), "GET", "/api/v1/units")
         harness.expect_problem(self, r, 400, "invalid_request")
         # The hash itself is not a key.
         demo = harness.demo_account("service")["api_key"]
-        r = with_key(hashlib.sha256(demo.encode()).hexdigest(), "GET",
-                     "/api/v1/units")
+        r = call(Bearer(hashlib.sha256(demo.encode()).hexdigest()), "GET",
+                 "/api/v1/units")
         harness.expect_problem(self, r, 401, "invalid_token")
 
 
 class Revoke(unittest.TestCase):
 
-    def revoke(self, sid, etag, cred=None, headers=None):
+    def revoke(self, sid, etag, who="admin", headers=None):
         h = dict(headers or {})
         if etag is not None:
             h["If-Match"] = etag
-        if cred is not None:
-            return with_key(cred, "DELETE", "/api/v1/service-accounts/" + sid,
-                            headers=h)
-        return call("admin", "DELETE", "/api/v1/service-accounts/" + sid,
+        return call(who, "DELETE", "/api/v1/service-accounts/" + sid,
                     headers=h)
 
     def test_revoked_key_is_refused_at_once(self):
         r = create(unit=U["commune"])
         sid, key = r.json()["id"], r.json()["api_key"]
-        self.assertEqual(with_key(key, "GET", "/api/v1/units").status, 200)
+        self.assertEqual(call(Bearer(key), "GET", "/api/v1/units").status, 200)
         rid = "revoke-" + secrets.token_hex(6)
         x = self.revoke(sid, '"1"', headers={"X-Request-Id": rid})
         self.assertEqual(x.status, 204, x.describe())
         self.assertEqual(x.body, b"")
         for path in ("/api/v1/units", "/api/v1/units/" + U["commune"]):
             with self.subTest(path=path):
-                r = with_key(key, "GET", path)
+                r = call(Bearer(key), "GET", path)
                 harness.expect_problem(self, r, 401, "invalid_token")
                 self.assertEqual(r.headers.get("WWW-Authenticate"),
                                  INVALID_TOKEN_CHALLENGE)
@@ -382,11 +338,11 @@ class Revoke(unittest.TestCase):
     def test_commune_admin_revokes_only_in_its_subtree(self):
         demo = db().psql("SELECT id FROM service_accounts WHERE unit_id = "
                          "'%s' ORDER BY created_at LIMIT 1" % U["province"])
-        x = self.revoke(demo[0][0], '"1"', cred=commune_admin)
+        x = self.revoke(demo[0][0], '"1"', who="xa-admin")
         harness.expect_problem(self, x, 404, "not_found")
         key = harness.demo_account("service")["api_key"]
-        self.assertEqual(with_key(key, "GET", "/api/v1/units").status, 200)
-        r = with_key(commune_admin, "GET", "/api/v1/service-accounts")
+        self.assertEqual(call(Bearer(key), "GET", "/api/v1/units").status, 200)
+        r = call("xa-admin", "GET", "/api/v1/service-accounts")
         self.assertEqual(r.status, 200, r.describe())
         ids = {s["id"] for s in r.json()["items"]}
         self.assertNotIn(demo[0][0], ids)
@@ -394,7 +350,7 @@ class Revoke(unittest.TestCase):
         self.assertTrue(all(s["unit_id"] in units
                             for s in r.json()["items"]))
         mine = create(unit=U["thon-1"]).json()["id"]
-        self.assertEqual(self.revoke(mine, '"1"', cred=commune_admin).status,
+        self.assertEqual(self.revoke(mine, '"1"', who="xa-admin").status,
                          204)
 
 

@@ -7,89 +7,44 @@ under fifty concurrent creates, bad input, the state machine's refusals,
 roles, scope and the review queue."""
 
 import datetime
-import http.client
 import json
-import os
-import secrets
-import socket
-import sys
 import threading
 import time
 import unittest
 import uuid
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, COMMUNE_PLAN, U, call, db, ok, srv, tag
 
-U = harness.SEED_UNITS
-COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 KT = U["phong-kinh-te"]
 VHXH = U["phong-vh-xh"]
-CHECK = unittest.TestCase()
-CHECK.maxDiff = None
 READERS = harness.ROLES
 NO_WRITE = ("viewer", "inspector", "service")
 P = harness.PROBLEM_TYPE_PREFIX
+JSON = {"Content-Type": "application/json"}
 
 
 class F:
     ms = {}            # kind -> milestone of the demo plan
     xs = {}            # kind -> milestone of a fresh plan, due in a month
     xplan = None
-    kinhte = None      # access token of an officer of Phòng Kinh tế
-    kinhte_id = None
+    kinhte_id = None   # the officer of Phòng Kinh tế: call("kinhte", ...)
 
 
-def setUpModule():
-    harness.setup_module()
-    try:
-        F.kinhte, F.kinhte_id = make_officer(KT)
-        F.ms = {m["kind"]: m for m in ok(call(
-            "leader", "GET", "/api/v1/plans/%s/milestones" % COMMUNE_PLAN)
-        ).json()["items"]}
-        for role in harness.USER_ROLES:
-            harness.token(role)
-        build_fresh_plan()
-    except BaseException:
-        harness.teardown_module()
-        raise
+def build():
+    F.kinhte_id = harness.new_user(KT, "officer", "kinhte",
+                                   "Cán bộ Phòng Kinh tế", name="kinhte").id
+    F.ms = {m["kind"]: m for m in ok(call(
+        "leader", "GET", "/api/v1/plans/%s/milestones" % COMMUNE_PLAN)
+    ).json()["items"]}
+    for role in harness.USER_ROLES:
+        harness.token(role)
+    build_fresh_plan()
 
 
-def tearDownModule():
-    harness.teardown_module()
-
-
-def db():
-    return harness.db
-
-
-def tag():
-    return secrets.token_hex(4)
-
-
-def ok(resp, status=200):
-    CHECK.assertEqual(resp.status, status, resp.describe())
-    return resp
-
-
-def auth(who):
-    return F.kinhte if who == "kinhte" else harness.token(who)
-
-
-def call(who, method, path, **kw):
-    """A request as a demo role, or as "kinhte" (the officer made here)."""
-    if who == "kinhte":
-        return harness.call_with(F.kinhte, method, path, **kw)
-    return harness.call(who, method, path, **kw)
-
-
-def make_officer(unit):
-    """(access token, id) of a new officer of unit."""
-    uid, token = harness.new_user(unit, "officer", "kinhte",
-                                  "Cán bộ Phòng Kinh tế")
-    return token, uid
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def build_fresh_plan():
@@ -109,11 +64,6 @@ def build_fresh_plan():
                                  "owing": {"group": "agencies"}}), 201).json()
     ok(call("leader", "POST", "/api/v1/plans/%s/issue" % F.xplan["id"],
             headers={"If-Match": '"%d"' % F.xplan["version"]}))
-
-
-def user_id(role):
-    return db().psql("SELECT id FROM users WHERE username = '%s'"
-                     % harness.demo_account(role)["username"])[0][0]
 
 
 def rows(where="true"):
@@ -152,17 +102,7 @@ def patch(sid, changes, who, if_match=None, rid=None):
 
 
 def listing(who, query="", limit=200):
-    items, cursor = [], None
-    for _ in range(200):
-        q = "limit=%d" % limit + ("&" + query if query else "")
-        if cursor:
-            q += "&cursor=" + cursor
-        r = ok(call(who, "GET", "/api/v1/submissions?" + q))
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the pages never end")
+    return harness.all_items(who, "/api/v1/submissions", query, limit, 200)
 
 
 def obligation(milestone_id, unit_id, who="leader"):
@@ -194,45 +134,17 @@ def model(**extra):
 
 
 def raw_post(path, who, data, headers):
-    head = ["POST %s HTTP/1.1" % path, "Host: 127.0.0.1",
-            "Authorization: Bearer " + auth(who),
-            "Content-Type: application/json",
-            "Content-Length: %d" % len(data), "Connection: close"]
-    head += ["%s: %s" % kv for kv in headers.items()]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + data
-
-
-def send_and_hang_up(payload, cut=None):
-    """Send a request (or its first `cut` bytes) and close the socket
-    without reading a byte of the answer."""
-    s = socket.create_connection(("127.0.0.1", harness.server.port),
-                                 timeout=5)
-    try:
-        s.sendall(payload if cut is None else payload[:cut])
-    finally:
-        s.close()
+    return harness.raw_request(who, path, data, dict(headers, **JSON))
 
 
 def send_with_tiny_timeout(who, body_bytes, headers):
-    """http.client with a 2 ms timeout: the answer is usually given up on.
-    Returns the Response when it did come in time, else None."""
-    h = dict(headers)
-    h["Authorization"] = "Bearer " + auth(who)
-    h["Content-Type"] = "application/json"
-    c = http.client.HTTPConnection("127.0.0.1", harness.server.port,
-                                   timeout=0.002)
+    """A client that gives up after 2 ms: the Response when it did come in
+    time, else None."""
     try:
-        c.request("POST", "/api/v1/submissions", body=body_bytes, headers=h)
-        r = c.getresponse()
-        resp = harness.Response(r.status, r.reason,
-                                harness.Headers(r.getheaders()), r.read(),
-                                "POST", "/api/v1/submissions")
+        return call(who, "POST", "/api/v1/submissions", raw=body_bytes,
+                    headers=dict(headers, **JSON), timeout=0.002)
     except OSError:
         return None
-    finally:
-        c.close()
-    harness.check_contract(resp, h)
-    return resp
 
 
 def audit(entity_id):
@@ -264,10 +176,10 @@ class Story(unittest.TestCase):
         hdr = {"Idempotency-Key": key}
 
         # 1. Half the request, then the line drops: nothing happened.
-        send_and_hang_up(raw_post("/api/v1/submissions", "kinhte", data, hdr),
-                         cut=len(data) // 2 + 200)
+        payload = raw_post("/api/v1/submissions", "kinhte", data, hdr)
+        srv().send_and_close(payload[:len(data) // 2 + 200])
         # 2. The whole request, then the line drops before the answer.
-        send_and_hang_up(raw_post("/api/v1/submissions", "kinhte", data, hdr))
+        srv().send_and_close(payload)
         # 3. A client that gives up after 2 ms.
         answers = []
         r = send_with_tiny_timeout("kinhte", data, hdr)
@@ -345,7 +257,8 @@ class Story(unittest.TestCase):
                     rid=rids["return"])).json()
         self.assertEqual((s["status"], s["review_reason"], s["reviewed_by"],
                           s["revision"]),
-                         ("returned", reason, user_id("coordinator"), 1))
+                         ("returned", reason,
+                          harness.demo_user_id("coordinator"), 1))
         # Returned is still received, and stays late.
         ob = obligation(m6["id"], KT)
         self.assertEqual((ob["state"], ob["submission_id"]), ("late", sid))
@@ -385,7 +298,8 @@ class Story(unittest.TestCase):
         rids["accept"] = "accept-" + tag()
         s = ok(step(sid, "accept", "coordinator", rid=rids["accept"])).json()
         self.assertEqual((s["status"], s["reviewed_by"], s["review_reason"]),
-                         ("accepted", user_id("coordinator"), None))
+                         ("accepted", harness.demo_user_id("coordinator"),
+                          None))
         harness.expect_problem(self, patch(sid, {"title": "Sửa"}, "kinhte"),
                                409, "submission_locked")
         for action, who, b2 in (("submit", "kinhte", None),
@@ -398,8 +312,8 @@ class Story(unittest.TestCase):
         s = ok(step(sid, "approve", "leader", rid=rids["approve"])).json()
         self.assertEqual((s["status"], s["approved_by"], s["revision"],
                           s["timeliness"], s["submitted_at"]),
-                         ("approved", user_id("leader"), 2, "late",
-                          submitted_at))
+                         ("approved", harness.demo_user_id("leader"), 2,
+                          "late", submitted_at))
         self.assertIsNotNone(s["approved_at"])
         self.assertEqual(get(sid, "kinhte"), s)
 
@@ -428,11 +342,12 @@ class Story(unittest.TestCase):
              ("submit", rids["submit2"]), ("accept", rids["accept"]),
              ("approve", rids["approve"])])
         self.assertEqual(ev[0]["action"], "create")
+        coordinator = harness.demo_user_id("coordinator")
         self.assertEqual([e["actor_id"] for e in ev],
-                         [F.kinhte_id] * 3 + [user_id("coordinator"),
+                         [F.kinhte_id] * 3 + [coordinator,
                                               F.kinhte_id, F.kinhte_id,
-                                              user_id("coordinator"),
-                                              user_id("leader")])
+                                              coordinator,
+                                              harness.demo_user_id("leader")])
         self.assertEqual((ev[-1]["before"]["status"],
                           ev[-1]["after"]["status"]),
                          ("accepted", "approved"))
@@ -756,9 +671,7 @@ class Create(unittest.TestCase):
                          headers={"Content-Type": ctype})
                 harness.expect_problem(self, r, status, code)
         big = json.dumps(model(body="x" * (300 * 1024))).encode()
-        payload = raw_post("/api/v1/submissions", "officer", big, {})
-        resp = harness.server.raw_response(payload, timeout=10)
-        harness.check_contract(resp, {})
+        resp = harness.send_unread("officer", "/api/v1/submissions", big, JSON)
         harness.expect_problem(self, resp, 413, "payload_too_large")
         self.assertEqual(rows(), n)
 
@@ -832,7 +745,7 @@ class Workflow(unittest.TestCase):
         self.assertEqual(get(s["id"])["status"], "submitted")
         s = ok(step(s["id"], "accept", "leader")).json()
         self.assertEqual((s["status"], s["reviewed_by"]),
-                         ("accepted", user_id("leader")))
+                         ("accepted", harness.demo_user_id("leader")))
 
     def test_concurrent_edits_of_one_version_one_wins(self):
         # The version is compared under the submission's lock: of eight
@@ -944,7 +857,7 @@ class Roles(unittest.TestCase):
                 ok(call(who, "GET", "/api/v1/submissions/%s/versions" % x))
                 self.assertIn(x, [y["id"] for y in listing(who)])
         self.assertEqual(get(sid)["version"], s["version"])
-        r = harness.server.request("GET", "/api/v1/submissions")
+        r = call(None, "GET", "/api/v1/submissions")
         harness.expect_problem(self, r, 401, "unauthenticated")
 
 

@@ -5,56 +5,23 @@ may write."""
 
 import gzip
 import json
-import os
-import secrets
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import (AGENCIES, COMMUNE_PLAN, PROVINCE_PLAN, U, VILLAGES, call,
+                     db, ok, tag)
 
-U = harness.SEED_UNITS
-PROVINCE_PLAN = "5eed0000-0000-4000-8000-0000000000a1"
-COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
-AGENCIES = sorted(U[k] for k in ("vp-hdnd-ubnd", "phong-kinh-te",
-                                 "phong-vh-xh", "tt-phuc-vu-hcc",
-                                 "tt-cung-ung-dvc"))
-VILLAGES = sorted(U["thon-%d" % i] for i in range(1, 5))
 NON_WRITERS = ("coordinator", "inspector", "officer", "viewer", "service")
-CHECK = unittest.TestCase()
 so_plan = None
 
 
-def setUpModule():
+def build():
     global so_plan
-    harness.setup_module()
-    try:
-        so_plan = new_plan(role="admin", issuing_unit_id=U["so-noi-vu"])
-    except BaseException:
-        harness.teardown_module()
-        raise
+    so_plan = new_plan(role="admin", issuing_unit_id=U["so-noi-vu"])
 
 
-def tearDownModule():
-    harness.teardown_module()
-
-
-def db():
-    return harness.db
-
-
-def call(role, method, path, **kw):
-    return harness.call(role, method, path, **kw)
-
-
-def tag():
-    return secrets.token_hex(4)
-
-
-def ok(resp, status=200):
-    CHECK.assertEqual(resp.status, status, resp.describe())
-    return resp
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def new_plan(role="leader", status="draft", **extra):
@@ -100,15 +67,7 @@ def milestone_rows(pid):
 
 
 def walk(path, limit, role="leader"):
-    pages, cursor = [], None
-    for _ in range(100):
-        q = "?limit=%d" % limit + ("&cursor=" + cursor if cursor else "")
-        r = ok(call(role, "GET", path + q))
-        pages.append(r.json()["items"])
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return pages
-    raise AssertionError("the pages never end")
+    return harness.pages(role, path, limit=limit, max_pages=100)
 
 
 def versions(pid):

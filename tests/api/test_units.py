@@ -4,52 +4,23 @@ every kind, and Idempotency-Key."""
 
 import json
 import math
-import os
 import secrets
-import sys
 import threading
 import unicodedata
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-
-U = harness.SEED_UNITS
-CHECK = unittest.TestCase()
-# A commune-level administrator, made for this module.
-commune_admin = None
+import harness
+from harness import CHECK, U, call, db
 
 
-def setUpModule():
-    global commune_admin
-    harness.setup_module()
-    try:
-        commune_admin = harness.new_user(U["commune"], "admin", "xa-admin",
-                                         "Quản trị xã")[1]
-    except BaseException:
-        harness.teardown_module()
-        raise
+def build():
+    # A commune-level administrator: call("xa-admin", ...).
+    harness.new_user(U["commune"], "admin", "xa-admin", "Quản trị xã",
+                     name="xa-admin")
 
 
-def tearDownModule():
-    harness.teardown_module()
-
-
-def srv():
-    return harness.server
-
-
-def db():
-    return harness.db
-
-
-def call(role, method, path, **kw):
-    return harness.call(role, method, path, **kw)
-
-
-def as_commune_admin(method, path, body=None, headers=None, raw=None):
-    return harness.call_with(commune_admin, method, path, body, headers, raw)
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def code(prefix="t"):
@@ -82,26 +53,10 @@ def unit_count():
     return int(db().psql("SELECT count(*) FROM units")[0][0])
 
 
-def walk(role, query="", limit=200, credential=None):
-    """Every page of GET /units?query as `role`; (items, pages)."""
-    items, pages, cursor = [], [], None
-    for _ in range(1000):
-        q = "limit=%d" % limit + ("&" + query if query else "")
-        if cursor:
-            q += "&cursor=" + cursor
-        if credential:
-            r = srv().request("GET", "/api/v1/units?" + q,
-                              headers=harness.bearer(credential))
-        else:
-            r = call(role, "GET", "/api/v1/units?" + q)
-        CHECK.assertEqual(r.status, 200, r.describe())
-        doc = r.json()
-        pages.append(doc["items"])
-        items += doc["items"]
-        cursor = doc["next_cursor"]
-        if cursor is None:
-            return items, pages
-    raise AssertionError("the pages never end")
+def walk(who, query="", limit=200):
+    """Every page of GET /units?query as `who`; (items, pages)."""
+    pages = harness.pages(who, "/api/v1/units", query, limit)
+    return [u for page in pages for u in page], pages
 
 
 def tree():
@@ -565,7 +520,7 @@ class Create(unittest.TestCase):
         self.assertEqual(unit_count(), before + 1)
 
     def test_commune_admin_creates_only_inside(self):
-        r = as_commune_admin("POST", "/api/v1/units", body={
+        r = call("xa-admin", "POST", "/api/v1/units", body={
             "parent_id": U["commune"], "kind": "office", "code": code(),
             "name": "Ban của xã"})
         self.assertEqual(r.status, 201, r.describe())
@@ -573,7 +528,7 @@ class Create(unittest.TestCase):
         before = unit_count()
         for parent in (U["province"], U["so-noi-vu"]):
             with self.subTest(parent=parent):
-                r = as_commune_admin("POST", "/api/v1/units", body={
+                r = call("xa-admin", "POST", "/api/v1/units", body={
                     "parent_id": parent, "kind": "office", "code": code(),
                     "name": "Ngoài phạm vi"})
                 harness.expect_problem(self, r, 422, "invalid_reference",
@@ -678,11 +633,11 @@ class Update(unittest.TestCase):
         # The commune admin: its own unit, above it, beside it.
         for uid in (U["commune"], U["province"], U["so-noi-vu"]):
             with self.subTest(unit=uid):
-                x = as_commune_admin("PATCH", "/api/v1/units/" + uid,
+                x = call("xa-admin", "PATCH", "/api/v1/units/" + uid,
                                      body={"name": "Chiếm"},
                                      headers={"If-Match": '"1"'})
                 harness.expect_problem(self, x, 404, "not_found")
-                x = as_commune_admin("DELETE", "/api/v1/units/" + uid,
+                x = call("xa-admin", "DELETE", "/api/v1/units/" + uid,
                                      headers={"If-Match": '"1"'})
                 harness.expect_problem(self, x, 404, "not_found")
         names = db().psql("SELECT name FROM units WHERE id IN ('%s', '%s', "
@@ -693,13 +648,13 @@ class Update(unittest.TestCase):
                                  ("UBND xã Bình Chương",)])
         # Strictly below: allowed.
         uid = create(U["thon-3"]).json()["id"]
-        x = as_commune_admin("PATCH", "/api/v1/units/" + uid,
+        x = call("xa-admin", "PATCH", "/api/v1/units/" + uid,
                              body={"name": "Xã đổi"},
                              headers={"If-Match": '"1"'})
         self.assertEqual(x.status, 200, x.describe())
         self.assertEqual(x.json()["name"], "Xã đổi")
         leaf = create(U["commune"]).json()["id"]
-        x = as_commune_admin("DELETE", "/api/v1/units/" + leaf,
+        x = call("xa-admin", "DELETE", "/api/v1/units/" + leaf,
                              headers={"If-Match": '"1"'})
         self.assertEqual(x.status, 204, x.describe())
 
@@ -792,7 +747,7 @@ class Move(unittest.TestCase):
                 harness.expect_problem(self, r, 422, "invalid_reference",
                                        {"parent_id": "unknown"})
         # The commune admin cannot move a unit out of its subtree.
-        r = as_commune_admin("PATCH", "/api/v1/units/" + self.a["id"],
+        r = call("xa-admin", "PATCH", "/api/v1/units/" + self.a["id"],
                              body={"parent_id": U["so-noi-vu"]},
                              headers={"If-Match": '"1"'})
         harness.expect_problem(self, r, 422, "invalid_reference",
@@ -836,11 +791,8 @@ class Delete(unittest.TestCase):
         parent = create(U["thon-4"]).json()["id"]
         create(parent)
         with_user = create(U["thon-4"]).json()["id"]
-        r = call("admin", "POST", "/api/v1/users", body={
-            "unit_id": with_user, "username": code("nguoi"),
-            "full_name": "Người ở đây", "role": "viewer",
-            "password": "Pw-" + secrets.token_urlsafe(18)})
-        self.assertEqual(r.status, 201, r.describe())
+        harness.new_user(with_user, "viewer", "nguoi", "Người ở đây",
+                         signed_in=False)
         with_sa = create(U["thon-4"]).json()["id"]
         r = call("admin", "POST", "/api/v1/service-accounts",
                  body={"unit_id": with_sa, "name": "Máy"})
@@ -878,12 +830,9 @@ class Delete(unittest.TestCase):
 
 class Idempotency(unittest.TestCase):
 
-    def post(self, body, key, cred=None):
+    def post(self, body, key, who="admin"):
         h = {"Idempotency-Key": key} if key is not None else {}
-        if cred is not None:
-            return as_commune_admin("POST", "/api/v1/units", body=body,
-                                    headers=h)
-        return call("admin", "POST", "/api/v1/units", body=body, headers=h)
+        return call(who, "POST", "/api/v1/units", body=body, headers=h)
 
     def count(self, c):
         return int(db().psql("SELECT count(*) FROM units WHERE code = '%s'"
@@ -936,7 +885,7 @@ class Idempotency(unittest.TestCase):
     def test_keys_belong_to_their_caller(self):
         body, key = self.body(U["commune"]), "k-" + secrets.token_hex(8)
         self.assertEqual(self.post(body, key).status, 201)
-        r = self.post(body, key, cred=commune_admin)
+        r = self.post(body, key, "xa-admin")
         harness.expect_problem(self, r, 409, "conflict")
         self.assertIsNone(r.headers.get("Idempotent-Replayed"))
 

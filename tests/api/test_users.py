@@ -4,78 +4,29 @@ of every kind. No password or hash ever comes back."""
 
 import base64
 import json
-import os
 import secrets
-import sys
 import unicodedata
 import unittest
 import uuid
 from urllib.parse import quote
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, U, Bearer, call, db, strong_password
 
-U = harness.SEED_UNITS
-CHECK = unittest.TestCase()
 USER_FIELDS = {"id", "unit_id", "username", "full_name", "role", "active",
                "version", "created_at", "updated_at"}
-commune_admin = None
 
 
-def setUpModule():
-    global commune_admin
-    harness.setup_module()
-    try:
-        user, pw = create_user(role="admin", unit=U["commune"],
-                               prefix="xa-admin")
-        commune_admin = sign_in(user["username"], pw)["access_token"]
-    except BaseException:
-        harness.teardown_module()
-        raise
+def build():
+    # A commune-level administrator: call("xa-admin", ...).
+    harness.new_user(U["commune"], "admin", "xa-admin", name="xa-admin")
 
 
-def tearDownModule():
-    harness.teardown_module()
-
-
-def srv():
-    return harness.server
-
-
-def db():
-    return harness.db
-
-
-def call(role, method, path, **kw):
-    return harness.call(role, method, path, **kw)
-
-
-def as_commune_admin(method, path, body=None, headers=None, raw=None):
-    return harness.call_with(commune_admin, method, path, body, headers, raw)
-
-
-def strong_password():
-    return "Pw-" + secrets.token_urlsafe(18)
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def new_username(prefix="u"):
     return "%s-%s" % (prefix, secrets.token_hex(4))
-
-
-def create_user(role="viewer", unit=U["commune"], prefix="u", **extra):
-    body = {"unit_id": unit, "username": new_username(prefix),
-            "full_name": "Nguyễn Văn Thử", "role": role,
-            "password": strong_password()}
-    body.update(extra)
-    r = call("admin", "POST", "/api/v1/users", body=body)
-    CHECK.assertEqual(r.status, 201, r.describe())
-    return r.json(), body["password"]
-
-
-def sign_in(username, password):
-    r = harness.login(username, password)
-    CHECK.assertEqual(r.status, 200, r.describe())
-    return r.json()
 
 
 def get_user(uid, role="admin"):
@@ -95,33 +46,6 @@ def user_count():
     return int(db().psql("SELECT count(*) FROM users")[0][0])
 
 
-def demo_id(role):
-    name = harness.demo_account(role)["username"]
-    return db().psql("SELECT id FROM users WHERE username = '%s'"
-                     % name)[0][0]
-
-
-def walk(role, query="", limit=200, credential=None):
-    items, pages, cursor = [], [], None
-    for _ in range(1000):
-        q = "limit=%d" % limit + ("&" + query if query else "")
-        if cursor:
-            q += "&cursor=" + cursor
-        if credential:
-            r = srv().request("GET", "/api/v1/users?" + q,
-                              headers=harness.bearer(credential))
-        else:
-            r = call(role, "GET", "/api/v1/users?" + q)
-        CHECK.assertEqual(r.status, 200, r.describe())
-        doc = r.json()
-        pages.append(doc["items"])
-        items += doc["items"]
-        cursor = doc["next_cursor"]
-        if cursor is None:
-            return items, pages
-    raise AssertionError("the pages never end")
-
-
 def users_below(unit):
     """Ids of the users whose unit is `unit` or below it, by parent_id."""
     rows = db().psql(
@@ -135,6 +59,12 @@ def fold(s):
     """Lower case without diacritics (đ too), as search compares."""
     s = unicodedata.normalize("NFD", s.replace("đ", "d").replace("Đ", "D"))
     return "".join(c for c in s if unicodedata.category(c) != "Mn").lower()
+
+
+def walk(who, query="", limit=200):
+    """Every page of GET /users?query as `who`; (items, pages)."""
+    pages = harness.pages(who, "/api/v1/users", query, limit)
+    return [u for page in pages for u in page], pages
 
 
 def all_users():
@@ -188,20 +118,21 @@ class Read(unittest.TestCase):
                              ("coordinator", "admin"),
                              ("leader", "admin")):
             with self.subTest(role=role, target=target):
-                r = call(role, "GET", "/api/v1/users/" + demo_id(target))
+                r = call(role, "GET",
+                         "/api/v1/users/" + harness.demo_user_id(target))
                 doc = harness.expect_problem(self, r, 404, "not_found")
                 self.assertEqual((doc["title"], doc["detail"]),
                                  (ref["title"], ref["detail"]))
-        r = get_user(demo_id("viewer"), "leader")
+        r = get_user(harness.demo_user_id("viewer"), "leader")
         self.assertEqual(r.json()["username"], "xem")
-        r = get_user(demo_id("coordinator"), "coordinator")
+        r = get_user(harness.demo_user_id("coordinator"), "coordinator")
         self.assertEqual(r.json()["username"], "vhxh")
         # Filtering on a unit outside the subtree finds nobody.
         items, _ = walk("coordinator", "unit_id=" + U["commune"])
         self.assertEqual(items, [])
 
     def test_get_with_etag(self):
-        r = get_user(demo_id("officer"))
+        r = get_user(harness.demo_user_id("officer"))
         doc = r.json()
         self.assertEqual(set(doc), USER_FIELDS)
         self.assertEqual((doc["username"], doc["unit_id"], doc["role"]),
@@ -312,13 +243,13 @@ class Create(unittest.TestCase):
         self.assertEqual(r.headers.get("ETag"), '"1"')
         self.assertEqual(get_user(doc["id"]).json(), doc)
         # The password works, and only an Argon2id hash of it is stored.
-        tok = sign_in(body["username"], body["password"])["access_token"]
+        tok = harness.sign_in(body["username"],
+                              body["password"])["access_token"]
         claims = json.loads(base64.urlsafe_b64decode(
             tok.split(".")[1] + "=="))
         self.assertEqual((claims["sub"], claims["role"], claims["unit"]),
                          (doc["id"], "officer", U["thon-2"]))
-        r = srv().request("GET", "/api/v1/units/" + U["thon-2"],
-                          headers=harness.bearer(tok))
+        r = call(Bearer(tok), "GET", "/api/v1/units/" + U["thon-2"])
         self.assertEqual(r.status, 200, r.describe())
         stored = db().psql("SELECT password_hash FROM users WHERE id = '%s'"
                            % doc["id"])[0][0]
@@ -441,13 +372,13 @@ class Create(unittest.TestCase):
         # the unit above.
         for unit in (U["province"], U["so-noi-vu"], U["commune"]):
             with self.subTest(commune_admin_unit=unit):
-                r = as_commune_admin("POST", "/api/v1/users",
-                                     body=self.valid(unit_id=unit))
+                r = call("xa-admin", "POST", "/api/v1/users",
+                         body=self.valid(unit_id=unit))
                 harness.expect_problem(self, r, 422, "invalid_reference",
                                        {"unit_id": "unknown"})
         self.assertEqual(user_count(), before)
-        r = as_commune_admin("POST", "/api/v1/users",
-                             body=self.valid(unit_id=U["phong-vh-xh"]))
+        r = call("xa-admin", "POST", "/api/v1/users",
+                 body=self.valid(unit_id=U["phong-vh-xh"]))
         self.assertEqual(r.status, 201, r.describe())
 
     def test_duplicate_username_409(self):
@@ -506,7 +437,7 @@ class Create(unittest.TestCase):
 class Update(unittest.TestCase):
 
     def test_change_name_role_and_unit(self):
-        user, _ = create_user()
+        user = harness.new_user(signed_in=False).doc
         r = patch(user["id"], {"full_name": "Lê Văn Đổi"}, etag='"1"')
         self.assertEqual(r.status, 200, r.describe())
         doc = r.json()
@@ -524,7 +455,7 @@ class Update(unittest.TestCase):
         self.assertEqual(get_user(user["id"]).json(), r.json())
 
     def test_username_cannot_change(self):
-        user, _ = create_user()
+        user = harness.new_user(signed_in=False).doc
         r = patch(user["id"], {"username": new_username()})
         harness.expect_problem(self, r, 422, "invalid_body",
                                {"username": "unknown"})
@@ -532,7 +463,7 @@ class Update(unittest.TestCase):
                          user["username"])
 
     def test_invalid_patches(self):
-        user, _ = create_user()
+        user = harness.new_user(signed_in=False).doc
         path = "/api/v1/users/" + user["id"]
         h = {"If-Match": '"1"'}
         cases = [
@@ -573,7 +504,7 @@ class Update(unittest.TestCase):
         self.assertEqual(r.json()["full_name"], "Merge")
 
     def test_preconditions_and_unknown_ids(self):
-        user, _ = create_user()
+        user = harness.new_user(signed_in=False).doc
         path = "/api/v1/users/" + user["id"]
         r = call("admin", "PATCH", path, body={"full_name": "A"})
         harness.expect_problem(self, r, 428, "precondition_required")
@@ -588,12 +519,12 @@ class Update(unittest.TestCase):
         self.assertEqual(get_user(user["id"]).json()["version"], 1)
 
     def test_unit_must_be_active_and_in_scope(self):
-        user, _ = create_user(unit=U["thon-3"])
+        user = harness.new_user(U["thon-3"], signed_in=False).doc
         for unit in (str(uuid.uuid4()),):
             r = patch(user["id"], {"unit_id": unit})
             harness.expect_problem(self, r, 422, "invalid_reference",
                                    {"unit_id": "unknown"})
-        r = as_commune_admin("PATCH", "/api/v1/users/" + user["id"],
+        r = call("xa-admin", "PATCH", "/api/v1/users/" + user["id"],
                              body={"unit_id": U["so-noi-vu"]},
                              headers={"If-Match": '"1"'})
         harness.expect_problem(self, r, 422, "invalid_reference",
@@ -602,26 +533,26 @@ class Update(unittest.TestCase):
 
     def test_commune_admin_reaches_only_its_subtree(self):
         for target in ("admin",):
-            uid = demo_id(target)
-            r = as_commune_admin("GET", "/api/v1/users/" + uid)
+            uid = harness.demo_user_id(target)
+            r = call("xa-admin", "GET", "/api/v1/users/" + uid)
             harness.expect_problem(self, r, 404, "not_found")
-            r = as_commune_admin("PATCH", "/api/v1/users/" + uid,
+            r = call("xa-admin", "PATCH", "/api/v1/users/" + uid,
                                  body={"active": False},
                                  headers={"If-Match": '"1"'})
             harness.expect_problem(self, r, 404, "not_found")
         self.assertEqual(db().psql("SELECT active FROM users WHERE username "
                                    "= 'admin'"), [("t",)])
-        items, _ = walk(None, credential=commune_admin)
+        items, _ = walk("xa-admin")
         self.assertNotIn("admin", [u["username"] for u in items])
-        user, _ = create_user(unit=U["thon-4"])
-        r = as_commune_admin("PATCH", "/api/v1/users/" + user["id"],
+        user = harness.new_user(U["thon-4"], signed_in=False).doc
+        r = call("xa-admin", "PATCH", "/api/v1/users/" + user["id"],
                              body={"full_name": "Xã sửa"},
                              headers={"If-Match": '"1"'})
         self.assertEqual(r.status, 200, r.describe())
 
     def test_password_change(self):
-        user, old = create_user()
-        session = sign_in(user["username"], old)
+        made = harness.new_user()
+        user, old, session = made.doc, made.password, made.session
         new = strong_password()
         rid = "pw-" + secrets.token_hex(6)
         r = call("admin", "PATCH", "/api/v1/users/" + user["id"],
@@ -631,9 +562,9 @@ class Update(unittest.TestCase):
         self.assertEqual(r.json()["version"], 2)
         harness.expect_problem(self, harness.login(user["username"], old),
                                401, "invalid_grant")
-        sign_in(user["username"], new)
-        r = srv().request("POST", "/api/v1/auth/refresh",
-                          body={"refresh_token": session["refresh_token"]})
+        harness.sign_in(user["username"], new)
+        r = call(None, "POST", "/api/v1/auth/refresh",
+                 body={"refresh_token": session["refresh_token"]})
         harness.expect_problem(self, r, 401, "invalid_grant")
         ev = db().psql("SELECT action, before ? 'password_hash', after ? "
                        "'password_hash', position('argon2' in after::text) "
@@ -641,7 +572,8 @@ class Update(unittest.TestCase):
         self.assertEqual(ev, [("update_password", "f", "f", "0")])
 
     def test_weak_new_password_422(self):
-        user, old = create_user()
+        made = harness.new_user(signed_in=False)
+        user, old = made.doc, made.password
         for pw in ("ngan", "1234567890", user["username"] + "-abc123",
                    "bbbbbbbbbbbbbb"):
             with self.subTest(password=pw):
@@ -651,13 +583,14 @@ class Update(unittest.TestCase):
                                              expected)
                 self.assertEqual([e["field"] for e in doc["errors"]],
                                  ["password"])
-        sign_in(user["username"], old)
+        harness.sign_in(user["username"], old)
         self.assertEqual(get_user(user["id"]).json()["version"], 1)
 
     def test_deactivation_revokes_refresh_tokens(self):
-        user, pw = create_user()
-        sign_in(user["username"], pw)
-        sign_in(user["username"], pw)
+        made = harness.new_user(signed_in=False)
+        user, pw = made.doc, made.password
+        harness.sign_in(user["username"], pw)
+        harness.sign_in(user["username"], pw)
         live = "SELECT count(*) FROM refresh_tokens WHERE user_id = '%s' " \
                "AND revoked_at IS NULL" % user["id"]
         self.assertEqual(db().psql(live), [("2",)])
@@ -668,8 +601,7 @@ class Update(unittest.TestCase):
         items, _ = walk("admin", "active=false")
         self.assertIn(user["id"], [u["id"] for u in items])
         # A name change alone revokes nothing.
-        other, pw2 = create_user()
-        sign_in(other["username"], pw2)
+        other = harness.new_user().doc
         self.assertEqual(patch(other["id"], {"full_name": "Đổi tên"},
                                etag='"1"').status, 200)
         self.assertEqual(db().psql(
