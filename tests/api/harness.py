@@ -921,13 +921,23 @@ def demo_accounts():
     return _demo
 
 
-def demo_account(role):
-    """The demo account of `role` ("service" is the province's API key)."""
-    for entry in demo_accounts():
-        if entry.get("role") == role:
-            return dict(entry)
-    raise AssertionError("no demo account with role %r in %s"
-                         % (role, os.environ.get("DANVAN_DEMO_CREDENTIALS")))
+def demo_account(who):
+    """The demo account of the role `who` (the first one the seed lists;
+    "service" is the province's API key), else the one named `who`
+    ("kinhte", "bxdd", ...)."""
+    for key in ("role", "username"):
+        for entry in demo_accounts():
+            if entry.get(key) == who:
+                return dict(entry)
+    raise AssertionError("no demo account with role or username %r in %s"
+                         % (who, os.environ.get("DANVAN_DEMO_CREDENTIALS")))
+
+
+def is_demo(who):
+    """Whether `who` is a demo role or a demo account's username."""
+    return isinstance(who, str) and any(
+        who in (entry.get("role"), entry.get("username"))
+        for entry in demo_accounts())
 
 
 def login(username, password, srv=None, headers=None):
@@ -938,9 +948,10 @@ def login(username, password, srv=None, headers=None):
 
 
 def token(role, srv=None):
-    """A bearer credential for a demo role on `srv` (default: the module's
-    server): an access token signed in for once and then reused, or for
-    "service" the demo API key."""
+    """A bearer credential for a demo role (or a demo account's username,
+    see demo_account()) on `srv` (default: the module's server): an access
+    token signed in for once and then reused, or for "service" the demo
+    API key."""
     srv = srv or _server
     if role == "service":
         return demo_account("service")["api_key"]
@@ -999,16 +1010,17 @@ class Bearer(str):
 
 
 def credential(who, srv=None):
-    """The bearer credential of `who` on `srv`: a demo role (see token()),
-    the name of a user made by new_user(name=...), or a Bearer."""
+    """The bearer credential of `who` on `srv`: a demo role or a demo
+    account's username (see token()), the name of a user made by
+    new_user(name=...), or a Bearer."""
     if isinstance(who, Bearer):
         return str(who)
-    if who in ROLES:
+    if who in ROLES or is_demo(who):
         return token(who, srv)
     if who in _principals:
         return _principals[who]
-    raise AssertionError("%r is not a demo role, nor a user this module "
-                         "named with new_user(name=...)" % (who,))
+    raise AssertionError("%r is not a demo role or account, nor a user this "
+                         "module named with new_user(name=...)" % (who,))
 
 
 def call(who, method, path, body=None, headers=None, raw=None, srv=None,
@@ -1060,9 +1072,11 @@ def new_user(unit_id=SEED_UNITS["commune"], role="viewer", prefix="user",
     credential(); default the demo admin) and (unless `signed_in` is
     false) signed in; a User. With `name`, call(name, ...) acts as this
     user until the module ends."""
-    if name is not None and (name in ROLES or not signed_in):
+    if name is not None and (name in ROLES or is_demo(name) or
+                             not signed_in):
         raise AssertionError("new_user(name=%r): a name must be no demo "
-                             "role, and the user signed in" % name)
+                             "role or account, and the user signed in"
+                             % name)
     username = username or "%s.%s" % (prefix, tag())
     password = password or strong_password()
     r = call(by, "POST", "/api/v1/users", body={

@@ -270,8 +270,8 @@ class Drafts(unittest.TestCase):
         self.assertEqual(r.status, 201, r.describe())
         plan = r.json()
         r = call("leader", "POST", "/api/v1/plans/%s/tasks"
-                         % plan["id"], body={"number": 1, "title": "Việc",
-                                             "schedule": "ongoing"})
+                 % plan["id"], body={"number": 1, "title": "Việc",
+                                     "schedule": "ongoing"})
         self.assertEqual(r.status, 201, r.describe())
         task = r.json()
         paths = ["/api/v1/plans/" + plan["id"],
@@ -302,8 +302,8 @@ class Drafts(unittest.TestCase):
                 self.assertEqual(plan["id"] in ids, sees)
         cur = call("leader", "GET", "/api/v1/plans/" + plan["id"])
         r = call("leader", "POST", "/api/v1/plans/%s/issue"
-                         % plan["id"],
-                         headers={"If-Match": cur.headers["ETag"]})
+                 % plan["id"],
+                 headers={"If-Match": cur.headers["ETag"]})
         self.assertEqual(r.status, 200, r.describe())
         for role in harness.ROLES:
             with self.subTest(role=role, issued=True):
@@ -376,12 +376,12 @@ class BodyReferences(unittest.TestCase):
         t.assertEqual(r.status, 201, r.describe())
         plan = r.json()
         r = call("admin", "POST", "/api/v1/plans/%s/tasks"
-                         % plan["id"], body={"number": 1, "title": "Việc",
-                                             "schedule": "ongoing"})
+                 % plan["id"], body={"number": 1, "title": "Việc",
+                                     "schedule": "ongoing"})
         t.assertEqual(r.status, 201, r.describe())
         cls.task = r.json()
         r = call("admin", "POST", "/api/v1/plans/%s/milestones"
-                         % plan["id"], body={
+                 % plan["id"], body={
                              "kind": "custom", "title": "Mốc", "due_on":
                              "2026-12-30", "receiving_unit_id":
                              cls.commune["id"],
@@ -390,8 +390,8 @@ class BodyReferences(unittest.TestCase):
         cls.milestone = r.json()
         cur = call("admin", "GET", "/api/v1/plans/" + plan["id"])
         r = call("admin", "POST", "/api/v1/plans/%s/issue"
-                         % plan["id"],
-                         headers={"If-Match": cur.headers["ETag"]})
+                 % plan["id"],
+                 headers={"If-Match": cur.headers["ETag"]})
         t.assertEqual(r.status, 200, r.describe())
 
     def attempt(self, **ref):
@@ -399,7 +399,7 @@ class BodyReferences(unittest.TestCase):
                 "title": "Báo cáo tiến độ"}
         body.update(ref)
         return call("officer", "POST", "/api/v1/submissions",
-                            body=body)
+                    body=body)
 
     def test_foreign_task_or_milestone_is_unknown(self):
         before = db().psql("SELECT count(*) FROM submissions")
@@ -431,12 +431,12 @@ class BodyReferences(unittest.TestCase):
         own = {"id": mine, "unit_id": U["thon-1"],
                "kind": "difficulty_report", "title": "Của thôn"}
         self.assertEqual(call("officer", "POST",
-                                      "/api/v1/submissions",
-                                      body=own).status, 201)
+                              "/api/v1/submissions",
+                              body=own).status, 201)
         a = call("officer", "POST", "/api/v1/submissions",
-                         body=dict(own, id=theirs))
+                 body=dict(own, id=theirs))
         b = call("officer", "POST", "/api/v1/submissions",
-                         body=dict(own, title="Khác"))
+                 body=dict(own, title="Khác"))
         da = harness.expect_problem(self, a, 409, "conflict")
         db_ = harness.expect_problem(self, b, 409, "conflict")
         self.assertEqual(da["detail"], db_["detail"])

@@ -8,23 +8,17 @@ input, roles that may not, objects of other units (404) and ids smuggled in
 the body (422 invalid_reference, the same for missing and out of reach)."""
 
 import datetime
-import os
 import secrets
-import sys
 import unittest
 import uuid
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, COMMUNE_PLAN, U, call, db
 
-U = harness.SEED_UNITS
-COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
 KT, VHXH = U["phong-kinh-te"], U["phong-vh-xh"]
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TODAY = datetime.datetime.now(VN).date()
-CHECK = unittest.TestCase()
-CHECK.maxDiff = None
 PDF = b"%PDF-1.4\n% bien ban kiem tra\n" + secrets.token_bytes(64)
 
 
@@ -33,39 +27,22 @@ def day(n):
 
 
 class F:
-    tokens = {}
     ids = {}
     iplan = insp = None
     recs = []
 
 
-def setUpModule():
-    harness.setup_module()
-    try:
-        for acct in harness.demo_accounts():
-            if "password" in acct:
-                r = harness.login(acct["username"], acct["password"])
-                F.tokens[acct["username"]] = r.json()["access_token"]
-                F.ids[acct["username"]] = user_id(acct["username"])
-        F.tasks = {int(n): i for i, n in harness.db.psql(
-            "SELECT id, number FROM tasks WHERE plan_id = '%s'" % COMMUNE_PLAN)}
-    except BaseException:
-        harness.teardown_module()
-        raise
+def build():
+    # Every demo account signs in (call(username, ...) acts as it).
+    for acct in harness.demo_accounts():
+        if "password" in acct:
+            harness.token(acct["username"])
+            F.ids[acct["username"]] = harness.user_id(acct["username"])
+    F.tasks = {int(n): i for i, n in db().psql(
+        "SELECT id, number FROM tasks WHERE plan_id = '%s'" % COMMUNE_PLAN)}
 
 
-def tearDownModule():
-    harness.teardown_module()
-
-
-def user_id(name):
-    return harness.db.psql("SELECT id FROM users WHERE username = '%s'"
-                           % name)[0][0]
-
-
-def as_(who, method, path, body=None, headers=None, raw=None):
-    return harness.call_with(F.tokens[who], method, path, body=body,
-                             headers=headers, raw=raw)
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def ok(resp, status=200):
@@ -78,20 +55,20 @@ def etag(resp):
 
 
 def fresh(who, path):
-    r = as_(who, "GET", path)
+    r = call(who, "GET", path)
     CHECK.assertEqual(r.status, 200, r.describe())
     return r
 
 
 def step(who, path, action, body=None, status=200):
     cur = fresh("kiemtra", path)
-    return as_(who, "POST", path + "/" + action, body=body,
-               headers=etag(cur)), status
+    return call(who, "POST", path + "/" + action, body=body,
+                headers=etag(cur)), status
 
 
 def set_today(offset_days):
     """Moves the server's notion of today (today_vn) by offset days."""
-    harness.db.psql(
+    db().psql(
         "CREATE OR REPLACE FUNCTION today_vn() RETURNS date LANGUAGE sql "
         "STABLE PARALLEL SAFE RETURN ((now() + interval '%d days') AT TIME "
         "ZONE 'Asia/Ho_Chi_Minh')::date" % offset_days)
@@ -106,7 +83,7 @@ class AStory(unittest.TestCase):
     """The issue's story, in order (before the other classes, which use it)."""
 
     def test_1_plan_issued(self):
-        r = as_("vhxh", "POST", "/api/v1/inspection-plans", body={
+        r = call("vhxh", "POST", "/api/v1/inspection-plans", body={
             "plan_id": COMMUNE_PLAN, "issuing_unit_id": VHXH,
             "title": "Kế hoạch kiểm tra, giám sát (thử)",
             "period_start": day(-30), "period_end": day(60)})
@@ -116,26 +93,26 @@ class AStory(unittest.TestCase):
         self.assertEqual((F.iplan["status"], F.iplan["amendments"]),
                          ("draft", []))
         path = "/api/v1/inspection-plans/" + F.iplan["id"]
-        doc = ok(as_("vhxh", "POST", path + "/issue",
-                     headers=etag(fresh("vhxh", path))))
+        doc = ok(call("vhxh", "POST", path + "/issue",
+                      headers=etag(fresh("vhxh", path))))
         self.assertEqual(doc["status"], "issued")
         self.assertEqual(doc["issued_by"], F.ids["vhxh"])
-        r = as_("vhxh", "PATCH", path, body={"title": "Đổi tên"},
-                headers=etag(fresh("vhxh", path)))
+        r = call("vhxh", "PATCH", path, body={"title": "Đổi tên"},
+                 headers=etag(fresh("vhxh", path)))
         harness.expect_problem(self, r, 422, "amendment_required",
                                {"amendment_reason": "required"})
-        doc = ok(as_("vhxh", "PATCH", path, body={
+        doc = ok(call("vhxh", "PATCH", path, body={
             "period_end": day(90), "amendment_reason": "Bổ sung đợt kiểm tra"},
             headers=etag(fresh("vhxh", path))))
         self.assertEqual([(a["reason"], a["changes"]) for a in
                           doc["amendments"]],
                          [("Bổ sung đợt kiểm tra", {"period_end": day(90)})])
-        r = as_("vhxh", "POST", path + "/issue", headers=etag(fresh("vhxh",
-                                                                    path)))
+        r = call("vhxh", "POST", path + "/issue", headers=etag(fresh("vhxh",
+                                                                     path)))
         harness.expect_problem(self, r, 409, "invalid_transition")
 
     def test_2_visit_planned(self):
-        r = as_("vhxh", "POST", "/api/v1/inspections", body={
+        r = call("vhxh", "POST", "/api/v1/inspections", body={
             "inspection_plan_id": F.iplan["id"], "kind": "inspection",
             "title": "Kiểm tra Phòng Kinh tế (thử)", "target_unit_id": KT,
             "scheduled_on": day(0), "team": team("kiemtra", "bxdd"),
@@ -149,12 +126,12 @@ class AStory(unittest.TestCase):
                          [(F.ids["kiemtra"], "lead"), (F.ids["bxdd"], "member")])
         # The inspected office sees its visit; its officer cannot work on it.
         path = "/api/v1/inspections/" + F.insp["id"]
-        self.assertEqual(ok(as_("kinhte", "GET", path))["id"], F.insp["id"])
-        r = as_("kinhte", "POST", path + "/findings", body={
+        self.assertEqual(ok(call("kinhte", "GET", path))["id"], F.insp["id"])
+        r = call("kinhte", "POST", path + "/findings", body={
             "text": "x", "severity": "info"})
         harness.expect_problem(self, r, 403, "forbidden")
         # Before the visit starts there are no findings.
-        r = as_("kiemtra", "POST", path + "/findings", body={
+        r = call("kiemtra", "POST", path + "/findings", body={
             "text": "Sớm quá", "severity": "info"})
         harness.expect_problem(self, r, 409, "inspection_not_in_progress")
 
@@ -167,7 +144,7 @@ class AStory(unittest.TestCase):
         for n, (text, sev, task) in enumerate((
                 ("Sổ tiếp công dân ghi thiếu kết quả", "minor", 3),
                 ("Chưa niêm yết thủ tục hành chính", "major", 2))):
-            f = ok(as_("bxdd", "POST", path + "/findings", body={
+            f = ok(call("bxdd", "POST", path + "/findings", body={
                 "text": text, "severity": sev, "task_id": F.tasks[task],
                 "recommendations": [{"text": "Khắc phục: " + text,
                                      "due_on": day(1)}]}), 201)
@@ -176,18 +153,18 @@ class AStory(unittest.TestCase):
                              (sev, F.tasks[task], 1))
             F.recs += f["recommendation_ids"]
         # Phòng VH-XH manages the plan but is not on this team.
-        r = as_("vhxh", "POST", path + "/findings", body={
+        r = call("vhxh", "POST", path + "/findings", body={
             "text": "Ngoài đoàn", "severity": "info"})
         harness.expect_problem(self, r, 409, "not_on_team")
-        r = as_("kiemtra", "POST", path + "/attachments?filename=Bi%C3%AAn%20"
-                "b%E1%BA%A3n.pdf", raw=PDF, headers={
+        r = call("kiemtra", "POST", path + "/attachments?filename=Bi%C3%AAn%20"
+                 "b%E1%BA%A3n.pdf", raw=PDF, headers={
                     "Content-Type": "application/pdf"})
         att = ok(r, 201)
         self.assertEqual((att["inspection_id"], att["filename"], att["size"]),
                          (F.insp["id"], "Biên bản.pdf", len(PDF)))
-        got = as_("kinhte", "GET", r.headers["Location"])
+        got = call("kinhte", "GET", r.headers["Location"])
         self.assertEqual((got.status, got.body), (200, PDF))
-        doc = ok(as_("kiemtra", "GET", path + "/findings"))
+        doc = ok(call("kiemtra", "GET", path + "/findings"))
         self.assertEqual(len(doc["items"]), 2)
         r, _ = step("kiemtra", path, "complete", body={})
         harness.expect_problem(self, r, 422, "invalid_body",
@@ -197,46 +174,46 @@ class AStory(unittest.TestCase):
             "minutes": "Biên bản kiểm tra (thử)"})
         doc = ok(r)
         self.assertEqual((doc["status"], doc["findings"]), ("completed", 2))
-        r = as_("kiemtra", "POST", path + "/findings", body={
+        r = call("kiemtra", "POST", path + "/findings", body={
             "text": "Muộn", "severity": "info"})
         harness.expect_problem(self, r, 409, "inspection_not_in_progress")
 
     def test_4_unit_responds_with_evidence(self):
-        mine = ok(as_("kinhte", "GET", "/api/v1/recommendations?"
-                      "inspection_id=" + F.insp["id"]))["items"]
+        mine = ok(call("kinhte", "GET", "/api/v1/recommendations?"
+                       "inspection_id=" + F.insp["id"]))["items"]
         self.assertEqual(sorted(x["id"] for x in mine), sorted(F.recs))
         for rid in F.recs:
             path = "/api/v1/recommendations/" + rid
-            r = as_("kinhte", "POST", path + "/attachments?filename=anh.png",
-                    raw=b"\x89PNG\r\n\x1a\n" + rid.encode(),
-                    headers={"Content-Type": "image/png"})
+            r = call("kinhte", "POST", path + "/attachments?filename=anh.png",
+                     raw=b"\x89PNG\r\n\x1a\n" + rid.encode(),
+                     headers={"Content-Type": "image/png"})
             ok(r, 201)
-            doc = ok(as_("kinhte", "POST", path + "/respond", body={
+            doc = ok(call("kinhte", "POST", path + "/respond", body={
                 "response": "Đã khắc phục, gửi kèm ảnh."},
                 headers=etag(fresh("kinhte", path))))
             self.assertEqual((doc["status"], doc["responded_by"],
                               doc["attachments"]),
                              ("responded", F.ids["kinhte"], 1))
-            files = ok(as_("kiemtra", "GET", path + "/attachments"))["items"]
+            files = ok(call("kiemtra", "GET", path + "/attachments"))["items"]
             self.assertEqual([f["recommendation_id"] for f in files], [rid])
 
     def test_5_one_resolved_one_reopened(self):
         a, b = ("/api/v1/recommendations/" + x for x in F.recs)
-        doc = ok(as_("kiemtra", "POST", a + "/resolve",
-                     headers=etag(fresh("kiemtra", a))))
+        doc = ok(call("kiemtra", "POST", a + "/resolve",
+                      headers=etag(fresh("kiemtra", a))))
         self.assertEqual((doc["status"], doc["resolved_by"]),
                          ("resolved", F.ids["kiemtra"]))
-        r = as_("kiemtra", "POST", b + "/reopen", body={},
-                headers=etag(fresh("kiemtra", b)))
+        r = call("kiemtra", "POST", b + "/reopen", body={},
+                 headers=etag(fresh("kiemtra", b)))
         harness.expect_problem(self, r, 422, "invalid_body",
                                {"reason": "required"})
-        doc = ok(as_("kiemtra", "POST", b + "/reopen", body={
+        doc = ok(call("kiemtra", "POST", b + "/reopen", body={
             "reason": "Chưa niêm yết trên trang thông tin điện tử"},
             headers=etag(fresh("kiemtra", b))))
         self.assertEqual((doc["status"], doc["reopen_count"], doc["overdue"]),
                          ("open", 1, False))
-        r = as_("kinhte", "POST", a + "/attachments?filename=b.png",
-                raw=b"\x89PNG\r\n\x1a\nmore", headers={
+        r = call("kinhte", "POST", a + "/attachments?filename=b.png",
+                 raw=b"\x89PNG\r\n\x1a\nmore", headers={
                     "Content-Type": "image/png"})
         harness.expect_problem(self, r, 409, "recommendation_locked")
 
@@ -244,14 +221,14 @@ class AStory(unittest.TestCase):
         a, b = F.recs
         try:
             set_today(2)
-            doc = ok(as_("vhxh", "GET", "/api/v1/recommendations/" + b))
+            doc = ok(call("vhxh", "GET", "/api/v1/recommendations/" + b))
             self.assertEqual((doc["status"], doc["overdue"]), ("open", True))
-            self.assertFalse(ok(as_("vhxh", "GET", "/api/v1/recommendations/"
-                                    + a))["overdue"])
-            over = ok(as_("vhxh", "GET", "/api/v1/recommendations?overdue=true"
-                          "&inspection_id=" + F.insp["id"]))["items"]
+            self.assertFalse(ok(call("vhxh", "GET", "/api/v1/recommendations/"
+                                     + a))["overdue"])
+            over = ok(call("vhxh", "GET", "/api/v1/recommendations?overdue=true"
+                           "&inspection_id=" + F.insp["id"]))["items"]
             self.assertEqual([x["id"] for x in over], [b])
-            fu = ok(as_("vhxh", "GET", "/api/v1/inspections/follow-up"))
+            fu = ok(call("vhxh", "GET", "/api/v1/inspections/follow-up"))
             self.assertEqual(fu["as_of"], day(2))
             kt = [u for u in fu["units"] if u["unit_id"] == KT]
             self.assertEqual(len(kt), 1, fu)
@@ -260,15 +237,15 @@ class AStory(unittest.TestCase):
                                  kt[0]["overdue_recommendations"]])
         finally:
             set_today(0)
-        self.assertFalse(ok(as_("vhxh", "GET", "/api/v1/recommendations/"
-                                + b))["overdue"])
+        self.assertFalse(ok(call("vhxh", "GET", "/api/v1/recommendations/"
+                                 + b))["overdue"])
 
     def test_7_audited(self):
-        r = harness.call("leader", "GET", "/api/v1/audit?entity_id=" + F.recs[1])
+        r = call("leader", "GET", "/api/v1/audit?entity_id=" + F.recs[1])
         actions = [e["action"] for e in ok(r)["items"]]
         self.assertEqual(actions, ["reopen", "respond", "attach", "create"])
-        r = harness.call("leader", "GET", "/api/v1/audit?entity_id="
-                         + F.insp["id"])
+        r = call("leader", "GET", "/api/v1/audit?entity_id="
+                 + F.insp["id"])
         self.assertEqual({e["action"] for e in ok(r)["items"]},
                          {"create", "start", "complete", "attach"})
 
@@ -276,13 +253,13 @@ class AStory(unittest.TestCase):
 class Demo(unittest.TestCase):
 
     def test_seeded_plan(self):
-        items = ok(harness.call("leader", "GET", "/api/v1/inspections?"
-                                "inspection_plan_id=5eed0000-0000-4000-8000-"
-                                "000000000701"))["items"]
+        items = ok(call("leader", "GET", "/api/v1/inspections?"
+                        "inspection_plan_id=5eed0000-0000-4000-8000-"
+                        "000000000701"))["items"]
         self.assertEqual([x["status"] for x in items],
                          ["completed", "in_progress", "planned"])
-        recs = ok(harness.call("leader", "GET", "/api/v1/recommendations?"
-                               "inspection_id=" + items[0]["id"]))["items"]
+        recs = ok(call("leader", "GET", "/api/v1/recommendations?"
+                       "inspection_id=" + items[0]["id"]))["items"]
         self.assertEqual(sorted((x["status"], x["overdue"]) for x in recs),
                          [("open", True), ("resolved", False)])
 
@@ -296,12 +273,12 @@ class BadInput(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.outsider, _ = harness.new_user(U["so-noi-vu"], "inspector", "sonv")
-        doc = ok(as_("vhxh", "POST", "/api/v1/inspection-plans", body={
+        cls.outsider = harness.new_user(U["so-noi-vu"], "inspector", "sonv").id
+        doc = ok(call("vhxh", "POST", "/api/v1/inspection-plans", body={
             "plan_id": COMMUNE_PLAN, "issuing_unit_id": VHXH, "title": "B",
             "period_start": day(-5), "period_end": day(30)}), 201)
         cls.iplan = doc["id"]
-        cls.visit = ok(as_("vhxh", "POST", "/api/v1/inspections", body={
+        cls.visit = ok(call("vhxh", "POST", "/api/v1/inspections", body={
             "inspection_plan_id": cls.iplan, "kind": "supervision",
             "title": "Giám sát", "target_unit_id": U["tt-phuc-vu-hcc"],
             "scheduled_on": day(3), "team": team("kiemtra")}), 201)
@@ -314,17 +291,17 @@ class BadInput(unittest.TestCase):
         return {k: v for k, v in b.items() if v is not None}
 
     def test_malformed_and_wrong_types(self):
-        r = as_("vhxh", "POST", "/api/v1/inspections", raw=b"{\"title\": ",
-                headers={"Content-Type": "application/json"})
+        r = call("vhxh", "POST", "/api/v1/inspections", raw=b"{\"title\": ",
+                 headers={"Content-Type": "application/json"})
         harness.expect_problem(self, r, 400, "malformed_json")
-        r = as_("vhxh", "POST", "/api/v1/inspections", body=[1])
+        r = call("vhxh", "POST", "/api/v1/inspections", body=[1])
         harness.expect_problem(self, r, 400, "body_not_object")
-        r = as_("vhxh", "POST", "/api/v1/inspections", body=self.body(
+        r = call("vhxh", "POST", "/api/v1/inspections", body=self.body(
             title=5, kind="visit", scheduled_on="15/12/2026", team="kiemtra"))
         harness.expect_problem(self, r, 422, "invalid_body", {
             "title": "type", "kind": "enum", "scheduled_on": "format",
             "team": "type"})
-        r = as_("vhxh", "POST", "/api/v1/inspections", body={})
+        r = call("vhxh", "POST", "/api/v1/inspections", body={})
         doc = harness.expect_problem(self, r, 422, "invalid_body")
         self.assertEqual({e["field"] for e in doc["errors"]}, {
             "inspection_plan_id", "kind", "title", "target_unit_id",
@@ -341,8 +318,8 @@ class BadInput(unittest.TestCase):
                 ({"scheduled_on": day(400)}, "scheduled_on", "range"),
                 ({"minutes": "early"}, "minutes", "unknown")):
             with self.subTest(field=field):
-                r = as_("vhxh", "POST", "/api/v1/inspections",
-                        body=self.body(**kw))
+                r = call("vhxh", "POST", "/api/v1/inspections",
+                         body=self.body(**kw))
                 doc = harness.expect_problem(self, r, 422, "invalid_body")
                 self.assertIn((field, code), [(e["field"], e["code"])
                                               for e in doc["errors"]])
@@ -360,32 +337,32 @@ class BadInput(unittest.TestCase):
                  ("task_ids[0]", {"task_ids": [uid()]}))
         for field, kw in cases:
             with self.subTest(field=field, kw=kw):
-                r = as_("vhxh", "POST", "/api/v1/inspections",
-                        body=self.body(**kw))
+                r = call("vhxh", "POST", "/api/v1/inspections",
+                         body=self.body(**kw))
                 harness.expect_problem(self, r, 422, "invalid_reference",
                                        {field: "unknown"})
         for unit in (uid(), KT):  # KT exists, outside Phòng VH-XH
-            r = as_("vhxh", "POST", "/api/v1/inspection-plans", body={
+            r = call("vhxh", "POST", "/api/v1/inspection-plans", body={
                 "plan_id": COMMUNE_PLAN, "issuing_unit_id": unit, "title": "X",
                 "period_start": day(0), "period_end": day(1)})
             harness.expect_problem(self, r, 422, "invalid_reference",
                                    {"issuing_unit_id": "unknown"})
-        r = as_("kiemtra", "POST", "/api/v1/recommendations", body={
+        r = call("kiemtra", "POST", "/api/v1/recommendations", body={
             "inspection_id": uid(), "text": "x", "due_on": day(1)})
         harness.expect_problem(self, r, 422, "invalid_reference",
                                {"inspection_id": "unknown"})
 
     def test_roles(self):
         for who in ("thon1", "xem"):
-            r = as_(who, "POST", "/api/v1/inspection-plans", body={})
+            r = call(who, "POST", "/api/v1/inspection-plans", body={})
             harness.expect_problem(self, r, 403, "forbidden")
-            r = as_(who, "POST", "/api/v1/inspections/%s/start"
-                    % self.visit["id"], headers={"If-Match": '"1"'})
+            r = call(who, "POST", "/api/v1/inspections/%s/start"
+                     % self.visit["id"], headers={"If-Match": '"1"'})
             harness.expect_problem(self, r, 403, "forbidden")
-        r = harness.call("service", "POST", "/api/v1/recommendations", body={})
+        r = call("service", "POST", "/api/v1/recommendations", body={})
         harness.expect_problem(self, r, 403, "forbidden")
-        r = as_("kiemtra", "POST", "/api/v1/recommendations/%s/respond"
-                % uid(), body={"response": "x"}, headers={"If-Match": '"1"'})
+        r = call("kiemtra", "POST", "/api/v1/recommendations/%s/respond"
+                 % uid(), body={"response": "x"}, headers={"If-Match": '"1"'})
         harness.expect_problem(self, r, 403, "forbidden")
 
     def test_other_units_see_404(self):
@@ -393,30 +370,30 @@ class BadInput(unittest.TestCase):
         for p in (path, path + "/findings", path + "/attachments",
                   "/api/v1/inspection-plans/" + self.iplan):
             with self.subTest(p=p):
-                harness.expect_problem(self, as_("thon1", "GET", p), 404,
+                harness.expect_problem(self, call("thon1", "GET", p), 404,
                                        "not_found")
-        r = as_("kinhte", "PATCH", path, body={"title": "x"},
-                headers={"If-Match": '"1"'})
+        r = call("kinhte", "PATCH", path, body={"title": "x"},
+                 headers={"If-Match": '"1"'})
         harness.expect_problem(self, r, 403, "forbidden")
-        r = as_("thon1", "POST", "/api/v1/recommendations/%s/respond"
-                % F.recs[1], body={"response": "x"},
-                headers={"If-Match": '"1"'})
+        r = call("thon1", "POST", "/api/v1/recommendations/%s/respond"
+                 % F.recs[1], body={"response": "x"},
+                 headers={"If-Match": '"1"'})
         harness.expect_problem(self, r, 404, "not_found")
         # Seen by the inspecting unit, but not addressed to it.
         cur = fresh("vhxh", "/api/v1/recommendations/" + F.recs[1])
-        r = as_("vhxh", "POST", "/api/v1/recommendations/%s/respond"
-                % F.recs[1], body={"response": "x"}, headers=etag(cur))
+        r = call("vhxh", "POST", "/api/v1/recommendations/%s/respond"
+                 % F.recs[1], body={"response": "x"}, headers=etag(cur))
         harness.expect_problem(self, r, 409, "not_addressed")
 
     def test_versions_and_transitions(self):
         path = "/api/v1/inspections/" + self.visit["id"]
-        r = as_("vhxh", "PATCH", path, body={"title": "y"})
+        r = call("vhxh", "PATCH", path, body={"title": "y"})
         harness.expect_problem(self, r, 428, "precondition_required")
-        r = as_("vhxh", "PATCH", path, body={"title": "y"},
-                headers={"If-Match": '"999"'})
+        r = call("vhxh", "PATCH", path, body={"title": "y"},
+                 headers={"If-Match": '"999"'})
         harness.expect_problem(self, r, 412, "precondition_failed")
-        r = as_("vhxh", "PATCH", path, body={}, headers=etag(fresh("vhxh",
-                                                                   path)))
+        r = call("vhxh", "PATCH", path, body={}, headers=etag(fresh("vhxh",
+                                                                    path)))
         harness.expect_problem(self, r, 422, "empty_patch")
         r, _ = step("vhxh", path, "complete", body={"conclusion": "x"})
         harness.expect_problem(self, r, 409, "invalid_transition")
@@ -427,13 +404,13 @@ class BadInput(unittest.TestCase):
         self.assertEqual(ok(r)["status"], "cancelled")
         r, _ = step("vhxh", path, "start")
         harness.expect_problem(self, r, 409, "invalid_transition")
-        r = as_("vhxh", "PATCH", path, body={"title": "z"},
-                headers=etag(fresh("vhxh", path)))
+        r = call("vhxh", "PATCH", path, body={"title": "z"},
+                 headers=etag(fresh("vhxh", path)))
         harness.expect_problem(self, r, 409, "inspection_closed")
-        r = as_("kiemtra", "POST", "/api/v1/recommendations/%s/resolve"
-                % F.recs[1], headers=etag(fresh("kiemtra",
-                                                "/api/v1/recommendations/"
-                                                + F.recs[1])))
+        r = call("kiemtra", "POST", "/api/v1/recommendations/%s/resolve"
+                 % F.recs[1], headers=etag(fresh("kiemtra",
+                                                 "/api/v1/recommendations/"
+                                                 + F.recs[1])))
         harness.expect_problem(self, r, 409, "invalid_transition")
 
     def test_bad_filters(self):
@@ -442,7 +419,7 @@ class BadInput(unittest.TestCase):
             with self.subTest(q=q):
                 path = ("/api/v1/recommendations?" if "overdue" in q else
                         "/api/v1/inspections?") + q
-                harness.expect_problem(self, as_("vhxh", "GET", path), 400,
+                harness.expect_problem(self, call("vhxh", "GET", path), 400,
                                        "invalid_query")
 
 

@@ -92,8 +92,8 @@ def build():
     global TODAY
     wait_clear_of_midnight(300)
     TODAY = vn_today()
-    # An officer of Phòng Kinh tế: call("kinhte", ...).
-    harness.new_user(U["phong-kinh-te"], "officer", "canbo", name="kinhte")
+    # An officer of Phòng Kinh tế: call("kt-cb", ...).
+    harness.new_user(U["phong-kinh-te"], "officer", "canbo", name="kt-cb")
     F.demo_ms = {m["kind"]: m for m in ok(call(
         "leader", "GET", "/api/v1/plans/%s/milestones" % COMMUNE_PLAN)
     ).json()["items"]}
@@ -425,13 +425,13 @@ class Scope(unittest.TestCase):
         self.assertEqual(doc["items"], [])
         self.assertEqual(doc["summary"], summary_of([]))
         # An agency officer sees its own unit's three.
-        doc = obligations("kinhte", COMMUNE_PLAN)
+        doc = obligations("kt-cb", COMMUNE_PLAN)
         self.assertEqual(sorted(o["milestone_kind"] for o in doc["items"]),
                          ["annual_report", "six_month_report", "unit_plan"])
         self.assertTrue(all(o["unit_id"] == U["phong-kinh-te"]
                             for o in doc["items"]))
         self.assertEqual(doc["summary"], summary_of(doc["items"]))
-        doc = obligations("kinhte", F.plan["id"])
+        doc = obligations("kt-cb", F.plan["id"])
         self.assertEqual(len(doc["items"]), 2)
         # The province plan has no milestones.
         self.assertEqual(obligations("leader", PROVINCE_PLAN)["items"], [])
@@ -547,7 +547,7 @@ class Extensions(unittest.TestCase):
     def test_who_may_grant(self):
         b = {"unit_id": U["tt-cung-ung-dvc"], "due_on": day(20),
              "reason": "Không có quyền"}
-        for who in ("officer", "viewer", "inspector", "service", "kinhte"):
+        for who in ("officer", "viewer", "inspector", "service", "kt-cb"):
             with self.subTest(who=who):
                 r = call(who, "POST", self.path(), body=b)
                 harness.expect_problem(self, r, 403, "forbidden")

@@ -6,24 +6,18 @@ leader finalises under four eyes, and the ranking comes out as JSON and as
 CSV bytes. Then bad input, roles, scope, and a new revision of the rubric.
 The seeded demo ranking last."""
 
-import os
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+import harness
+from harness import CHECK, COMMUNE_PLAN, U, call
 
-U = harness.SEED_UNITS
-COMMUNE_PLAN = "5eed0000-0000-4000-8000-0000000000a2"
 VP, KT, HCC, DVC = (U["vp-hdnd-ubnd"], U["phong-kinh-te"],
                     U["tt-phuc-vu-hcc"], U["tt-cung-ung-dvc"])
 VHXH = U["phong-vh-xh"]
 SUBS = {VP: "5eed0000-0000-4000-8000-0000000005a1",
         KT: "5eed0000-0000-4000-8000-0000000005a2",
         HCC: "5eed0000-0000-4000-8000-0000000005a4"}
-CHECK = unittest.TestCase()
-CHECK.maxDiff = None
 REASON_DVC = "Chưa gửi kế hoạch năm, báo cáo 6 tháng: không xếp loại"
 
 RUBRIC = {
@@ -50,29 +44,23 @@ RUBRIC = {
 
 class F:
     rubric = None
-    officers = {}
     sheets = {}
 
 
-def setUpModule():
-    harness.setup_module()
-    try:
-        for unit in (VP, KT, HCC, DVC):
-            F.officers[unit] = harness.new_user(unit, "officer", "cham")[1]
-        for role in ("admin", "leader", "coordinator", "officer"):
-            harness.token(role)
-        # The public service centre has no submission yet: it files one.
-        r = harness.call_with(F.officers[DVC], "POST", "/api/v1/submissions",
-                              body={"unit_id": DVC, "kind": "progress_report",
-                                    "title": "Báo cáo tiến độ"})
-        SUBS[DVC] = ok(r, 201)["id"]
-    except BaseException:
-        harness.teardown_module()
-        raise
+def build():
+    # An officer of each of the four units: call(unit_id, ...).
+    for unit in (VP, KT, HCC, DVC):
+        harness.new_user(unit, "officer", "cham", name=unit)
+    for role in ("admin", "leader", "coordinator", "officer"):
+        harness.token(role)
+    # The public service centre has no submission yet: it files one.
+    r = call(DVC, "POST", "/api/v1/submissions",
+             body={"unit_id": DVC, "kind": "progress_report",
+                   "title": "Báo cáo tiến độ"})
+    SUBS[DVC] = ok(r, 201)["id"]
 
 
-def tearDownModule():
-    harness.teardown_module()
+setUpModule, tearDownModule = harness.fixtures(build)
 
 
 def ok(resp, status=200):
@@ -80,21 +68,14 @@ def ok(resp, status=200):
     return resp.json() if resp.body else None
 
 
-def as_(who, method, path, body=None, headers=None):
-    if who in F.officers:
-        return harness.call_with(F.officers[who], method, path, body=body,
-                                 headers=headers)
-    return harness.call(who, method, path, body=body, headers=headers)
-
-
 def sheet_path(unit):
     return "/api/v1/score-sheets/" + F.sheets[unit]
 
 
 def step(who, unit, action, body=None):
-    cur = as_("leader", "GET", sheet_path(unit))
-    return as_(who, "POST", sheet_path(unit) + "/" + action, body=body,
-               headers={"If-Match": cur.headers["ETag"]})
+    cur = call("leader", "GET", sheet_path(unit))
+    return call(who, "POST", sheet_path(unit) + "/" + action, body=body,
+                headers={"If-Match": cur.headers["ETag"]})
 
 
 def scores(unit, c1, c2, c3, **extra):
@@ -108,42 +89,42 @@ def scores(unit, c1, c2, c3, **extra):
 class AStory(unittest.TestCase):
 
     def test_1_rubric(self):
-        r = as_("coordinator", "POST", "/api/v1/plans/%s/rubrics"
-                % COMMUNE_PLAN, body=RUBRIC)
+        r = call("coordinator", "POST", "/api/v1/plans/%s/rubrics"
+                 % COMMUNE_PLAN, body=RUBRIC)
         F.rubric = ok(r, 201)
         self.assertEqual((F.rubric["max_total"], F.rubric["revision"],
                           F.rubric["frozen"], F.rubric["bands"]),
                          (100, 1, False, RUBRIC["bands"]))
         self.assertEqual(r.headers["Location"],
                          "/api/v1/rubrics/" + F.rubric["id"])
-        items = ok(as_("officer", "GET", "/api/v1/plans/%s/rubrics"
-                       % COMMUNE_PLAN))["items"]
+        items = ok(call("officer", "GET", "/api/v1/plans/%s/rubrics"
+                        % COMMUNE_PLAN))["items"]
         self.assertIn(F.rubric["id"], [x["id"] for x in items])
 
     def test_2_units_self_score(self):
         base = "/api/v1/rubrics/%s/score-sheets" % F.rubric["id"]
         for unit, pts in ((VP, (38, 18, 36)), (KT, (35, 17, 35)),
                           (HCC, (30, 15, 25)), (DVC, (25, 10, 25))):
-            doc = ok(as_(unit, "POST", base, body={
+            doc = ok(call(unit, "POST", base, body={
                 "unit_id": unit, "scores": scores(unit, *pts)}), 201)
             F.sheets[unit] = doc["id"]
             self.assertEqual((doc["status"], doc["self_total"],
                               doc["adjusted_total"], doc["delta"]),
                              ("draft", sum(pts), sum(pts), 0))
         # Bonus over its cap: 4 + 3 > 5.
-        cur = as_(HCC, "GET", sheet_path(HCC))
-        r = as_(HCC, "PATCH", sheet_path(HCC), body={"scores": [
+        cur = call(HCC, "GET", sheet_path(HCC))
+        r = call(HCC, "PATCH", sheet_path(HCC), body={"scores": [
             {"code": "b1", "points": 4}, {"code": "b2", "points": 3}]},
             headers={"If-Match": cur.headers["ETag"]})
         harness.expect_problem(self, r, 422, "over_cap", {"scores": "cap"})
-        doc = ok(as_(HCC, "PATCH", sheet_path(HCC), body={"scores": [
+        doc = ok(call(HCC, "PATCH", sheet_path(HCC), body={"scores": [
             {"code": "b1", "points": 4}, {"code": "b2", "points": 1}]},
             headers={"If-Match": cur.headers["ETag"]}))
         self.assertEqual((doc["self_total"], doc["band"]), (75, "Khá"))
         for unit in (VP, KT, HCC, DVC):
             doc = ok(step(unit, unit, "submit"))
             self.assertEqual(doc["status"], "submitted")
-        rub = ok(as_("officer", "GET", "/api/v1/rubrics/" + F.rubric["id"]))
+        rub = ok(call("officer", "GET", "/api/v1/rubrics/" + F.rubric["id"]))
         self.assertTrue(rub["frozen"])
 
     def test_3_reviewer_adjusts(self):
@@ -156,7 +137,7 @@ class AStory(unittest.TestCase):
         self.assertEqual((doc["self_total"], doc["adjusted_total"],
                           doc["delta"], doc["band"], doc["status"]),
                          (92, 90, -2, "Tốt", "reviewed"))
-        before = ok(as_(KT, "GET", sheet_path(KT)))
+        before = ok(call(KT, "GET", sheet_path(KT)))
         self.assertEqual((before["self_total"], before["band"]), (87, "Tốt"))
         doc = ok(step("coordinator", KT, "adjust", {"adjustments": [
             {"code": "c1", "points": 30, "reason": "Kế hoạch gửi muộn"},
@@ -182,19 +163,19 @@ class AStory(unittest.TestCase):
         r = step("coordinator", KT, "adjust", {"adjustments": [
             {"code": "c2", "points": 1, "reason": "Muộn"}]})
         harness.expect_problem(self, r, 409, "score_sheet_locked")
-        hist = ok(as_(KT, "GET", sheet_path(KT) + "/history"))["items"]
+        hist = ok(call(KT, "GET", sheet_path(KT) + "/history"))["items"]
         self.assertEqual([h["action"] for h in hist],
                          ["create", "submit", "adjust", "finalize"])
 
     def test_5_ranking(self):
         path = "/api/v1/rubrics/%s/ranking" % F.rubric["id"]
-        rows = ok(as_("leader", "GET", path))["items"]
+        rows = ok(call("leader", "GET", path))["items"]
         self.assertEqual([(x["rank"], x["unit_id"], x["adjusted_total"],
                            x["band"], x["eligible"]) for x in rows],
                          [(1, VP, 90, "Tốt", True), (2, KT, 78, "Khá", True),
                           (3, HCC, 75, "Khá", True), (None, DVC, 60, None,
                                                       False)])
-        r = as_("leader", "GET", path, headers={"Accept": "text/csv"})
+        r = call("leader", "GET", path, headers={"Accept": "text/csv"})
         self.assertEqual(r.status, 200, r.describe())
         self.assertEqual(r.content_type, "text/csv")
         self.assertEqual(r.headers["Content-Disposition"],
@@ -213,23 +194,23 @@ class AStory(unittest.TestCase):
             "loại\"\r\n").encode("utf-8")
         self.assertEqual(r.body, want)
         # A unit sees its own row only.
-        mine = ok(as_(KT, "GET", path))["items"]
+        mine = ok(call(KT, "GET", path))["items"]
         self.assertEqual([x["unit_id"] for x in mine], [KT])
 
     def test_6_new_revision(self):
         body = dict(RUBRIC, replaces_id=F.rubric["id"], title="Bản sửa")
-        new = ok(as_("coordinator", "POST", "/api/v1/plans/%s/rubrics"
-                     % COMMUNE_PLAN, body=body), 201)
+        new = ok(call("coordinator", "POST", "/api/v1/plans/%s/rubrics"
+                      % COMMUNE_PLAN, body=body), 201)
         self.assertEqual((new["revision"], new["replaces_id"]),
                          (2, F.rubric["id"]))
-        old = ok(as_("leader", "GET", "/api/v1/rubrics/" + F.rubric["id"]))
+        old = ok(call("leader", "GET", "/api/v1/rubrics/" + F.rubric["id"]))
         self.assertEqual(old["replaced_by"], new["id"])
-        r = as_("coordinator", "POST", "/api/v1/plans/%s/rubrics"
-                % COMMUNE_PLAN, body=body)
+        r = call("coordinator", "POST", "/api/v1/plans/%s/rubrics"
+                 % COMMUNE_PLAN, body=body)
         harness.expect_problem(self, r, 422, "invalid_reference",
                                {"replaces_id": "unknown"})
-        r = as_("coordinator", "POST", "/api/v1/rubrics/%s/score-sheets"
-                % F.rubric["id"], body={"unit_id": VHXH})
+        r = call("coordinator", "POST", "/api/v1/rubrics/%s/score-sheets"
+                 % F.rubric["id"], body={"unit_id": VHXH})
         harness.expect_problem(self, r, 409, "rubric_replaced")
 
 
@@ -237,16 +218,16 @@ class BadInput(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.rubric = ok(as_("coordinator", "POST", "/api/v1/plans/%s/rubrics"
-                            % COMMUNE_PLAN, body=dict(RUBRIC, title="B")), 201)
+        cls.rubric = ok(call("coordinator", "POST", "/api/v1/plans/%s/rubrics"
+                             % COMMUNE_PLAN, body=dict(RUBRIC, title="B")), 201)
         cls.base = "/api/v1/rubrics/%s/score-sheets" % cls.rubric["id"]
-        cls.vp = ok(as_(VP, "POST", cls.base, body={"unit_id": VP}), 201)
+        cls.vp = ok(call(VP, "POST", cls.base, body={"unit_id": VP}), 201)
 
     def patch(self, body):
         path = "/api/v1/score-sheets/" + self.vp["id"]
-        cur = as_(VP, "GET", path)
-        return as_(VP, "PATCH", path, body=body,
-                   headers={"If-Match": cur.headers["ETag"]})
+        cur = call(VP, "GET", path)
+        return call(VP, "PATCH", path, body=body,
+                    headers={"If-Match": cur.headers["ETag"]})
 
     def test_rubric_shape(self):
         bad = dict(RUBRIC, bands=[{"name": "Khá", "min_total": 50},
@@ -254,26 +235,26 @@ class BadInput(unittest.TestCase):
                    groups=[{"code": "i", "title": "x", "criteria": [
                        {"code": "c1", "title": "a", "max_points": -1},
                        {"code": "c1", "title": "b", "max_points": 5.555}]}])
-        r = as_("coordinator", "POST", "/api/v1/plans/%s/rubrics"
-                % COMMUNE_PLAN, body=bad)
+        r = call("coordinator", "POST", "/api/v1/plans/%s/rubrics"
+                 % COMMUNE_PLAN, body=bad)
         harness.expect_problem(self, r, 422, "invalid_body", {
             "groups[0].criteria[0].max_points": "range",
             "groups[0].criteria[1].max_points": "range",
             "groups[0].criteria[1].code": "duplicate",
             "bands[1].min_total": "order"})
-        r = as_("coordinator", "POST", "/api/v1/plans/%s/rubrics"
-                % COMMUNE_PLAN, body={"title": 1})
+        r = call("coordinator", "POST", "/api/v1/plans/%s/rubrics"
+                 % COMMUNE_PLAN, body={"title": 1})
         harness.expect_problem(self, r, 422, "invalid_body")
-        r = as_("coordinator", "POST", "/api/v1/plans/%s/rubrics" % uuid.uuid4(),
-                body=RUBRIC)
+        r = call("coordinator", "POST", "/api/v1/plans/%s/rubrics" % uuid.uuid4(),
+                 body=RUBRIC)
         harness.expect_problem(self, r, 404, "not_found")
         for unit in (str(uuid.uuid4()), KT):
-            r = as_("coordinator", "POST", "/api/v1/plans/%s/rubrics"
-                    % COMMUNE_PLAN, body=dict(RUBRIC, unit_id=unit))
+            r = call("coordinator", "POST", "/api/v1/plans/%s/rubrics"
+                     % COMMUNE_PLAN, body=dict(RUBRIC, unit_id=unit))
             harness.expect_problem(self, r, 422, "invalid_reference",
                                    {"unit_id": "unknown"})
-        r = as_("officer", "POST", "/api/v1/plans/%s/rubrics" % COMMUNE_PLAN,
-                body=RUBRIC)
+        r = call("officer", "POST", "/api/v1/plans/%s/rubrics" % COMMUNE_PLAN,
+                 body=RUBRIC)
         harness.expect_problem(self, r, 403, "forbidden")
 
     def test_points(self):
@@ -300,42 +281,42 @@ class BadInput(unittest.TestCase):
             harness.expect_problem(self, r, 422, "invalid_reference", {
                 "scores[0].evidence.submission_ids[0]": "unknown"})
         for unit in (str(uuid.uuid4()), KT):
-            r = as_(VP, "POST", self.base, body={"unit_id": unit})
+            r = call(VP, "POST", self.base, body={"unit_id": unit})
             harness.expect_problem(self, r, 422, "invalid_reference",
                                    {"unit_id": "unknown"})
-        r = as_(VP, "POST", self.base, body={"unit_id": VP})
+        r = call(VP, "POST", self.base, body={"unit_id": VP})
         harness.expect_problem(self, r, 409, "score_sheet_exists")
 
     def test_incomplete_submit_and_scope(self):
         ok(self.patch({"scores": [{"code": "c1", "points": 10}]}))
         path = "/api/v1/score-sheets/" + self.vp["id"]
-        r = as_(VP, "POST", path + "/submit", headers={
-            "If-Match": as_(VP, "GET", path).headers["ETag"]})
+        r = call(VP, "POST", path + "/submit", headers={
+            "If-Match": call(VP, "GET", path).headers["ETag"]})
         harness.expect_problem(self, r, 422, "incomplete", {
             "c1": "evidence_required", "c2": "required", "c3": "required"})
         for who in (KT, "officer"):
-            harness.expect_problem(self, as_(who, "GET", path), 404,
+            harness.expect_problem(self, call(who, "GET", path), 404,
                                    "not_found")
-        r = as_(KT, "PATCH", path, body={"note": "x"},
-                headers={"If-Match": '"1"'})
+        r = call(KT, "PATCH", path, body={"note": "x"},
+                 headers={"If-Match": '"1"'})
         harness.expect_problem(self, r, 404, "not_found")
-        r = as_(VP, "PATCH", path, body={"note": "x"})
+        r = call(VP, "PATCH", path, body={"note": "x"})
         harness.expect_problem(self, r, 428, "precondition_required")
-        r = as_(VP, "PATCH", path, body={"note": "x"},
-                headers={"If-Match": '"99"'})
+        r = call(VP, "PATCH", path, body={"note": "x"},
+                 headers={"If-Match": '"99"'})
         harness.expect_problem(self, r, 412, "precondition_failed")
-        r = as_(VP, "POST", path + "/adjust", body={"adjustments": []},
-                headers={"If-Match": '"1"'})
+        r = call(VP, "POST", path + "/adjust", body={"adjustments": []},
+                 headers={"If-Match": '"1"'})
         harness.expect_problem(self, r, 403, "forbidden")
-        r = as_("coordinator", "POST", path + "/adjust", body={"adjustments": [
+        r = call("coordinator", "POST", path + "/adjust", body={"adjustments": [
             {"code": "c1", "points": 1, "reason": "x"}]},
-            headers={"If-Match": as_("coordinator", "GET", path).headers[
+            headers={"If-Match": call("coordinator", "GET", path).headers[
                 "ETag"]})
         harness.expect_problem(self, r, 409, "invalid_transition")
 
     def test_four_eyes(self):
         # Phòng VH-XH scores itself: its coordinator may not review it.
-        mine = ok(as_("coordinator", "POST", self.base, body={
+        mine = ok(call("coordinator", "POST", self.base, body={
             "unit_id": VHXH, "scores": [
                 {"code": "c1", "points": 30, "evidence": {"submission_ids": [
                     "5eed0000-0000-4000-8000-0000000005a3"]}},
@@ -344,8 +325,8 @@ class BadInput(unittest.TestCase):
         path = "/api/v1/score-sheets/" + mine["id"]
 
         def go(who, action, body=None):
-            return as_(who, "POST", path + "/" + action, body=body, headers={
-                "If-Match": as_("leader", "GET", path).headers["ETag"]})
+            return call(who, "POST", path + "/" + action, body=body, headers={
+                "If-Match": call("leader", "GET", path).headers["ETag"]})
         ok(go("coordinator", "submit"))
         r = go("coordinator", "adjust", {"adjustments": [
             {"code": "c3", "points": 40, "reason": "Tự nâng"}]})
@@ -362,8 +343,8 @@ class BadInput(unittest.TestCase):
 class Demo(unittest.TestCase):
 
     def test_seeded_ranking(self):
-        rows = ok(as_("leader", "GET", "/api/v1/rubrics/5eed0000-0000-4000-"
-                      "8000-000000000741/ranking"))["items"]
+        rows = ok(call("leader", "GET", "/api/v1/rubrics/5eed0000-0000-4000-"
+                       "8000-000000000741/ranking"))["items"]
         self.assertEqual([(x["unit_code"], x["self_total"],
                            x["adjusted_total"], x["band"], x["rank"])
                           for x in rows],
@@ -371,8 +352,8 @@ class Demo(unittest.TestCase):
                           ("phong-kinh-te", 87, 78, "Khá", 2),
                           ("thon-1", 74, 73, "Khá", 3),
                           ("tt-phuc-vu-hcc", 80, 80, None, None)])
-        rub = ok(as_("officer", "GET", "/api/v1/rubrics/5eed0000-0000-4000-"
-                     "8000-000000000741"))
+        rub = ok(call("officer", "GET", "/api/v1/rubrics/5eed0000-0000-4000-"
+                      "8000-000000000741"))
         self.assertEqual((rub["max_total"], rub["sample"], rub["bonus"]["cap"],
                           [b["name"] for b in rub["bands"]]),
                          (100, True, 10, ["Tốt", "Khá", "Trung bình", "Yếu"]))

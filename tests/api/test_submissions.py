@@ -30,12 +30,12 @@ class F:
     ms = {}            # kind -> milestone of the demo plan
     xs = {}            # kind -> milestone of a fresh plan, due in a month
     xplan = None
-    kinhte_id = None   # the officer of Phòng Kinh tế: call("kinhte", ...)
+    kinhte_id = None   # the officer of Phòng Kinh tế: call("kt-cb", ...)
 
 
 def build():
     F.kinhte_id = harness.new_user(KT, "officer", "kinhte",
-                                   "Cán bộ Phòng Kinh tế", name="kinhte").id
+                                   "Cán bộ Phòng Kinh tế", name="kt-cb").id
     F.ms = {m["kind"]: m for m in ok(call(
         "leader", "GET", "/api/v1/plans/%s/milestones" % COMMUNE_PLAN)
     ).json()["items"]}
@@ -176,18 +176,18 @@ class Story(unittest.TestCase):
         hdr = {"Idempotency-Key": key}
 
         # 1. Half the request, then the line drops: nothing happened.
-        payload = raw_post("/api/v1/submissions", "kinhte", data, hdr)
+        payload = raw_post("/api/v1/submissions", "kt-cb", data, hdr)
         srv().send_and_close(payload[:len(data) // 2 + 200])
         # 2. The whole request, then the line drops before the answer.
         srv().send_and_close(payload)
         # 3. A client that gives up after 2 ms.
         answers = []
-        r = send_with_tiny_timeout("kinhte", data, hdr)
+        r = send_with_tiny_timeout("kt-cb", data, hdr)
         if r is not None:
             answers.append(r)
         # 4. Blind retries until it is sure.
         for _ in range(3):
-            answers.append(call("kinhte", "POST", "/api/v1/submissions",
+            answers.append(call("kt-cb", "POST", "/api/v1/submissions",
                                 raw=data, headers=dict(
                                     hdr, **{"Content-Type":
                                             "application/json"})))
@@ -201,7 +201,7 @@ class Story(unittest.TestCase):
         first = answers[-1].json()
         # 5. The client lost its key but kept its id: the stored one, 200.
         for h in ({"Idempotency-Key": "other-" + tag()}, {}):
-            r = call("kinhte", "POST", "/api/v1/submissions", raw=data,
+            r = call("kt-cb", "POST", "/api/v1/submissions", raw=data,
                      headers=dict(h, **{"Content-Type": "application/json"}))
             self.assertEqual(r.status, 200, r.describe())
             self.assertEqual(r.json(), first)
@@ -225,13 +225,13 @@ class Story(unittest.TestCase):
 
         rids = {}
         rids["edit1"] = "edit1-" + tag()
-        s = ok(patch(sid, {"body": "Kết quả 6 tháng, bản đầy đủ."}, "kinhte",
+        s = ok(patch(sid, {"body": "Kết quả 6 tháng, bản đầy đủ."}, "kt-cb",
                      rid=rids["edit1"])).json()
         self.assertEqual((s["body"], s["version"]),
                          ("Kết quả 6 tháng, bản đầy đủ.", first["version"] + 1))
 
         rids["submit1"] = "submit1-" + tag()
-        r = ok(step(sid, "submit", "kinhte", rid=rids["submit1"]))
+        r = ok(step(sid, "submit", "kt-cb", rid=rids["submit1"]))
         s = r.json()
         self.assertEqual(r.headers["ETag"], '"%d"' % s["version"])
         self.assertEqual((s["status"], s["revision"], s["timeliness"],
@@ -248,7 +248,7 @@ class Story(unittest.TestCase):
              after["on_time"], after["expected"]),
             (before["received"] + 1, before["late"] + 1,
              before["missing"] - 1, before["on_time"], before["expected"]))
-        harness.expect_problem(self, patch(sid, {"title": "Sửa"}, "kinhte"),
+        harness.expect_problem(self, patch(sid, {"title": "Sửa"}, "kt-cb"),
                                409, "submission_locked")
 
         reason = "Thiếu số liệu về mô hình kinh tế tập thể."
@@ -266,17 +266,17 @@ class Story(unittest.TestCase):
         rids["edit2"] = "edit2-" + tag()
         s = ok(patch(sid, {"body": "Bổ sung số liệu hợp tác xã.",
                            "data": {"meetings": 4, "cooperatives": 2}},
-                     "kinhte", rid=rids["edit2"])).json()
+                     "kt-cb", rid=rids["edit2"])).json()
         self.assertEqual(s["status"], "returned")
         time.sleep(0.01)
         rids["submit2"] = "submit2-" + tag()
-        s = ok(step(sid, "submit", "kinhte", rid=rids["submit2"])).json()
+        s = ok(step(sid, "submit", "kt-cb", rid=rids["submit2"])).json()
         self.assertEqual((s["status"], s["revision"], s["timeliness"],
                           s["submitted_at"]),
                          ("submitted", 2, "late", submitted_at))
         self.assertGreater(ts(s["last_submitted_at"]), ts(submitted_at))
 
-        v = ok(call("kinhte", "GET", "/api/v1/submissions/%s/versions"
+        v = ok(call("kt-cb", "GET", "/api/v1/submissions/%s/versions"
                     % sid)).json()
         self.assertIsNone(v["next_cursor"])
         self.assertEqual(
@@ -300,9 +300,9 @@ class Story(unittest.TestCase):
         self.assertEqual((s["status"], s["reviewed_by"], s["review_reason"]),
                          ("accepted", harness.demo_user_id("coordinator"),
                           None))
-        harness.expect_problem(self, patch(sid, {"title": "Sửa"}, "kinhte"),
+        harness.expect_problem(self, patch(sid, {"title": "Sửa"}, "kt-cb"),
                                409, "submission_locked")
-        for action, who, b2 in (("submit", "kinhte", None),
+        for action, who, b2 in (("submit", "kt-cb", None),
                                 ("accept", "coordinator", None),
                                 ("return", "coordinator", {"reason": "Muộn"})):
             with self.subTest(accepted=action):
@@ -315,13 +315,13 @@ class Story(unittest.TestCase):
                          ("approved", harness.demo_user_id("leader"), 2,
                           "late", submitted_at))
         self.assertIsNotNone(s["approved_at"])
-        self.assertEqual(get(sid, "kinhte"), s)
+        self.assertEqual(get(sid, "kt-cb"), s)
 
         # Locked for good.
         v0 = version(sid)
-        harness.expect_problem(self, patch(sid, {"title": "Sửa"}, "kinhte"),
+        harness.expect_problem(self, patch(sid, {"title": "Sửa"}, "kt-cb"),
                                409, "submission_locked")
-        for action, who, b2 in (("submit", "kinhte", None),
+        for action, who, b2 in (("submit", "kt-cb", None),
                                 ("accept", "coordinator", None),
                                 ("return", "coordinator", {"reason": "Muộn"}),
                                 ("approve", "leader", None)):
@@ -449,7 +449,7 @@ class Idempotency(unittest.TestCase):
         self.assertEqual(get(sid, "officer")["title"], b["title"])
         self.assertEqual(rows("id = '%s'" % sid), 1)
         # Another unit's caller cannot take the id either.
-        r = call("kinhte", "POST", "/api/v1/submissions", body=dict(
+        r = call("kt-cb", "POST", "/api/v1/submissions", body=dict(
             other, unit_id=KT))
         harness.expect_problem(self, r, 409, "conflict")
         self.assertEqual(get(sid, "officer")["unit_id"], U["thon-1"])
@@ -504,7 +504,7 @@ class Create(unittest.TestCase):
         # "due_on: the milestone's due_on, or the extension granted to the
         # unit; null without a milestone" (Submission in openapi.yaml).
         m = F.xs["annual_report"]
-        s = create("kinhte", {"unit_id": KT, "kind": "annual_report",
+        s = create("kt-cb", {"unit_id": KT, "kind": "annual_report",
                               "milestone_id": m["id"],
                               "title": "Báo cáo năm (bản nháp)"})
         self.assertEqual((s["status"], s["due_on"], s["plan_id"]),
@@ -557,7 +557,7 @@ class Create(unittest.TestCase):
 
     def test_kind_must_match_the_milestone(self):
         n = rows()
-        r = call("kinhte", "POST", "/api/v1/submissions", body={
+        r = call("kt-cb", "POST", "/api/v1/submissions", body={
             "unit_id": KT, "kind": "unit_plan",
             "milestone_id": F.ms["six_month_report"]["id"], "title": "KH"})
         self.assertEqual(r.status, 422, r.describe())
@@ -567,7 +567,7 @@ class Create(unittest.TestCase):
     def test_milestone_required_for_milestone_kinds(self):
         for kind in ("unit_plan", "six_month_report", "annual_report"):
             with self.subTest(kind=kind):
-                r = call("kinhte", "POST", "/api/v1/submissions", body={
+                r = call("kt-cb", "POST", "/api/v1/submissions", body={
                     "unit_id": KT, "kind": kind, "title": "Báo cáo"})
                 harness.expect_problem(self, r, 422, "invalid_body",
                                        {"milestone_id": "required"})
@@ -838,7 +838,7 @@ class Roles(unittest.TestCase):
                                            403, "forbidden")
                 harness.expect_problem(self, patch(sid, {"title": "x"}, who),
                                        403, "forbidden")
-        for who in ("officer", "kinhte"):
+        for who in ("officer", "kt-cb"):
             with self.subTest(review=who):
                 for action, b in (("accept", None),
                                   ("return", {"reason": "x"}),
@@ -847,7 +847,7 @@ class Roles(unittest.TestCase):
                                                       body=b),
                                            403, "forbidden")
         # Phòng VH-XH's coordinator sees what is sent to it, not thôn 1's.
-        kt = create("kinhte", {"unit_id": KT, "kind": "six_month_report",
+        kt = create("kt-cb", {"unit_id": KT, "kind": "six_month_report",
                                "milestone_id": F.xs["six_month_report"]["id"],
                                "title": "Báo cáo 6 tháng", "submit": True})
         for who in READERS:
@@ -886,10 +886,10 @@ class Scope(unittest.TestCase):
                             for x in mine), [x["unit_id"] for x in mine])
 
     def test_lists_hold_what_each_caller_may_see(self):
-        for who in ("officer", "kinhte", "coordinator", "leader", "admin",
+        for who in ("officer", "kt-cb", "coordinator", "leader", "admin",
                     "service"):
             with self.subTest(who=who):
-                unit = {"kinhte": KT}.get(who) or \
+                unit = {"kt-cb": KT}.get(who) or \
                     harness.demo_account(who)["unit_id"]
                 want = [r[0] for r in db().psql(
                     "SELECT s.id FROM submissions s, units me WHERE"
@@ -901,7 +901,7 @@ class Scope(unittest.TestCase):
                 self.assertEqual(sorted(got), sorted(want))
 
     def test_receiving_side_reads_but_does_not_edit(self):
-        s = create("kinhte", {"unit_id": KT, "kind": "unit_plan",
+        s = create("kt-cb", {"unit_id": KT, "kind": "unit_plan",
                               "milestone_id": F.xs["unit_plan"]["id"],
                               "title": "Kế hoạch (nháp)"})
         self.assertEqual(get(s["id"], "coordinator")["id"], s["id"])
