@@ -80,12 +80,10 @@ static const char create[] =
     "  responsible_user_id, due_on) SELECT $1, target.id, $2, $5, $6::uuid,"
     "  $7::date FROM target WHERE $6::uuid IS NULL OR EXISTS (SELECT 1"
     "  FROM users s WHERE s.id = $6 AND s.unit_id = target.id AND s.active)"
-    "  ON CONFLICT DO NOTHING RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $8, $11, 'create', 'assignment', ins.id, i.path, to_jsonb(ins),"
-    "  $9 FROM ins, issuing i)"
-    "SELECT ins.id, (SELECT count(*) FROM target) FROM ins";
+    "  ON CONFLICT DO NOTHING RETURNING *)"
+    "SELECT ins.id, (SELECT count(*) FROM target) FROM ins, issuing i,"
+    " audit_event($8, $11, 'create', 'assignment', ins.id, i.path, NULL,"
+    "  to_jsonb(ins), $9)";
 static const char by_ids[] =
     "SELECT " ASSIGNMENT_JSON("a", "t", "p") ", a.id::text"
     " FROM assignments a JOIN tasks t ON t.id = a.task_id"
@@ -106,12 +104,9 @@ static const char update[] =
     "  version = version + 1, updated_at = now()"
     "  WHERE id = $1 AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM users s"
     "   WHERE s.id = $5 AND s.unit_id = assignments.unit_id AND s.active))"
-    "  RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $6, $7, 'update', 'assignment', upd.id, $8::ltree, $9::jsonb,"
-    "  to_jsonb(upd), $10 FROM upd)"
-    "SELECT upd.id FROM upd";
+    "  RETURNING *)"
+    "SELECT upd.id FROM upd, audit_event($6, $7, 'update', 'assignment',"
+    " upd.id, $8::ltree, $9::jsonb, to_jsonb(upd), $10)";
 
 const struct db_stmt assignments_stmts[] = {
 	{ "assignments_for_task", for_task },

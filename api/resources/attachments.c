@@ -22,12 +22,10 @@ static const char insert[] =
     "  content_type, size, sha256, data, created_by)"
     "  VALUES ($1, $2, $3, length($4::bytea), encode(sha256($4::bytea), 'hex'),"
     "  $4::bytea, $5) ON CONFLICT (submission_id, sha256) DO NOTHING"
-    "  RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $5, $6, 'attach', 'submission', ins.submission_id, $7::ltree,"
-    "  to_jsonb(ins) - 'data', $8 FROM ins)"
-    "SELECT " ATTACHMENT_JSON("ins") " FROM ins";
+    "  RETURNING *)"
+    "SELECT " ATTACHMENT_JSON("ins") " FROM ins,"
+    " audit_event($5, $6, 'attach', 'submission', ins.submission_id,"
+    "  $7::ltree, NULL, to_jsonb(ins) - 'data', $8)";
 static const char same[] =
     "SELECT " ATTACHMENT_JSON("a") " FROM attachments a"
     " WHERE a.submission_id = $1 AND a.sha256 = encode(sha256($2::bytea), 'hex')";

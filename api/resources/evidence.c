@@ -25,14 +25,12 @@ static const char insert[] =
     "  filename, content_type, size, sha256, data, created_by)"
     "  VALUES ($1, $2, $3, $4, length($5::bytea),"
     "  encode(sha256($5::bytea), 'hex'), $5::bytea, $6) ON CONFLICT DO NOTHING"
-    "  RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $6, $7, 'attach', CASE WHEN $1::uuid IS NULL"
+    "  RETURNING *)"
+    "SELECT " EVIDENCE_JSON("ins") " FROM ins,"
+    " audit_event($6, $7, 'attach', CASE WHEN $1::uuid IS NULL"
     "  THEN 'recommendation' ELSE 'inspection' END,"
-    "  coalesce($1::uuid, $2::uuid), $8::ltree, to_jsonb(ins) - 'data', $9"
-    "  FROM ins)"
-    "SELECT " EVIDENCE_JSON("ins") " FROM ins";
+    "  coalesce($1::uuid, $2::uuid), $8::ltree, NULL, to_jsonb(ins) - 'data',"
+    "  $9)";
 static const char same[] =
     "SELECT " EVIDENCE_JSON("a") " FROM attachments a"
     " WHERE (a.inspection_id = $1 OR a.recommendation_id = $2)"

@@ -31,12 +31,9 @@ static const char task_ok[] =
     "SELECT 1 FROM tasks WHERE id = $1 AND plan_id = $2";
 static const char insert[] =
     "WITH ins AS (INSERT INTO findings (inspection_id, task_id, text,"
-    "  severity, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $5, $6, 'create', 'finding', id, $7::ltree, to_jsonb(ins), $8"
-    "  FROM ins)"
-    "SELECT ins.id FROM ins";
+    "  severity, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING *)"
+    "SELECT ins.id FROM ins, audit_event($5, $6, 'create', 'finding', ins.id,"
+    " $7::ltree, NULL, to_jsonb(ins), $8)";
 /* The finding's inspection, when the caller sees it. */
 static const char owner[] =
     "SELECT f.inspection_id FROM findings f WHERE f.id = $2"
@@ -48,12 +45,9 @@ static const char update[] =
     "WITH upd AS (UPDATE findings SET text = coalesce($2, text),"
     "  severity = coalesce($3, severity),"
     "  task_id = coalesce($4::uuid, task_id),"
-    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $5, $6, 'update', 'finding', id, $7::ltree, $8::jsonb,"
-    "  to_jsonb(upd), $9 FROM upd)"
-    "SELECT 1 FROM upd";
+    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)"
+    "SELECT 1 FROM upd, audit_event($5, $6, 'update', 'finding', upd.id,"
+    " $7::ltree, $8::jsonb, to_jsonb(upd), $9)";
 
 const struct db_stmt findings_stmts[] = {
 	{ "findings_visible", visible },

@@ -51,12 +51,11 @@ static const char context[] =
 static const char create[] =
     "WITH ins AS (INSERT INTO inspection_plans (plan_id, issuing_unit_id,"
     "  title, description, period_start, period_end, created_by)"
-    "  VALUES ($1, $2, $3, coalesce($4, ''), $5, $6, $7) RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $7, $8, 'create', 'inspection_plan', ins.id, u.path,"
-    "  to_jsonb(ins), $9 FROM ins JOIN units u ON u.id = ins.issuing_unit_id)"
-    "SELECT ins.version, " IPLAN_JSON("ins") ", ins.id FROM ins";
+    "  VALUES ($1, $2, $3, coalesce($4, ''), $5, $6, $7) RETURNING *)"
+    "SELECT ins.version, " IPLAN_JSON("ins") ", ins.id"
+    " FROM ins JOIN units u ON u.id = ins.issuing_unit_id,"
+    " audit_event($7, $8, 'create', 'inspection_plan', ins.id, u.path, NULL,"
+    "  to_jsonb(ins), $9)";
 /* Locks an inspection plan the caller manages (its unit or above). */
 static const char lock[] =
     "SELECT p.version, p.status, to_jsonb(p), u.path, p.period_start,"
@@ -75,14 +74,11 @@ static const char update[] =
     "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
     " amd AS (INSERT INTO inspection_plan_amendments (inspection_plan_id,"
     "  version, actor_id, reason, changes)"
-    "  SELECT id, version, $6, $10::text, $12::jsonb FROM upd WHERE $10 IS NOT NULL),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $6, $7, CASE WHEN $11 = 'issued' THEN 'issue'"
-    "   WHEN $10 IS NOT NULL THEN 'amend' ELSE 'update' END,"
-    "  'inspection_plan', id, $8::ltree, $9::jsonb, to_jsonb(upd), $13"
-    "  FROM upd)"
-    "SELECT upd.version FROM upd";
+    "  SELECT id, version, $6, $10::text, $12::jsonb FROM upd WHERE $10 IS NOT NULL)"
+    "SELECT upd.version FROM upd,"
+    " audit_event($6, $7, CASE WHEN $11 = 'issued' THEN 'issue'"
+    "  WHEN $10 IS NOT NULL THEN 'amend' ELSE 'update' END,"
+    "  'inspection_plan', upd.id, $8::ltree, $9::jsonb, to_jsonb(upd), $13)";
 
 const struct db_stmt inspection_plans_stmts[] = {
 	{ "inspection_plans_list", list },

@@ -46,12 +46,10 @@ static const char context[] =
 static const char create[] =
     "WITH ins AS (INSERT INTO inspections (inspection_plan_id, kind, title,"
     "  target_unit_id, inspecting_unit_id, scheduled_on, created_by)"
-    "  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $7, $8, 'create', 'inspection', ins.id, u.path, to_jsonb(ins),"
-    "  $9 FROM ins JOIN units u ON u.id = ins.inspecting_unit_id)"
-    "SELECT ins.id FROM ins";
+    "  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *)"
+    "SELECT ins.id FROM ins JOIN units u ON u.id = ins.inspecting_unit_id,"
+    " audit_event($7, $8, 'create', 'inspection', ins.id, u.path, NULL,"
+    "  to_jsonb(ins), $9)";
 static const char lock[] =
     "SELECT i.version, i.status, to_jsonb(i), iu.path, ip.plan_id,"
     " i.target_unit_id, pu.path,"
@@ -79,12 +77,9 @@ static const char update[] =
     "  started_at = CASE WHEN $8 = 'in_progress' THEN now() ELSE started_at END,"
     "  completed_at = CASE WHEN $8 = 'completed' THEN now() ELSE completed_at END,"
     "  cancelled_at = CASE WHEN $8 = 'cancelled' THEN now() ELSE cancelled_at END,"
-    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $10, $11, $12, 'inspection', id, $13::ltree, $14::jsonb,"
-    "  to_jsonb(upd), $15 FROM upd)"
-    "SELECT upd.version FROM upd";
+    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)"
+    "SELECT upd.version FROM upd, audit_event($10, $11, $12, 'inspection',"
+    " upd.id, $13::ltree, $14::jsonb, to_jsonb(upd), $15)";
 
 const struct db_stmt inspections_stmts[] = {
 	{ "inspections_list", list },

@@ -40,15 +40,12 @@ static const char create[] =
     "  FROM units u, issuing i WHERE u.id = $5 AND u.path <@ i.path"
     "  RETURNING *),"
     " mu AS (INSERT INTO milestone_units (milestone_id, unit_id)"
-    "  SELECT ins.id, owing.id FROM ins, owing RETURNING unit_id),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $10, $11, 'create', 'milestone', ins.id, i.path, to_jsonb(ins),"
-    "  $12 FROM ins, issuing i)"
+    "  SELECT ins.id, owing.id FROM ins, owing RETURNING unit_id)"
     "SELECT ins.version, ins.id, (SELECT count(*) FROM mu),"
     " (SELECT count(*) FROM owing),"
     " (SELECT count(DISTINCT x) FROM jsonb_array_elements_text($7::jsonb) x)"
-    " FROM ins";
+    " FROM ins, issuing i, audit_event($10, $11, 'create', 'milestone',"
+    "  ins.id, i.path, NULL, to_jsonb(ins), $12)";
 static const char get[] =
     "SELECT m.version, " MILESTONE_JSON("m") " FROM milestones m WHERE m.id = $1";
 static const char get_visible[] =
@@ -66,12 +63,9 @@ static const char update[] =
     "  receiving_unit_id = coalesce($5::uuid, receiving_unit_id),"
     "  note = coalesce($6, note), version = version + 1, updated_at = now()"
     "  WHERE id = $1 AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM units u,"
-    "  issuing i WHERE u.id = $5 AND u.path <@ i.path)) RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $9, $10, 'update', 'milestone', upd.id, i.path, $7::jsonb,"
-    "  to_jsonb(upd), $11 FROM upd, issuing i)"
-    "SELECT upd.id FROM upd";
+    "  issuing i WHERE u.id = $5 AND u.path <@ i.path)) RETURNING *)"
+    "SELECT upd.id FROM upd, issuing i, audit_event($9, $10, 'update',"
+    " 'milestone', upd.id, i.path, $7::jsonb, to_jsonb(upd), $11)";
 /* Replaces the owing units (a JSON array in $2, or a group in $3). */
 static const char set_owing[] =
     "WITH issuing AS (SELECT id, path FROM units WHERE id = $4),"

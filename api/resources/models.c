@@ -54,17 +54,17 @@ static const char create[] =
     "  SELECT u.id, $3, $4, coalesce($5, ''), coalesce($6, ''), $7::uuid"
     "  FROM units u WHERE u.id = $2 AND u.active"
     "  AND u.path <@ (SELECT path FROM units WHERE id = $1) RETURNING *),"
+    /* The followed model's event is written as the UPDATE returns it: a
+     * data-modifying WITH always runs to completion. */
     " orig AS (UPDATE models o SET status = 'replicated',"
-    "  version = o.version + 1, updated_at = now() FROM ins"
+    "  version = o.version + 1, updated_at = now() FROM ins, units u"
     "  WHERE o.id = ins.replicated_from AND o.status = 'recognised'"
-    "  RETURNING o.*),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $8::uuid, $9, 'create', 'model', ins.id, u.path, to_jsonb(ins),"
-    "  $10 FROM ins JOIN units u ON u.id = ins.unit_id"
-    "  UNION ALL SELECT $8::uuid, $9, 'replicated', 'model', orig.id, u.path,"
-    "  to_jsonb(orig), $10 FROM orig JOIN units u ON u.id = orig.unit_id)"
-    "SELECT ins.version, " MODEL_JSON("ins") " FROM ins";
+    "  AND u.id = o.unit_id"
+    "  RETURNING audit_event($8::uuid, $9, 'replicated', 'model', o.id,"
+    "  u.path, NULL, to_jsonb(o), $10))"
+    "SELECT ins.version, " MODEL_JSON("ins") " FROM ins"
+    " JOIN units u ON u.id = ins.unit_id, audit_event($8::uuid, $9, 'create',"
+    " 'model', ins.id, u.path, NULL, to_jsonb(ins), $10)";
 /* The model to follow must be visible and recognised. */
 static const char source[] =
     "SELECT m.status FROM models m WHERE m.id = $2 AND " VISIBLE("m");
@@ -83,12 +83,10 @@ static const char update[] =
     "   ELSE recognised_by END,"
     "  recognised_at = CASE WHEN $2 = 'recognised' THEN now()"
     "   ELSE recognised_at END,"
-    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $6, $7, coalesce($2, 'update'), 'model', upd.id, $8::ltree,"
-    "  $9::jsonb, to_jsonb(upd), $10 FROM upd)"
-    "SELECT upd.version, " MODEL_JSON("upd") " FROM upd";
+    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)"
+    "SELECT upd.version, " MODEL_JSON("upd") " FROM upd,"
+    " audit_event($6, $7, coalesce($2, 'update'), 'model', upd.id, $8::ltree,"
+    "  $9::jsonb, to_jsonb(upd), $10)";
 
 const struct db_stmt models_stmts[] = {
 	{ "models_list", list },

@@ -68,14 +68,13 @@ static const char grant[] =
     " rejudge AS (UPDATE submissions s SET timeliness ="
     "  timeliness(s.submitted_at, ins.due_on), due_on = ins.due_on FROM ins"
     "  WHERE s.milestone_id = ins.milestone_id AND s.unit_id = ins.unit_id"
-    "  AND s.submitted_at IS NOT NULL),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $5, $6, 'extend', 'milestone', ins.milestone_id, u.path,"
-    "  to_jsonb(ins) - 'inserted', $7 FROM ins JOIN units u ON u.id = ins.unit_id)"
-    "SELECT json_build_object('milestone_id', milestone_id, 'unit_id', unit_id,"
-    " 'due_on', due_on, 'reason', reason, 'granted_by', granted_by,"
-    " 'granted_at', granted_at), inserted FROM ins";
+    "  AND s.submitted_at IS NOT NULL)"
+    "SELECT json_build_object('milestone_id', ins.milestone_id, 'unit_id',"
+    " ins.unit_id, 'due_on', ins.due_on, 'reason', ins.reason, 'granted_by',"
+    " ins.granted_by, 'granted_at', ins.granted_at), ins.inserted"
+    " FROM ins JOIN units u ON u.id = ins.unit_id,"
+    " audit_event($5, $6, 'extend', 'milestone', ins.milestone_id, u.path,"
+    "  NULL, to_jsonb(ins) - 'inserted', $7)";
 
 const struct db_stmt obligations_stmts[] = {
 	{ "obligations_list", list },

@@ -50,13 +50,11 @@ static const char create[] =
     "  coalesce($14::jsonb, '[]'), coalesce($19, 'draft')"
     "  FROM units iu WHERE iu.id = $5::uuid AND ($1::uuid IS NULL OR iu.path <@"
     "   (SELECT path FROM units WHERE id = $1))"
-    "  RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $15, $16, 'create', 'plan', ins.id,"
-    "  (SELECT path FROM units WHERE id = ins.issuing_unit_id), to_jsonb(ins),"
-    "  $17 FROM ins)"
-    "SELECT ins.version, " PLAN_JSON("ins") " FROM ins";
+    "  RETURNING *)"
+    "SELECT ins.version, " PLAN_JSON("ins") " FROM ins,"
+    " audit_event($15, $16, 'create', 'plan', ins.id,"
+    "  (SELECT path FROM units WHERE id = ins.issuing_unit_id), NULL,"
+    "  to_jsonb(ins), $17)";
 /* Locks a plan the caller manages: version, status, JSON, unit path, year. */
 static const char lock[] =
     "SELECT p.version, p.status, to_jsonb(p), iu.path, p.year, p.issuing_unit_id"
@@ -77,12 +75,10 @@ static const char update[] =
     "  recipients = coalesce($13::jsonb, recipients),"
     "  status = coalesce($14, status),"
     "  version = version + 1, updated_at = now()"
-    "  WHERE id = $1 RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $15, $16, $20, 'plan', upd.id, $17::ltree, $18::jsonb,"
-    "  to_jsonb(upd), $19 FROM upd)"
-    "SELECT upd.version, " PLAN_JSON("upd") " FROM upd";
+    "  WHERE id = $1 RETURNING *)"
+    "SELECT upd.version, " PLAN_JSON("upd") " FROM upd,"
+    " audit_event($15, $16, $20, 'plan', upd.id, $17::ltree, $18::jsonb,"
+    "  to_jsonb(upd), $19)";
 /* Records an amendment of an issued plan; bump says whether the change
  * itself did not already raise the plan's version. */
 static const char amend[] =

@@ -49,12 +49,10 @@ static const char check[] =
 static const char insert[] =
     "WITH ins AS (INSERT INTO recommendations (inspection_id, finding_id,"
     "  responsible_unit_id, text, due_on, created_by)"
-    "  VALUES ($1, $2, $3, $4, $5, $6) RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $6, $7, 'create', 'recommendation', id, $8::ltree,"
-    "  to_jsonb(ins), $9 FROM ins)"
-    "SELECT ins.version, " REC_JSON("ins") ", ins.id FROM ins";
+    "  VALUES ($1, $2, $3, $4, $5, $6) RETURNING *)"
+    "SELECT ins.version, " REC_JSON("ins") ", ins.id FROM ins,"
+    " audit_event($6, $7, 'create', 'recommendation', ins.id, $8::ltree, NULL,"
+    "  to_jsonb(ins), $9)";
 static const char lock[] =
     "SELECT r.version, r.status, to_jsonb(r), ru.path, r.inspection_id,"
     " me.path <@ ru.path FROM recommendations r"
@@ -72,12 +70,10 @@ static const char step_sql[] =
     "  reopen_reason = CASE WHEN $2 = 'open' THEN $3 ELSE reopen_reason END,"
     "  reopened_at = CASE WHEN $2 = 'open' THEN now() ELSE reopened_at END,"
     "  reopen_count = reopen_count + CASE WHEN $2 = 'open' THEN 1 ELSE 0 END,"
-    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $4, $5, $6, 'recommendation', id, $7::ltree, $8::jsonb,"
-    "  to_jsonb(upd), $9 FROM upd)"
-    "SELECT upd.version, " REC_JSON("upd") " FROM upd";
+    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)"
+    "SELECT upd.version, " REC_JSON("upd") " FROM upd,"
+    " audit_event($4, $5, $6, 'recommendation', upd.id, $7::ltree, $8::jsonb,"
+    "  to_jsonb(upd), $9)";
 
 const struct db_stmt recommendations_stmts[] = {
 	{ "recommendations_list", list },

@@ -57,12 +57,10 @@ static const char create[] =
     "WITH ins AS (INSERT INTO rubrics (plan_id, unit_id, title, sample, doc,"
     "  revision, replaces_id, created_by) VALUES ($1, $2, $3,"
     "  coalesce($4::boolean, false), $5::jsonb, coalesce($6::int, 1), $7, $8)"
-    "  RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $8, $9, 'create', 'rubric', id, $10::ltree, to_jsonb(ins), $11"
-    "  FROM ins)"
-    "SELECT ins.version, " RUBRIC_JSON("ins") " FROM ins";
+    "  RETURNING *)"
+    "SELECT ins.version, " RUBRIC_JSON("ins") " FROM ins,"
+    " audit_event($8, $9, 'create', 'rubric', ins.id, $10::ltree, NULL,"
+    "  to_jsonb(ins), $11)";
 
 const struct db_stmt rubrics_stmts[] = {
 	{ "rubrics_visible_plan", visible_plan },

@@ -72,12 +72,9 @@ static const char insert[] =
     "WITH ins AS (INSERT INTO score_sheets (rubric_id, unit_id, note,"
     "  created_by) VALUES ($1, $2, coalesce($3, ''), $4) RETURNING *),"
     " ev AS (INSERT INTO score_sheet_events (score_sheet_id, actor_id, action,"
-    "  detail) SELECT id, $4, 'create', $7::jsonb FROM ins),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $4, $5, 'create', 'score_sheet', id, $6::ltree, to_jsonb(ins),"
-    "  $8 FROM ins)"
-    "SELECT ins.id FROM ins";
+    "  detail) SELECT id, $4, 'create', $7::jsonb FROM ins)"
+    "SELECT ins.id FROM ins, audit_event($4, $5, 'create', 'score_sheet',"
+    " ins.id, $6::ltree, NULL, to_jsonb(ins), $8)";
 static const char lock[] =
     "SELECT s.version, s.status, to_jsonb(s), su.path, s.rubric_id,"
     " su.path <@ me.path, ru.path <@ me.path, me.path <@ su.path,"
@@ -93,10 +90,9 @@ static const char lock[] =
 static const char freeze[] =
     "WITH upd AS (UPDATE rubrics SET frozen_at = now(), version = version + 1,"
     "  updated_at = now() WHERE id = $1 AND frozen_at IS NULL RETURNING *)"
-    "INSERT INTO audit_events (actor_id, actor_kind, action, entity_type,"
-    " entity_id, unit_path, after, request_id)"
-    " SELECT $2, $3, 'freeze', 'rubric', upd.id, u.path, to_jsonb(upd), $4"
-    " FROM upd JOIN units u ON u.id = upd.unit_id";
+    "SELECT upd.id FROM upd JOIN units u ON u.id = upd.unit_id,"
+    " audit_event($2, $3, 'freeze', 'rubric', upd.id, u.path, NULL,"
+    "  to_jsonb(upd), $4)";
 /* Records a change ($7 the action) and moves the status ($2). */
 static const char touch[] =
     "WITH upd AS (UPDATE score_sheets SET status = coalesce($2, status),"
@@ -115,12 +111,9 @@ static const char touch[] =
     "  finalized_at = CASE WHEN $7 = 'finalize' THEN now() ELSE finalized_at END,"
     "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
     " ev AS (INSERT INTO score_sheet_events (score_sheet_id, actor_id, action,"
-    "  detail) SELECT id, $5, $7, $10::jsonb FROM upd),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $5, $6, $7, 'score_sheet', id, $8::ltree, $9::jsonb,"
-    "  to_jsonb(upd), $11 FROM upd)"
-    "SELECT 1 FROM upd";
+    "  detail) SELECT id, $5, $7, $10::jsonb FROM upd)"
+    "SELECT 1 FROM upd, audit_event($5, $6, $7, 'score_sheet', upd.id,"
+    " $8::ltree, $9::jsonb, to_jsonb(upd), $11)";
 static const char history[] =
     "SELECT json_build_object('id', v.id::text, 'at', v.at, 'actor_id',"
     " v.actor_id, 'action', v.action, 'detail', v.detail),"

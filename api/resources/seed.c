@@ -17,17 +17,17 @@ static const char user_exists[] = "SELECT 1 FROM users WHERE username = $1";
 static const char user_add[] =
     "WITH ins AS (INSERT INTO users (unit_id, username, full_name, role,"
     "  password_hash) VALUES ($1, $2, $3, $4, $5) RETURNING *)"
-    "INSERT INTO audit_events (actor_kind, action, entity_type, entity_id,"
-    " unit_path, after) SELECT 'system', 'create', 'user', ins.id, u.path,"
-    " to_jsonb(ins) - 'password_hash' FROM ins JOIN units u ON u.id = ins.unit_id";
+    "SELECT ins.id FROM ins JOIN units u ON u.id = ins.unit_id,"
+    " audit_event(NULL, 'system', 'create', 'user', ins.id, u.path, NULL,"
+    "  to_jsonb(ins) - 'password_hash', NULL)";
 static const char sa_exists[] =
     "SELECT 1 FROM service_accounts WHERE name = $1 AND revoked_at IS NULL";
 static const char sa_add[] =
     "WITH ins AS (INSERT INTO service_accounts (unit_id, name, key_hash,"
     "  key_prefix) VALUES ($1, $2, $3, $4) RETURNING *)"
-    "INSERT INTO audit_events (actor_kind, action, entity_type, entity_id,"
-    " unit_path, after) SELECT 'system', 'create', 'service_account', ins.id,"
-    " u.path, to_jsonb(ins) - 'key_hash' FROM ins JOIN units u ON u.id = ins.unit_id";
+    "SELECT ins.id FROM ins JOIN units u ON u.id = ins.unit_id,"
+    " audit_event(NULL, 'system', 'create', 'service_account', ins.id, u.path,"
+    "  NULL, to_jsonb(ins) - 'key_hash', NULL)";
 
 static const char plan_exists[] = "SELECT 1 FROM plans WHERE id = $1";
 

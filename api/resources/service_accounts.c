@@ -29,13 +29,11 @@ static const char create[] =
     "  WHERE id = $2 AND active AND path <@ " SCOPE "),"
     " ins AS (INSERT INTO service_accounts (unit_id, name, key_hash,"
     "  key_prefix, created_by) SELECT unit.id, $3, $4, $5, $6 FROM unit"
-    "  RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $6, 'user', 'create', 'service_account', ins.id, unit.path,"
-    "  to_jsonb(ins) - 'key_hash', $7 FROM ins, unit)"
+    "  RETURNING *)"
     "SELECT ins.version, " SA_JSON("ins") "::jsonb || jsonb_build_object("
-    " 'api_key', $8::text) FROM ins";
+    " 'api_key', $8::text) FROM ins, unit,"
+    " audit_event($6, 'user', 'create', 'service_account', ins.id, unit.path,"
+    "  NULL, to_jsonb(ins) - 'key_hash', $7)";
 static const char revoke[] =
     "WITH cur AS (SELECT s.id, s.version, n.path, to_jsonb(s) - 'key_hash' AS j"
     "  FROM service_accounts s JOIN units n ON n.id = s.unit_id"
@@ -44,11 +42,10 @@ static const char revoke[] =
     "  version = s.version + 1 FROM cur"
     "  WHERE s.id = cur.id AND cur.version = $3::int AND s.revoked_at IS NULL"
     "  RETURNING s.*),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $4, 'user', 'revoke', 'service_account', upd.id, cur.path,"
-    "  cur.j, to_jsonb(upd) - 'key_hash', $5 FROM upd, cur)"
-    "SELECT cur.version, (SELECT count(*) FROM upd),"
+    /* A SELECT in WITH runs only when read: counting it writes the events. */
+    " aud AS (SELECT audit_event($4, 'user', 'revoke', 'service_account',"
+    "  upd.id, cur.path, cur.j, to_jsonb(upd) - 'key_hash', $5) FROM upd, cur)"
+    "SELECT cur.version, (SELECT count(*) FROM aud),"
     " (SELECT revoked_at IS NOT NULL FROM service_accounts WHERE id = cur.id)"
     " FROM cur";
 

@@ -81,11 +81,9 @@ static const char set_password[] =
     "  updated_at = now() WHERE id = $1 RETURNING *),"
     " tok AS (UPDATE refresh_tokens SET revoked_at = now()"
     "  WHERE user_id = $1 AND revoked_at IS NULL)"
-    "INSERT INTO audit_events (actor_id, actor_kind, action, entity_type,"
-    " entity_id, unit_path, after, request_id)"
-    " SELECT upd.id, 'user', 'update_password', 'user', upd.id, n.path,"
-    " to_jsonb(upd) - 'password_hash', $3 FROM upd"
-    " JOIN units n ON n.id = upd.unit_id";
+    "SELECT upd.id FROM upd JOIN units n ON n.id = upd.unit_id,"
+    " audit_event(upd.id, 'user', 'update_password', 'user', upd.id, n.path,"
+    "  NULL, to_jsonb(upd) - 'password_hash', $3)";
 
 const struct db_stmt session_stmts[] = {
 	{ "session_own_password", own_password },

@@ -88,12 +88,11 @@ static const char create[] =
     "  (SELECT coalesce(e.due_on, m.due_on) FROM milestones m"
     "   LEFT JOIN extensions e ON e.milestone_id = m.id AND e.unit_id = $2"
     "   WHERE m.id = $4))"
-    "  ON CONFLICT DO NOTHING RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $13, $14, 'create', 'submission', ins.id, u.path, to_jsonb(ins)"
-    "  - 'request_hash', $15 FROM ins JOIN units u ON u.id = ins.unit_id)"
-    "SELECT ins.version, " SUBMISSION_JSON("ins") ", ins.id FROM ins";
+    "  ON CONFLICT DO NOTHING RETURNING *)"
+    "SELECT ins.version, " SUBMISSION_JSON("ins") ", ins.id"
+    " FROM ins JOIN units u ON u.id = ins.unit_id,"
+    " audit_event($13, $14, 'create', 'submission', ins.id, u.path, NULL,"
+    "  to_jsonb(ins) - 'request_hash', $15)";
 /* A create repeated with the client's id: same request, or a clash. */
 static const char existing[] =
     "SELECT s.version, " SUBMISSION_JSON("s") ", s.request_hash = $3"
@@ -112,12 +111,10 @@ static const char lock[] =
 static const char update[] =
     "WITH upd AS (UPDATE submissions SET title = coalesce($2, title),"
     "  body = coalesce($3, body), data = coalesce($4::jsonb, data),"
-    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $5, $6, 'update', 'submission', upd.id, $7::ltree, $8::jsonb,"
-    "  to_jsonb(upd) - 'request_hash', $9 FROM upd)"
-    "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd";
+    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)"
+    "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd,"
+    " audit_event($5, $6, 'update', 'submission', upd.id, $7::ltree,"
+    "  $8::jsonb, to_jsonb(upd) - 'request_hash', $9)";
 /* Moves the status one step ($2 the new status, $3 a review reason); a
  * submit numbers a revision, keeps it, and judges the first one. */
 static const char step_sql[] =
@@ -149,12 +146,10 @@ static const char step_sql[] =
     "  submitted_at, title, body, data, timeliness, returned_reason)"
     "  SELECT id, revision, last_submitted_at, title, body, data, timeliness,"
     "  CASE WHEN $6 = 'returned' THEN review_reason END FROM upd"
-    "  WHERE $2 = 'submitted'),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $4, $5, $7, 'submission', upd.id, $8::ltree, $9::jsonb,"
-    "  to_jsonb(upd) - 'request_hash', $10 FROM upd)"
-    "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd";
+    "  WHERE $2 = 'submitted')"
+    "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd,"
+    " audit_event($4, $5, $7, 'submission', upd.id, $8::ltree, $9::jsonb,"
+    "  to_jsonb(upd) - 'request_hash', $10)";
 /* An accepted model registration becomes a model. */
 static const char to_model[] =
     "WITH ins AS (INSERT INTO models (unit_id, name, field, description,"
@@ -162,10 +157,9 @@ static const char to_model[] =
     "  data->>'field', data->>'description', data->>'expected_results', id"
     "  FROM submissions WHERE id = $1 AND kind = 'model_registration'"
     "  ON CONFLICT (submission_id) DO NOTHING RETURNING *)"
-    "INSERT INTO audit_events (actor_id, actor_kind, action, entity_type,"
-    " entity_id, unit_path, after, request_id)"
-    " SELECT $2, $3, 'create', 'model', ins.id, u.path, to_jsonb(ins), $4"
-    " FROM ins JOIN units u ON u.id = ins.unit_id";
+    "SELECT ins.id FROM ins JOIN units u ON u.id = ins.unit_id,"
+    " audit_event($2, $3, 'create', 'model', ins.id, u.path, NULL,"
+    "  to_jsonb(ins), $4)";
 static const char versions[] =
     "SELECT json_build_object('revision', v.revision, 'submitted_at',"
     " v.submitted_at, 'title', v.title, 'body', v.body, 'data', v.data,"

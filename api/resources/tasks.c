@@ -32,13 +32,12 @@ static const char get[] =
 static const char create[] =
     "WITH ins AS (INSERT INTO tasks (plan_id, number, title, content,"
     "  schedule, due_on) VALUES ($1, $2::int, $3, coalesce($4, ''), $5,"
-    "  $6::date) RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $7, $8, 'create', 'task', ins.id, iu.path, to_jsonb(ins), $9"
-    "  FROM ins JOIN plans p ON p.id = ins.plan_id"
-    "  JOIN units iu ON iu.id = p.issuing_unit_id)"
-    "SELECT ins.version, " TASK_JSON("ins") ", ins.id FROM ins";
+    "  $6::date) RETURNING *)"
+    "SELECT ins.version, " TASK_JSON("ins") ", ins.id"
+    " FROM ins JOIN plans p ON p.id = ins.plan_id"
+    " JOIN units iu ON iu.id = p.issuing_unit_id,"
+    " audit_event($7, $8, 'create', 'task', ins.id, iu.path, NULL,"
+    "  to_jsonb(ins), $9)";
 /* Locks a task for plan_child_lock, with its schedule and deadline. */
 static const char lock[] =
     "SELECT t.plan_id, t.version, to_jsonb(t), t.schedule, t.due_on"
@@ -50,12 +49,10 @@ static const char update[] =
     "  due_on = CASE WHEN coalesce($5, schedule) = 'deadline'"
     "   THEN coalesce($6::date, due_on) END,"
     "  version = version + 1, updated_at = now()"
-    "  WHERE id = $1 RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $7, $8, 'update', 'task', upd.id, $9::ltree, $10::jsonb,"
-    "  to_jsonb(upd), $11 FROM upd)"
-    "SELECT upd.version, " TASK_JSON("upd") " FROM upd";
+    "  WHERE id = $1 RETURNING *)"
+    "SELECT upd.version, " TASK_JSON("upd") " FROM upd,"
+    " audit_event($7, $8, 'update', 'task', upd.id, $9::ltree, $10::jsonb,"
+    "  to_jsonb(upd), $11)";
 
 const struct db_stmt tasks_stmts[] = {
 	{ "tasks_list", list },

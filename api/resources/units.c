@@ -43,11 +43,10 @@ static const char create[] =
     " ins AS (INSERT INTO units (id, parent_id, kind, code, name, sample, path)"
     "  SELECT g.id, parent.id, $3, $4, $5, coalesce($6::boolean, false),"
     "   parent.path || unit_label(g.id)"
-    "  FROM parent, (SELECT gen_random_uuid() AS id) g RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $7, $8, 'create', 'unit', id, path, to_jsonb(ins), $9 FROM ins)"
-    "SELECT ins.version, " UNIT_JSON("ins") " FROM ins";
+    "  FROM parent, (SELECT gen_random_uuid() AS id) g RETURNING *)"
+    "SELECT ins.version, " UNIT_JSON("ins") " FROM ins,"
+    " audit_event($7, $8, 'create', 'unit', ins.id, ins.path, NULL,"
+    "  to_jsonb(ins), $9)";
 /* Locks the unit (strictly below the admin's) for a change. */
 static const char lock[] =
     "SELECT u.version, u.path, to_jsonb(u), u.parent_id FROM units u"
@@ -69,12 +68,10 @@ static const char update[] =
     " sub AS (UPDATE units d SET path = upd.path || subpath(d.path, nlevel($9::ltree)),"
     "  version = d.version + 1, updated_at = now()"
     "  FROM upd WHERE $8::ltree IS NOT NULL AND d.path <@ $9::ltree"
-    "  AND d.id <> upd.id),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $10, $11, 'update', 'unit', id, path, $12::jsonb, to_jsonb(upd),"
-    "  $13 FROM upd)"
-    "SELECT upd.version, " UNIT_JSON("upd") " FROM upd";
+    "  AND d.id <> upd.id)"
+    "SELECT upd.version, " UNIT_JSON("upd") " FROM upd,"
+    " audit_event($10, $11, 'update', 'unit', upd.id, upd.path, $12::jsonb,"
+    "  to_jsonb(upd), $13)";
 /* Deletes a leaf unit with no users and no history but its own creation. */
 static const char delete_[] =
     "WITH del AS (DELETE FROM units u WHERE u.id = $1"
@@ -84,10 +81,8 @@ static const char delete_[] =
     "  AND NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.entity_id = u.id"
     "   AND e.action <> 'create')"
     "  RETURNING *)"
-    "INSERT INTO audit_events (actor_id, actor_kind, action, entity_type,"
-    " entity_id, unit_path, before, request_id)"
-    " SELECT $2, $3, 'delete', 'unit', id, path, to_jsonb(del), $4 FROM del"
-    " RETURNING 1";
+    "SELECT 1 FROM del, audit_event($2, $3, 'delete', 'unit', del.id,"
+    " del.path, to_jsonb(del), NULL, $4)";
 
 const struct db_stmt units_stmts[] = {
 	{ "units_list", list },

@@ -40,12 +40,10 @@ static const char create[] =
     "WITH unit AS (SELECT id, path FROM units"
     "  WHERE id = $2 AND active AND path <@ " SCOPE " AND path <> " SCOPE "),"
     " ins AS (INSERT INTO users (unit_id, username, full_name, role,"
-    "  password_hash) SELECT unit.id, $3, $4, $5, $6 FROM unit RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, after, request_id)"
-    "  SELECT $7, $8, 'create', 'user', ins.id, unit.path,"
-    "  to_jsonb(ins) - 'password_hash', $9 FROM ins, unit)"
-    "SELECT ins.version, " USER_JSON("ins") " FROM ins";
+    "  password_hash) SELECT unit.id, $3, $4, $5, $6 FROM unit RETURNING *)"
+    "SELECT ins.version, " USER_JSON("ins") " FROM ins, unit,"
+    " audit_event($7, $8, 'create', 'user', ins.id, unit.path, NULL,"
+    "  to_jsonb(ins) - 'password_hash', $9)";
 /* Column 3: the user is below the admin's own unit, so the admin may change
  * it. */
 static const char lock[] =
@@ -67,13 +65,11 @@ static const char update[] =
     "  WHERE id = $1 RETURNING *),"
     " tok AS (UPDATE refresh_tokens SET revoked_at = now()"
     "  WHERE user_id = $1 AND revoked_at IS NULL"
-    "  AND ($5::boolean = false OR $6 IS NOT NULL)),"
-    " aud AS (INSERT INTO audit_events (actor_id, actor_kind, action,"
-    "  entity_type, entity_id, unit_path, before, after, request_id)"
-    "  SELECT $7, $8, CASE WHEN $6 IS NOT NULL THEN 'update_password'"
+    "  AND ($5::boolean = false OR $6 IS NOT NULL))"
+    "SELECT upd.version, " USER_JSON("upd") " FROM upd,"
+    " audit_event($7, $8, CASE WHEN $6 IS NOT NULL THEN 'update_password'"
     "  ELSE 'update' END, 'user', upd.id, $9::ltree, $10::jsonb,"
-    "  to_jsonb(upd) - 'password_hash', $11 FROM upd)"
-    "SELECT upd.version, " USER_JSON("upd") " FROM upd";
+    "  to_jsonb(upd) - 'password_hash', $11)";
 static const char add_cli[] =
     "WITH RECURSIVE walk AS ("
     "  SELECT u.id, u.path, 1 AS i FROM units u"
@@ -83,11 +79,9 @@ static const char add_cli[] =
     " unit AS (SELECT id, path FROM walk"
     "  WHERE i = array_length(string_to_array($1, '/'), 1)),"
     " ins AS (INSERT INTO users (unit_id, username, full_name, role,"
-    "  password_hash) SELECT id, $2, $3, $4, $5 FROM unit RETURNING *),"
-    " aud AS (INSERT INTO audit_events (actor_kind, action, entity_type,"
-    "  entity_id, unit_path, after) SELECT 'system', 'create', 'user', ins.id,"
-    "  unit.path, to_jsonb(ins) - 'password_hash' FROM ins, unit)"
-    "SELECT id FROM ins";
+    "  password_hash) SELECT id, $2, $3, $4, $5 FROM unit RETURNING *)"
+    "SELECT ins.id FROM ins, unit, audit_event(NULL, 'system', 'create',"
+    " 'user', ins.id, unit.path, NULL, to_jsonb(ins) - 'password_hash', NULL)";
 
 const struct db_stmt users_stmts[] = {
 	{ "users_list", list },

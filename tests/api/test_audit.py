@@ -390,6 +390,27 @@ class AppendOnly(unittest.TestCase):
                 self.assertIn("append-only", cm.exception.stderr)
         self.assertEqual(self.count(), before)
 
+    def test_audit_event_adds_with_the_callers_rights(self):
+        # The one writer of events runs as its caller (no SECURITY
+        # DEFINER): the application role may call it because it may
+        # insert, and gains nothing else through it.
+        self.assertEqual(db().psql(
+            "SELECT prosecdef FROM pg_proc WHERE proname = 'audit_event'"),
+            [("f",)])
+        before = int(self.count()[0][0])
+        eid = str(uuid.uuid4())
+        # Filed under the province, so the admin's view still holds all.
+        rows = db().psql(
+            "SELECT audit_event(NULL, 'system', 'probe', 'unit', '%s',"
+            " (SELECT path FROM units WHERE id = '%s'), NULL, '{}',"
+            " 'rid-probe')" % (eid, U["province"]), role="danvan_app")
+        self.assertRegex(rows[0][0], r"^\d+$")
+        self.assertEqual(db().psql(
+            "SELECT id::text, actor_kind, action, request_id FROM audit_events"
+            " WHERE entity_id = '%s'" % eid),
+            [(rows[0][0], "system", "probe", "rid-probe")])
+        self.assertEqual(int(self.count()[0][0]), before + 1)
+
 
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)
