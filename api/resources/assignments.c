@@ -14,7 +14,6 @@
 #define DUE(a, t, p)                                                         \
 	"coalesce(" a ".due_on, " t ".due_on, CASE WHEN " t ".schedule ="    \
 	" 'within_year' THEN make_date(" p ".year, 12, 31) END)"
-#define TODAY "(now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
 #define ASSIGNMENT_JSON(a, t, p)                                             \
 	"json_build_object('id', " a ".id, 'task_id', " a ".task_id,"        \
 	" 'plan_id', " t ".plan_id, 'task_number', " t ".number,"            \
@@ -23,13 +22,13 @@
 	" 'responsible_user_id', " a ".responsible_user_id,"                 \
 	" 'due_on', " a ".due_on, 'effective_due_on', " DUE(a, t, p) ","     \
 	" 'overdue', coalesce(" a ".status <> 'done' AND " DUE(a, t, p) " < "  \
-	TODAY ", false)," \
+	"today_vn(), false)," \
 	" 'status', " a ".status, 'progress', " a ".progress,"               \
 	" 'progress_note', " a ".progress_note, 'version', " a ".version,"    \
 	" 'created_at', " a ".created_at, 'updated_at', " a ".updated_at)"
 /* Overdue first, then by due day (none last), task number, id. */
 #define INBOX_KEY(a, t, p)                                                   \
-	"(CASE WHEN " a ".status <> 'done' AND " DUE(a, t, p) " < " TODAY     \
+	"(CASE WHEN " a ".status <> 'done' AND " DUE(a, t, p) " < today_vn()"  \
 	" THEN '0' ELSE '1' END || coalesce(" DUE(a, t, p) "::text,"          \
 	" '9999-12-31') || lpad(" t ".number::text, 4, '0') || " a ".id::text)"
 #define IN_SCOPE(a) \

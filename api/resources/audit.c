@@ -13,7 +13,7 @@ static const char list[] =
     " 'before', e.before, 'after', e.after, 'request_id', e.request_id),"
     " encode(convert_to(e.id::text, 'UTF8'), 'hex')"
     " FROM audit_events e"
-    " WHERE e.unit_path <@ (SELECT path FROM units WHERE id = $1)"
+    " WHERE e.unit_path <@ " SCOPE
     " AND ($2::text IS NULL OR e.entity_type = $2)"
     " AND ($3::uuid IS NULL OR e.entity_id = $3)"
     " AND ($4::uuid IS NULL OR e.actor_id = $4)"

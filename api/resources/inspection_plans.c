@@ -46,7 +46,7 @@ static const char context[] =
     "SELECT EXISTS (SELECT 1 FROM plans p WHERE p.id = $2 AND "
     PLAN_VISIBLE("p", "$4") "),"
     " EXISTS (SELECT 1 FROM units u, plans p, units pu WHERE u.id = $3"
-    "  AND u.active AND u.path <@ (SELECT path FROM units WHERE id = $1)"
+    "  AND u.active AND u.path <@ " SCOPE
     "  AND p.id = $2 AND pu.id = p.issuing_unit_id AND u.path <@ pu.path)";
 static const char create[] =
     "WITH ins AS (INSERT INTO inspection_plans (plan_id, issuing_unit_id,"
@@ -61,7 +61,7 @@ static const char lock[] =
     "SELECT p.version, p.status, to_jsonb(p), u.path, p.period_start,"
     " p.period_end FROM inspection_plans p JOIN units u ON u.id ="
     " p.issuing_unit_id WHERE p.id = $2"
-    " AND u.path <@ (SELECT path FROM units WHERE id = $1) FOR UPDATE OF p";
+    " AND u.path <@ " SCOPE " FOR UPDATE OF p";
 /* Changes the fields; an issued plan records the amendment ($10). */
 static const char update[] =
     "WITH upd AS (UPDATE inspection_plans SET title = coalesce($2, title),"

@@ -42,7 +42,7 @@ static const char context[] =
     "  JOIN units iu ON iu.id = ip.issuing_unit_id"
     "  JOIN plans p ON p.id = ip.plan_id"
     "  JOIN units pu ON pu.id = p.issuing_unit_id) ON ip.id = $2"
-    "  AND iu.path <@ (SELECT path FROM units WHERE id = $1)";
+    "  AND iu.path <@ " SCOPE;
 static const char create[] =
     "WITH ins AS (INSERT INTO inspections (inspection_plan_id, kind, title,"
     "  target_unit_id, inspecting_unit_id, scheduled_on, created_by)"

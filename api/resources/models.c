@@ -46,14 +46,14 @@ static const char counts[] =
     "  'replicated')),"
     " 'replicated', count(*) FILTER (WHERE m.replicated_from IS NOT NULL))"
     " FROM models m JOIN units u ON u.id = m.unit_id"
-    " WHERE u.path <@ (SELECT path FROM units WHERE id = $1)"
+    " WHERE u.path <@ " SCOPE
     " GROUP BY m.unit_id, u.name, m.field ORDER BY u.name, m.field";
 static const char create[] =
     "WITH ins AS (INSERT INTO models (unit_id, name, field, description,"
     "  expected_results, replicated_from)"
     "  SELECT u.id, $3, $4, coalesce($5, ''), coalesce($6, ''), $7::uuid"
     "  FROM units u WHERE u.id = $2 AND u.active"
-    "  AND u.path <@ (SELECT path FROM units WHERE id = $1) RETURNING *),"
+    "  AND u.path <@ " SCOPE " RETURNING *),"
     /* The followed model's event is written as the UPDATE returns it: a
      * data-modifying WITH always runs to completion. */
     " orig AS (UPDATE models o SET status = 'replicated',"

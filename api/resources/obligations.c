@@ -57,7 +57,7 @@ static const char milestone_of[] =
     "SELECT m.due_on, EXISTS (SELECT 1 FROM milestone_units mu"
     "  WHERE mu.milestone_id = m.id AND mu.unit_id = $3)"
     " FROM milestones m JOIN units ru ON ru.id = m.receiving_unit_id"
-    " WHERE m.id = $2 AND ru.path <@ (SELECT path FROM units WHERE id = $1)"
+    " WHERE m.id = $2 AND ru.path <@ " SCOPE
     " FOR UPDATE OF m";
 static const char grant[] =
     "WITH ins AS (INSERT INTO extensions (milestone_id, unit_id, due_on,"

@@ -49,7 +49,7 @@ static const char create[] =
     "  coalesce($11, ''), coalesce($12, ''), coalesce($13, ''),"
     "  coalesce($14::jsonb, '[]'), coalesce($19, 'draft')"
     "  FROM units iu WHERE iu.id = $5::uuid AND ($1::uuid IS NULL OR iu.path <@"
-    "   (SELECT path FROM units WHERE id = $1))"
+    "   " SCOPE ")"
     "  RETURNING *)"
     "SELECT ins.version, " PLAN_JSON("ins") " FROM ins,"
     " audit_event($15, $16, 'create', 'plan', ins.id,"
@@ -60,7 +60,7 @@ static const char lock[] =
     "SELECT p.version, p.status, to_jsonb(p), iu.path, p.year, p.issuing_unit_id"
     " FROM plans p JOIN units iu ON iu.id = p.issuing_unit_id"
     " WHERE p.id = $2 AND ($1::uuid IS NULL OR iu.path <@"
-    "  (SELECT path FROM units WHERE id = $1)) FOR UPDATE OF p";
+    "  " SCOPE ") FOR UPDATE OF p";
 static const char update[] =
     "WITH upd AS (UPDATE plans SET code = coalesce($2, code),"
     "  title = coalesce($3, title), year = coalesce($4::int, year),"

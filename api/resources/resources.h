@@ -179,6 +179,10 @@ int service_accounts_list(struct req *);
 int service_accounts_create(struct req *);
 int service_accounts_revoke(struct req *);
 
+/* The path of the caller's unit, $1 of every statement limited to what the
+ * caller may see: "x is in scope" is x.path <@ SCOPE. */
+#define SCOPE "(SELECT path FROM units WHERE id = $1)"
+
 /* An issued or closed plan is visible to callers in its issuing unit's
  * subtree and in the units above it ($1 is the caller's unit). A draft only
  * to those who may edit it (d = 'edit': admins and leaders of the issuing

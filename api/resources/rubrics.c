@@ -46,11 +46,11 @@ static const char context[] =
     "SELECT EXISTS (SELECT 1 FROM plans p WHERE p.id = $2 AND "
     PLAN_VISIBLE("p", "$5") "),"
     " EXISTS (SELECT 1 FROM units u, plans p, units pu WHERE u.id = $3"
-    "  AND u.active AND u.path <@ (SELECT path FROM units WHERE id = $1)"
+    "  AND u.active AND u.path <@ " SCOPE
     "  AND p.id = $2 AND pu.id = p.issuing_unit_id AND u.path <@ pu.path),"
     " (SELECT o.revision + 1 FROM rubrics o JOIN units ou ON ou.id = o.unit_id"
     "  WHERE o.id = $4 AND o.plan_id = $2"
-    "  AND ou.path <@ (SELECT path FROM units WHERE id = $1)"
+    "  AND ou.path <@ " SCOPE
     "  AND NOT EXISTS (SELECT 1 FROM rubrics n WHERE n.replaces_id = o.id)),"
     " (SELECT path FROM units WHERE id = $3)";
 static const char create[] =

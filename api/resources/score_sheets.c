@@ -61,7 +61,7 @@ static const char get[] =
 static const char context[] =
     "SELECT EXISTS (SELECT 1 FROM rubrics n WHERE n.replaces_id = r.id),"
     " EXISTS (SELECT 1 FROM units u, units pu WHERE u.id = $3 AND u.active"
-    "  AND u.path <@ (SELECT path FROM units WHERE id = $1)"
+    "  AND u.path <@ " SCOPE
     "  AND pu.id = p.issuing_unit_id AND u.path <@ pu.path),"
     " (SELECT path FROM units WHERE id = $3),"
     " EXISTS (SELECT 1 FROM score_sheets x WHERE x.rubric_id = r.id"

@@ -13,7 +13,6 @@
 	" 'role', 'service', 'created_at', " s ".created_at,"                \
 	" 'last_used_at', " s ".last_used_at, 'revoked_at', " s ".revoked_at," \
 	" 'version', " s ".version)"
-#define SCOPE "(SELECT path FROM units WHERE id = $1)"
 
 static const char list[] =
     "SELECT " SA_JSON("s") ", encode(convert_to(s.created_at::text || chr(31)"

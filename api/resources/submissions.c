@@ -73,7 +73,7 @@ static const char context[] =
     "  AND s.unit_id = u.id)"
     " FROM (SELECT 1) one"
     " LEFT JOIN units u ON u.id = $2 AND u.active"
-    "  AND u.path <@ (SELECT path FROM units WHERE id = $1)"
+    "  AND u.path <@ " SCOPE
     " LEFT JOIN milestones m ON m.id = $3 AND " IN_ISSUED_PLAN("m.plan_id")
     " LEFT JOIN tasks t ON t.id = $4 AND " IN_ISSUED_PLAN("t.plan_id")
     " LEFT JOIN assignments a ON a.id = $5"
@@ -101,13 +101,13 @@ static const char existing[] =
  * side ($3 = 'r'): the columns of struct submission_state, in its order. */
 static const char lock[] =
     "SELECT s.version, s.status, to_jsonb(s) - 'request_hash', su.path,"
-    " s.unit_id, s.kind, ru.path <> (SELECT path FROM units WHERE"
-    "  id = $1), s.created_by, s.last_submitted_by,"
+    " s.unit_id, s.kind, ru.path <> " SCOPE ", s.created_by,"
+    " s.last_submitted_by,"
     " CASE WHEN s.status = 'accepted' THEN s.reviewed_by END"
     " FROM submissions s JOIN units su ON su.id = s.unit_id"
     " JOIN units ru ON ru.id = s.receiving_unit_id"
     " WHERE s.id = $2 AND (CASE WHEN $3 = 's' THEN su.path ELSE ru.path END)"
-    "  <@ (SELECT path FROM units WHERE id = $1) FOR UPDATE OF s";
+    "  <@ " SCOPE " FOR UPDATE OF s";
 static const char update[] =
     "WITH upd AS (UPDATE submissions SET title = coalesce($2, title),"
     "  body = coalesce($3, body), data = coalesce($4::jsonb, data),"

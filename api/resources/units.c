@@ -14,7 +14,6 @@
 	" 'depth', nlevel(" u ".path), 'active', " u ".active,"             \
 	" 'sample', " u ".sample, 'version', " u ".version,"                \
 	" 'created_at', " u ".created_at, 'updated_at', " u ".updated_at)"
-#define SCOPE "(SELECT path FROM units WHERE id = $1)"
 
 static const char list[] =
     "SELECT " UNIT_JSON("u") ", encode(convert_to(u.id::text, 'UTF8'), 'hex')"

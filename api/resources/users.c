@@ -14,7 +14,6 @@
 	" 'username', " u ".username, 'full_name', " u ".full_name,"         \
 	" 'role', " u ".role, 'active', " u ".active, 'version', " u ".version," \
 	" 'created_at', " u ".created_at, 'updated_at', " u ".updated_at)"
-#define SCOPE "(SELECT path FROM units WHERE id = $1)"
 
 static const char list[] =
     "SELECT " USER_JSON("u") ", encode(convert_to(u.username, 'UTF8'), 'hex')"
