@@ -69,17 +69,6 @@ password_verify(const char *hash, const char *password, int *rehash)
 	return ok;
 }
 
-/* Counts UTF-8 code points. */
-static size_t
-chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 const char *
 password_weakness(const char *password, const char *username)
 {
@@ -88,7 +77,7 @@ password_weakness(const char *password, const char *username)
 
 	if (n > PASSWORD_MAX_BYTES)
 		return "is longer than 256 bytes";
-	if (chars(password) < PASSWORD_MIN_CHARS)
+	if (utf8_chars(password) < PASSWORD_MIN_CHARS)
 		return "is shorter than 10 characters";
 	for (i = 0; i <= n; i++)
 		low[i] = (char)tolower((unsigned char)password[i]);

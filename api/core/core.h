@@ -134,6 +134,9 @@ void time_rfc3339(char *buf, size_t cap);
 /* Fills buf with 2*n hex chars plus NUL: unique ids, not secrets. */
 void random_hex(char *buf, size_t n);
 uint64_t hash_fnv1a(const void *, size_t);
+/* The number of characters (code points) in a NUL-terminated UTF-8 string
+ * that is known to be valid: every byte but a continuation byte counts. */
+size_t utf8_chars(const char *);
 /* Aborts on allocation failure: out of memory is not a recoverable error here. */
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);

@@ -1,6 +1,7 @@
 /*
  * Small helpers shared by every layer: clocks, time stamps, random ids, a
- * hash for ETags, and allocation that aborts on failure.
+ * hash for ETags, counting UTF-8 characters, and allocation that aborts on
+ * failure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,16 @@ hash_fnv1a(const void *p, size_t n)
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
 }
 
 void *

@@ -72,8 +72,6 @@ int page_params(struct req *, struct page *);
 int is_uuid(const char *);
 /* True for a calendar date written YYYY-MM-DD (years 1900 to 2999). */
 int is_date(const char *);
-/* The number of characters (code points) of valid UTF-8. */
-size_t utf8_len(const char *);
 /* 422 invalid_reference: field names something that does not exist or
  * lies outside the caller's reach; the message goes in errors[] and detail.
  * Returns -1. */

@@ -222,16 +222,6 @@ static const struct field filters[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
-static size_t
-utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 /* Structured data by kind: an object; a model registration names its model.
  * Returns the number of problems. */
 static int

@@ -53,16 +53,6 @@ is_date(const char *s)
 	return strlen(s) == 10 && is_date_prefix(s);
 }
 
-size_t
-utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 static int
 in_list(const char *const *list, const char *s)
 {
@@ -147,7 +137,7 @@ field_value(struct req *r, const struct field *f, const char *name, json_t *v)
 		    "allowed values", f->name);
 		return NULL;
 	default:
-		if (utf8_len(s) < (size_t)f->min || utf8_len(s) > (size_t)f->max) {
+		if (utf8_chars(s) < (size_t)f->min || utf8_chars(s) > (size_t)f->max) {
 			req_field_error(r, name, "length",
 			    "%s must have %lld to %lld characters", f->name,
 			    f->min, f->max);

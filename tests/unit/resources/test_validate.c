@@ -107,14 +107,14 @@ static void
 test_utf8_length(void **state)
 {
 	(void)state;
-	assert_int_equal(utf8_len(""), 0);
-	assert_int_equal(utf8_len("Thon 1"), 6);
-	assert_int_equal(utf8_len("Thôn 1"), 6);
+	assert_int_equal(utf8_chars(""), 0);
+	assert_int_equal(utf8_chars("Thon 1"), 6);
+	assert_int_equal(utf8_chars("Thôn 1"), 6);
 	assert_int_equal(strlen("Thôn 1"), 7);
-	assert_int_equal(utf8_len("Nguyễn Văn A"), 12);
+	assert_int_equal(utf8_chars("Nguyễn Văn A"), 12);
 	assert_int_equal(strlen("Nguyễn Văn A"), 15);
-	assert_int_equal(utf8_len("Dân vận khéo"), 12);
-	assert_int_equal(utf8_len("Ủy ban nhân dân xã Bình Chương"), 30);
+	assert_int_equal(utf8_chars("Dân vận khéo"), 12);
+	assert_int_equal(utf8_chars("Ủy ban nhân dân xã Bình Chương"), 30);
 }
 
 static void
