@@ -72,7 +72,11 @@ void auth_forget_all(void);
 extern const struct db_stmt auth_stmts[];
 
 /* perm.c */
+/* The roles a user may have, admin first as in enum role; NULL-ended. */
+extern const char *const user_roles[];
 int perm_allows(enum role, enum perm);
+/* The name of a permission ("plan_write"), as the contract writes it. */
+const char *perm_name(enum perm);
 const char *role_name(enum role);
 enum role role_parse(const char *);
 /* 1 when a user of role granter may give a user the role granted: never a

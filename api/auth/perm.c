@@ -34,16 +34,31 @@ static const unsigned allowed[PERM_COUNT] = {
 	[PERM_FINALIZE] = R(ROLE_ADMIN) | R(ROLE_LEADER),
 };
 
-static const char *const names[ROLE_COUNT] = {
-	[ROLE_NONE] = "none",
-	[ROLE_ADMIN] = "admin",
-	[ROLE_LEADER] = "leader",
-	[ROLE_COORDINATOR] = "coordinator",
-	[ROLE_INSPECTOR] = "inspector",
-	[ROLE_OFFICER] = "officer",
-	[ROLE_VIEWER] = "viewer",
-	[ROLE_SERVICE] = "service",
+static const char *const perm_names[PERM_COUNT] = {
+	[PERM_PUBLIC] = "public",
+	[PERM_SIGNED_IN] = "signed_in",
+	[PERM_USER_SELF] = "user_self",
+	[PERM_UNIT_READ] = "unit_read",
+	[PERM_UNIT_WRITE] = "unit_write",
+	[PERM_USER_READ] = "user_read",
+	[PERM_USER_WRITE] = "user_write",
+	[PERM_SERVICE_ADMIN] = "service_admin",
+	[PERM_AUDIT_READ] = "audit_read",
+	[PERM_PLAN_READ] = "plan_read",
+	[PERM_PLAN_WRITE] = "plan_write",
+	[PERM_PROGRESS] = "progress",
+	[PERM_SUBMIT] = "submit",
+	[PERM_REVIEW] = "review",
+	[PERM_APPROVE] = "approve",
+	[PERM_INSPECT] = "inspect",
+	[PERM_FINALIZE] = "finalize",
 };
+
+/* Also the values the role field of a user accepts. */
+const char *const user_roles[] = { "admin", "leader", "coordinator",
+	"inspector", "officer", "viewer", NULL };
+_Static_assert(nitems(user_roles) == ROLE_SERVICE - ROLE_ADMIN + 1,
+    "a name for every user role");
 
 int
 perm_allows(enum role role, enum perm perm)
@@ -55,9 +70,19 @@ perm_allows(enum role role, enum perm perm)
 }
 
 const char *
+perm_name(enum perm perm)
+{
+	return perm >= 0 && perm < PERM_COUNT && perm_names[perm] != NULL ?
+	    perm_names[perm] : "unknown";
+}
+
+const char *
 role_name(enum role role)
 {
-	return role > ROLE_NONE && role < ROLE_COUNT ? names[role] : "none";
+	if (role == ROLE_SERVICE)
+		return "service";
+	return role >= ROLE_ADMIN && role < ROLE_SERVICE ?
+	    user_roles[role - ROLE_ADMIN] : "none";
 }
 
 /* Parses the role of a user; "service" is not a user role. */
@@ -66,9 +91,9 @@ role_parse(const char *s)
 {
 	int i;
 
-	for (i = ROLE_ADMIN; i < ROLE_SERVICE; i++)
-		if (s != NULL && strcmp(names[i], s) == 0)
-			return (enum role)i;
+	for (i = 0; s != NULL && user_roles[i] != NULL; i++)
+		if (strcmp(user_roles[i], s) == 0)
+			return (enum role)(ROLE_ADMIN + i);
 	return ROLE_NONE;
 }
 

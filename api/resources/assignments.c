@@ -120,18 +120,11 @@ const struct db_stmt assignments_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const roles[] = { "lead", "coordinate", "implement",
-	NULL };
-static const char *const groups[] = { "agencies", "villages",
-	"agencies_and_villages", NULL };
-static const char *const statuses[] = { "not_started", "in_progress", "done",
-	NULL };
-
 enum { F_ROLE, F_UNIT, F_GROUP, F_SCOPE, F_RESPONSIBLE, F_DUE_ON, F_REASON };
 static const struct field fields[] = {
-	[F_ROLE] = { "role", F_ENUM, 1, 0, 0, 0, 0, roles },
+	[F_ROLE] = { "role", F_ENUM, 1, 0, 0, 0, 0, assignment_roles },
 	[F_UNIT] = { "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
-	[F_GROUP] = { "group", F_ENUM, 0, 0, 0, 0, 0, groups },
+	[F_GROUP] = { "group", F_ENUM, 0, 0, 0, 0, 0, unit_groups },
 	[F_SCOPE] = { "scope_note", F_STRING, 0, 1, 0, 1, 1000, NULL },
 	[F_RESPONSIBLE] = { "responsible_user_id", F_UUID, 0, 1, 0, 0, 0, NULL },
 	[F_DUE_ON] = { "due_on", F_DATE, 0, 1, 0, 0, 0, NULL },
@@ -141,7 +134,7 @@ static const struct field fields[] = {
 
 enum { P_STATUS, P_PROGRESS, P_NOTE, P_RESPONSIBLE };
 static const struct field progress_fields[] = {
-	[P_STATUS] = { "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	[P_STATUS] = { "status", F_ENUM, 0, 0, 0, 0, 0, assignment_statuses },
 	[P_PROGRESS] = { "progress", F_INT, 0, 0, 0, 0, 100, NULL },
 	[P_NOTE] = { "progress_note", F_STRING, 0, 0, 0, 0, 2000, NULL },
 	[P_RESPONSIBLE] = { "responsible_user_id", F_UUID, 0, 0, 0, 0, 0, NULL },
@@ -150,7 +143,7 @@ static const struct field progress_fields[] = {
 
 static const struct field filters[] = {
 	{ "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
-	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, assignment_statuses },
 	{ "due_before", F_DATE, 0, 0, 0, 0, 0, NULL },
 	{ "plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },

@@ -61,12 +61,10 @@ const struct db_stmt findings_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const severities[] = { "info", "minor", "major", NULL };
-
 enum { F_TEXT, F_SEVERITY, F_TASK, F_RECOMMENDATIONS };
 static const struct field fields[] = {
 	[F_TEXT] = { "text", F_STRING, 1, 0, 0, 1, 5000, NULL },
-	[F_SEVERITY] = { "severity", F_ENUM, 1, 0, 0, 0, 0, severities },
+	[F_SEVERITY] = { "severity", F_ENUM, 1, 0, 0, 0, 0, finding_severities },
 	[F_TASK] = { "task_id", F_UUID, 0, 1, 0, 0, 0, NULL },
 	[F_RECOMMENDATIONS] = { "recommendations", F_ARRAY, 0, 0, 1, 0, 10, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },

@@ -90,8 +90,6 @@ const struct db_stmt inspection_plans_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const statuses[] = { "draft", "issued", NULL };
-
 enum { F_PLAN, F_UNIT, F_TITLE, F_DESCRIPTION, F_START, F_END, F_REASON };
 static const struct field fields[] = {
 	[F_PLAN] = { "plan_id", F_UUID, 1, 0, 1, 0, 0, NULL },
@@ -106,7 +104,7 @@ static const struct field fields[] = {
 
 static const struct field filters[] = {
 	{ "plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
-	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, inspection_plan_statuses },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 

@@ -38,10 +38,9 @@ const struct db_stmt inspection_teams_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const team_roles[] = { "lead", "member", NULL };
 static const struct field member[] = {
 	{ "user_id", F_UUID, 1, 0, 0, 0, 0, NULL },
-	{ "role", F_ENUM, 1, 0, 0, 0, 0, team_roles },
+	{ "role", F_ENUM, 1, 0, 0, 0, 0, inspection_team_roles },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 

@@ -91,15 +91,11 @@ const struct db_stmt inspections_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const kinds[] = { "inspection", "supervision", NULL };
-static const char *const statuses[] = { "planned", "in_progress", "completed",
-	"cancelled", NULL };
-
 enum { F_IPLAN, F_KIND, F_TITLE, F_TARGET, F_INSPECTING, F_SCHEDULED, F_TEAM,
 	F_TASKS, F_MINUTES, F_CONCLUSION, F_CONDUCTED };
 static const struct field fields[] = {
 	[F_IPLAN] = { "inspection_plan_id", F_UUID, 1, 0, 1, 0, 0, NULL },
-	[F_KIND] = { "kind", F_ENUM, 1, 0, 0, 0, 0, kinds },
+	[F_KIND] = { "kind", F_ENUM, 1, 0, 0, 0, 0, inspection_kinds },
 	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 300, NULL },
 	[F_TARGET] = { "target_unit_id", F_UUID, 1, 0, 1, 0, 0, NULL },
 	[F_INSPECTING] = { "inspecting_unit_id", F_UUID, 0, 0, 1, 0, 0, NULL },
@@ -115,7 +111,7 @@ static const struct field fields[] = {
 static const struct field filters[] = {
 	{ "inspection_plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "target_unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
-	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, inspection_statuses },
 	{ "from", F_DATE, 0, 0, 0, 0, 0, NULL },
 	{ "to", F_DATE, 0, 0, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },

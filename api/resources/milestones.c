@@ -90,15 +90,10 @@ const struct db_stmt milestones_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const kinds[] = { "unit_plan", "six_month_report",
-	"annual_report", "custom", NULL };
-static const char *const groups[] = { "agencies", "villages",
-	"agencies_and_villages", NULL };
-
 enum { F_KIND, F_TITLE, F_DUE_ON, F_RECEIVING, F_NOTE, F_OWING, F_REASON,
 	F_GROUP, F_UNITS };
 static const struct field fields[] = {
-	[F_KIND] = { "kind", F_ENUM, 1, 0, 0, 0, 0, kinds },
+	[F_KIND] = { "kind", F_ENUM, 1, 0, 0, 0, 0, milestone_kinds },
 	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 300, NULL },
 	[F_DUE_ON] = { "due_on", F_DATE, 1, 0, 0, 0, 0, NULL },
 	[F_RECEIVING] = { "receiving_unit_id", F_UUID, 1, 0, 0, 0, 0, NULL },
@@ -108,7 +103,7 @@ static const struct field fields[] = {
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 static const struct field owing_fields[] = {
-	{ "group", F_ENUM, 0, 0, 0, 0, 0, groups },
+	{ "group", F_ENUM, 0, 0, 0, 0, 0, unit_groups },
 	{ "unit_ids", F_ARRAY, 0, 0, 0, 0, 500, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };

@@ -99,17 +99,11 @@ const struct db_stmt models_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const fields_of_work[] = { "administrative_reform",
-	"environment", "new_rural_areas", "citizen_satisfaction",
-	"security_order", "economy", "culture_society", "other", NULL };
-static const char *const statuses[] = { "registered", "implementing",
-	"recognised", "replicated", NULL };
-
 enum { F_UNIT, F_NAME, F_FIELD, F_DESCRIPTION, F_EXPECTED, F_FROM };
 static const struct field fields[] = {
 	[F_UNIT] = { "unit_id", F_UUID, 1, 0, 0, 0, 0, NULL },
 	[F_NAME] = { "name", F_STRING, 1, 0, 0, 1, 300, NULL },
-	[F_FIELD] = { "field", F_ENUM, 1, 0, 0, 0, 0, fields_of_work },
+	[F_FIELD] = { "field", F_ENUM, 1, 0, 0, 0, 0, model_fields },
 	[F_DESCRIPTION] = { "description", F_STRING, 0, 0, 0, 0, 5000, NULL },
 	[F_EXPECTED] = { "expected_results", F_STRING, 0, 0, 0, 0, 5000, NULL },
 	[F_FROM] = { "replicated_from", F_UUID, 0, 1, 0, 0, 0, NULL },
@@ -117,9 +111,8 @@ static const struct field fields[] = {
 };
 
 enum { P_STATUS, P_RESULTS, P_DESCRIPTION, P_EXPECTED };
-static const char *const own_steps[] = { "implementing", NULL };
 static const struct field patch_fields[] = {
-	[P_STATUS] = { "status", F_ENUM, 0, 0, 0, 0, 0, own_steps },
+	[P_STATUS] = { "status", F_ENUM, 0, 0, 0, 0, 0, model_own_steps },
 	[P_RESULTS] = { "results", F_STRING, 0, 0, 0, 0, 5000, NULL },
 	[P_DESCRIPTION] = { "description", F_STRING, 0, 0, 0, 0, 5000, NULL },
 	[P_EXPECTED] = { "expected_results", F_STRING, 0, 0, 0, 0, 5000, NULL },
@@ -128,8 +121,8 @@ static const struct field patch_fields[] = {
 
 static const struct field filters[] = {
 	{ "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
-	{ "field", F_ENUM, 0, 0, 0, 0, 0, fields_of_work },
-	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "field", F_ENUM, 0, 0, 0, 0, 0, model_fields },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, model_statuses },
 	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };

@@ -83,12 +83,10 @@ const struct db_stmt obligations_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const states[] = { "on_time", "late", "missing",
-	"pending", NULL };
 static const struct field filters[] = {
 	{ "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "milestone_id", F_UUID, 0, 0, 0, 0, 0, NULL },
-	{ "state", F_ENUM, 0, 0, 0, 0, 0, states },
+	{ "state", F_ENUM, 0, 0, 0, 0, 0, obligation_states },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 

@@ -121,10 +121,6 @@ const struct db_stmt plans_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const statuses[] = { "draft", "issued", "closed", NULL };
-/* What an import may create: a closed plan is closed by /close. */
-static const char *const import_statuses[] = { "draft", "issued", NULL };
-
 enum { F_CODE_, F_TITLE, F_YEAR, F_UNIT, F_ISSUED_ON, F_SIGNER_NAME,
 	F_SIGNER_TITLE, F_PARENT, F_BASES, F_PURPOSES, F_REQUIREMENTS,
 	F_FUNDING, F_RECIPIENTS, F_REASON, F_ID, F_STATUS };
@@ -145,7 +141,7 @@ static const struct field fields[] = {
 	[F_REASON] = { "amendment_reason", F_STRING, 0, 0, 0, 1, 2000, NULL },
 	/* Import only: a fixed id (seed data) and the status to create in. */
 	[F_ID] = { "id", F_UUID, 0, 0, 1, 0, 0, NULL },
-	[F_STATUS] = { "status", F_ENUM, 0, 0, 1, 0, 0, import_statuses },
+	[F_STATUS] = { "status", F_ENUM, 0, 0, 1, 0, 0, plan_import_statuses },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 /* The fields a client sends to POST /plans and PATCH /plans/{id}. */
@@ -153,7 +149,7 @@ static const struct field fields[] = {
 
 static const struct field filters[] = {
 	{ "year", F_INT, 0, 0, 0, 2000, 2100, NULL },
-	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, plan_statuses },
 	{ "issuing_unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "parent_plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },

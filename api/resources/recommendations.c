@@ -85,9 +85,6 @@ const struct db_stmt recommendations_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const statuses[] = { "open", "responded", "resolved",
-	NULL };
-
 enum { F_INSPECTION, F_FINDING, F_UNIT, F_TEXT, F_DUE };
 static const struct field fields[] = {
 	[F_INSPECTION] = { "inspection_id", F_UUID, 1, 0, 0, 0, 0, NULL },
@@ -101,7 +98,7 @@ static const struct field fields[] = {
 static const struct field filters[] = {
 	{ "responsible_unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "inspection_id", F_UUID, 0, 0, 0, 0, 0, NULL },
-	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, recommendation_statuses },
 	{ "overdue", F_BOOL, 0, 0, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };

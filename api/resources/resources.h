@@ -13,6 +13,24 @@
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 200
 
+/* vocab.c */
+/* The values a field may take, each list NULL-ended (struct field.values). */
+extern const char *const unit_kinds[], *const plan_statuses[],
+    *const plan_import_statuses[], *const milestone_kinds[],
+    *const unit_groups[], *const task_schedules[], *const assignment_roles[],
+    *const assignment_statuses[], *const obligation_states[],
+    *const submission_kinds[], *const submission_statuses[],
+    *const model_fields[], *const model_statuses[], *const model_own_steps[],
+    *const inspection_plan_statuses[], *const inspection_kinds[],
+    *const inspection_statuses[], *const inspection_team_roles[],
+    *const finding_severities[], *const recommendation_statuses[];
+/* Every list above by name, for `danvan enums`; ends with a NULL name. */
+struct vocabulary {
+	const char *name;
+	const char *const *values;
+};
+extern const struct vocabulary vocabularies[];
+
 /* routes.c */
 extern const struct route routes[];
 extern const size_t nroutes;

@@ -187,21 +187,12 @@ const struct db_stmt submissions_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const kinds[] = { "unit_plan", "six_month_report",
-	"annual_report", "model_registration", "difficulty_report",
-	"progress_report", NULL };
-static const char *const statuses[] = { "draft", "submitted", "accepted",
-	"returned", "approved", NULL };
-static const char *const model_fields[] = { "administrative_reform",
-	"environment", "new_rural_areas", "citizen_satisfaction",
-	"security_order", "economy", "culture_society", "other", NULL };
-
 enum { F_ID, F_UNIT, F_KIND, F_MILESTONE, F_TASK, F_ASSIGNMENT, F_TITLE,
 	F_BODY, F_DATA, F_SUBMIT };
 static const struct field fields[] = {
 	[F_ID] = { "id", F_UUID, 0, 0, 1, 0, 0, NULL },
 	[F_UNIT] = { "unit_id", F_UUID, 1, 0, 1, 0, 0, NULL },
-	[F_KIND] = { "kind", F_ENUM, 1, 0, 1, 0, 0, kinds },
+	[F_KIND] = { "kind", F_ENUM, 1, 0, 1, 0, 0, submission_kinds },
 	[F_MILESTONE] = { "milestone_id", F_UUID, 0, 1, 1, 0, 0, NULL },
 	[F_TASK] = { "task_id", F_UUID, 0, 1, 1, 0, 0, NULL },
 	[F_ASSIGNMENT] = { "assignment_id", F_UUID, 0, 1, 1, 0, 0, NULL },
@@ -213,8 +204,8 @@ static const struct field fields[] = {
 };
 
 static const struct field filters[] = {
-	{ "status", F_ENUM, 0, 0, 0, 0, 0, statuses },
-	{ "kind", F_ENUM, 0, 0, 0, 0, 0, kinds },
+	{ "status", F_ENUM, 0, 0, 0, 0, 0, submission_statuses },
+	{ "kind", F_ENUM, 0, 0, 0, 0, 0, submission_kinds },
 	{ "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "receiving_unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "milestone_id", F_UUID, 0, 0, 0, 0, 0, NULL },

@@ -63,15 +63,12 @@ const struct db_stmt tasks_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const schedules[] = { "ongoing", "within_year",
-	"deadline", NULL };
-
 enum { F_NUMBER, F_TITLE, F_CONTENT, F_SCHEDULE, F_DUE_ON, F_REASON };
 static const struct field fields[] = {
 	[F_NUMBER] = { "number", F_INT, 1, 0, 0, 1, 999, NULL },
 	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 300, NULL },
 	[F_CONTENT] = { "content", F_STRING, 0, 0, 0, 0, 20000, NULL },
-	[F_SCHEDULE] = { "schedule", F_ENUM, 1, 0, 0, 0, 0, schedules },
+	[F_SCHEDULE] = { "schedule", F_ENUM, 1, 0, 0, 0, 0, task_schedules },
 	[F_DUE_ON] = { "due_on", F_DATE, 0, 1, 0, 0, 0, NULL },
 	[F_REASON] = { "amendment_reason", F_STRING, 0, 0, 0, 1, 2000, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },

@@ -94,13 +94,10 @@ const struct db_stmt units_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const kinds[] = { "province", "department", "commune",
-	"office", "front", "party", "village", "other", NULL };
-
 enum { F_PARENT, F_KIND, F_CODE_, F_NAME, F_SAMPLE, F_ACTIVE };
 static const struct field fields[] = {
 	[F_PARENT] = { "parent_id", F_UUID, 1, 0, 0, 0, 0, NULL },
-	[F_KIND] = { "kind", F_ENUM, 1, 0, 0, 0, 0, kinds },
+	[F_KIND] = { "kind", F_ENUM, 1, 0, 0, 0, 0, unit_kinds },
 	[F_CODE_] = { "code", F_CODE, 1, 0, 0, 1, 64, NULL },
 	[F_NAME] = { "name", F_STRING, 1, 0, 0, 1, 300, NULL },
 	[F_SAMPLE] = { "sample", F_BOOL, 0, 0, 0, 0, 0, NULL },
@@ -110,7 +107,7 @@ static const struct field fields[] = {
 
 static const struct field filters[] = {
 	{ "parent_id", F_UUID, 0, 0, 0, 0, 0, NULL },
-	{ "kind", F_ENUM, 0, 0, 0, 0, 0, kinds },
+	{ "kind", F_ENUM, 0, 0, 0, 0, 0, unit_kinds },
 	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
 	{ "active", F_BOOL, 0, 0, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },

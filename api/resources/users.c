@@ -94,15 +94,12 @@ const struct db_stmt users_stmts[] = {
 	{ NULL, NULL },
 };
 
-static const char *const roles[] = { "admin", "leader", "coordinator",
-	"inspector", "officer", "viewer", NULL };
-
 enum { F_UNIT, F_USERNAME, F_FULL_NAME, F_ROLE, F_PASSWORD, F_ACTIVE };
 static const struct field fields[] = {
 	[F_UNIT] = { "unit_id", F_UUID, 1, 0, 0, 0, 0, NULL },
 	[F_USERNAME] = { "username", F_CODE, 1, 0, 1, 3, 64, NULL },
 	[F_FULL_NAME] = { "full_name", F_STRING, 1, 0, 0, 1, 200, NULL },
-	[F_ROLE] = { "role", F_ENUM, 1, 0, 0, 0, 0, roles },
+	[F_ROLE] = { "role", F_ENUM, 1, 0, 0, 0, 0, user_roles },
 	[F_PASSWORD] = { "password", F_STRING, 1, 0, 0, 1, PASSWORD_MAX_BYTES,
 	    NULL },
 	[F_ACTIVE] = { "active", F_BOOL, 0, 0, 0, 0, 0, NULL },
@@ -133,7 +130,7 @@ user_password_hash(struct req *r, const char *field, const char *password,
 
 static const struct field filters[] = {
 	{ "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
-	{ "role", F_ENUM, 0, 0, 0, 0, 0, roles },
+	{ "role", F_ENUM, 0, 0, 0, 0, 0, user_roles },
 	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
 	{ "active", F_BOOL, 0, 0, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },

@@ -35,6 +35,24 @@ test_roles(void **state)
 	assert_int_equal(role_parse("root"), ROLE_NONE);
 	assert_int_equal(role_parse(NULL), ROLE_NONE);
 	assert_string_equal(role_name(ROLE_VIEWER), "viewer");
+	assert_string_equal(role_name(ROLE_ADMIN), "admin");
+	assert_string_equal(role_name(ROLE_SERVICE), "service");
+	assert_string_equal(role_name(ROLE_NONE), "none");
+	assert_int_equal(role_parse("admin"), ROLE_ADMIN);
+	assert_int_equal(role_parse("viewer"), ROLE_VIEWER);
+}
+
+static void
+test_permission_names(void **state)
+{
+	int p;
+
+	(void)state;
+	assert_string_equal(perm_name(PERM_PUBLIC), "public");
+	assert_string_equal(perm_name(PERM_PLAN_WRITE), "plan_write");
+	assert_string_equal(perm_name(PERM_COUNT), "unknown");
+	for (p = 0; p < PERM_COUNT; p++)
+		assert_string_not_equal(perm_name((enum perm)p), "unknown");
 }
 
 static void
@@ -56,6 +74,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_permission_names),
 		cmocka_unit_test(test_password_rules),
 	};
 
