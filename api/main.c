@@ -1,8 +1,8 @@
 /*
  * danvan: the commune mass-mobilisation plan API. One binary with
- * subcommands: serve, migrate, seed, purge, routes, codes. Configuration comes
- * from the environment (see core/config.c); the process stops cleanly on
- * SIGTERM.
+ * subcommands: serve, migrate, seed, purge, routes, codes, enums and more.
+ * Configuration comes from the environment (see core/config.c); the process
+ * stops cleanly on SIGTERM.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -15,7 +15,7 @@ static int
 usage(void)
 {
 	fputs("usage: danvan serve | migrate | seed [FILE] | purge | routes | "
-	      "codes | sql NAME | version\n"
+	      "codes | enums | permissions | sql NAME | version\n"
 	      "       danvan user add UNIT_PATH USERNAME FULL_NAME ROLE\n"
 	      "  serve    serve the API (DANVAN_LISTEN, DANVAN_DATABASE_URL)\n"
 	      "  migrate  apply the database migrations "
@@ -23,8 +23,12 @@ usage(void)
 	      "  seed     load the demo data (DANVAN_OWNER_DATABASE_URL)\n"
 	      "  purge    delete expired idempotency records, refresh tokens\n"
 	      "           and login failures (DANVAN_DATABASE_URL)\n"
-	      "  routes   print the route table\n"
+	      "  routes   print the route table: method, path, handler,\n"
+	      "           permission, body cap in bytes (tab-separated)\n"
 	      "  codes    print the problem codes: code, status, title\n"
+	      "  enums    print each list of accepted values: name, values\n"
+	      "  permissions\n"
+	      "           print each permission and the roles that have it\n"
 	      "  sql NAME print the SQL of a named statement\n"
 	      "  user add create a user (the first admin); UNIT_PATH is unit\n"
 	      "           codes from the root joined by '/', the password is\n"
@@ -103,15 +107,20 @@ cmd_sql(const char *name)
 	return 1;
 }
 
+/* The route table, for the contract test and for people. */
 static int
 cmd_routes(void)
 {
 	struct arena *a = arena_new();
+	const struct route *rt;
 	size_t i;
 
-	for (i = 0; i < nroutes; i++)
-		printf("%s %s\n", method_name(routes[i].method),
-		    router_template(a, routes[i].pattern));
+	for (i = 0; i < nroutes; i++) {
+		rt = &routes[i];
+		printf("%s\t%s\t%s\t%s\t%zu\n", method_name(rt->method),
+		    router_template(a, rt->pattern), rt->name,
+		    perm_name((enum perm)rt->perm), rt->body_max);
+	}
 	arena_free(a);
 	return 0;
 }
@@ -125,6 +134,39 @@ cmd_codes(void)
 	for (i = 0; i < codes_count; i++)
 		printf("%s %d %s\n", codes_list[i].code, codes_list[i].status,
 		    codes_list[i].title);
+	return 0;
+}
+
+/* Every list of accepted values: "name<TAB>value,value,...". */
+static int
+cmd_enums(void)
+{
+	const struct vocabulary *v;
+	size_t i;
+
+	for (v = vocabularies; v->name != NULL; v++) {
+		printf("%s\t", v->name);
+		for (i = 0; v->values[i] != NULL; i++)
+			printf("%s%s", i ? "," : "", v->values[i]);
+		putchar('\n');
+	}
+	return 0;
+}
+
+/* Every permission and the roles that have it: "name<TAB>role,role,...". */
+static int
+cmd_permissions(void)
+{
+	int p, role, n;
+
+	for (p = 0; p < PERM_COUNT; p++) {
+		printf("%s\t", perm_name((enum perm)p));
+		for (n = 0, role = ROLE_NONE + 1; role < ROLE_COUNT; role++)
+			if (perm_allows((enum role)role, (enum perm)p))
+				printf("%s%s", n++ ? "," : "",
+				    role_name((enum role)role));
+		putchar('\n');
+	}
 	return 0;
 }
 
@@ -172,6 +214,10 @@ main(int argc, char **argv)
 		return cmd_routes();
 	if (strcmp(argv[1], "codes") == 0)
 		return cmd_codes();
+	if (strcmp(argv[1], "enums") == 0)
+		return cmd_enums();
+	if (strcmp(argv[1], "permissions") == 0)
+		return cmd_permissions();
 	if (strcmp(argv[1], "sql") == 0 && argc == 3)
 		return cmd_sql(argv[2]);
 	if (config_load() == -1)

@@ -35,6 +35,7 @@ struct route {
 	/* "/api/v1/plans/{id:uuid}"; types: uuid, int, or none (any segment). */
 	const char *pattern;
 	int (*handler)(struct req *);
+	const char *name; /* the handler's name: the operationId */
 	int perm;	 /* permission the caller needs; 0: public */
 	size_t body_max; /* largest body accepted; 0: none */
 	unsigned flags;	 /* ROUTE_* */

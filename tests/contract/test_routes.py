@@ -1,5 +1,8 @@
-"""The route table of the binary against openapi/openapi.yaml, and the rules
-every operation of the contract follows. Needs no database."""
+"""The route table of the binary against openapi/openapi.yaml, whole: each
+route is a documented operation, its handler is the operationId and its
+permission the operation's x-permission, whose roles the description's table
+gives as api/auth/perm.c does. And the rules every operation of the
+contract follows. Needs no database."""
 
 import os
 import re
@@ -26,16 +29,45 @@ def operations(doc):
                 yield key.upper(), path, op, item
 
 
-def route_table():
-    p = subprocess.run([os.environ["DANVAN_BIN"], "routes"],
+def danvan(command):
+    """The standard output of `danvan COMMAND`, run without configuration."""
+    p = subprocess.run([os.environ["DANVAN_BIN"], command],
                        capture_output=True, text=True, timeout=30,
                        stdin=subprocess.DEVNULL,
                        env={k: v for k, v in os.environ.items()
                             if not k.startswith("DANVAN_")})
     if p.returncode != 0:
-        raise AssertionError("danvan routes exited %d: %s"
-                             % (p.returncode, p.stderr))
+        raise AssertionError("danvan %s exited %d: %s"
+                             % (command, p.returncode, p.stderr))
     return p.stdout
+
+
+def route_table():
+    return danvan("routes")
+
+
+ROUTE_LINE = re.compile(r"^([A-Z]+)\t(/\S*)\t([a-z_][a-z0-9_]*)\t([a-z_]+)\t"
+                        r"(\d+)$")
+
+
+def routes():
+    """{(METHOD, path): (handler, permission, body cap)} of `danvan routes`."""
+    out = {}
+    for line in route_table().splitlines():
+        m = ROUTE_LINE.match(line)
+        if m:
+            out[(m.group(1), m.group(2))] = (m.group(3), m.group(4),
+                                             int(m.group(5)))
+    return out
+
+
+def named_lists(command):
+    """{name: [value, ...]} of `danvan permissions` (or `danvan enums`)."""
+    out = {}
+    for line in danvan(command).splitlines():
+        name, _, values = line.partition("\t")
+        out[name] = values.split(",") if values else []
+    return out
 
 
 def uses_problem(schema, doc):
@@ -55,7 +87,7 @@ class RouteTable(unittest.TestCase):
         for line in out.splitlines():
             if not line.strip():
                 continue
-            m = re.match(r"^([A-Z]+) (/\S*)$", line)
+            m = ROUTE_LINE.match(line)
             if not m:
                 bad.append(line)
                 continue
@@ -63,7 +95,8 @@ class RouteTable(unittest.TestCase):
             if key in served:
                 dup.append(line)
             served.add(key)
-        self.assertEqual(bad, [], "lines not `METHOD PATH`")
+        self.assertEqual(bad, [], "lines not `METHOD<TAB>PATH<TAB>HANDLER"
+                         "<TAB>PERMISSION<TAB>BODY CAP`")
         self.assertEqual(dup, [], "duplicate routes")
         self.assertTrue(served, "danvan routes printed nothing")
         documented = {(method, path) for method, path, _, _ in
@@ -79,6 +112,84 @@ class RouteTable(unittest.TestCase):
                 "%s %s" % r for r in only_documented))
         if msg:
             self.fail("\n".join(msg))
+
+    def test_handler_is_the_operation_id(self):
+        table = routes()
+        problems = []
+        for method, path, op, _ in operations(harness.openapi()):
+            if (method, path) not in table:
+                continue  # reported by test_routes_match_openapi
+            handler = table[(method, path)][0]
+            if op.get("operationId") != handler:
+                problems.append("%s %s: handler %s, operationId %s"
+                                % (method, path, handler,
+                                   op.get("operationId")))
+        self.assertEqual(problems, [], "\n".join(problems))
+
+    def test_permission_is_documented(self):
+        table = routes()
+        known = named_lists("permissions")
+        problems = []
+        for method, path, op, _ in operations(harness.openapi()):
+            if (method, path) not in table:
+                continue
+            perm = table[(method, path)][1]
+            if perm not in known:
+                problems.append("%s %s: permission %s is not one of perm.c"
+                                % (method, path, perm))
+            if op.get("x-permission") != perm:
+                problems.append("%s %s: the route needs %s, x-permission "
+                                "says %s" % (method, path, perm,
+                                             op.get("x-permission")))
+        self.assertEqual(problems, [], "\n".join(problems))
+
+    def test_permission_table_gives_the_roles_of_perm_c(self):
+        # The table of "Who may do what": | what | `permission` | ✓ per role |.
+        text = harness.openapi()["info"]["description"]
+        lines = [ln.strip() for ln in text.splitlines()
+                 if ln.strip().startswith("|")]
+        self.assertTrue(lines, "no permission table in info.description")
+        head = [c.strip() for c in lines[0].strip("|").split("|")]
+        roles = head[2:]
+        granted = named_lists("permissions")
+        self.assertEqual(set(roles), {r for rs in granted.values()
+                                      for r in rs}, "the table's role columns")
+        problems, rows = [], set()
+        for line in lines[2:]:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            m = re.fullmatch(r"`([a-z_]+)`", cells[1])
+            if not m or len(cells) != len(head):
+                problems.append("malformed row: " + line)
+                continue
+            perm = m.group(1)
+            rows.add(perm)
+            ticked = {r for r, c in zip(roles, cells[2:]) if c == "✓"}
+            if perm not in granted:
+                problems.append("%s: no such permission in perm.c" % perm)
+            elif ticked != set(granted[perm]):
+                problems.append("%s (%s): the table ticks %s, perm.c allows "
+                                "%s" % (perm, cells[0], sorted(ticked),
+                                        sorted(granted[perm])))
+        for perm in sorted({v[1] for v in routes().values()} - rows):
+            problems.append("permission %s of a route is not in the table"
+                            % perm)
+        self.assertEqual(problems, [], "\n".join(problems))
+
+    def test_body_cap_matches_request_body(self):
+        table = routes()
+        problems = []
+        for method, path, op, _ in operations(harness.openapi()):
+            if (method, path) not in table:
+                continue
+            cap = table[(method, path)][2]
+            if "requestBody" in op and cap == 0:
+                problems.append("%s %s documents a body the route refuses "
+                                "(cap 0)" % (method, path))
+            if "requestBody" not in op and cap > 0 and method in ("GET",
+                                                                  "DELETE"):
+                problems.append("%s %s accepts a body of %d bytes that is "
+                                "not documented" % (method, path, cap))
+        self.assertEqual(problems, [], "\n".join(problems))
 
 
 class Contract(unittest.TestCase):

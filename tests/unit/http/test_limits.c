@@ -17,11 +17,11 @@ h(struct req *r)
 	return 0;
 }
 
-static const struct route json_route = { M_POST, "/x", h, 1, 4096, 0 };
-static const struct route patch_route = { M_PATCH, "/x", h, 1, 4096, 0 };
-static const struct route file_route = { M_POST, "/f", h, 1, 1 << 30,
+static const struct route json_route = { M_POST, "/x", h, "h", 1, 4096, 0 };
+static const struct route patch_route = { M_PATCH, "/x", h, "h", 1, 4096, 0 };
+static const struct route file_route = { M_POST, "/f", h, "h", 1, 1 << 30,
 	ROUTE_RAW_BODY };
-static const struct route no_body = { M_GET, "/x", h, 1, 0, 0 };
+static const struct route no_body = { M_GET, "/x", h, "h", 1, 0, 0 };
 
 static int
 setup(void **state)

@@ -17,13 +17,13 @@ h(struct req *r)
 }
 
 static const struct route table[] = {
-	{ M_GET, "/healthz", h, 0, 0, 0 },
-	{ M_GET, "/api/v1/plans", h, 1, 0, 0 },
-	{ M_POST, "/api/v1/plans", h, 1, 65536, 0 },
-	{ M_GET, "/api/v1/plans/{id:uuid}", h, 1, 0, 0 },
-	{ M_PATCH, "/api/v1/plans/{id:uuid}", h, 1, 65536, 0 },
-	{ M_GET, "/api/v1/plans/{id:uuid}/tasks/{n:int}", h, 1, 0, 0 },
-	{ M_GET, "/api/v1/units/{code}", h, 1, 0, 0 },
+	{ M_GET, "/healthz", h, "h", 0, 0, 0 },
+	{ M_GET, "/api/v1/plans", h, "h", 1, 0, 0 },
+	{ M_POST, "/api/v1/plans", h, "h", 1, 65536, 0 },
+	{ M_GET, "/api/v1/plans/{id:uuid}", h, "h", 1, 0, 0 },
+	{ M_PATCH, "/api/v1/plans/{id:uuid}", h, "h", 1, 65536, 0 },
+	{ M_GET, "/api/v1/plans/{id:uuid}/tasks/{n:int}", h, "h", 1, 0, 0 },
+	{ M_GET, "/api/v1/units/{code}", h, "h", 1, 0, 0 },
 };
 #define UUID "0f9c2a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 
@@ -105,9 +105,9 @@ test_template_and_methods(void **state)
 static void
 test_check_rejects_bad_tables(void **state)
 {
-	const struct route bad1[] = { { M_GET, "nope", h, 0, 0, 0 } };
-	const struct route bad2[] = { { M_GET, "/a/{}", h, 0, 0, 0 } };
-	const struct route bad3[] = { { M_GET, "/a/{x", h, 0, 0, 0 } };
+	const struct route bad1[] = { { M_GET, "nope", h, "h", 0, 0, 0 } };
+	const struct route bad2[] = { { M_GET, "/a/{}", h, "h", 0, 0, 0 } };
+	const struct route bad3[] = { { M_GET, "/a/{x", h, "h", 0, 0, 0 } };
 
 	(void)state;
 	assert_int_equal(router_check(table, nitems(table)), 0);
