@@ -1,8 +1,9 @@
 """The route table of the binary against openapi/openapi.yaml, whole: each
 route is a documented operation, its handler is the operationId and its
 permission the operation's x-permission, whose roles the description's table
-gives as api/auth/perm.c does. And the rules every operation of the
-contract follows. Needs no database."""
+gives as api/auth/perm.c does. Every list of values the server accepts
+equals the enum of the contract that carries its name (x-vocabulary). And
+the rules every operation of the contract follows. Needs no database."""
 
 import os
 import re
@@ -62,12 +63,55 @@ def routes():
 
 
 def named_lists(command):
-    """{name: [value, ...]} of `danvan permissions` (or `danvan enums`)."""
+    """{name: [value, ...]} of `danvan enums` or `danvan permissions`."""
     out = {}
     for line in danvan(command).splitlines():
         name, _, values = line.partition("\t")
         out[name] = values.split(",") if values else []
     return out
+
+
+def enum_nodes(node, where):
+    """(where, schema) for every schema with `enum` or `const`, outside the
+    conditions of `if` (which test a value, they do not accept one)."""
+    if isinstance(node, dict):
+        if "enum" in node or "const" in node:
+            yield where, node
+        for k, v in node.items():
+            if k != "if":
+                yield from enum_nodes(v, where + "/" + str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from enum_nodes(v, where + "/" + str(i))
+
+
+def request_enums(doc):
+    """(where, schema) for every enum a request may send: in the parameters
+    and request bodies of the operations, following $ref."""
+    seen = set()
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                if ref not in seen:
+                    seen.add(ref)
+                    yield from walk(harness.resolve({"$ref": ref}, doc), ref)
+            if "enum" in node or "const" in node:
+                yield where, node
+            for k, v in node.items():
+                if k not in ("if", "$ref", "examples", "example"):
+                    yield from walk(v, where + "/" + str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from walk(v, where + "/" + str(i))
+
+    for method, path, op, item in operations(doc):
+        where = "%s %s" % (method, path)
+        for i, prm in enumerate(list(item.get("parameters", [])) +
+                                list(op.get("parameters", []))):
+            yield from walk(prm, "%s parameter %d" % (where, i))
+        yield from walk(op.get("requestBody", {}), where + " requestBody")
 
 
 def uses_problem(schema, doc):
@@ -189,6 +233,53 @@ class RouteTable(unittest.TestCase):
                                                                   "DELETE"):
                 problems.append("%s %s accepts a body of %d bytes that is "
                                 "not documented" % (method, path, cap))
+        self.assertEqual(problems, [], "\n".join(problems))
+
+
+class Vocabularies(unittest.TestCase):
+    """Each list of values the server accepts (api/resources/vocab.c, user
+    roles in api/auth/perm.c) against the enums of the contract."""
+
+    def setUp(self):
+        self.doc = harness.openapi()
+        self.lists = named_lists("enums")
+
+    def test_server_prints_its_lists(self):
+        self.assertIn("unit_kind", self.lists)
+        for name, values in self.lists.items():
+            self.assertRegex(name, r"^[a-z][a-z_]*$")
+            self.assertTrue(values, name)
+            self.assertEqual(len(values), len(set(values)),
+                             "%s lists a value twice" % name)
+
+    def test_every_enum_a_request_sends_names_its_list(self):
+        problems = set()
+        for where, schema in request_enums(self.doc):
+            if "x-vocabulary" not in schema:
+                problems.add("%s: enum %s names no x-vocabulary"
+                             % (where, schema.get("enum",
+                                                  [schema.get("const")])))
+        self.assertEqual(sorted(problems), [], "\n".join(sorted(problems)))
+
+    def test_every_named_enum_equals_the_servers_list(self):
+        problems, named = [], set()
+        for where, schema in enum_nodes(self.doc, "#"):
+            values = schema.get("enum", [schema.get("const")])
+            name = schema.get("x-vocabulary")
+            if name is None:
+                continue  # written by the server only, or reported above
+            named.add(name)
+            if name not in self.lists:
+                problems.append("%s: x-vocabulary %s is not a list of "
+                                "`danvan enums`" % (where, name))
+            elif set(values) != set(self.lists[name]) or \
+                    len(values) != len(set(values)):
+                problems.append("%s (%s): the contract says %s, the server "
+                                "accepts %s" % (where, name, values,
+                                                self.lists[name]))
+        for name in sorted(set(self.lists) - named):
+            problems.append("the server's list %s is in no enum of the "
+                            "contract" % name)
         self.assertEqual(problems, [], "\n".join(problems))
 
 
