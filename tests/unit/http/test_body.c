@@ -86,11 +86,11 @@ test_depth_cap(void **state)
 		deep[cfg.max_json_depth + i] = ']';
 	deep[2 * cfg.max_json_depth] = '\0';
 	assert_int_equal(parse(deep), 0);
-	deep[0] = '\0';
 	for (i = 0; i <= cfg.max_json_depth; i++)
-		strcat(deep, "[");
+		deep[i] = '[';
 	for (i = 0; i <= cfg.max_json_depth; i++)
-		strcat(deep, "]");
+		deep[cfg.max_json_depth + 1 + i] = ']';
+	deep[2 * (cfg.max_json_depth + 1)] = '\0';
 	assert_int_equal(parse(deep), -1);
 	assert_string_equal(r.fail.code, "json_too_deep");
 }
@@ -115,16 +115,16 @@ test_string_cap(void **state)
 	char *s = arena_alloc(r.arena, n + 16);
 
 	(void)state;
-	strcpy(s, "{\"a\":\"");
+	memcpy(s, "{\"a\":\"", 6);
 	memset(s + 6, 'x', n);
-	strcpy(s + 6 + n, "\"}");
+	memcpy(s + 6 + n, "\"}", 3);
 	assert_int_equal(parse(s), -1);
 	assert_string_equal(r.fail.code, "json_string_too_long");
 	req_clear_failure(&r);
 	/* The same length as a key. */
-	strcpy(s, "{\"");
+	memcpy(s, "{\"", 2);
 	memset(s + 2, 'k', n);
-	strcpy(s + 2 + n, "\":1}");
+	memcpy(s + 2 + n, "\":1}", 5);
 	assert_int_equal(parse(s), -1);
 	assert_string_equal(r.fail.code, "json_string_too_long");
 }
@@ -148,14 +148,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_has_position,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_rejects_duplicates_and_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejects_duplicates_and_garbage,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_beyond_parser_limit,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_string_cap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_body_object_required, setup,
+		cmocka_unit_test_setup_teardown(test_string_cap, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_body_object_required,
+		    setup, teardown),
 	};
 
 	unsetenv("DANVAN_CONFIG");

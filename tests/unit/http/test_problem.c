@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -26,12 +27,13 @@ test_first_failure_wins(void **state)
 {
 	struct req r = { 0 };
 	json_t *v;
+	int rc;
 
 	(void)state;
 	r.arena = arena_new();
-	strcpy(r.id, "abc123");
-	assert_int_equal(req_fail(&r, 404, "plan_not_found",
-	    "plan %s does not exist", "x"), -1);
+	snprintf(r.id, sizeof(r.id), "%s", "abc123");
+	rc = req_fail(&r, 404, "plan_not_found", "plan %s does not exist", "x");
+	assert_int_equal(rc, -1);
 	assert_int_equal(req_fail(&r, 500, "internal", "later"), -1);
 	v = render(&r);
 	assert_string_equal(json_string_value(json_object_get(v, "type")),
@@ -41,8 +43,8 @@ test_first_failure_wins(void **state)
 	assert_int_equal(json_integer_value(json_object_get(v, "status")), 404);
 	assert_string_equal(json_string_value(json_object_get(v, "detail")),
 	    "plan x does not exist");
-	assert_string_equal(json_string_value(json_object_get(v,
-	    "request_id")), "abc123");
+	assert_string_equal(json_string_value(json_object_get(v, "request_id")),
+	    "abc123");
 	assert_null(json_object_get(v, "errors"));
 	json_decref(v);
 	arena_free(r.arena);
@@ -52,7 +54,7 @@ static void
 test_field_errors(void **state)
 {
 	struct req r = { 0 };
-	json_t *v, *e;
+	json_t *v, *e, *f;
 
 	(void)state;
 	r.arena = arena_new();
@@ -62,10 +64,12 @@ test_field_errors(void **state)
 	v = render(&r);
 	e = json_object_get(v, "errors");
 	assert_int_equal(json_array_size(e), 2);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(e, 1), "field")), "year");
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(e, 0), "code")), "required");
+	f = json_array_get(e, 1);
+	assert_string_equal(json_string_value(json_object_get(f, "field")),
+	    "year");
+	f = json_array_get(e, 0);
+	assert_string_equal(json_string_value(json_object_get(f, "code")),
+	    "required");
 	json_decref(v);
 
 	req_clear_failure(&r);
@@ -84,7 +88,8 @@ test_titles(void **state)
 {
 	(void)state;
 	assert_string_equal(status_title(413), "Content Too Large");
-	assert_string_equal(status_title(431), "Request Header Fields Too Large");
+	assert_string_equal(status_title(431),
+	    "Request Header Fields Too Large");
 	assert_string_equal(status_title(418), "Client Error");
 	assert_string_equal(status_title(599), "Server Error");
 }
