@@ -5,7 +5,8 @@
 # same options. Silent when nothing is missing.
 set -euo pipefail
 
-# Packages needed to build, run and test the server.
+# Packages needed to build, run and test the server; the style tests use
+# clang-format and shellcheck.
 DEPS_PACKAGES=(
 	build-essential cmake pkg-config
 	libmicrohttpd-dev libpq-dev libjansson-dev libjwt-dev libsodium-dev zlib1g-dev
@@ -13,6 +14,7 @@ DEPS_PACKAGES=(
 	postgresql-15
 	python3 python3-yaml python3-jsonschema
 	curl iproute2
+	clang-format shellcheck
 )
 # On Debian 12 postgresql-contrib-15 is a virtual package provided by
 # postgresql-15 itself (unaccent, pg_trgm and ltree ship with the server),

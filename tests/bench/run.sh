@@ -316,6 +316,7 @@ TOKEN=$(curl -sf -H 'Content-Type: application/json' \
 	-d "{\"username\":\"thon1\",\"password\":\"$OFFICER_PASSWORD\"}" \
 	"$DANVAN_URL/api/v1/auth/token" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') ||
 	die "could not sign in as the demo officer"
+# shellcheck disable=SC2016 # $1, $2... are the statement's placeholders, not shell
 "$RUN_DIR/danvan" sql tasks_list | sed -e 's/\$1/:unit/g' -e 's/\$2/:plan/g' \
 	-e 's/\$3::text/NULL::text/g; s/\$3/NULL::text/g' -e 's/\$4/51/g' >"$RUN_DIR/tasks.sql"
 PGBENCH_DEFINES=(-D "unit=$OFFICER_UNIT" -D "plan=$DEMO_PLAN")
@@ -343,6 +344,7 @@ LUA
 	echo '\set k random(1, 2000000000)'
 	echo 'BEGIN;'
 	for stmt in idem_timeout idem_claim submissions_context submissions_create idem_store; do
+		# shellcheck disable=SC2016 # the $ is Python's and SQL's, not the shell's
 		"$RUN_DIR/danvan" sql "$stmt" | /usr/bin/python3 -c '
 import re, sys
 # The values the server binds, as pgbench variables and literals.
