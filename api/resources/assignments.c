@@ -279,7 +279,7 @@ create_tx(struct req *r, void *arg)
 	struct plan_state st;
 	struct plan_child task;
 	struct dbres *res;
-	size_t len = 4;
+	size_t len = 4, off;
 	char *list;
 	int i;
 
@@ -293,12 +293,11 @@ create_tx(struct req *r, void *arg)
 	for (i = 0; i < db_rows(res); i++)
 		len += strlen(db_get(res, i, 0)) + 1;
 	list = arena_alloc(r->arena, len);
-	strcpy(list, "{");
-	for (i = 0; i < db_rows(res); i++) {
-		strcat(list, i ? "," : "");
-		strcat(list, db_get(res, i, 0));
-	}
-	strcat(list, "}");
+	off = (size_t)snprintf(list, len, "{");
+	for (i = 0; i < db_rows(res); i++)
+		off += (size_t)snprintf(list + off, len - off, "%s%s",
+		    i ? "," : "", db_get(res, i, 0));
+	snprintf(list + off, len - off, "}");
 	ids = list;
 	if ((res = db_exec(r->arena, &r->fail, "assignments_by_ids", 1, &ids)) == NULL)
 		return -1;

@@ -94,9 +94,9 @@ reply_csv(struct req *r, struct dbres *res)
 	memcpy(body, "\xef\xbb\xbf", 3);
 	off = 3;
 	for (c = 0; c < nitems(columns); c++)
-		off += (size_t)sprintf(body + off, "%s%s", c ? "," : "",
-		    columns[c].name);
-	off += (size_t)sprintf(body + off, "\r\n");
+		off += (size_t)snprintf(body + off, len - off, "%s%s",
+		    c ? "," : "", columns[c].name);
+	off += (size_t)snprintf(body + off, len - off, "\r\n");
 	for (i = 0; i < rows; i++) {
 		for (c = 0; c < nitems(columns); c++) {
 			if (c > 0)

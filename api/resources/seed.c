@@ -89,7 +89,7 @@ write_credentials(const char *path, json_t *list)
 	if (text == NULL)
 		return -1;
 	tmp = xmalloc(strlen(path) + 8);
-	sprintf(tmp, "%s.tmp", path);
+	snprintf(tmp, strlen(path) + 8, "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
 	    write(fd, "\n", 1) == 1 && fchmod(fd, 0600) == 0;
