@@ -14,25 +14,26 @@
 static int
 usage(void)
 {
-	fputs("usage: danvan serve | migrate | seed [FILE] | purge | routes | "
-	      "codes | enums | permissions | sql NAME | version\n"
-	      "       danvan user add UNIT_PATH USERNAME FULL_NAME ROLE\n"
-	      "  serve    serve the API (DANVAN_LISTEN, DANVAN_DATABASE_URL)\n"
-	      "  migrate  apply the database migrations "
-	      "(DANVAN_OWNER_DATABASE_URL)\n"
-	      "  seed     load the demo data (DANVAN_OWNER_DATABASE_URL)\n"
-	      "  purge    delete expired idempotency records, refresh tokens\n"
-	      "           and login failures (DANVAN_DATABASE_URL)\n"
-	      "  routes   print the route table: method, path, handler,\n"
-	      "           permission, body cap in bytes (tab-separated)\n"
-	      "  codes    print the problem codes: code, status, title\n"
-	      "  enums    print each list of accepted values: name, values\n"
-	      "  permissions\n"
-	      "           print each permission and the roles that have it\n"
-	      "  sql NAME print the SQL of a named statement\n"
-	      "  user add create a user (the first admin); UNIT_PATH is unit\n"
-	      "           codes from the root joined by '/', the password is\n"
-	      "           read from standard input\n",
+	fputs(
+	    "usage: danvan serve | migrate | seed [FILE] | purge | routes | "
+	    "codes | enums | permissions | sql NAME | version\n"
+	    "       danvan user add UNIT_PATH USERNAME FULL_NAME ROLE\n"
+	    "  serve    serve the API (DANVAN_LISTEN, DANVAN_DATABASE_URL)\n"
+	    "  migrate  apply the database migrations "
+	    "(DANVAN_OWNER_DATABASE_URL)\n"
+	    "  seed     load the demo data (DANVAN_OWNER_DATABASE_URL)\n"
+	    "  purge    delete expired idempotency records, refresh tokens\n"
+	    "           and login failures (DANVAN_DATABASE_URL)\n"
+	    "  routes   print the route table: method, path, handler,\n"
+	    "           permission, body cap in bytes (tab-separated)\n"
+	    "  codes    print the problem codes: code, status, title\n"
+	    "  enums    print each list of accepted values: name, values\n"
+	    "  permissions\n"
+	    "           print each permission and the roles that have it\n"
+	    "  sql NAME print the SQL of a named statement\n"
+	    "  user add create a user (the first admin); UNIT_PATH is unit\n"
+	    "           codes from the root joined by '/', the password is\n"
+	    "           read from standard input\n",
 	    stderr);
 	return 2;
 }
@@ -198,7 +199,9 @@ cmd_user_add(int argc, char **argv)
 	if (password_init() == -1 || connect_owner() == -1)
 		return 1;
 	return users_add_cli(argv[3], argv[4], argv[5], argv[6], password) ==
-		0 ? 0 : 1;
+		0 ?
+	    0 :
+	    1;
 }
 
 int
@@ -245,8 +248,10 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "seed") == 0) {
 		if (password_init() == -1 || connect_owner() == -1)
 			return 1;
-		return seed_run(argc > 2 ? argv[2] : "var/demo-credentials.json") ==
-			0 ? 0 : 1;
+		return seed_run(argc > 2 ? argv[2] :
+					   "var/demo-credentials.json") == 0 ?
+		    0 :
+		    1;
 	}
 	return usage();
 }

@@ -16,6 +16,7 @@
 #include "db/db.h"
 
 #define CACHE_SLOTS 1024
+/* clang-format off */
 #define KEY_PREFIX "dvk_"
 
 /* Active means the user and its unit and every unit above it. */
@@ -31,6 +32,7 @@ static const char service_key[] =
     "  WHERE a.id = s.id AND (s.last_used_at IS NULL"
     "   OR s.last_used_at < now() - interval '1 minute'))"
     "SELECT id, unit_id FROM s";
+/* clang-format on */
 
 const struct db_stmt auth_stmts[] = {
 	{ "auth_user_state", user_state },
@@ -86,8 +88,8 @@ auth_forget_all(void)
 static int
 user_current(struct arena *a, struct failure *f, const struct principal *p)
 {
-	struct slot *s = &cache.slot[hash_fnv1a(p->id, strlen(p->id)) %
-	    CACHE_SLOTS];
+	struct slot *s =
+	    &cache.slot[hash_fnv1a(p->id, strlen(p->id)) % CACHE_SLOTS];
 	struct slot now = { 0 };
 	struct dbres *res;
 	const char *params[1] = { p->id };
@@ -116,7 +118,8 @@ user_current(struct arena *a, struct failure *f, const struct principal *p)
 		pthread_mutex_unlock(&cache.mu);
 	}
 	if (!now.active || now.role != p->role ||
-	    strcmp(now.unit_id, p->unit_id) != 0 || p->generation != now.generation)
+	    strcmp(now.unit_id, p->unit_id) != 0 ||
+	    p->generation != now.generation)
 		return auth_fail(a, f, "invalid_token",
 		    "the account was deactivated or changed: sign in again");
 	return 0;

@@ -27,8 +27,8 @@ enum role {
 /* What a route needs; perm.c says which roles have it. */
 enum perm {
 	PERM_PUBLIC = 0,
-	PERM_SIGNED_IN,	   /* any authenticated user or service account */
-	PERM_USER_SELF,	   /* any user (not a service account) */
+	PERM_SIGNED_IN, /* any authenticated user or service account */
+	PERM_USER_SELF, /* any user (not a service account) */
 	PERM_UNIT_READ,
 	PERM_UNIT_WRITE,
 	PERM_USER_READ,
@@ -36,13 +36,13 @@ enum perm {
 	PERM_SERVICE_ADMIN,
 	PERM_AUDIT_READ,
 	PERM_PLAN_READ,
-	PERM_PLAN_WRITE,   /* create, edit, amend, issue and close plans */
-	PERM_PROGRESS,	   /* report progress on the own unit's assignments */
-	PERM_SUBMIT,	   /* write and submit the own unit's submissions */
-	PERM_REVIEW,	   /* accept or return received submissions, extend */
-	PERM_APPROVE,	   /* approve accepted submissions */
-	PERM_INSPECT,	   /* plan and conduct inspections, review score sheets */
-	PERM_FINALIZE,	   /* finalise reviewed score sheets */
+	PERM_PLAN_WRITE, /* create, edit, amend, issue and close plans */
+	PERM_PROGRESS,	 /* report progress on the own unit's assignments */
+	PERM_SUBMIT,	 /* write and submit the own unit's submissions */
+	PERM_REVIEW,	 /* accept or return received submissions, extend */
+	PERM_APPROVE,	 /* approve accepted submissions */
+	PERM_INSPECT,	 /* plan and conduct inspections, review score sheets */
+	PERM_FINALIZE,	 /* finalise reviewed score sheets */
 	PERM_COUNT
 };
 

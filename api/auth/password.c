@@ -20,19 +20,67 @@ static char dummy[crypto_pwhash_STRBYTES];
 
 /* Among the commonest passwords in public breach lists, at least 10 long. */
 static const char *const common[] = {
-	"1234567890", "12345678910", "123456789a", "1q2w3e4r5t", "1qaz2wsx3edc",
-	"0123456789", "0987654321", "1111111111", "0000000000", "qwertyuiop",
-	"1234512345", "123123123123", "abcd123456", "a123456789", "abc1234567",
-	"password12", "password123", "password1234", "passw0rd123",
-	"iloveyou123", "qwerty12345", "qwerty123456", "asdfghjkl1",
-	"1234qwerty", "qwe1234567", "zxcvbnm123", "abcdefghij", "abc123456789",
-	"princess123", "football123", "superman123", "administrator",
-	"admin12345", "admin123456", "welcome123", "changeme123", "letmein123",
-	"matkhau123", "matkhau1234", "123456789@", "vietnam123", "vietnam1234",
-	"anhyeuem123", "anhyeuem", "yeuemnhieu", "danvan2026", "binhchuong",
-	"quangngai123", "ubndxa2026", "11223344556", "1122334455", "5555555555",
-	"9999999999", "7777777777", "1234567899", "12345678900", "147258369a",
-	"147258369", "159753456", "987654321a", "trustno1234",
+	"1234567890",
+	"12345678910",
+	"123456789a",
+	"1q2w3e4r5t",
+	"1qaz2wsx3edc",
+	"0123456789",
+	"0987654321",
+	"1111111111",
+	"0000000000",
+	"qwertyuiop",
+	"1234512345",
+	"123123123123",
+	"abcd123456",
+	"a123456789",
+	"abc1234567",
+	"password12",
+	"password123",
+	"password1234",
+	"passw0rd123",
+	"iloveyou123",
+	"qwerty12345",
+	"qwerty123456",
+	"asdfghjkl1",
+	"1234qwerty",
+	"qwe1234567",
+	"zxcvbnm123",
+	"abcdefghij",
+	"abc123456789",
+	"princess123",
+	"football123",
+	"superman123",
+	"administrator",
+	"admin12345",
+	"admin123456",
+	"welcome123",
+	"changeme123",
+	"letmein123",
+	"matkhau123",
+	"matkhau1234",
+	"123456789@",
+	"vietnam123",
+	"vietnam1234",
+	"anhyeuem123",
+	"anhyeuem",
+	"yeuemnhieu",
+	"danvan2026",
+	"binhchuong",
+	"quangngai123",
+	"ubndxa2026",
+	"11223344556",
+	"1122334455",
+	"5555555555",
+	"9999999999",
+	"7777777777",
+	"1234567899",
+	"12345678900",
+	"147258369a",
+	"147258369",
+	"159753456",
+	"987654321a",
+	"trustno1234",
 };
 
 int
@@ -60,12 +108,12 @@ password_verify(const char *hash, const char *password, int *rehash)
 
 	*rehash = 0;
 	ok = crypto_pwhash_str_verify(hash ? hash : dummy, password,
-	    strlen(password)) == 0;
+		 strlen(password)) == 0;
 	if (hash == NULL)
 		return 0;
 	if (ok)
 		*rehash = crypto_pwhash_str_needs_rehash(hash, OPSLIMIT,
-		    MEMLIMIT) != 0;
+			      MEMLIMIT) != 0;
 	return ok;
 }
 

@@ -8,8 +8,9 @@
 #include "auth/auth.h"
 
 #define R(x) (1u << (x))
-#define USERS (R(ROLE_ADMIN) | R(ROLE_LEADER) | R(ROLE_COORDINATOR) | \
-	R(ROLE_INSPECTOR) | R(ROLE_OFFICER) | R(ROLE_VIEWER))
+#define USERS                                                                  \
+	(R(ROLE_ADMIN) | R(ROLE_LEADER) | R(ROLE_COORDINATOR) |                \
+	    R(ROLE_INSPECTOR) | R(ROLE_OFFICER) | R(ROLE_VIEWER))
 
 static const unsigned allowed[PERM_COUNT] = {
 	[PERM_PUBLIC] = ~0u,
@@ -73,7 +74,8 @@ const char *
 perm_name(enum perm perm)
 {
 	return perm >= 0 && perm < PERM_COUNT && perm_names[perm] != NULL ?
-	    perm_names[perm] : "unknown";
+	    perm_names[perm] :
+	    "unknown";
 }
 
 const char *
@@ -82,7 +84,8 @@ role_name(enum role role)
 	if (role == ROLE_SERVICE)
 		return "service";
 	return role >= ROLE_ADMIN && role < ROLE_SERVICE ?
-	    user_roles[role - ROLE_ADMIN] : "none";
+	    user_roles[role - ROLE_ADMIN] :
+	    "none";
 }
 
 /* Parses the role of a user; "service" is not a user role. */

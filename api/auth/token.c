@@ -72,8 +72,9 @@ load_key(struct key *k, const char *kid, const char *secret,
 			    NULL)
 				return -1;
 		} else {
-			log_error("set DANVAN_JWT_SECRET_FILE (or "
-				  "DANVAN_JWT_SECRET) to sign access tokens");
+			log_error(
+			    "set DANVAN_JWT_SECRET_FILE (or "
+			    "DANVAN_JWT_SECRET) to sign access tokens");
 			return -1;
 		}
 		if (k->verify_len < 32) {
@@ -109,9 +110,8 @@ load_key(struct key *k, const char *kid, const char *secret,
 int
 token_init(void)
 {
-	if (load_key(&keys[0], cfg.jwt_kid, cfg.jwt_secret,
-		cfg.jwt_secret_file, cfg.jwt_key_file,
-		cfg.jwt_public_key_file) == -1)
+	if (load_key(&keys[0], cfg.jwt_kid, cfg.jwt_secret, cfg.jwt_secret_file,
+		cfg.jwt_key_file, cfg.jwt_public_key_file) == -1)
 		return -1;
 	nkeys = 1;
 	if (cfg.jwt_previous_kid != NULL && cfg.jwt_previous_key_file != NULL) {
@@ -142,8 +142,8 @@ auth_fail(struct arena *a, struct failure *f, const char *error,
 	else
 		failure_vset(f, a, 401, "invalid_token", fmt, ap);
 	va_end(ap);
-	failure_header(f, "WWW-Authenticate", arena_printf(a,
-	    "Bearer realm=\"danvan\", error=\"%s\"", error));
+	failure_header(f, "WWW-Authenticate",
+	    arena_printf(a, "Bearer realm=\"danvan\", error=\"%s\"", error));
 	return -1;
 }
 
@@ -191,12 +191,13 @@ header_key(const char *token)
 	size_t binlen, i;
 	json_t *h;
 
-	if (dot == NULL || sodium_base642bin(bin, sizeof(bin) - 1, token,
-	    (size_t)(dot - token), NULL, &binlen, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+	if (dot == NULL ||
+	    sodium_base642bin(bin, sizeof(bin) - 1, token,
+		(size_t)(dot - token), NULL, &binlen, NULL,
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return NULL;
 	if ((h = json_loadb((char *)bin, binlen, JSON_REJECT_DUPLICATES,
-	    NULL)) == NULL)
+		 NULL)) == NULL)
 		return NULL;
 	alg = json_string_value(json_object_get(h, "alg"));
 	kid = json_string_value(json_object_get(h, "kid"));
@@ -265,13 +266,15 @@ token_verify(struct arena *a, struct failure *f, const char *token,
 		return auth_fail(a, f, "invalid_token",
 		    "the token's signature does not verify");
 	if (jwt_get_alg(jwt) != k->alg) {
-		auth_fail(a, f, "invalid_token", "the token's algorithm is wrong");
+		auth_fail(a, f, "invalid_token",
+		    "the token's algorithm is wrong");
 		goto out;
 	}
 	iss = jwt_get_grant(jwt, "iss");
 	if (iss == NULL || strcmp(iss, cfg.jwt_issuer) != 0 ||
 	    !audience_ok(jwt)) {
-		auth_fail(a, f, "invalid_token", "the token is for another issuer "
+		auth_fail(a, f, "invalid_token",
+		    "the token is for another issuer "
 		    "or audience");
 		goto out;
 	}
@@ -290,7 +293,8 @@ token_verify(struct arena *a, struct failure *f, const char *token,
 	errno = 0;
 	iat = jwt_get_grant_int(jwt, "iat");
 	if (errno != ENOENT && iat - cfg.jwt_leeway > now) {
-		auth_fail(a, f, "invalid_token", "the token was issued in the "
+		auth_fail(a, f, "invalid_token",
+		    "the token was issued in the "
 		    "future");
 		goto out;
 	}
@@ -333,8 +337,9 @@ secret_new(const char *prefix, char *out, size_t cap, char *hash)
 	size_t n = strlen(prefix);
 
 	randombytes_buf(raw, sizeof(raw));
-	if (cap < n + sodium_base64_ENCODED_LEN(sizeof(raw),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+	if (cap < n +
+		sodium_base64_ENCODED_LEN(sizeof(raw),
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING))
 		abort();
 	memcpy(out, prefix, n);
 	sodium_bin2base64(out + n, cap - n, raw, sizeof(raw),

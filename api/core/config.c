@@ -24,7 +24,8 @@ static const struct setting {
 } settings[] = {
 	{ "DANVAN_LISTEN", STR, &cfg.listen, "127.0.0.1:8080", 0, 0 },
 	{ "DANVAN_DATABASE_URL", STR, &cfg.database_url, NULL, 0, 0 },
-	{ "DANVAN_OWNER_DATABASE_URL", STR, &cfg.owner_database_url, NULL, 0, 0 },
+	{ "DANVAN_OWNER_DATABASE_URL", STR, &cfg.owner_database_url, NULL, 0,
+	    0 },
 	{ "DANVAN_READ_DATABASE_URL", STR, &cfg.read_database_url, NULL, 0, 0 },
 	/* 0: one per online CPU, see config_load. */
 	{ "DANVAN_THREADS", INT, &cfg.threads, "0", 0, 64 },
@@ -80,8 +81,7 @@ set(const struct setting *s, const char *v, int copy)
 	}
 	errno = 0;
 	n = strtoll(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < s->min ||
-	    n > s->max) {
+	if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max) {
 		log_error("%s: expected a whole number from %lld to %lld",
 		    s->name, s->min, s->max);
 		return -1;

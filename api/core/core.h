@@ -106,9 +106,8 @@ struct failure {
 /* Record a failure (unless one is recorded already). Return -1. */
 int failure_set(struct failure *, struct arena *, int status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-int failure_vset(struct failure *, struct arena *, int status,
-    const char *code, const char *fmt, va_list)
-    __attribute__((format(printf, 5, 0)));
+int failure_vset(struct failure *, struct arena *, int status, const char *code,
+    const char *fmt, va_list) __attribute__((format(printf, 5, 0)));
 /* Append a field problem; field is copied, code must be static. */
 void failure_field(struct failure *, struct arena *, const char *field,
     const char *code, const char *fmt, ...)

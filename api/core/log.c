@@ -52,13 +52,13 @@ emit(int fd, const char *level, const char *fmt, va_list ap)
 		return;
 }
 
-#define LOGFN(name, fd, level)                      \
-	void name(const char *fmt, ...)             \
-	{                                           \
-		va_list ap;                         \
-		va_start(ap, fmt);                  \
-		emit(fd, level, fmt, ap);           \
-		va_end(ap);                         \
+#define LOGFN(name, fd, level)                                                 \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		emit(fd, level, fmt, ap);                                      \
+		va_end(ap);                                                    \
 	}
 LOGFN(log_info, STDERR_FILENO, "info")
 LOGFN(log_warn, STDERR_FILENO, "warn")

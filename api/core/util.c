@@ -53,7 +53,8 @@ fast_random(unsigned char *out, size_t n)
 	size_t i;
 
 	if (state == 0) {
-		if (getrandom(&state, sizeof(state), 0) != (ssize_t)sizeof(state))
+		if (getrandom(&state, sizeof(state), 0) !=
+		    (ssize_t)sizeof(state))
 			abort();
 		state |= 1; /* xorshift never leaves zero */
 	}

@@ -196,7 +196,8 @@ fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
     PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	const char *constraint = PQresultErrorField(res,
+	    PG_DIAG_CONSTRAINT_NAME);
 	const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
 	const char *code;
 	int status, retry;
@@ -217,20 +218,22 @@ fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
 		failure_header(f, "Retry-After", RETRY_AFTER);
 	f->retryable = retry;
 	/* A foreign key "<table>_<column>_fkey" names the field at fault. */
-	if (strcmp(state, "23503") == 0 && constraint != NULL && table != NULL &&
-	    strncmp(constraint, table, strlen(table)) == 0 &&
+	if (strcmp(state, "23503") == 0 && constraint != NULL &&
+	    table != NULL && strncmp(constraint, table, strlen(table)) == 0 &&
 	    strlen(constraint) > strlen(table) + 6 &&
 	    strcmp(constraint + strlen(constraint) - 5, "_fkey") == 0) {
 		const char *field = arena_strndup(a,
 		    constraint + strlen(table) + 1,
 		    strlen(constraint) - strlen(table) - 6);
 
-		failure_field(f, a, field, "unknown", "%s names nothing that "
-		    "exists", field);
+		failure_field(f, a, field, "unknown",
+		    "%s names nothing that "
+		    "exists",
+		    field);
 	}
 	if (constraint != NULL && status < 500)
-		failure_set(f, a, status, code, "the change conflicts with rule %s",
-		    constraint);
+		failure_set(f, a, status, code,
+		    "the change conflicts with rule %s", constraint);
 	else if (status < 500)
 		failure_set(f, a, status, code, "the database refused a value");
 	else
@@ -293,8 +296,7 @@ control(struct arena *a, struct failure *f, struct conn *c, const char *sql)
 /* Rolls back to the savepoint of a nested db_tx and drops it; -1 (and
  * the failure recorded, unless one is already) when the server refuses. */
 static int
-savepoint_rollback(struct arena *a, struct failure *f, struct conn *c,
-    int depth)
+savepoint_rollback(struct arena *a, struct failure *f, struct conn *c, int depth)
 {
 	char sql[48];
 
@@ -308,8 +310,8 @@ savepoint_rollback(struct arena *a, struct failure *f, struct conn *c,
 /* A db_tx inside an open transaction: a savepoint, so that what fn undoes
  * (a dry run, a failed step) is undone alone and the outer goes on. */
 static int
-savepoint(struct arena *a, struct failure *f, struct conn *c,
-    int (*fn)(void *), void *arg)
+savepoint(struct arena *a, struct failure *f, struct conn *c, int (*fn)(void *),
+    void *arg)
 {
 	char sql[48];
 	int depth = c->depth, rc;
@@ -432,7 +434,8 @@ db_init(const char *info, const struct db_stmt *const *g)
 	rc = prepare_all(pg);
 	PQfinish(pg);
 	if (rc == -1)
-		log_error("the database schema does not match this build: run "
-			  "danvan migrate");
+		log_error(
+		    "the database schema does not match this build: run "
+		    "danvan migrate");
 	return rc;
 }

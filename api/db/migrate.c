@@ -12,6 +12,7 @@
 
 #include "db/db.h"
 
+/* clang-format off */
 #define MIGRATE_LOCK "7236150001"
 
 static const char create_table[] =
@@ -26,6 +27,7 @@ static const char check_applied[] =
 static const char record[] =
     "INSERT INTO schema_migrations (version, name, checksum)"
     " VALUES ($1, $3, encode(sha256(convert_to($2, 'UTF8')), 'hex'))";
+/* clang-format on */
 
 /* Runs sql (possibly several statements); -1 with a log line on error. */
 static int
@@ -100,9 +102,11 @@ db_migrate(const char *conninfo)
 		params[1] = sql;
 		params[2] = migrations[i].name;
 		if ((st = applied(pg, params)) == -1)
-			log_error("migrate: %s was changed after it was applied "
-				  "(or cannot be checked); write a new migration "
-				  "instead", migrations[i].name);
+			log_error(
+			    "migrate: %s was changed after it was applied "
+			    "(or cannot be checked); write a new migration "
+			    "instead",
+			    migrations[i].name);
 		if (st == 0) {
 			if (run(pg, "begin", "BEGIN", 0, NULL) == -1 ||
 			    run(pg, migrations[i].name, sql, 0, NULL) == -1 ||
@@ -110,7 +114,8 @@ db_migrate(const char *conninfo)
 			    run(pg, "commit", "COMMIT", 0, NULL) == -1)
 				st = -1;
 			else {
-				log_info("migrate: applied %s", migrations[i].name);
+				log_info("migrate: applied %s",
+				    migrations[i].name);
 				count++;
 			}
 		}

@@ -17,7 +17,8 @@ check(struct req *r, json_t *v, int depth)
 
 	if (depth > cfg.max_json_depth)
 		return req_fail(r, 400, "json_too_deep",
-		    "JSON nesting is deeper than %d levels", cfg.max_json_depth);
+		    "JSON nesting is deeper than %d levels",
+		    cfg.max_json_depth);
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		json_object_foreach(v, key, child) {

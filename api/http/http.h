@@ -36,9 +36,9 @@ struct route {
 	const char *pattern;
 	int (*handler)(struct req *);
 	const char *name; /* the handler's name: the operationId */
-	int perm;	 /* permission the caller needs; 0: public */
-	size_t body_max; /* largest body accepted; 0: none */
-	unsigned flags;	 /* ROUTE_* */
+	int perm;	  /* permission the caller needs; 0: public */
+	size_t body_max;  /* largest body accepted; 0: none */
+	unsigned flags;	  /* ROUTE_* */
 };
 
 /* The handler is slow by design (password hashing): run it on the small
@@ -74,7 +74,7 @@ struct req {
 	const char *param[ROUTE_MAX_PARAMS];
 	char *body;
 	size_t body_len;
-	json_t *json;	 /* parsed body of a JSON request, owned by the arena */
+	json_t *json; /* parsed body of a JSON request, owned by the arena */
 	/* The authenticated caller, set before the handler; NULL on public
 	 * routes and for the seeder. */
 	const struct principal *principal;
@@ -107,7 +107,8 @@ int req_reply_json(struct req *, int status, json_t *v);
 /* Sends body (not copied: static or arena memory) with the given type. Returns 0. */
 int req_reply(struct req *, int status, const char *ctype, const void *body,
     size_t len);
-int req_reply_static(struct req *, const char *ctype, const struct static_body *);
+int req_reply_static(struct req *, const char *ctype,
+    const struct static_body *);
 void req_header_add(struct req *, const char *name, const char *value);
 /* Hands v to the request's arena (decref when it ends) and returns it. */
 json_t *req_own(struct req *, json_t *v);
@@ -222,8 +223,7 @@ const char *shape_allow(struct arena *a, unsigned allow);
 /* The last stage for a handled request: its failure as a problem document,
  * Range, fields=, ETag and 304, gzip. *body (request's memory) and *len are
  * what to send; *gzipped says whether it is compressed. */
-void shape_response(struct req *, const void **body, size_t *len,
-    int *gzipped);
+void shape_response(struct req *, const void **body, size_t *len, int *gzipped);
 
 /* offload.c */
 /* Work for the offload threads, embedded in its owner; run is called on

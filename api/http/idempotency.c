@@ -15,6 +15,7 @@
 
 #define IDEM_KEY_MAX 128
 
+/* clang-format off */
 static const char idem_timeout[] =
     "SELECT set_config('lock_timeout', '2000', true)";
 /* Claims the key; an expired record (over a day old) is taken over. */
@@ -32,6 +33,7 @@ static const char idem_get[] =
 static const char idem_store[] =
     "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5,"
     " etag = $6, location = $7 WHERE principal = $1 AND key = $2";
+/* clang-format on */
 
 const struct db_stmt idempotency_stmts[] = {
 	{ "idem_timeout", idem_timeout },
@@ -69,8 +71,10 @@ idem_tx(void *arg)
 
 	if (db_exec(r->arena, &r->fail, "idem_timeout", 0, NULL) == NULL)
 		return -1;
-	if ((res = db_exec(r->arena, &r->fail, "idem_claim", 3, k->params)) == NULL) {
-		if (r->fail.code != NULL && strcmp(r->fail.code, "lock_timeout") == 0) {
+	if ((res = db_exec(r->arena, &r->fail, "idem_claim", 3, k->params)) ==
+	    NULL) {
+		if (r->fail.code != NULL &&
+		    strcmp(r->fail.code, "lock_timeout") == 0) {
 			req_clear_failure(r);
 			return req_fail(r, 409, "idempotency_key_in_use",
 			    "a request with this Idempotency-Key is still "
@@ -79,7 +83,8 @@ idem_tx(void *arg)
 		return -1;
 	}
 	if (db_rows(res) == 0) {
-		if ((res = db_exec(r->arena, &r->fail, "idem_get", 3, k->params)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "idem_get", 3,
+			 k->params)) == NULL)
 			return -1;
 		if (strcmp(db_get(res, 0, 0), "t") != 0)
 			return req_fail(r, 422, "idempotency_key_reused",
@@ -104,7 +109,9 @@ idem_tx(void *arg)
 	k->params[4] = arena_strndup(r->arena, r->resp, r->resp_len);
 	k->params[5] = r->etag;
 	k->params[6] = reply_header(r, "Location");
-	return db_exec(r->arena, &r->fail, "idem_store", 7, k->params) == NULL ? -1 : 0;
+	return db_exec(r->arena, &r->fail, "idem_store", 7, k->params) == NULL ?
+	    -1 :
+	    0;
 }
 
 int
@@ -119,7 +126,8 @@ idempotency_run(struct req *r, const char *key)
 		if (i >= IDEM_KEY_MAX || !isgraph((unsigned char)key[i]))
 			return req_fail(r, 400, "invalid_idempotency_key",
 			    "Idempotency-Key must be 1 to %d visible ASCII "
-			    "characters", IDEM_KEY_MAX);
+			    "characters",
+			    IDEM_KEY_MAX);
 	if (i == 0)
 		return req_fail(r, 400, "invalid_idempotency_key",
 		    "Idempotency-Key is empty");

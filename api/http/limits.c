@@ -12,14 +12,14 @@
 #include "http/http.h"
 
 int
-limits_head(struct req *r, size_t url_bytes, int query_nuls,
-    size_t header_bytes)
+limits_head(struct req *r, size_t url_bytes, int query_nuls, size_t header_bytes)
 {
 	if (url_bytes > cfg.max_url_bytes)
 		return req_fail(r, 414, "uri_too_long",
 		    "the URL is longer than %zu bytes", cfg.max_url_bytes);
 	if (query_nuls > 0) {
-		req_field_error(r, "query", "format", "a NUL character is not "
+		req_field_error(r, "query", "format",
+		    "a NUL character is not "
 		    "allowed");
 		return req_fail(r, 400, "invalid_query",
 		    "a query parameter holds a NUL character");
@@ -39,8 +39,9 @@ limits_request_id(const char *s)
 	if (s == NULL)
 		return 0;
 	for (; s[n] != '\0'; n++)
-		if (n >= 64 || !(isalnum((unsigned char)s[n]) ||
-		    strchr("._:-", s[n]) != NULL))
+		if (n >= 64 ||
+		    !(isalnum((unsigned char)s[n]) ||
+			strchr("._:-", s[n]) != NULL))
 			return 0;
 	return n > 0;
 }
@@ -71,8 +72,8 @@ limits_json_type(const char *ct, enum method m)
 }
 
 int
-limits_body(struct req *r, const char *content_length,
-    const char *content_type, size_t *room, int *oversize)
+limits_body(struct req *r, const char *content_length, const char *content_type,
+    size_t *room, int *oversize)
 {
 	size_t cap = limits_body_cap(r->route);
 	unsigned long long n = 0;

@@ -72,8 +72,7 @@ struct buf {
 	size_t len, cap;
 };
 
-static void
-bprintf(struct buf *b, const char *fmt, ...)
+static void bprintf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -111,29 +110,35 @@ metrics_render(struct arena *a, const struct route *routes, size_t nroutes)
 	uint64_t n, cum, total;
 	size_t r, i;
 
-	bprintf(&b, "# HELP danvan_http_requests_total HTTP requests answered.\n"
-		    "# TYPE danvan_http_requests_total counter\n");
+	bprintf(&b,
+	    "# HELP danvan_http_requests_total HTTP requests answered.\n"
+	    "# TYPE danvan_http_requests_total counter\n");
 	for (r = 0; r < nstats; r++) {
 		name = r < nroutes ? router_template(a, routes[r].pattern) :
 				     "unmatched";
 		method = r < nroutes ? method_name(routes[r].method) : "any";
 		for (i = 0; i < NSTATUS; i++) {
-			n = __atomic_load_n(&stats[r].count[i], __ATOMIC_RELAXED);
+			n = __atomic_load_n(&stats[r].count[i],
+			    __ATOMIC_RELAXED);
 			if (n == 0)
 				continue;
 			if (i < nitems(statuses))
-				bprintf(&b, "danvan_http_requests_total{route=\"%s\","
-				    "method=\"%s\",status=\"%d\"} %llu\n", name,
-				    method, statuses[i], (unsigned long long)n);
+				bprintf(&b,
+				    "danvan_http_requests_total{route=\"%s\","
+				    "method=\"%s\",status=\"%d\"} %llu\n",
+				    name, method, statuses[i],
+				    (unsigned long long)n);
 			else
-				bprintf(&b, "danvan_http_requests_total{route=\"%s\","
-				    "method=\"%s\",status=\"other\"} %llu\n", name,
-				    method, (unsigned long long)n);
+				bprintf(&b,
+				    "danvan_http_requests_total{route=\"%s\","
+				    "method=\"%s\",status=\"other\"} %llu\n",
+				    name, method, (unsigned long long)n);
 		}
 	}
-	bprintf(&b, "# HELP danvan_http_request_duration_seconds Time from the "
-		    "request's first byte to its response.\n"
-		    "# TYPE danvan_http_request_duration_seconds histogram\n");
+	bprintf(&b,
+	    "# HELP danvan_http_request_duration_seconds Time from the "
+	    "request's first byte to its response.\n"
+	    "# TYPE danvan_http_request_duration_seconds histogram\n");
 	for (r = 0; r < nstats; r++) {
 		name = r < nroutes ? router_template(a, routes[r].pattern) :
 				     "unmatched";
@@ -147,28 +152,35 @@ metrics_render(struct arena *a, const struct route *routes, size_t nroutes)
 			cum += __atomic_load_n(&stats[r].bucket[i],
 			    __ATOMIC_RELAXED);
 			if (i < nitems(bounds))
-				bprintf(&b, "danvan_http_request_duration_seconds_"
+				bprintf(&b,
+				    "danvan_http_request_duration_seconds_"
 				    "bucket{route=\"%s\",method=\"%s\",le=\"%g\"} "
-				    "%llu\n", name, method, bounds[i],
+				    "%llu\n",
+				    name, method, bounds[i],
 				    (unsigned long long)cum);
 		}
-		bprintf(&b, "danvan_http_request_duration_seconds_bucket{route="
-		    "\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n", name, method,
-		    (unsigned long long)cum);
-		bprintf(&b, "danvan_http_request_duration_seconds_sum{route="
-		    "\"%s\",method=\"%s\"} %.6f\n", name, method,
-		    (double)__atomic_load_n(&stats[r].sum_us,
-			__ATOMIC_RELAXED) / 1e6);
-		bprintf(&b, "danvan_http_request_duration_seconds_count{route="
-		    "\"%s\",method=\"%s\"} %llu\n", name, method,
-		    (unsigned long long)cum);
+		bprintf(&b,
+		    "danvan_http_request_duration_seconds_bucket{route="
+		    "\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n",
+		    name, method, (unsigned long long)cum);
+		bprintf(&b,
+		    "danvan_http_request_duration_seconds_sum{route="
+		    "\"%s\",method=\"%s\"} %.6f\n",
+		    name, method,
+		    (double)__atomic_load_n(&stats[r].sum_us, __ATOMIC_RELAXED) /
+			1e6);
+		bprintf(&b,
+		    "danvan_http_request_duration_seconds_count{route="
+		    "\"%s\",method=\"%s\"} %llu\n",
+		    name, method, (unsigned long long)cum);
 	}
-	bprintf(&b, "# HELP danvan_http_connections_open Client connections "
-		    "open now.\n# TYPE danvan_http_connections_open gauge\n"
-		    "danvan_http_connections_open %ld\n"
-		    "# HELP danvan_http_requests_in_flight Requests being "
-		    "handled now.\n# TYPE danvan_http_requests_in_flight gauge\n"
-		    "danvan_http_requests_in_flight %ld\n",
+	bprintf(&b,
+	    "# HELP danvan_http_connections_open Client connections "
+	    "open now.\n# TYPE danvan_http_connections_open gauge\n"
+	    "danvan_http_connections_open %ld\n"
+	    "# HELP danvan_http_requests_in_flight Requests being "
+	    "handled now.\n# TYPE danvan_http_requests_in_flight gauge\n"
+	    "danvan_http_requests_in_flight %ld\n",
 	    __atomic_load_n(&connections, __ATOMIC_RELAXED),
 	    __atomic_load_n(&inflight, __ATOMIC_RELAXED));
 	return b.p;

@@ -47,7 +47,7 @@ offload_start(void)
 {
 	for (; pool.started < OFFLOAD_THREADS; pool.started++)
 		if (pthread_create(&pool.threads[pool.started], NULL,
-		    offload_main, NULL) != 0)
+			offload_main, NULL) != 0)
 			abort();
 }
 

@@ -15,7 +15,7 @@ pipeline_admit(struct req *r)
 	if (r->route->perm == PERM_PUBLIC)
 		return 0;
 	if (auth_authenticate(r->arena, &r->fail,
-	    req_header(r, "Authorization"), &r->principal) == -1)
+		req_header(r, "Authorization"), &r->principal) == -1)
 		return -1;
 	p = r->principal;
 	if (!perm_allows(p->role, r->route->perm))

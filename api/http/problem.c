@@ -12,15 +12,25 @@ static const struct {
 	int status;
 	const char *title;
 } titles[] = {
-	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
-	{ 404, "Not Found" }, { 405, "Method Not Allowed" },
-	{ 406, "Not Acceptable" }, { 409, "Conflict" }, { 410, "Gone" },
-	{ 412, "Precondition Failed" }, { 413, "Content Too Large" },
-	{ 414, "URI Too Long" }, { 415, "Unsupported Media Type" },
-	{ 416, "Range Not Satisfiable" }, { 422, "Unprocessable Content" },
-	{ 428, "Precondition Required" }, { 429, "Too Many Requests" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 406, "Not Acceptable" },
+	{ 409, "Conflict" },
+	{ 410, "Gone" },
+	{ 412, "Precondition Failed" },
+	{ 413, "Content Too Large" },
+	{ 414, "URI Too Long" },
+	{ 415, "Unsupported Media Type" },
+	{ 416, "Range Not Satisfiable" },
+	{ 422, "Unprocessable Content" },
+	{ 428, "Precondition Required" },
+	{ 429, "Too Many Requests" },
 	{ 431, "Request Header Fields Too Large" },
-	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+	{ 500, "Internal Server Error" },
+	{ 503, "Service Unavailable" },
 };
 
 const char *
@@ -54,9 +64,9 @@ problem_render(struct req *r, size_t *len)
 		json_t *errors = json_array();
 
 		for (e = r->fail.fields; e != NULL; e = e->next)
-			json_array_append_new(errors, json_pack("{s:s, s:s, s:s}",
-			    "field", e->field, "code", e->code, "message",
-			    e->message));
+			json_array_append_new(errors,
+			    json_pack("{s:s, s:s, s:s}", "field", e->field,
+				"code", e->code, "message", e->message));
 		json_object_set_new(doc, "errors", errors);
 	}
 	n = json_dumpb(doc, NULL, 0, JSON_COMPACT);

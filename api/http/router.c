@@ -15,8 +15,11 @@ static const struct {
 	enum method m;
 	const char *name;
 } methods[] = {
-	{ M_GET, "GET" }, { M_POST, "POST" }, { M_PUT, "PUT" },
-	{ M_PATCH, "PATCH" }, { M_DELETE, "DELETE" },
+	{ M_GET, "GET" },
+	{ M_POST, "POST" },
+	{ M_PUT, "PUT" },
+	{ M_PATCH, "PATCH" },
+	{ M_DELETE, "DELETE" },
 };
 
 const char *
@@ -147,9 +150,10 @@ router_resolve(struct req *r, const struct route *routes, size_t n,
 		router_match(routes, n, 0, path, NULL, NULL, &allow);
 		if (allow != 0)
 			req_header_add(r, "Allow", shape_allow(r->arena, allow));
-		return req_fail(r, allow ? 405 : 404, allow ?
-		    "method_not_allowed" : "not_found", allow ?
-		    "method %.16s is not supported" : "no resource at this path",
+		return req_fail(r, allow ? 405 : 404,
+		    allow ? "method_not_allowed" : "not_found",
+		    allow ? "method %.16s is not supported" :
+			    "no resource at this path",
 		    method);
 	}
 	idx = router_match(routes, n, r->method, path, r->arena, r->param,

@@ -29,12 +29,12 @@ static long handling;
 struct conn_req {
 	struct req r;
 	struct MHD_Connection *c;
-	struct offload_job job;	/* for a ROUTE_OFFLOAD handler */
+	struct offload_job job; /* for a ROUTE_OFFLOAD handler */
 	size_t seen;		/* body bytes received, kept or not */
 	size_t room;		/* bytes the body buffer holds */
 	int too_big;
 	int has_body;
-	int early;	/* answered on the headers-only call, body unread */
+	int early; /* answered on the headers-only call, body unread */
 	int dispatched;
 	int queued;
 };
@@ -177,9 +177,11 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	if ((r->method != 0 && limits_head(r, urlsize, nuls, hdrsize) == -1) ||
 	    router_resolve(r, opts.routes, opts.nroutes, method, url) == -1)
 		return -1;
-	if (req_query(r, "fields") != NULL && (r->method != M_GET ||
-	    !shape_fields_valid(req_query(r, "fields")))) {
-		req_field_error(r, "fields", "format", "fields is a comma-separated "
+	if (req_query(r, "fields") != NULL &&
+	    (r->method != M_GET ||
+		!shape_fields_valid(req_query(r, "fields")))) {
+		req_field_error(r, "fields", "format",
+		    "fields is a comma-separated "
 		    "list of member names, on GET only");
 		return req_fail(r, 400, "invalid_query",
 		    "a query parameter is invalid");
@@ -191,8 +193,9 @@ begin(struct conn_req *cr, const char *url, const char *method)
 		return -1;
 	}
 	if (cr->has_body) {
-		if (limits_body(r, cl, req_header(r,
-		    MHD_HTTP_HEADER_CONTENT_TYPE), &cr->room, &cr->too_big) == -1) {
+		if (limits_body(r, cl,
+			req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), &cr->room,
+			&cr->too_big) == -1) {
 			cr->early = cr->too_big;
 			return -1;
 		}
@@ -251,7 +254,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (*upload_size > 0) {
 		if (cr->r.body != NULL && !cr->too_big &&
 		    cr->r.body_len + *upload_size <= cr->room) {
-			memcpy(cr->r.body + cr->r.body_len, upload, *upload_size);
+			memcpy(cr->r.body + cr->r.body_len, upload,
+			    *upload_size);
 			cr->r.body_len += *upload_size;
 		} else if (cr->r.fail.status == 0)
 			cr->too_big = 1;
@@ -259,7 +263,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_size = 0;
 		/* Past the cap, reading on only wastes bandwidth: hang up. */
 		if (cr->seen > (cr->r.route ? limits_body_cap(cr->r.route) :
-		    cfg.max_body_bytes) + 65536)
+					      cfg.max_body_bytes) +
+			65536)
 			return MHD_NO;
 		return MHD_YES;
 	}
@@ -382,8 +387,8 @@ http_start(const struct http_options *o)
 	    parse_listen(cfg.listen, &addr) == -1)
 		return -1;
 	metrics_init(opts.nroutes);
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-	    MHD_ALLOW_SUSPEND_RESUME;
+	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/*
@@ -395,16 +400,15 @@ http_start(const struct http_options *o)
 	if (mem < 32768)
 		mem = 32768;
 	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.connection_limit,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.connection_timeout,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg.connection_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-	    MHD_OPTION_STRICT_FOR_CLIENT, 1,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-	    MHD_OPTION_END);
+	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+	    NULL, MHD_OPTION_END);
 	if (daemon_ == NULL) {
 		log_error("cannot listen on %s", cfg.listen);
 		return -1;

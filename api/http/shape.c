@@ -82,9 +82,10 @@ shape_etag_matches(const char *inm, const char *etag)
 int
 shape_compressible(const char *ctype)
 {
-	return ctype != NULL && (strncmp(ctype, "application/json", 16) == 0 ||
-	    strncmp(ctype, "application/problem+json", 24) == 0 ||
-	    strncmp(ctype, "text/", 5) == 0);
+	return ctype != NULL &&
+	    (strncmp(ctype, "application/json", 16) == 0 ||
+		strncmp(ctype, "application/problem+json", 24) == 0 ||
+		strncmp(ctype, "text/", 5) == 0);
 }
 
 int
@@ -149,10 +150,10 @@ trim_object(json_t *obj, const char *fields)
 
 	json_object_foreach_safe(obj, tmp, key, v) {
 		n = strlen(key);
-		for (p = fields; *p != '\0'; p += strcspn(p, ",") + (p[strcspn(p,
-		    ",")] == ',')) {
-			if (strncmp(p, key, n) == 0 && (p[n] == ',' ||
-			    p[n] == '\0'))
+		for (p = fields; *p != '\0';
+		     p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+			if (strncmp(p, key, n) == 0 &&
+			    (p[n] == ',' || p[n] == '\0'))
 				break;
 		}
 		if (*p == '\0')
@@ -218,15 +219,16 @@ apply_range(struct req *r)
 
 	switch (shape_range(req_header(r, "Range"), r->resp_len, &a, &b)) {
 	case -1:
-		req_header_add(r, "Content-Range", arena_printf(r->arena,
-		    "bytes */%zu", r->resp_len));
+		req_header_add(r, "Content-Range",
+		    arena_printf(r->arena, "bytes */%zu", r->resp_len));
 		req_fail(r, 416, "range_not_satisfiable",
 		    "the range lies outside the %zu bytes of the file",
 		    r->resp_len);
 		return;
 	case 1:
-		req_header_add(r, "Content-Range", arena_printf(r->arena,
-		    "bytes %zu-%zu/%zu", a, b, r->resp_len));
+		req_header_add(r, "Content-Range",
+		    arena_printf(r->arena, "bytes %zu-%zu/%zu", a, b,
+			r->resp_len));
 		r->status = 206;
 		r->resp = (const char *)r->resp + a;
 		r->resp_len = b - a + 1;
@@ -248,7 +250,7 @@ trim_fields(struct req *r, const char *fields)
 	char *out;
 
 	if ((out = shape_fields_trim(r->arena, r->resp, r->resp_len, fields,
-	    &n)) == NULL)
+		 &n)) == NULL)
 		return;
 	r->resp = out;
 	r->resp_len = n;

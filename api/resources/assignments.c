@@ -11,6 +11,7 @@
 
 /* The day it is due: its own date, else the task's deadline, else the end
  * of the plan's year for work "within the year"; ongoing work has none. */
+/* clang-format off */
 #define DUE(a, t, p)                                                         \
 	"coalesce(" a ".due_on, " t ".due_on, CASE WHEN " t ".schedule ="    \
 	" 'within_year' THEN make_date(" p ".year, 12, 31) END)"
@@ -106,6 +107,7 @@ static const char update[] =
     "  RETURNING *)"
     "SELECT upd.id FROM upd, audit_event($6, $7, 'update', 'assignment',"
     " upd.id, $8::ltree, $9::jsonb, to_jsonb(upd), $10)";
+/* clang-format on */
 
 const struct db_stmt assignments_stmts[] = {
 	{ "assignments_for_task", for_task },
@@ -162,8 +164,9 @@ check_fields(struct req *r, json_t *obj, const char **v, const char *prefix)
 		bad++;
 	}
 	if (bad == 0 && v[F_GROUP] != NULL && v[F_RESPONSIBLE] != NULL) {
-		req_field_error(r, arena_printf(r->arena,
-		    "%sresponsible_user_id", prefix), "not_allowed",
+		req_field_error(r,
+		    arena_printf(r->arena, "%sresponsible_user_id", prefix),
+		    "not_allowed",
 		    "a responsible person belongs to one unit, not a group");
 		bad++;
 	}
@@ -198,7 +201,8 @@ insert(struct req *r, const struct plan_state *st, const char *task_id,
 	const char *params[11], *tp[1] = { task_id };
 	struct dbres *task, *res;
 
-	if ((task = db_exec(r->arena, &r->fail, "assignments_task_of", 1, tp)) == NULL)
+	if ((task = db_exec(r->arena, &r->fail, "assignments_task_of", 1,
+		 tp)) == NULL)
 		return NULL;
 	/* An assignment is not due after its task's deadline. */
 	if (v[F_DUE_ON] != NULL && db_get(task, 0, 1) != NULL &&
@@ -206,7 +210,8 @@ insert(struct req *r, const struct plan_state *st, const char *task_id,
 		req_field_error(r, arena_printf(r->arena, "%sdue_on", prefix),
 		    "after_deadline", "due_on is after the task's deadline %s",
 		    db_get(task, 0, 1));
-		req_fail(r, 422, "invalid_body", "the assignment is due after "
+		req_fail(r, 422, "invalid_body",
+		    "the assignment is due after "
 		    "its task");
 		return NULL;
 	}
@@ -221,15 +226,18 @@ insert(struct req *r, const struct plan_state *st, const char *task_id,
 	params[8] = r->id;
 	params[9] = st->issuing_unit_id;
 	params[10] = actor_kind(r);
-	if ((res = db_exec(r->arena, &r->fail, "assignments_create", 11, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "assignments_create", 11,
+		 params)) == NULL)
 		return NULL;
 	if (v[F_UNIT] != NULL && db_rows(res) == 0) {
 		req_field_error(r, arena_printf(r->arena, "%sunit_id", prefix),
-		    "unknown", "unit_id names no active unit of the plan's "
+		    "unknown",
+		    "unit_id names no active unit of the plan's "
 		    "issuing unit or below it, the unit already has this "
 		    "assignment, or responsible_user_id is not an active user "
 		    "of it");
-		req_fail(r, 422, "invalid_reference", "the unit cannot take "
+		req_fail(r, 422, "invalid_reference",
+		    "the unit cannot take "
 		    "this assignment");
 		return NULL;
 	}
@@ -238,8 +246,7 @@ insert(struct req *r, const struct plan_state *st, const char *task_id,
 
 int
 assignment_insert(struct req *r, const struct plan_state *st,
-    const char *task_id, const struct assignment_input *in,
-    const char *prefix)
+    const char *task_id, const struct assignment_input *in, const char *prefix)
 {
 	struct dbres *res;
 
@@ -287,8 +294,9 @@ create_tx(struct req *r, void *arg)
 	    (res = insert(r, &st, r->param[0], c->v, "")) == NULL)
 		return -1;
 	/* Nothing new (a group whose units all have it): no amendment. */
-	if (db_rows(res) > 0 && plan_amend(r, &st, c->v[F_REASON], "assignment",
-	    db_get(res, 0, 0), changes_of(r), NULL, 1) == -1)
+	if (db_rows(res) > 0 &&
+	    plan_amend(r, &st, c->v[F_REASON], "assignment", db_get(res, 0, 0),
+		changes_of(r), NULL, 1) == -1)
 		return -1;
 	for (i = 0; i < db_rows(res); i++)
 		len += strlen(db_get(res, i, 0)) + 1;
@@ -299,7 +307,8 @@ create_tx(struct req *r, void *arg)
 		    i ? "," : "", db_get(res, i, 0));
 	snprintf(list + off, len - off, "}");
 	ids = list;
-	if ((res = db_exec(r->arena, &r->fail, "assignments_by_ids", 1, &ids)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "assignments_by_ids", 1,
+		 &ids)) == NULL)
 		return -1;
 	{
 		struct page pg = { PAGE_MAX * 10, NULL, NULL };
@@ -338,12 +347,15 @@ update_tx(struct req *r, void *arg)
 	const char *params[10], *lp[2] = { pr->unit_id, r->param[0] };
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r->arena, &r->fail, "assignments_lock", 2, lp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "assignments_lock", 2, lp)) ==
+		NULL ||
 	    check_locked(r, cur, c->version, "assignment") == -1)
 		return -1;
 	if (strcmp(db_get(cur, 0, 4), "issued") != 0)
-		return req_fail(r, 409, "plan_not_issued", "progress is reported "
-		    "on an issued plan; this one is %s", db_get(cur, 0, 4));
+		return req_fail(r, 409, "plan_not_issued",
+		    "progress is reported "
+		    "on an issued plan; this one is %s",
+		    db_get(cur, 0, 4));
 	params[0] = r->param[0];
 	params[1] = c->v[P_STATUS];
 	params[2] = c->v[P_PROGRESS];
@@ -354,7 +366,8 @@ update_tx(struct req *r, void *arg)
 	params[7] = db_get(cur, 0, 2);
 	params[8] = db_get(cur, 0, 1);
 	params[9] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "assignments_update", 10, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "assignments_update", 10,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "responsible_user_id",

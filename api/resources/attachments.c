@@ -11,6 +11,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define ATTACHMENT_JSON(a)                                                   \
 	"json_build_object('id', " a ".id, 'submission_id', " a ".submission_id," \
 	" 'filename', " a ".filename, 'content_type', " a ".content_type,"   \
@@ -46,6 +47,7 @@ static const char get[] =
     "  AND su.id IN (s.unit_id, s.receiving_unit_id) AND su.path <@ me.path)"
     " OR inspection_visible(a.inspection_id, $1, $3)"
     " OR recommendation_visible(a.recommendation_id, $1, $3))";
+/* clang-format on */
 
 const struct db_stmt attachments_stmts[] = {
 	{ "attachments_insert", insert },
@@ -87,8 +89,8 @@ sniff(const char *declared, const unsigned char *p, size_t n)
 		if (strlen(kinds[i].type) != dl ||
 		    strncasecmp(kinds[i].type, declared, dl) != 0)
 			continue;
-		if (n < kinds[i].len || memcmp(p, kinds[i].magic,
-		    kinds[i].len) != 0)
+		if (n < kinds[i].len ||
+		    memcmp(p, kinds[i].magic, kinds[i].len) != 0)
 			return NULL;
 		if (strcmp(kinds[i].type, "image/webp") == 0 &&
 		    (n < 12 || memcmp(p + 8, "WEBP", 4) != 0))
@@ -112,8 +114,8 @@ valid_filename(const char *s)
 		    *s == '\\')
 			return 0;
 		/* C1 controls, U+0080 to U+009F, are C2 80 to C2 9F. */
-		if ((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 &&
-		    (unsigned char)s[1] <= 0x9f)
+		if ((unsigned char)s[0] == 0xc2 &&
+		    (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f)
 			return 0;
 	}
 	/* jansson checks the UTF-8. */
@@ -141,8 +143,10 @@ upload_tx(struct req *r, void *arg)
 		return -1;
 	if (strcmp(st.status, "draft") != 0 &&
 	    strcmp(st.status, "returned") != 0)
-		return req_fail(r, 409, "submission_locked", "a %s submission "
-		    "takes no more attachments", st.status);
+		return req_fail(r, 409, "submission_locked",
+		    "a %s submission "
+		    "takes no more attachments",
+		    st.status);
 	params[0] = r->param[0];
 	params[1] = u->filename;
 	params[2] = u->type;
@@ -152,14 +156,17 @@ upload_tx(struct req *r, void *arg)
 	params[5] = actor_kind(r);
 	params[6] = st.unit_path;
 	params[7] = r->id;
-	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_insert", 8, params, lengths,
-	    0)) == NULL)
+	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_insert", 8,
+		 params, lengths, 0)) == NULL)
 		return -1;
 	if (db_rows(res) == 1) {
-		req_header_add(r, "Location", arena_printf(r->arena,
-		    "/api/v1/attachments/%s", json_string_value(json_object_get(
-			req_own(r, json_loads(db_get(res, 0, 0), 0, NULL)),
-			"id"))));
+		req_header_add(r, "Location",
+		    arena_printf(r->arena, "/api/v1/attachments/%s",
+			json_string_value(
+			    json_object_get(req_own(r,
+						json_loads(db_get(res, 0, 0), 0,
+						    NULL)),
+				"id"))));
 		return req_reply(r, 201, "application/json", db_get(res, 0, 0),
 		    strlen(db_get(res, 0, 0)));
 	}
@@ -168,8 +175,9 @@ upload_tx(struct req *r, void *arg)
 		const char *sp[2] = { r->param[0], r->body };
 		int sl[2] = { 0, (int)r->body_len };
 
-		if ((res = db_exec_bin(r->arena, &r->fail, "attachments_same", 2, sp, sl, 0)) ==
-		    NULL || db_rows(res) == 0)
+		if ((res = db_exec_bin(r->arena, &r->fail, "attachments_same",
+			 2, sp, sl, 0)) == NULL ||
+		    db_rows(res) == 0)
 			return -1;
 	}
 	return req_reply(r, 200, "application/json", db_get(res, 0, 0),
@@ -181,17 +189,20 @@ attachment_accept(struct req *r, const char **filename, const char **type)
 {
 	*filename = req_query(r, "filename");
 	if (*filename == NULL || !valid_filename(*filename)) {
-		req_field_error(r, "filename", "format", "filename is the file's "
+		req_field_error(r, "filename", "format",
+		    "filename is the file's "
 		    "name, 1 to 255 bytes of UTF-8 without / or \\\\");
 		return req_fail(r, 400, "invalid_query",
 		    "a query parameter is invalid");
 	}
 	if (r->body_len == 0)
-		return req_fail(r, 400, "body_required", "send the file as the "
+		return req_fail(r, 400, "body_required",
+		    "send the file as the "
 		    "request body");
 	if ((*type = sniff(req_header(r, "Content-Type"),
-	    (const unsigned char *)r->body, r->body_len)) == NULL)
-		return req_fail(r, 415, "unsupported_media_type", "the file must "
+		 (const unsigned char *)r->body, r->body_len)) == NULL)
+		return req_fail(r, 415, "unsupported_media_type",
+		    "the file must "
 		    "be a PDF, JPEG, PNG, WebP, Word or Excel document, sent with "
 		    "its own Content-Type");
 	return 0;
@@ -255,8 +266,8 @@ attachments_get(struct req *r)
 	struct dbres *res;
 	char *ascii, *p;
 
-	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_get", 3, params, NULL, 1)) ==
-	    NULL)
+	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_get", 3, params,
+		 NULL, 1)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such attachment");
@@ -265,9 +276,10 @@ attachments_get(struct req *r)
 	for (p = ascii; *p != '\0'; p++)
 		if ((unsigned char)*p >= 0x80 || *p == '"' || *p == '\\')
 			*p = '_';
-	req_header_add(r, "Content-Disposition", arena_printf(r->arena,
-	    "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
-	    pct(r->arena, db_get(res, 0, 2))));
+	req_header_add(r, "Content-Disposition",
+	    arena_printf(r->arena,
+		"attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
+		pct(r->arena, db_get(res, 0, 2))));
 	r->etag = arena_printf(r->arena, "\"%s\"", db_get(res, 0, 3));
 	r->ranges = 1;
 	return req_reply(r, 200, db_get(res, 0, 1), db_get(res, 0, 0),

@@ -6,6 +6,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 static const char list[] =
     "SELECT json_build_object('id', e.id::text, 'at', e.at,"
     " 'actor_id', e.actor_id, 'actor_kind', e.actor_kind, 'action', e.action,"
@@ -22,6 +23,7 @@ static const char list[] =
     " AND ($7::text IS NULL OR e.id < convert_from(decode($7, 'hex'),"
     "  'UTF8')::bigint)"
     " ORDER BY e.id DESC LIMIT $8";
+/* clang-format on */
 
 const struct db_stmt audit_stmts[] = {
 	{ "audit_list", list },

@@ -11,6 +11,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define EVIDENCE_JSON(a)                                                     \
 	"json_build_object('id', " a ".id, 'inspection_id', " a ".inspection_id," \
 	" 'recommendation_id', " a ".recommendation_id,"                     \
@@ -44,6 +45,7 @@ static const char list[] =
     " WHERE (a.inspection_id = $1 OR a.recommendation_id = $1)"
     " AND ($2::text IS NULL OR " KEY("a") " > convert_from(decode($2, 'hex'),"
     "  'UTF8')) ORDER BY " KEY("a") " LIMIT $3";
+/* clang-format on */
 
 const struct db_stmt evidence_stmts[] = {
 	{ "evidence_insert", insert },
@@ -74,17 +76,21 @@ upload_tx(struct req *r, void *arg)
 			return -1;
 		if (strcmp(is.status, "planned") != 0 &&
 		    strcmp(is.status, "in_progress") != 0)
-			return req_fail(r, 409, "inspection_closed", "a %s "
-			    "inspection takes no more files", is.status);
+			return req_fail(r, 409, "inspection_closed",
+			    "a %s "
+			    "inspection takes no more files",
+			    is.status);
 		path = is.unit_path;
 	} else {
 		if (recommendation_lock(r, r->param[0], NULL, &rs) == -1)
 			return -1;
 		if (!rs.addressed)
-			return req_fail(r, 409, "not_addressed", "only the unit "
+			return req_fail(r, 409, "not_addressed",
+			    "only the unit "
 			    "the recommendation is addressed to sends evidence");
 		if (strcmp(rs.status, "resolved") == 0)
-			return req_fail(r, 409, "recommendation_locked", "a "
+			return req_fail(r, 409, "recommendation_locked",
+			    "a "
 			    "resolved recommendation takes no more files");
 		path = rs.unit_path;
 	}
@@ -99,13 +105,16 @@ upload_tx(struct req *r, void *arg)
 	params[7] = path;
 	params[8] = r->id;
 	if ((res = db_exec_bin(r->arena, &r->fail, "evidence_insert", 9, params,
-	    lengths, 0)) == NULL)
+		 lengths, 0)) == NULL)
 		return -1;
 	if (db_rows(res) == 1) {
-		req_header_add(r, "Location", arena_printf(r->arena,
-		    "/api/v1/attachments/%s", json_string_value(json_object_get(
-			req_own(r, json_loads(db_get(res, 0, 0), 0, NULL)),
-			"id"))));
+		req_header_add(r, "Location",
+		    arena_printf(r->arena, "/api/v1/attachments/%s",
+			json_string_value(
+			    json_object_get(req_own(r,
+						json_loads(db_get(res, 0, 0), 0,
+						    NULL)),
+				"id"))));
 		return req_reply(r, 201, "application/json", db_get(res, 0, 0),
 		    strlen(db_get(res, 0, 0)));
 	}
@@ -114,7 +123,8 @@ upload_tx(struct req *r, void *arg)
 	lengths[0] = lengths[1] = 0;
 	lengths[2] = (int)r->body_len;
 	if ((res = db_exec_bin(r->arena, &r->fail, "evidence_same", 3, params,
-	    lengths, 0)) == NULL || db_rows(res) == 0)
+		 lengths, 0)) == NULL ||
+	    db_rows(res) == 0)
 		return -1;
 	return req_reply(r, 200, "application/json", db_get(res, 0, 0),
 	    strlen(db_get(res, 0, 0)));
@@ -139,8 +149,8 @@ listing(struct req *r, const char *kind, const char *what)
 	struct dbres *res;
 
 	if (page_params(r, &pg) == -1 ||
-	    (res = db_exec(r->arena, &r->fail, "evidence_visible", 4, params)) ==
-	    NULL)
+	    (res = db_exec(r->arena, &r->fail, "evidence_visible", 4,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such %s", what);

@@ -8,6 +8,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define FINDING_JSON(f)                                                      \
 	"json_build_object('id', " f ".id, 'inspection_id', " f ".inspection_id," \
 	" 'task_id', " f ".task_id, 'text', " f ".text,"                     \
@@ -48,6 +49,7 @@ static const char update[] =
     "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)"
     "SELECT 1 FROM upd, audit_event($5, $6, 'update', 'finding', upd.id,"
     " $7::ltree, $8::jsonb, to_jsonb(upd), $9)";
+/* clang-format on */
 
 const struct db_stmt findings_stmts[] = {
 	{ "findings_visible", visible },
@@ -66,7 +68,8 @@ static const struct field fields[] = {
 	[F_TEXT] = { "text", F_STRING, 1, 0, 0, 1, 5000, NULL },
 	[F_SEVERITY] = { "severity", F_ENUM, 1, 0, 0, 0, 0, finding_severities },
 	[F_TASK] = { "task_id", F_UUID, 0, 1, 0, 0, 0, NULL },
-	[F_RECOMMENDATIONS] = { "recommendations", F_ARRAY, 0, 0, 1, 0, 10, NULL },
+	[F_RECOMMENDATIONS] = { "recommendations", F_ARRAY, 0, 0, 1, 0, 10,
+	    NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 
@@ -79,8 +82,8 @@ findings_list(struct req *r)
 	struct dbres *res;
 
 	if (page_params(r, &pg) == -1 ||
-	    (res = db_exec(r->arena, &r->fail, "findings_visible", 3, params)) ==
-	    NULL)
+	    (res = db_exec(r->arena, &r->fail, "findings_visible", 3,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such inspection");
@@ -111,11 +114,12 @@ check_task(struct req *r, const char *task_id, const char *plan_id)
 
 	if (task_id == NULL)
 		return 0;
-	if ((res = db_exec(r->arena, &r->fail, "findings_task_ok", 2, params)) ==
-	    NULL)
+	if ((res = db_exec(r->arena, &r->fail, "findings_task_ok", 2,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
-		return fail_reference(r, "task_id", "task_id names no task of "
+		return fail_reference(r, "task_id",
+		    "task_id names no task of "
 		    "the inspection's plan");
 	return 0;
 }
@@ -148,18 +152,21 @@ create_tx(struct req *r, void *arg)
 	id = db_get(res, 0, 0);
 	json_array_foreach(recs, i, e) {
 		if (!json_is_object(e)) {
-			req_field_error(r, arena_printf(r->arena,
-			    "recommendations[%zu]", i), "type", "each "
+			req_field_error(r,
+			    arena_printf(r->arena, "recommendations[%zu]", i),
+			    "type",
+			    "each "
 			    "recommendation is an object");
 			return req_fail(r, 422, "invalid_body",
 			    "the request body has invalid fields");
 		}
 		if (recommendation_insert(r, &s, r->param[0], id, e,
-		    arena_printf(r->arena, "recommendations[%zu].", i)) == NULL)
+			arena_printf(r->arena, "recommendations[%zu].", i)) ==
+		    NULL)
 			return -1;
 	}
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/findings/%s", id));
+	req_header_add(r, "Location",
+	    arena_printf(r->arena, "/api/v1/findings/%s", id));
 	return reply_finding(r, id, 201);
 }
 
@@ -196,8 +203,9 @@ update_tx(struct req *r, void *arg)
 	if (inspection_lock(r, db_get(res, 0, 0), NULL, &s) == -1 ||
 	    inspection_team_only(r, &s, 0) == -1 ||
 	    check_task(r, c->v[F_TASK], s.plan_id) == -1 ||
-	    (cur = db_exec(r->arena, &r->fail, "findings_lock", 1, params + 1)) ==
-	    NULL || check_locked(r, cur, c->version, "finding") == -1)
+	    (cur = db_exec(r->arena, &r->fail, "findings_lock", 1,
+		 params + 1)) == NULL ||
+	    check_locked(r, cur, c->version, "finding") == -1)
 		return -1;
 	params[0] = r->param[0];
 	params[1] = c->v[F_TEXT];

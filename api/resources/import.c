@@ -10,9 +10,11 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 static const char unit_ok[] =
     "SELECT 1 FROM units u, units i WHERE i.id = $1 AND u.id = $2"
     " AND u.path <@ i.path AND u.active";
+/* clang-format on */
 
 const struct db_stmt import_stmts[] = {
 	{ "import_unit_ok", unit_ok },
@@ -24,10 +26,10 @@ const struct db_stmt import_stmts[] = {
 /* The document, each part checked by the resource that owns its fields. */
 struct doc {
 	json_t *plan, *milestones, *tasks;
-	struct plan_input *pv;		/* NULL when plan is no object */
-	struct milestone_input **mv;	/* per milestone; NULL: no object */
-	struct task_input **tv;		/* per task; NULL: no object */
-	struct assignment_input ***av;	/* per task, per entry; likewise */
+	struct plan_input *pv;	       /* NULL when plan is no object */
+	struct milestone_input **mv;   /* per milestone; NULL: no object */
+	struct task_input **tv;	       /* per task; NULL: no object */
+	struct assignment_input ***av; /* per task, per entry; likewise */
 	int dry_run;
 	int counts[3];
 };
@@ -42,11 +44,14 @@ check_unit(struct req *r, const char *issuing, const char *unit,
 
 	if (unit == NULL || !is_uuid(unit)) /* a malformed id is reported */
 		return 0;
-	if ((res = db_exec(r->arena, &r->fail, "import_unit_ok", 2, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "import_unit_ok", 2, params)) ==
+	    NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		req_field_error(r, field, "unknown", "%s is not an active unit "
-		    "of the issuing unit or below it", field);
+		req_field_error(r, field, "unknown",
+		    "%s is not an active unit "
+		    "of the issuing unit or below it",
+		    field);
 		return 1;
 	}
 	return 0;
@@ -83,41 +88,46 @@ check_shape(struct req *r, struct doc *d)
 		return 1;
 	}
 	bad += plan_fields(r, d->plan, 1, "plan.", &d->pv);
-	if (d->milestones != NULL && (!json_is_array(d->milestones) ||
-	    json_array_size(d->milestones) > 50)) {
-		req_field_error(r, "milestones", "type", "milestones is a list of "
+	if (d->milestones != NULL &&
+	    (!json_is_array(d->milestones) ||
+		json_array_size(d->milestones) > 50)) {
+		req_field_error(r, "milestones", "type",
+		    "milestones is a list of "
 		    "at most 50");
 		return bad + 1;
 	}
-	if (d->tasks != NULL && (!json_is_array(d->tasks) ||
-	    json_array_size(d->tasks) > 200)) {
-		req_field_error(r, "tasks", "type", "tasks is a list of at most "
+	if (d->tasks != NULL &&
+	    (!json_is_array(d->tasks) || json_array_size(d->tasks) > 200)) {
+		req_field_error(r, "tasks", "type",
+		    "tasks is a list of at most "
 		    "200");
 		return bad + 1;
 	}
-	d->mv = arena_zalloc(r->arena, sizeof(*d->mv) *
-	    (json_array_size(d->milestones) + 1));
+	d->mv = arena_zalloc(r->arena,
+	    sizeof(*d->mv) * (json_array_size(d->milestones) + 1));
 	json_array_foreach(d->milestones, i, m) {
 		if (!json_is_object(m)) {
-			req_field_error(r, arena_printf(r->arena,
-			    "milestones[%zu]", i), "type", "an object");
+			req_field_error(r,
+			    arena_printf(r->arena, "milestones[%zu]", i),
+			    "type", "an object");
 			bad++;
 			continue;
 		}
-		bad += milestone_fields(r, m, arena_printf(r->arena,
-		    "milestones[%zu].", i), &d->mv[i]);
+		bad += milestone_fields(r, m,
+		    arena_printf(r->arena, "milestones[%zu].", i), &d->mv[i]);
 	}
-	d->tv = arena_zalloc(r->arena, sizeof(*d->tv) *
-	    (json_array_size(d->tasks) + 1));
-	d->av = arena_zalloc(r->arena, sizeof(*d->av) *
-	    (json_array_size(d->tasks) + 1));
+	d->tv = arena_zalloc(r->arena,
+	    sizeof(*d->tv) * (json_array_size(d->tasks) + 1));
+	d->av = arena_zalloc(r->arena,
+	    sizeof(*d->av) * (json_array_size(d->tasks) + 1));
 	json_array_foreach(d->tasks, i, t) {
 		char *prefix = arena_printf(r->arena, "tasks[%zu].", i);
 		json_t *copy;
 
 		if (!json_is_object(t)) {
-			req_field_error(r, arena_printf(r->arena, "tasks[%zu]", i),
-			    "type", "an object");
+			req_field_error(r,
+			    arena_printf(r->arena, "tasks[%zu]", i), "type",
+			    "an object");
 			bad++;
 			continue;
 		}
@@ -127,25 +137,30 @@ check_shape(struct req *r, struct doc *d)
 		bad += task_fields(r, copy, prefix, &d->tv[i]);
 		bad += check_number(r, d, i, prefix);
 		list = json_object_get(t, "assignments");
-		if (list != NULL && (!json_is_array(list) ||
-		    json_array_size(list) > MAX_ITEMS)) {
-			req_field_error(r, arena_printf(r->arena,
-			    "%sassignments", prefix), "type", "a list");
+		if (list != NULL &&
+		    (!json_is_array(list) ||
+			json_array_size(list) > MAX_ITEMS)) {
+			req_field_error(r,
+			    arena_printf(r->arena, "%sassignments", prefix),
+			    "type", "a list");
 			bad++;
 			continue;
 		}
-		d->av[i] = arena_zalloc(r->arena, sizeof(*d->av[i]) *
-		    (json_array_size(list) + 1));
+		d->av[i] = arena_zalloc(r->arena,
+		    sizeof(*d->av[i]) * (json_array_size(list) + 1));
 		json_array_foreach(list, j, a) {
 			if (!json_is_object(a)) {
-				req_field_error(r, arena_printf(r->arena,
-				    "%sassignments[%zu]", prefix, j), "type",
-				    "an object");
+				req_field_error(r,
+				    arena_printf(r->arena, "%sassignments[%zu]",
+					prefix, j),
+				    "type", "an object");
 				bad++;
 				continue;
 			}
-			bad += assignment_fields(r, a, arena_printf(r->arena,
-			    "%sassignments[%zu].", prefix, j), &d->av[i][j]);
+			bad += assignment_fields(r, a,
+			    arena_printf(r->arena, "%sassignments[%zu].",
+				prefix, j),
+			    &d->av[i][j]);
 		}
 	}
 	return bad;
@@ -184,7 +199,8 @@ check_units(struct req *r, struct doc *d)
 		json_array_foreach(json_object_get(t, "assignments"), j, a) {
 			if (d->av[i][j] == NULL)
 				continue;
-			rc = check_unit(r, issuing, assignment_unit(d->av[i][j]),
+			rc = check_unit(r, issuing,
+			    assignment_unit(d->av[i][j]),
 			    arena_printf(r->arena,
 				"tasks[%zu].assignments[%zu].unit_id", i, j));
 			if (rc == -1)
@@ -212,8 +228,8 @@ import_tx(struct req *r, void *arg)
 	if ((plan = plan_insert(r, d->pv, "plan.", &st)) == NULL)
 		return -1;
 	for (i = 0; i < json_array_size(d->milestones); i++) {
-		if (milestone_insert(r, &st, d->mv[i], arena_printf(r->arena,
-		    "milestones[%zu].", i)) == NULL)
+		if (milestone_insert(r, &st, d->mv[i],
+			arena_printf(r->arena, "milestones[%zu].", i)) == NULL)
 			return -1;
 		d->counts[0]++;
 	}
@@ -226,21 +242,24 @@ import_tx(struct req *r, void *arg)
 		d->counts[1]++;
 		for (j = 0; j < json_array_size(list); j++) {
 			if ((n = assignment_insert(r, &st, task, d->av[i][j],
-			    arena_printf(r->arena,
-				"tasks[%zu].assignments[%zu].", i, j))) == -1)
+				 arena_printf(r->arena,
+				     "tasks[%zu].assignments[%zu].", i, j))) ==
+			    -1)
 				return -1;
 			d->counts[2] += n;
 		}
 	}
-	req_reply_json(r, d->dry_run ? 200 : 201, json_pack("{s:o, s:{s:i, "
-	    "s:i, s:i}, s:b}", "plan", json_loads(plan, 0, NULL),
-	    "counts", "milestones", d->counts[0], "tasks", d->counts[1],
-	    "assignments", d->counts[2], "dry_run", d->dry_run));
+	req_reply_json(r, d->dry_run ? 200 : 201,
+	    json_pack("{s:o, s:{s:i, "
+		      "s:i, s:i}, s:b}",
+		"plan", json_loads(plan, 0, NULL), "counts", "milestones",
+		d->counts[0], "tasks", d->counts[1], "assignments",
+		d->counts[2], "dry_run", d->dry_run));
 	/* A dry run undoes what it wrote, nothing failed: the reply stays. */
 	if (d->dry_run)
 		return DB_ROLLBACK;
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/plans/%s", st.id));
+	req_header_add(r, "Location",
+	    arena_printf(r->arena, "/api/v1/plans/%s", st.id));
 	return 0;
 }
 
@@ -259,8 +278,10 @@ import_document(struct req *r, json_t *body, int dry_run)
 		for (i = 0; keys[i] != NULL && strcmp(keys[i], key) != 0; i++)
 			;
 		if (keys[i] == NULL) {
-			req_field_error(r, key, "unknown", "%s is not part of a "
-			    "plan document", key);
+			req_field_error(r, key, "unknown",
+			    "%s is not part of a "
+			    "plan document",
+			    key);
 			bad++;
 		}
 	}
@@ -285,8 +306,10 @@ plans_import(struct req *r)
 	const char *dry = req_query(r, "dry_run");
 	json_t *body;
 
-	if (dry != NULL && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
-		req_field_error(r, "dry_run", "type", "dry_run is true or false");
+	if (dry != NULL && strcmp(dry, "true") != 0 &&
+	    strcmp(dry, "false") != 0) {
+		req_field_error(r, "dry_run", "type",
+		    "dry_run is true or false");
 		return req_fail(r, 400, "invalid_query",
 		    "a query parameter is invalid");
 	}

@@ -8,6 +8,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define IPLAN_JSON(p)                                                        \
 	"json_build_object('id', " p ".id, 'plan_id', " p ".plan_id,"        \
 	" 'issuing_unit_id', " p ".issuing_unit_id, 'title', " p ".title,"   \
@@ -79,6 +80,7 @@ static const char update[] =
     " audit_event($6, $7, CASE WHEN $11 = 'issued' THEN 'issue'"
     "  WHEN $10 IS NOT NULL THEN 'amend' ELSE 'update' END,"
     "  'inspection_plan', upd.id, $8::ltree, $9::jsonb, to_jsonb(upd), $13)";
+/* clang-format on */
 
 const struct db_stmt inspection_plans_stmts[] = {
 	{ "inspection_plans_list", list },
@@ -134,7 +136,8 @@ static int
 check_period(struct req *r, const char *start, const char *end)
 {
 	if (start != NULL && end != NULL && strcmp(end, start) < 0) {
-		req_field_error(r, "period_end", "range", "period_end is before "
+		req_field_error(r, "period_end", "range",
+		    "period_end is before "
 		    "period_start");
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
@@ -154,20 +157,23 @@ inspection_plans_create(struct req *r)
 	    check_period(r, v[F_START], v[F_END]) == -1)
 		return -1;
 	if (v[F_REASON] != NULL)
-		return refuse_field(r, "amendment_reason", "a new inspection "
+		return refuse_field(r, "amendment_reason",
+		    "a new inspection "
 		    "plan is a draft: it has nothing to amend");
 	params[0] = p->unit_id;
 	params[1] = v[F_PLAN];
 	params[2] = v[F_UNIT];
 	params[3] = plan_drafts(r);
 	if ((res = db_exec(r->arena, &r->fail, "inspection_plans_context", 4,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	if (strcmp(db_get(res, 0, 0), "t") != 0)
-		return fail_reference(r, "plan_id", "plan_id names no plan you "
+		return fail_reference(r, "plan_id",
+		    "plan_id names no plan you "
 		    "see");
 	if (strcmp(db_get(res, 0, 1), "t") != 0)
-		return fail_reference(r, "issuing_unit_id", "issuing_unit_id "
+		return fail_reference(r, "issuing_unit_id",
+		    "issuing_unit_id "
 		    "names no active unit of yours under the plan's issuing unit");
 	params[0] = v[F_PLAN];
 	params[1] = v[F_UNIT];
@@ -179,7 +185,7 @@ inspection_plans_create(struct req *r)
 	params[7] = actor_kind(r);
 	params[8] = r->id;
 	if ((res = db_exec(r->arena, &r->fail, "inspection_plans_create", 9,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	return reply_created(r, res, "/api/v1/inspection-plans",
 	    "inspection plan");
@@ -200,8 +206,9 @@ update_tx(struct req *r, void *arg)
 	struct dbres *cur, *res;
 	int issued;
 
-	if ((cur = db_exec(r->arena, &r->fail, "inspection_plans_lock", 2, lp)) ==
-	    NULL || check_locked(r, cur, c->version, "inspection plan") == -1)
+	if ((cur = db_exec(r->arena, &r->fail, "inspection_plans_lock", 2,
+		 lp)) == NULL ||
+	    check_locked(r, cur, c->version, "inspection plan") == -1)
 		return -1;
 	issued = strcmp(db_get(cur, 0, 1), "issued") == 0;
 	if (c->to != NULL && issued)
@@ -209,18 +216,20 @@ update_tx(struct req *r, void *arg)
 		    "the inspection plan is issued already");
 	if (c->to == NULL) {
 		if (issued && c->v[F_REASON] == NULL) {
-			req_field_error(r, "amendment_reason", "required", "an "
+			req_field_error(r, "amendment_reason", "required",
+			    "an "
 			    "issued inspection plan changes by amendment, with "
 			    "its reason");
 			return req_fail(r, 422, "amendment_required",
 			    "an issued inspection plan needs amendment_reason");
 		}
 		if (!issued && c->v[F_REASON] != NULL)
-			return refuse_field(r, "amendment_reason", "a draft "
+			return refuse_field(r, "amendment_reason",
+			    "a draft "
 			    "changes without amendments");
-		if (check_period(r, c->v[F_START] ? c->v[F_START] :
-		    db_get(cur, 0, 4), c->v[F_END] ? c->v[F_END] :
-		    db_get(cur, 0, 5)) == -1)
+		if (check_period(r,
+			c->v[F_START] ? c->v[F_START] : db_get(cur, 0, 4),
+			c->v[F_END] ? c->v[F_END] : db_get(cur, 0, 5)) == -1)
 			return -1;
 		reason = c->v[F_REASON];
 	}
@@ -237,13 +246,13 @@ update_tx(struct req *r, void *arg)
 	params[10] = c->to;
 	params[11] = reason ? changes_of(r) : NULL;
 	params[12] = r->id;
-	if (db_exec(r->arena, &r->fail, "inspection_plans_update", 13, params) ==
-	    NULL)
+	if (db_exec(r->arena, &r->fail, "inspection_plans_update", 13,
+		params) == NULL)
 		return -1;
 	/* A new statement, so that it sees the amendment just recorded. */
 	lp[1] = r->param[0];
-	if ((res = db_exec(r->arena, &r->fail, "inspection_plans_get", 2, lp)) ==
-	    NULL)
+	if ((res = db_exec(r->arena, &r->fail, "inspection_plans_get", 2,
+		 lp)) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, "inspection plan");
 }
@@ -253,8 +262,7 @@ inspection_plans_update(struct req *r)
 {
 	struct change c = { .to = NULL };
 
-	if ((c.version = if_match(r)) == NULL ||
-	    req_body_object(r) == NULL ||
+	if ((c.version = if_match(r)) == NULL || req_body_object(r) == NULL ||
 	    validate(r, r->json, fields, c.v, 1) == -1 ||
 	    only_reason(r, r->json) == -1)
 		return -1;

@@ -12,6 +12,7 @@
 /* The first team entry (1-based) that names no active user of the reach
  * outside the inspected unit, and the first task not of the plan; 0 when
  * all are good. */
+/* clang-format off */
 static const char check_refs[] =
     "SELECT coalesce((SELECT min(o) FROM jsonb_array_elements($3::jsonb)"
     "  WITH ORDINALITY t(e, o) WHERE NOT EXISTS (SELECT 1 FROM users u"
@@ -31,6 +32,7 @@ static const char set_team[] =
     "  AND $3::jsonb IS NOT NULL)"
     "INSERT INTO inspection_tasks (inspection_id, task_id)"
     " SELECT $1, e::uuid FROM jsonb_array_elements_text($3::jsonb) e";
+/* clang-format on */
 
 const struct db_stmt inspection_teams_stmts[] = {
 	{ "inspection_teams_check_refs", check_refs },
@@ -56,8 +58,9 @@ inspection_team_check(struct req *r, json_t *team, json_t *tasks)
 		const char *at = arena_printf(r->arena, "team[%zu].", i);
 
 		if (!json_is_object(e)) {
-			req_field_error(r, arena_printf(r->arena, "team[%zu]", i),
-			    "type", "each team entry is an object");
+			req_field_error(r,
+			    arena_printf(r->arena, "team[%zu]", i), "type",
+			    "each team entry is an object");
 			bad++;
 			continue;
 		}
@@ -68,24 +71,28 @@ inspection_team_check(struct req *r, json_t *team, json_t *tasks)
 		leads += strcmp(mv[1], "lead") == 0;
 		for (j = 0; j < i; j++) {
 			f = json_object_get(json_array_get(team, j), "user_id");
-			if (json_is_string(f) && strcmp(json_string_value(f),
-			    mv[0]) == 0) {
-				req_field_error(r, arena_printf(r->arena,
-				    "%suser_id", at), "duplicate", "a user is on "
+			if (json_is_string(f) &&
+			    strcmp(json_string_value(f), mv[0]) == 0) {
+				req_field_error(r,
+				    arena_printf(r->arena, "%suser_id", at),
+				    "duplicate",
+				    "a user is on "
 				    "the team once");
 				bad++;
 			}
 		}
 	}
 	if (json_is_array(team) && bad == 0 && leads != 1) {
-		req_field_error(r, "team", "lead", "the team has exactly one "
+		req_field_error(r, "team", "lead",
+		    "the team has exactly one "
 		    "lead");
 		bad++;
 	}
 	json_array_foreach(tasks, i, e) {
 		if (!json_is_string(e) || !is_uuid(json_string_value(e))) {
-			req_field_error(r, arena_printf(r->arena, "task_ids[%zu]",
-			    i), "format", "each task id is a UUID");
+			req_field_error(r,
+			    arena_printf(r->arena, "task_ids[%zu]", i),
+			    "format", "each task id is a UUID");
 			bad++;
 		}
 	}
@@ -102,19 +109,25 @@ inspection_team_store(struct req *r, const char *id, const char *reach,
 	struct dbres *res;
 
 	if ((res = db_exec(r->arena, &r->fail, "inspection_teams_check_refs", 5,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	if (atoi(db_get(res, 0, 0)) > 0)
-		return fail_reference(r, arena_printf(r->arena, "team[%d].user_id",
-		    atoi(db_get(res, 0, 0)) - 1), "the user is not an active user "
+		return fail_reference(r,
+		    arena_printf(r->arena, "team[%d].user_id",
+			atoi(db_get(res, 0, 0)) - 1),
+		    "the user is not an active user "
 		    "of the plan's units outside the inspected unit");
 	if (atoi(db_get(res, 0, 1)) > 0)
-		return fail_reference(r, arena_printf(r->arena, "task_ids[%d]",
-		    atoi(db_get(res, 0, 1)) - 1), "the task is not a task of the "
+		return fail_reference(r,
+		    arena_printf(r->arena, "task_ids[%d]",
+			atoi(db_get(res, 0, 1)) - 1),
+		    "the task is not a task of the "
 		    "plan");
 	params[0] = id;
 	params[1] = team;
 	params[2] = tasks;
 	return db_exec(r->arena, &r->fail, "inspection_teams_set", 3, params) ==
-	    NULL ? -1 : 0;
+		NULL ?
+	    -1 :
+	    0;
 }

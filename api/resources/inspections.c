@@ -12,6 +12,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define KEY(i) "(" i ".scheduled_on::text || " i ".id::text)"
 
 static const char list[] =
@@ -80,6 +81,7 @@ static const char update[] =
     "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)"
     "SELECT upd.version FROM upd, audit_event($10, $11, $12, 'inspection',"
     " upd.id, $13::ltree, $14::jsonb, to_jsonb(upd), $15)";
+/* clang-format on */
 
 const struct db_stmt inspections_stmts[] = {
 	{ "inspections_list", list },
@@ -91,8 +93,19 @@ const struct db_stmt inspections_stmts[] = {
 	{ NULL, NULL },
 };
 
-enum { F_IPLAN, F_KIND, F_TITLE, F_TARGET, F_INSPECTING, F_SCHEDULED, F_TEAM,
-	F_TASKS, F_MINUTES, F_CONCLUSION, F_CONDUCTED };
+enum {
+	F_IPLAN,
+	F_KIND,
+	F_TITLE,
+	F_TARGET,
+	F_INSPECTING,
+	F_SCHEDULED,
+	F_TEAM,
+	F_TASKS,
+	F_MINUTES,
+	F_CONCLUSION,
+	F_CONDUCTED
+};
 static const struct field fields[] = {
 	[F_IPLAN] = { "inspection_plan_id", F_UUID, 1, 0, 1, 0, 0, NULL },
 	[F_KIND] = { "kind", F_ENUM, 1, 0, 0, 0, 0, inspection_kinds },
@@ -147,8 +160,10 @@ static int
 check_day(struct req *r, const char *day, const char *start, const char *end)
 {
 	if (day != NULL && (strcmp(day, start) < 0 || strcmp(day, end) > 0)) {
-		req_field_error(r, "scheduled_on", "range", "scheduled_on lies "
-		    "outside the inspection plan's period %s to %s", start, end);
+		req_field_error(r, "scheduled_on", "range",
+		    "scheduled_on lies "
+		    "outside the inspection plan's period %s to %s",
+		    start, end);
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	}
@@ -172,22 +187,25 @@ create_tx(struct req *r, void *arg)
 	params[1] = c->v[F_IPLAN];
 	params[2] = c->v[F_TARGET];
 	params[3] = c->v[F_INSPECTING];
-	if ((ctx = db_exec(r->arena, &r->fail, "inspections_context", 4, params)) ==
-	    NULL)
+	if ((ctx = db_exec(r->arena, &r->fail, "inspections_context", 4,
+		 params)) == NULL)
 		return -1;
 	if (strcmp(db_get(ctx, 0, 0), "t") != 0)
-		return fail_reference(r, "inspection_plan_id", "inspection_plan_id "
+		return fail_reference(r, "inspection_plan_id",
+		    "inspection_plan_id "
 		    "names no inspection plan you manage");
 	if (strcmp(db_get(ctx, 0, 5), "t") != 0)
-		return fail_reference(r, "target_unit_id", "target_unit_id names "
+		return fail_reference(r, "target_unit_id",
+		    "target_unit_id names "
 		    "no active unit of the plan");
 	if (strcmp(db_get(ctx, 0, 6), "t") != 0 ||
 	    strcmp(db_get(ctx, 0, 4), c->v[F_TARGET]) == 0)
-		return fail_reference(r, "inspecting_unit_id", "the inspecting "
+		return fail_reference(r, "inspecting_unit_id",
+		    "the inspecting "
 		    "unit must be an active unit of the plan other than the "
 		    "target");
 	if (check_day(r, c->v[F_SCHEDULED], db_get(ctx, 0, 2),
-	    db_get(ctx, 0, 3)) == -1)
+		db_get(ctx, 0, 3)) == -1)
 		return -1;
 	params[0] = c->v[F_IPLAN];
 	params[1] = c->v[F_KIND];
@@ -198,13 +216,14 @@ create_tx(struct req *r, void *arg)
 	params[6] = p->id;
 	params[7] = actor_kind(r);
 	params[8] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "inspections_create", 9, params)) ==
-	    NULL || inspection_team_store(r, db_get(res, 0, 0), db_get(ctx, 0, 1),
-	    db_get(ctx, 0, 7), db_get(ctx, 0, 8), c->v[F_TEAM],
-	    c->v[F_TASKS]) == -1)
+	if ((res = db_exec(r->arena, &r->fail, "inspections_create", 9,
+		 params)) == NULL ||
+	    inspection_team_store(r, db_get(res, 0, 0), db_get(ctx, 0, 1),
+		db_get(ctx, 0, 7), db_get(ctx, 0, 8), c->v[F_TEAM],
+		c->v[F_TASKS]) == -1)
 		return -1;
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/inspections/%s", db_get(res, 0, 0)));
+	req_header_add(r, "Location",
+	    arena_printf(r->arena, "/api/v1/inspections/%s", db_get(res, 0, 0)));
 	return reply_inspection(r, db_get(res, 0, 0), 201);
 }
 
@@ -219,8 +238,10 @@ inspections_create(struct req *r)
 	bad = validate_at(r, r->json, fields, c.v, 0, "");
 	for (int i = F_MINUTES; i <= F_CONDUCTED; i++)
 		if (c.v[i] != NULL) {
-			req_field_error(r, fields[i].name, "unknown", "a planned "
-			    "visit has no %s yet", fields[i].name);
+			req_field_error(r, fields[i].name, "unknown",
+			    "a planned "
+			    "visit has no %s yet",
+			    fields[i].name);
 			bad++;
 		}
 	bad += inspection_team_check(r, json_object_get(r->json, "team"),
@@ -238,14 +259,15 @@ inspection_lock(struct req *r, const char *id, const char *version,
 	const char *params[3] = { r->principal->unit_id, id, r->principal->id };
 	struct dbres *cur;
 
-	if ((cur = db_exec(r->arena, &r->fail, "inspections_lock", 3, params)) ==
-	    NULL)
+	if ((cur = db_exec(r->arena, &r->fail, "inspections_lock", 3,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(cur) == 0)
 		return req_fail(r, 404, "not_found", "no such inspection");
 	s->on_team = strcmp(db_get(cur, 0, 7), "t") == 0;
 	if (!s->on_team && strcmp(db_get(cur, 0, 8), "t") != 0)
-		return req_fail(r, 409, "not_on_team", "only the team and the "
+		return req_fail(r, 409, "not_on_team",
+		    "only the team and the "
 		    "unit that manages the inspection plan work on a visit; the "
 		    "inspected unit answers its recommendations");
 	if (version != NULL && check_locked(r, cur, version, "inspection") == -1)
@@ -286,25 +308,33 @@ change_tx(struct req *r, void *arg)
 		return -1;
 	if (c->to == NULL && strcmp(s.status, "planned") != 0 &&
 	    strcmp(s.status, "in_progress") != 0)
-		return req_fail(r, 409, "inspection_closed", "a %s inspection "
-		    "cannot be changed", s.status);
+		return req_fail(r, 409, "inspection_closed",
+		    "a %s inspection "
+		    "cannot be changed",
+		    s.status);
 	for (i = 0; c->to != NULL && strcmp(steps[i].to, c->to) != 0; i++)
 		;
 	if (c->to != NULL && strcmp(s.status, steps[i].from1) != 0 &&
 	    (steps[i].from2 == NULL || strcmp(s.status, steps[i].from2) != 0))
-		return req_fail(r, 409, "invalid_transition", "a %s inspection "
-		    "cannot be %s", s.status, c->to);
+		return req_fail(r, 409, "invalid_transition",
+		    "a %s inspection "
+		    "cannot be %s",
+		    s.status, c->to);
 	if (c->to != NULL && strcmp(c->to, "completed") == 0 &&
 	    c->v[F_CONCLUSION] == NULL && s.no_conclusion) {
-		req_field_error(r, "conclusion", "required", "a visit completes "
+		req_field_error(r, "conclusion", "required",
+		    "a visit completes "
 		    "with its conclusion");
-		return req_fail(r, 422, "invalid_body", "the inspection has no "
+		return req_fail(r, 422, "invalid_body",
+		    "the inspection has no "
 		    "conclusion");
 	}
-	if (check_day(r, c->v[F_SCHEDULED], s.period_start, s.period_end) == -1 ||
+	if (check_day(r, c->v[F_SCHEDULED], s.period_start, s.period_end) ==
+		-1 ||
 	    ((c->v[F_TEAM] != NULL || c->v[F_TASKS] != NULL) &&
-	    inspection_team_store(r, r->param[0], s.reach_path, s.target_path, s.plan_id,
-	    c->v[F_TEAM], c->v[F_TASKS]) == -1))
+		inspection_team_store(r, r->param[0], s.reach_path,
+		    s.target_path, s.plan_id, c->v[F_TEAM],
+		    c->v[F_TASKS]) == -1))
 		return -1;
 	params[0] = r->param[0];
 	params[1] = c->v[F_TITLE];
@@ -321,7 +351,8 @@ change_tx(struct req *r, void *arg)
 	params[12] = s.unit_path;
 	params[13] = s.json;
 	params[14] = r->id;
-	if (db_exec(r->arena, &r->fail, "inspections_update", 15, params) == NULL)
+	if (db_exec(r->arena, &r->fail, "inspections_update", 15, params) ==
+	    NULL)
 		return -1;
 	return reply_inspection(r, r->param[0], 200);
 }
@@ -357,7 +388,7 @@ step(struct req *r, const char *to, const struct field *body)
 		return no_fields(r) == -1 ? -1 : run_tx(r, change_tx, &c);
 	if ((r->json != NULL || body[0].required) &&
 	    (req_body_object(r) == NULL ||
-	    validate(r, r->json, body, v, 0) == -1))
+		validate(r, r->json, body, v, 0) == -1))
 		return -1;
 	if (strcmp(to, "cancelled") == 0)
 		c.reason = v[0];

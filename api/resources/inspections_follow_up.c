@@ -7,6 +7,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 static const char follow_up[] =
     "WITH rec AS (SELECT r.*, u.name AS unit_name FROM recommendations r"
     "  JOIN units u ON u.id = r.responsible_unit_id WHERE r.status <> 'resolved'"
@@ -26,6 +27,7 @@ static const char follow_up[] =
     "  ORDER BY i.scheduled_on, i.id) FROM inspections i"
     "  WHERE i.status = 'planned' AND i.scheduled_on BETWEEN today_vn()"
     "  AND today_vn() + 30 AND inspection_visible(i.id, $1, $2)), '[]'))";
+/* clang-format on */
 
 const struct db_stmt inspections_follow_up_stmts[] = {
 	{ "inspections_follow_up", follow_up },
@@ -39,7 +41,7 @@ inspections_follow_up(struct req *r)
 	struct dbres *res;
 
 	if ((res = db_exec(r->arena, &r->fail, "inspections_follow_up", 2,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	return req_reply(r, 200, "application/json", db_get(res, 0, 0),
 	    strlen(db_get(res, 0, 0)));

@@ -9,8 +9,10 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 static const char schema_version[] =
     "SELECT coalesce(max(version), 0) FROM schema_migrations";
+/* clang-format on */
 
 const struct db_stmt meta_stmts[] = {
 	{ "meta_schema_version", schema_version },
@@ -43,14 +45,16 @@ meta_readyz(struct req *r)
 	long version;
 	char *body;
 
-	if ((res = db_exec(r->arena, &r->fail, "meta_schema_version", 0, NULL)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "meta_schema_version", 0,
+		 NULL)) == NULL)
 		return -1;
 	version = strtol(db_get(res, 0, 0), NULL, 10);
 	if (version < (long)migrations_count) {
 		req_header_add(r, "Retry-After", "5");
 		return req_fail(r, 503, "not_migrated",
 		    "the database is at schema version %ld of %zu: run danvan "
-		    "migrate", version, migrations_count);
+		    "migrate",
+		    version, migrations_count);
 	}
 	body = arena_printf(r->arena,
 	    "{\"status\":\"ready\",\"schema_version\":%ld}", version);

@@ -9,6 +9,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define MILESTONE_JSON(m)                                                    \
 	"json_build_object('id', " m ".id, 'plan_id', " m ".plan_id,"        \
 	" 'kind', " m ".kind, 'title', " m ".title, 'due_on', " m ".due_on,"  \
@@ -77,6 +78,7 @@ static const char set_owing[] =
     "  SELECT $1, id FROM owing RETURNING 1)"
     "SELECT (SELECT count(*) FROM ins),"
     " (SELECT count(DISTINCT x) FROM jsonb_array_elements_text($2::jsonb) x)";
+/* clang-format on */
 
 const struct db_stmt milestones_stmts[] = {
 	{ "milestones_list", list },
@@ -90,8 +92,17 @@ const struct db_stmt milestones_stmts[] = {
 	{ NULL, NULL },
 };
 
-enum { F_KIND, F_TITLE, F_DUE_ON, F_RECEIVING, F_NOTE, F_OWING, F_REASON,
-	F_GROUP, F_UNITS };
+enum {
+	F_KIND,
+	F_TITLE,
+	F_DUE_ON,
+	F_RECEIVING,
+	F_NOTE,
+	F_OWING,
+	F_REASON,
+	F_GROUP,
+	F_UNITS
+};
 static const struct field fields[] = {
 	[F_KIND] = { "kind", F_ENUM, 1, 0, 0, 0, 0, milestone_kinds },
 	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 300, NULL },
@@ -139,9 +150,9 @@ check_fields(struct req *r, json_t *obj, const char **v, int patch,
 		const char *s = json_string_value(e);
 
 		if (s == NULL || !is_uuid(s)) {
-			req_field_error(r, arena_printf(r->arena,
-			    "%sunit_ids[%zu]", p, i), "format",
-			    "unit ids are UUIDs");
+			req_field_error(r,
+			    arena_printf(r->arena, "%sunit_ids[%zu]", p, i),
+			    "format", "unit ids are UUIDs");
 			bad++;
 		}
 	}
@@ -160,9 +171,11 @@ check_owing(struct req *r, struct dbres *res, int stored, int named,
 	long want = strtol(db_get(res, 0, named), NULL, 10);
 
 	if (want > 0 && got < want) {
-		return fail_reference(r, arena_printf(r->arena,
-		    "%sowing.unit_ids", prefix), "%ld of the units are not in the plan's "
-		    "issuing unit or below it", want - got);
+		return fail_reference(r,
+		    arena_printf(r->arena, "%sowing.unit_ids", prefix),
+		    "%ld of the units are not in the plan's "
+		    "issuing unit or below it",
+		    want - got);
 	}
 	return 0;
 }
@@ -216,11 +229,13 @@ insert(struct req *r, const struct plan_state *st, const char *const *v,
 	params[9] = pr ? pr->id : NULL;
 	params[10] = actor_kind(r);
 	params[11] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "milestones_create", 12, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "milestones_create", 12,
+		 params)) == NULL)
 		return NULL;
 	if (db_rows(res) == 0) {
-		fail_reference(r, arena_printf(r->arena, "%sreceiving_unit_id",
-		    prefix), "the receiving unit is not in the plan's "
+		fail_reference(r,
+		    arena_printf(r->arena, "%sreceiving_unit_id", prefix),
+		    "the receiving unit is not in the plan's "
 		    "issuing unit or below it");
 		return NULL;
 	}
@@ -243,8 +258,8 @@ milestone_insert(struct req *r, const struct plan_state *st,
 int
 milestones_list(struct req *r)
 {
-	return reply_plan_sublist(r, "milestones_plan_visible", "milestones_list",
-	    "plan");
+	return reply_plan_sublist(r, "milestones_plan_visible",
+	    "milestones_list", "plan");
 }
 
 static int
@@ -253,7 +268,8 @@ reply_milestone(struct req *r, const char *id, int status)
 	const char *params[1] = { id };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, "milestones_get", 1, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "milestones_get", 1, params)) ==
+	    NULL)
 		return -1;
 	return reply_entity(r, res, status, "milestone");
 }
@@ -281,8 +297,8 @@ create_tx(struct req *r, void *arg)
 	    plan_amend(r, &st, c->v[F_REASON], "milestone", db_get(res, 0, 1),
 		changes_of(r), NULL, 1) == -1)
 		return -1;
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/milestones/%s", db_get(res, 0, 1)));
+	req_header_add(r, "Location",
+	    arena_printf(r->arena, "/api/v1/milestones/%s", db_get(res, 0, 1)));
 	return reply_milestone(r, db_get(res, 0, 1), 201);
 }
 
@@ -311,7 +327,7 @@ update_tx(struct req *r, void *arg)
 	struct dbres *res;
 
 	if (plan_child_lock(r, "milestones_lock", r->param[0], c->version,
-	    "milestone", &st, &m) == -1)
+		"milestone", &st, &m) == -1)
 		return -1;
 	params[0] = r->param[0];
 	params[1] = c->v[F_KIND];
@@ -324,22 +340,25 @@ update_tx(struct req *r, void *arg)
 	params[8] = pr->id;
 	params[9] = actor_kind(r);
 	params[10] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "milestones_update", 11, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "milestones_update", 11,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		return fail_reference(r, "receiving_unit_id", "the receiving "
+		return fail_reference(r, "receiving_unit_id",
+		    "the receiving "
 		    "unit is not in the plan's issuing unit or below it");
 	}
 	if (c->v[F_OWING] != NULL) {
 		const char *op[4] = { r->param[0], c->v[F_UNITS], c->v[F_GROUP],
 			st.issuing_unit_id };
 
-		if ((res = db_exec(r->arena, &r->fail, "milestones_set_owing", 4, op)) == NULL ||
+		if ((res = db_exec(r->arena, &r->fail, "milestones_set_owing",
+			 4, op)) == NULL ||
 		    check_owing(r, res, 0, 1, "") == -1)
 			return -1;
 	}
 	if (plan_amend(r, &st, c->v[F_REASON], "milestone", r->param[0],
-	    changes_of(r), m.json, 1) == -1)
+		changes_of(r), m.json, 1) == -1)
 		return -1;
 	return reply_milestone(r, r->param[0], 200);
 }

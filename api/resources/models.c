@@ -9,6 +9,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define MODEL_JSON(m)                                                        \
 	"json_build_object('id', " m ".id, 'unit_id', " m ".unit_id,"        \
 	" 'name', " m ".name, 'field', " m ".field,"                         \
@@ -87,6 +88,7 @@ static const char update[] =
     "SELECT upd.version, " MODEL_JSON("upd") " FROM upd,"
     " audit_event($6, $7, coalesce($2, 'update'), 'model', upd.id, $8::ltree,"
     "  $9::jsonb, to_jsonb(upd), $10)";
+/* clang-format on */
 
 const struct db_stmt models_stmts[] = {
 	{ "models_list", list },
@@ -146,7 +148,8 @@ models_counts(struct req *r)
 	struct page pg = { 0, NULL, NULL };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, "models_counts", 1, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "models_counts", 1, params)) ==
+	    NULL)
 		return -1;
 	pg.limit = db_rows(res);
 	return reply_page(r, res, &pg);
@@ -167,11 +170,12 @@ create_tx(struct req *r, void *arg)
 	if (c->v[F_FROM] != NULL) {
 		const char *sp[2] = { p->unit_id, c->v[F_FROM] };
 
-		if ((res = db_exec(r->arena, &r->fail, "models_source", 2, sp)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "models_source", 2,
+			 sp)) == NULL)
 			return -1;
 		if (db_rows(res) == 0 ||
 		    (strcmp(db_get(res, 0, 0), "recognised") != 0 &&
-		    strcmp(db_get(res, 0, 0), "replicated") != 0)) {
+			strcmp(db_get(res, 0, 0), "replicated") != 0)) {
 			return fail_reference(r, "replicated_from",
 			    "replicated_from names no recognised model you see");
 		}
@@ -186,7 +190,8 @@ create_tx(struct req *r, void *arg)
 	params[7] = p->id;
 	params[8] = actor_kind(r);
 	params[9] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "models_create", 10, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "models_create", 10, params)) ==
+	    NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "unit_id",
@@ -218,7 +223,8 @@ change_tx(struct req *r, void *arg)
 {
 	const struct principal *p = r->principal;
 	struct change *c = arg;
-	const char *lp[3] = { p->unit_id, r->param[0], c->recognise ? "a" : "s" };
+	const char *lp[3] = { p->unit_id, r->param[0],
+		c->recognise ? "a" : "s" };
 	const char *params[10], *status;
 	struct dbres *cur, *res;
 
@@ -228,11 +234,15 @@ change_tx(struct req *r, void *arg)
 	status = db_get(cur, 0, 1);
 	if (c->recognise && strcmp(status, "registered") != 0 &&
 	    strcmp(status, "implementing") != 0)
-		return req_fail(r, 409, "invalid_transition", "a %s model is not "
-		    "recognised again", status);
+		return req_fail(r, 409, "invalid_transition",
+		    "a %s model is not "
+		    "recognised again",
+		    status);
 	if (c->v[P_STATUS] != NULL && strcmp(status, "registered") != 0)
-		return req_fail(r, 409, "invalid_transition", "a %s model does "
-		    "not go back to implementing", status);
+		return req_fail(r, 409, "invalid_transition",
+		    "a %s model does "
+		    "not go back to implementing",
+		    status);
 	params[0] = r->param[0];
 	params[1] = c->recognise ? "recognised" : c->v[P_STATUS];
 	params[2] = c->v[P_RESULTS];
@@ -243,7 +253,8 @@ change_tx(struct req *r, void *arg)
 	params[7] = db_get(cur, 0, 3);
 	params[8] = db_get(cur, 0, 2);
 	params[9] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "models_update", 10, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "models_update", 10, params)) ==
+	    NULL)
 		return -1;
 	return reply_entity(r, res, 200, "model");
 }

@@ -11,6 +11,7 @@
 
 /* Rows in scope: units of the caller's subtree, or every row when the
  * caller's unit receives the milestone or manages the plan. */
+/* clang-format off */
 static const char list[] =
     "WITH me AS (SELECT path FROM units WHERE id = $1),"
     " rows AS (SELECT m.id AS milestone_id, m.kind, m.title, u.id AS unit_id,"
@@ -75,6 +76,7 @@ static const char grant[] =
     " FROM ins JOIN units u ON u.id = ins.unit_id,"
     " audit_event($5, $6, 'extend', 'milestone', ins.milestone_id, u.path,"
     "  NULL, to_jsonb(ins) - 'inserted', $7)";
+/* clang-format on */
 
 const struct db_stmt obligations_stmts[] = {
 	{ "obligations_list", list },
@@ -93,8 +95,10 @@ static const struct field filters[] = {
 int
 obligations_list(struct req *r)
 {
+	/* clang-format off */
 	static const char zero[] = "{\"expected\":0,\"received\":0,"
 	    "\"on_time\":0,\"late\":0,\"missing\":0,\"pending\":0}";
+	/* clang-format on */
 	const char *params[5], *q[nitems(filters)], *summary;
 	struct dbres *res;
 	struct page pg;
@@ -147,20 +151,26 @@ grant_tx(struct req *r, void *arg)
 	const char *params[7];
 	struct dbres *m, *res;
 
-	if ((m = db_exec(r->arena, &r->fail, "obligations_milestone_of", 3, mp)) == NULL)
+	if ((m = db_exec(r->arena, &r->fail, "obligations_milestone_of", 3,
+		 mp)) == NULL)
 		return -1;
 	if (db_rows(m) == 0)
-		return req_fail(r, 404, "not_found", "no such milestone your unit "
+		return req_fail(r, 404, "not_found",
+		    "no such milestone your unit "
 		    "receives");
 	if (strcmp(db_get(m, 0, 1), "t") != 0) {
-		req_field_error(r, "unit_id", "not_owed", "the unit owes nothing "
+		req_field_error(r, "unit_id", "not_owed",
+		    "the unit owes nothing "
 		    "for this milestone");
-		return req_fail(r, 422, "not_owed", "the unit owes nothing for "
+		return req_fail(r, 422, "not_owed",
+		    "the unit owes nothing for "
 		    "this milestone");
 	}
 	if (strcmp(g->v[1], db_get(m, 0, 0)) <= 0) {
-		req_field_error(r, "due_on", "range", "an extension ends after "
-		    "the milestone's %s", db_get(m, 0, 0));
+		req_field_error(r, "due_on", "range",
+		    "an extension ends after "
+		    "the milestone's %s",
+		    db_get(m, 0, 0));
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	}
@@ -171,7 +181,8 @@ grant_tx(struct req *r, void *arg)
 	params[4] = p->id;
 	params[5] = actor_kind(r);
 	params[6] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "obligations_grant", 7, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "obligations_grant", 7,
+		 params)) == NULL)
 		return -1;
 	return req_reply(r, strcmp(db_get(res, 0, 1), "t") == 0 ? 201 : 200,
 	    "application/json", db_get(res, 0, 0), strlen(db_get(res, 0, 0)));

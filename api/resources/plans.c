@@ -12,6 +12,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define PLAN_JSON(p)                                                        \
 	"json_build_object('id', " p ".id, 'code', " p ".code,"             \
 	" 'title', " p ".title, 'year', " p ".year,"                         \
@@ -107,6 +108,7 @@ static const char parent_ok[] =
     " SELECT 1 FROM up WHERE up.id = $3::uuid)";
 static const char exists[] =
     "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$3");
+/* clang-format on */
 
 const struct db_stmt plans_stmts[] = {
 	{ "plans_list", list },
@@ -121,9 +123,24 @@ const struct db_stmt plans_stmts[] = {
 	{ NULL, NULL },
 };
 
-enum { F_CODE_, F_TITLE, F_YEAR, F_UNIT, F_ISSUED_ON, F_SIGNER_NAME,
-	F_SIGNER_TITLE, F_PARENT, F_BASES, F_PURPOSES, F_REQUIREMENTS,
-	F_FUNDING, F_RECIPIENTS, F_REASON, F_ID, F_STATUS };
+enum {
+	F_CODE_,
+	F_TITLE,
+	F_YEAR,
+	F_UNIT,
+	F_ISSUED_ON,
+	F_SIGNER_NAME,
+	F_SIGNER_TITLE,
+	F_PARENT,
+	F_BASES,
+	F_PURPOSES,
+	F_REQUIREMENTS,
+	F_FUNDING,
+	F_RECIPIENTS,
+	F_REASON,
+	F_ID,
+	F_STATUS
+};
 static const struct field fields[] = {
 	[F_CODE_] = { "code", F_STRING, 0, 1, 0, 1, 64, NULL },
 	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 500, NULL },
@@ -185,8 +202,8 @@ actor(struct req *r)
 
 static const char *const basis_keys[] = { "code", "title", "date", "issuer",
 	"note", NULL };
-static const char *const recipient_keys[] = { "name", "name", "unit_id",
-	"note", NULL };
+static const char *const recipient_keys[] = { "name", "name", "unit_id", "note",
+	NULL };
 
 /* Checks the entries of legal_bases and recipients: objects of strings. */
 static int
@@ -200,33 +217,42 @@ check_list(struct req *r, json_t *obj, const char *name, const char *prefix,
 
 	json_array_foreach(entries, i, e) {
 		if (!json_is_object(e)) {
-			req_field_error(r, arena_printf(r->arena, "%s%s[%zu]",
-			    prefix, name, i), "type", "an entry must be an object");
+			req_field_error(r,
+			    arena_printf(r->arena, "%s%s[%zu]", prefix, name, i),
+			    "type", "an entry must be an object");
 			bad++;
 			continue;
 		}
 		json_object_foreach(e, k, v) {
-			for (j = 0; keys[j] != NULL && strcmp(keys[j], k) != 0; j++)
+			for (j = 0; keys[j] != NULL && strcmp(keys[j], k) != 0;
+			     j++)
 				;
-			if (keys[j] == NULL || !(json_is_string(v) ||
-			    json_is_null(v)) || (json_is_string(v) &&
-			    json_string_length(v) > 2000) ||
+			if (keys[j] == NULL ||
+			    !(json_is_string(v) || json_is_null(v)) ||
+			    (json_is_string(v) &&
+				json_string_length(v) > 2000) ||
 			    (strcmp(k, "unit_id") == 0 && json_is_string(v) &&
-			    !is_uuid(json_string_value(v)))) {
-				req_field_error(r, arena_printf(r->arena,
-				    "%s%s[%zu].%s", prefix, name, i, k), "invalid",
-				    "%s entries have the string fields %s", name,
-				    keys == basis_keys ? "code, date, issuer, title "
-				    "and note" : "unit_id, name and note");
+				!is_uuid(json_string_value(v)))) {
+				req_field_error(r,
+				    arena_printf(r->arena, "%s%s[%zu].%s",
+					prefix, name, i, k),
+				    "invalid",
+				    "%s entries have the string fields %s",
+				    name,
+				    keys == basis_keys ?
+					"code, date, issuer, title "
+					"and note" :
+					"unit_id, name and note");
 				bad++;
 			}
 		}
 		/* A basis needs its number or its title; a recipient, a name. */
 		if (!json_is_string(json_object_get(e, keys[1])) &&
 		    !json_is_string(json_object_get(e, keys[0]))) {
-			req_field_error(r, arena_printf(r->arena, "%s%s[%zu].%s",
-			    prefix, name, i, keys[1]), "required",
-			    "%s is required", keys[1]);
+			req_field_error(r,
+			    arena_printf(r->arena, "%s%s[%zu].%s", prefix, name,
+				i, keys[1]),
+			    "required", "%s is required", keys[1]);
 			bad++;
 		}
 	}
@@ -236,8 +262,8 @@ check_list(struct req *r, json_t *obj, const char *name, const char *prefix,
 /* Checks plan fields into v (nitems(fields) slots); returns the number of
  * field errors. */
 static int
-check_fields(struct req *r, json_t *obj, const char **v, int patch,
-    int import, const char *prefix)
+check_fields(struct req *r, json_t *obj, const char **v, int patch, int import,
+    const char *prefix)
 {
 	int bad = 0;
 
@@ -283,11 +309,13 @@ check_parent(struct req *r, const char *parent, const char *plan,
 
 	if (parent == NULL)
 		return 0;
-	if ((res = db_exec(r->arena, &r->fail, "plans_parent_ok", 4, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_parent_ok", 4, params)) ==
+	    NULL)
 		return -1;
 	if (db_rows(res) == 0) {
-		return fail_reference(r, arena_printf(r->arena,
-		    "%sparent_plan_id", prefix), "parent_plan_id names no plan you see, "
+		return fail_reference(r,
+		    arena_printf(r->arena, "%sparent_plan_id", prefix),
+		    "parent_plan_id names no plan you see, "
 		    "or would make a cycle");
 	}
 	return 0;
@@ -342,11 +370,13 @@ insert(struct req *r, const char *const *v, const char *prefix)
 	params[16] = r->id;
 	params[17] = v[F_ID];
 	params[18] = v[F_STATUS];
-	if ((res = db_exec(r->arena, &r->fail, "plans_create", 19, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_create", 19, params)) ==
+	    NULL)
 		return NULL;
 	if (db_rows(res) == 0) {
-		fail_reference(r, arena_printf(r->arena, "%sissuing_unit_id",
-		    prefix), "issuing_unit_id names no unit you manage");
+		fail_reference(r,
+		    arena_printf(r->arena, "%sissuing_unit_id", prefix),
+		    "issuing_unit_id names no unit you manage");
 		return NULL;
 	}
 	return res;
@@ -377,7 +407,8 @@ plan_find(struct req *r, const char *plan_id)
 	const char *params[3] = { scope(r), plan_id, plan_drafts(r) };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, "plans_exists", 3, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_exists", 3, params)) ==
+	    NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such plan");
@@ -456,8 +487,10 @@ plan_child_lock(struct req *r, const char *stmt, const char *id,
 	    plan_lock(r, db_get(res, 0, 0), NULL, st) == -1) {
 		if (db_rows(res) == 0 || r->fail.status == 404) {
 			req_clear_failure(r);
-			return req_fail(r, 404, "not_found", "no such %s you "
-			    "manage", what);
+			return req_fail(r, 404, "not_found",
+			    "no such %s you "
+			    "manage",
+			    what);
 		}
 		return -1;
 	}
@@ -469,7 +502,8 @@ plan_child_lock(struct req *r, const char *stmt, const char *id,
 	 * waits for this one. */
 	if (version != NULL && strcmp(child->version, version) != 0)
 		return req_fail(r, 412, "precondition_failed",
-		    "the %s changed since version %s: reload it", what, version);
+		    "the %s changed since version %s: reload it", what,
+		    version);
 	return 0;
 }
 
@@ -484,12 +518,15 @@ plan_amend(struct req *r, const struct plan_state *st, const char *reason,
 	if (strcmp(st->status, "issued") != 0)
 		return 0;
 	if (reason == NULL) {
-		req_field_error(r, "amendment_reason", "required", "the plan is "
+		req_field_error(r, "amendment_reason", "required",
+		    "the plan is "
 		    "issued: say why it changes in amendment_reason");
 		return req_fail(r, 422, "amendment_required",
 		    "an issued plan changes only by amendment");
 	}
-	return db_exec(r->arena, &r->fail, "plans_amend", 8, params) == NULL ? -1 : 0;
+	return db_exec(r->arena, &r->fail, "plans_amend", 8, params) == NULL ?
+	    -1 :
+	    0;
 }
 
 /* The request body without amendment_reason, as the record of a change. */
@@ -526,7 +563,7 @@ update_tx(struct req *r, void *arg)
 		return -1;
 	if (c->status != NULL) {
 		const char *from = strcmp(c->status, "issued") == 0 ? "draft" :
-		    "issued";
+								      "issued";
 
 		if (strcmp(st.status, from) != 0)
 			return req_fail(r, 409, "invalid_transition",
@@ -557,16 +594,19 @@ update_tx(struct req *r, void *arg)
 	params[17] = st.json;
 	params[18] = r->id;
 	params[19] = c->action;
-	if ((res = db_exec(r->arena, &r->fail, "plans_update", 20, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "plans_update", 20, params)) ==
+	    NULL)
 		return -1;
-	if (c->status == NULL && plan_amend(r, &st, c->v[F_REASON], "plan",
-	    r->param[0], changes_of(r), st.json, 0) == -1)
+	if (c->status == NULL &&
+	    plan_amend(r, &st, c->v[F_REASON], "plan", r->param[0],
+		changes_of(r), st.json, 0) == -1)
 		return -1;
 	if (c->status == NULL && strcmp(st.status, "issued") == 0) {
 		/* The amendment raised the version: answer the current row. */
 		const char *gp[3] = { scope(r), r->param[0], plan_drafts(r) };
 
-		if ((res = db_exec(r->arena, &r->fail, "plans_get", 3, gp)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "plans_get", 3, gp)) ==
+		    NULL)
 			return -1;
 	}
 	return reply_entity(r, res, 200, "plan");
@@ -597,16 +637,17 @@ static const struct field issue_fields[] = {
 static int
 transition(struct req *r, const char *to)
 {
-	struct change c = { .status = to, .action = to[0] == 'i' ? "issue" :
-		"close" };
+	struct change c = { .status = to,
+		.action = to[0] == 'i' ? "issue" : "close" };
 	const char *v[3] = { NULL, NULL, NULL };
 
 	if ((c.version = if_match(r)) == NULL)
 		return -1;
 	if (r->json != NULL) {
-		if (req_body_object(r) == NULL || (to[0] == 'i' ?
-		    validate(r, r->json, issue_fields, v, 0) :
-		    validate(r, r->json, issue_fields + 2, v, 0)) == -1)
+		if (req_body_object(r) == NULL ||
+		    (to[0] == 'i' ?
+			    validate(r, r->json, issue_fields, v, 0) :
+			    validate(r, r->json, issue_fields + 2, v, 0)) == -1)
 			return -1;
 	}
 	c.v[F_CODE_] = v[0];

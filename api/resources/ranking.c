@@ -10,6 +10,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 static const char rubric_visible[] =
     "SELECT 1 FROM rubrics r JOIN plans p ON p.id = r.plan_id"
     " WHERE r.id = $2 AND " PLAN_VISIBLE("p", "$3");
@@ -36,6 +37,7 @@ static const char ranking[] =
     " CASE WHEN eligible THEN pos::text END, code, name, status,"
     " self_total::text, adjusted_total::text, delta::text, band,"
     " eligible::text, not_eligible_reason FROM o ORDER BY pos";
+/* clang-format on */
 
 const struct db_stmt ranking_stmts[] = {
 	{ "ranking_rubric_visible", rubric_visible },
@@ -48,9 +50,16 @@ static const struct {
 	const char *name;
 	int text;
 } columns[] = {
-	{ "rank", 0 }, { "unit_code", 0 }, { "unit_name", 1 }, { "status", 0 },
-	{ "self_total", 0 }, { "adjusted_total", 0 }, { "delta", 0 },
-	{ "band", 1 }, { "eligible", 0 }, { "not_eligible_reason", 1 },
+	{ "rank", 0 },
+	{ "unit_code", 0 },
+	{ "unit_name", 1 },
+	{ "status", 0 },
+	{ "self_total", 0 },
+	{ "adjusted_total", 0 },
+	{ "delta", 0 },
+	{ "band", 1 },
+	{ "eligible", 0 },
+	{ "not_eligible_reason", 1 },
 };
 
 /* Appends one CSV field (RFC 4180): quoted when it holds a comma, a quote
@@ -107,8 +116,9 @@ reply_csv(struct req *r, struct dbres *res)
 		body[off++] = '\r';
 		body[off++] = '\n';
 	}
-	req_header_add(r, "Content-Disposition", arena_printf(r->arena,
-	    "attachment; filename=\"ranking-%s.csv\"", r->param[0]));
+	req_header_add(r, "Content-Disposition",
+	    arena_printf(r->arena, "attachment; filename=\"ranking-%s.csv\"",
+		r->param[0]));
 	return req_reply(r, 200, "text/csv; charset=utf-8", body, off);
 }
 
@@ -122,11 +132,12 @@ rubrics_ranking(struct req *r)
 	struct dbres *res;
 
 	if ((res = db_exec(r->arena, &r->fail, "ranking_rubric_visible", 3,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such rubric");
-	if ((res = db_exec(r->arena, &r->fail, "ranking_rows", 2, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "ranking_rows", 2, params)) ==
+	    NULL)
 		return -1;
 	req_header_add(r, "Vary", "Accept");
 	if (accept != NULL && strstr(accept, "text/csv") != NULL)

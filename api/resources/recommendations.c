@@ -9,6 +9,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define REC_JSON(r)                                                          \
 	"json_build_object('id', " r ".id, 'inspection_id', " r ".inspection_id," \
 	" 'finding_id', " r ".finding_id,"                                   \
@@ -74,6 +75,7 @@ static const char step_sql[] =
     "SELECT upd.version, " REC_JSON("upd") " FROM upd,"
     " audit_event($4, $5, $6, 'recommendation', upd.id, $7::ltree, $8::jsonb,"
     "  to_jsonb(upd), $9)";
+/* clang-format on */
 
 const struct db_stmt recommendations_stmts[] = {
 	{ "recommendations_list", list },
@@ -117,7 +119,7 @@ recommendations_get(struct req *r)
 	struct dbres *res;
 
 	if ((res = db_exec(r->arena, &r->fail, "recommendations_get", 3,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, "recommendation");
 }
@@ -133,8 +135,8 @@ recommendation_insert(struct req *r, const struct inspection_state *s,
 	const char *unit;
 
 	/* Within a finding the inspection and the finding are given. */
-	if (validate_at(r, obj, fields + (*prefix ? F_UNIT : 0), v +
-	    (*prefix ? F_UNIT : 0), 0, prefix) > 0) {
+	if (validate_at(r, obj, fields + (*prefix ? F_UNIT : 0),
+		v + (*prefix ? F_UNIT : 0), 0, prefix) > 0) {
 		req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 		return NULL;
@@ -145,16 +147,18 @@ recommendation_insert(struct req *r, const struct inspection_state *s,
 	params[2] = inspection_id;
 	params[3] = finding_id;
 	if ((res = db_exec(r->arena, &r->fail, "recommendations_check", 4,
-	    params)) == NULL)
+		 params)) == NULL)
 		return NULL;
 	if (strcmp(db_get(res, 0, 0), "t") != 0) {
-		fail_reference(r, arena_printf(r->arena, "%sresponsible_unit_id",
-		    prefix), "responsible_unit_id names no active unit of the "
+		fail_reference(r,
+		    arena_printf(r->arena, "%sresponsible_unit_id", prefix),
+		    "responsible_unit_id names no active unit of the "
 		    "plan");
 		return NULL;
 	}
 	if (strcmp(db_get(res, 0, 1), "t") != 0) {
-		fail_reference(r, "finding_id", "finding_id names no finding of "
+		fail_reference(r, "finding_id",
+		    "finding_id names no finding of "
 		    "this inspection");
 		return NULL;
 	}
@@ -177,13 +181,15 @@ inspection_team_only(struct req *r, const struct inspection_state *s,
     int after_completion)
 {
 	if (!s->on_team)
-		return req_fail(r, 409, "not_on_team", "only the inspection's "
+		return req_fail(r, 409, "not_on_team",
+		    "only the inspection's "
 		    "team records findings and recommendations");
-	if (strcmp(s->status, "in_progress") != 0 && !(after_completion &&
-	    strcmp(s->status, "completed") == 0))
-		return req_fail(r, 409, "inspection_not_in_progress", "a %s "
-		    "inspection takes no findings%s", s->status,
-		    after_completion ? " or recommendations" : "");
+	if (strcmp(s->status, "in_progress") != 0 &&
+	    !(after_completion && strcmp(s->status, "completed") == 0))
+		return req_fail(r, 409, "inspection_not_in_progress",
+		    "a %s "
+		    "inspection takes no findings%s",
+		    s->status, after_completion ? " or recommendations" : "");
 	return 0;
 }
 
@@ -198,12 +204,13 @@ create_tx(struct req *r, void *arg)
 		if (r->fail.status != 404)
 			return -1;
 		req_clear_failure(r);
-		return fail_reference(r, "inspection_id", "inspection_id names "
+		return fail_reference(r, "inspection_id",
+		    "inspection_id names "
 		    "no inspection you see");
 	}
 	if (inspection_team_only(r, &s, 1) == -1 ||
 	    (res = recommendation_insert(r, &s, v[F_INSPECTION], v[F_FINDING],
-	    r->json, "")) == NULL)
+		 r->json, "")) == NULL)
 		return -1;
 	return reply_created(r, res, "/api/v1/recommendations",
 	    "recommendation");
@@ -228,9 +235,9 @@ recommendation_lock(struct req *r, const char *id, const char *version,
 	struct dbres *cur;
 
 	if ((cur = db_exec(r->arena, &r->fail, "recommendations_lock", 3,
-	    params)) == NULL ||
+		 params)) == NULL ||
 	    (version != NULL &&
-	    check_locked(r, cur, version, "recommendation") == -1))
+		check_locked(r, cur, version, "recommendation") == -1))
 		return -1;
 	if (db_rows(cur) == 0)
 		return req_fail(r, 404, "not_found", "no such recommendation");
@@ -261,16 +268,19 @@ step_tx(struct req *r, void *arg)
 		return -1;
 	if (strcmp(c->to, "responded") == 0) {
 		if (!s.addressed)
-			return req_fail(r, 409, "not_addressed", "only the unit "
+			return req_fail(r, 409, "not_addressed",
+			    "only the unit "
 			    "the recommendation is addressed to answers it");
 	} else if (inspection_lock(r, s.inspection_id, NULL, &is) == -1)
 		return -1;
 	if ((strcmp(c->to, "responded") == 0 && strcmp(s.status, "open") != 0) ||
 	    (strcmp(c->to, "resolved") == 0 &&
-	    strcmp(s.status, "responded") != 0) ||
+		strcmp(s.status, "responded") != 0) ||
 	    (strcmp(c->to, "open") == 0 && strcmp(s.status, "open") == 0))
-		return req_fail(r, 409, "invalid_transition", "a %s "
-		    "recommendation cannot be %s", s.status, c->action);
+		return req_fail(r, 409, "invalid_transition",
+		    "a %s "
+		    "recommendation cannot be %s",
+		    s.status, c->action);
 	params[0] = r->param[0];
 	params[1] = c->to;
 	params[2] = c->text;
@@ -281,7 +291,7 @@ step_tx(struct req *r, void *arg)
 	params[7] = s.json;
 	params[8] = r->id;
 	if ((res = db_exec(r->arena, &r->fail, "recommendations_step", 9,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, "recommendation");
 }

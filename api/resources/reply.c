@@ -23,7 +23,8 @@ page_exec(struct req *r, const char *stmt, int n, const char *const *params,
 		if (pg->cursor != NULL)
 			req_field_error(r, "cursor", "format",
 			    "cursor must be a value from next_cursor");
-		req_fail(r, 400, "invalid_query", "a query parameter is invalid");
+		req_fail(r, 400, "invalid_query",
+		    "a query parameter is invalid");
 	}
 	return res;
 }
@@ -83,14 +84,13 @@ sublist_with(struct req *r, const char *parent_stmt, const char *stmt,
 }
 
 static int
-get_with(struct req *r, const char *stmt, const char *what,
-    const char *extra)
+get_with(struct req *r, const char *stmt, const char *what, const char *extra)
 {
 	const char *params[3] = { r->principal->unit_id, r->param[0], extra };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, stmt, extra ? 3 : 2,
-	    params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, stmt, extra ? 3 : 2, params)) ==
+	    NULL)
 		return -1;
 	return reply_entity(r, res, 200, what);
 }
@@ -200,11 +200,12 @@ reply_created(struct req *r, struct dbres *res, const char *base,
 {
 	json_t *v;
 
-	if (db_rows(res) > 0 && (v = json_loads(db_get(res, 0, 1), 0,
-	    NULL)) != NULL) {
-		req_header_add(r, "Location", arena_printf(r->arena, "%s/%s",
-		    base, json_string_value(json_object_get(req_own(r, v),
-			"id"))));
+	if (db_rows(res) > 0 &&
+	    (v = json_loads(db_get(res, 0, 1), 0, NULL)) != NULL) {
+		req_header_add(r, "Location",
+		    arena_printf(r->arena, "%s/%s", base,
+			json_string_value(
+			    json_object_get(req_own(r, v), "id"))));
 	}
 	return reply_entity(r, res, 201, what);
 }
@@ -217,7 +218,8 @@ check_locked(struct req *r, struct dbres *cur, const char *version,
 		return req_fail(r, 404, "not_found", "no such %s", what);
 	if (strcmp(db_get(cur, 0, 0), version) != 0)
 		return req_fail(r, 412, "precondition_failed",
-		    "the %s changed since version %s: reload it", what, version);
+		    "the %s changed since version %s: reload it", what,
+		    version);
 	return 0;
 }
 

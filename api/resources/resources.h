@@ -15,15 +15,29 @@
 
 /* vocab.c */
 /* The values a field may take, each list NULL-ended (struct field.values). */
-extern const char *const unit_kinds[], *const plan_statuses[],
-    *const plan_import_statuses[], *const milestone_kinds[],
-    *const unit_groups[], *const task_schedules[], *const assignment_roles[],
-    *const assignment_statuses[], *const obligation_states[],
-    *const submission_kinds[], *const submission_statuses[],
-    *const model_fields[], *const model_statuses[], *const model_own_steps[],
-    *const inspection_plan_statuses[], *const inspection_kinds[],
-    *const inspection_statuses[], *const inspection_team_roles[],
-    *const finding_severities[], *const recommendation_statuses[];
+extern const char *const unit_kinds[],
+    *const plan_statuses[],
+	*const plan_import_statuses[],
+	    *const milestone_kinds[],
+		*const unit_groups[],
+		    *const task_schedules[],
+			*const assignment_roles[],
+			    *const assignment_statuses[],
+				*const obligation_states[],
+				    *const submission_kinds[],
+					*const submission_statuses[],
+					    *const model_fields[],
+						*const model_statuses[],
+						    *const model_own_steps[],
+							*const inspection_plan_statuses[],
+							    *const inspection_kinds[],
+								*const inspection_statuses[],
+								    *const inspection_team_roles
+									[],
+									    *const finding_severities
+										[],
+										    *const recommendation_statuses
+											[];
 /* Every list above by name, for `danvan enums`; ends with a NULL name. */
 struct vocabulary {
 	const char *name;
@@ -42,13 +56,13 @@ enum field_type {
 	F_STRING, /* min..max characters */
 	F_CODE,	  /* a short machine name: a-z 0-9 - _ . */
 	F_UUID,
-	F_DATE,	  /* YYYY-MM-DD */
-	F_TIME,	  /* an RFC 3339 timestamp (checked loosely; PostgreSQL parses) */
-	F_INT,	  /* min..max */
+	F_DATE, /* YYYY-MM-DD */
+	F_TIME, /* an RFC 3339 timestamp (checked loosely; PostgreSQL parses) */
+	F_INT,	/* min..max */
 	F_BOOL,
-	F_ENUM,	  /* one of values */
-	F_JSON,	  /* any JSON, passed on as text */
-	F_ARRAY,  /* a JSON array of at most max items, passed on as text */
+	F_ENUM,	 /* one of values */
+	F_JSON,	 /* any JSON, passed on as text */
+	F_ARRAY, /* a JSON array of at most max items, passed on as text */
 };
 /* One field of a request body, for validate(). */
 struct field {
@@ -56,7 +70,7 @@ struct field {
 	enum field_type type;
 	int required; /* on create */
 	int nullable;
-	int fixed;    /* cannot be changed by PATCH */
+	int fixed; /* cannot be changed by PATCH */
 	long long min, max;
 	const char *const *values;
 };
@@ -119,10 +133,9 @@ int reply_sublist(struct req *, const char *parent_stmt, const char *stmt,
 int reply_get(struct req *, const char *stmt, const char *what);
 /* The same three for statements of a plan's tree (PLAN_VISIBLE): they take
  * the caller's draft access (plan_drafts) as one more, last parameter. */
-int reply_plan_list(struct req *, const char *stmt,
-    const struct field *filters);
-int reply_plan_sublist(struct req *, const char *parent_stmt,
-    const char *stmt, const char *parent);
+int reply_plan_list(struct req *, const char *stmt, const struct field *filters);
+int reply_plan_sublist(struct req *, const char *parent_stmt, const char *stmt,
+    const char *parent);
 int reply_plan_get(struct req *, const char *stmt, const char *what);
 /* A list handler whose statement takes ($1 unit, $2 user, filters...,
  * cursor, limit + 1). */
@@ -197,6 +210,7 @@ int service_accounts_revoke(struct req *);
 
 /* The path of the caller's unit, $1 of every statement limited to what the
  * caller may see: "x is in scope" is x.path <@ SCOPE. */
+/* clang-format off */
 #define SCOPE "(SELECT path FROM units WHERE id = $1)"
 
 /* An issued or closed plan is visible to callers in its issuing unit's
@@ -210,6 +224,7 @@ int service_accounts_revoke(struct req *);
 	" THEN iu.path <@ me.path AND (" d "::text = 'edit'"                  \
 	" OR (" d "::text = 'unit' AND iu.id = me.id))"                       \
 	" ELSE iu.path @> me.path OR iu.path <@ me.path END)"
+/* clang-format on */
 
 /* plans.c */
 extern const struct db_stmt plans_stmts[];
@@ -361,7 +376,7 @@ int submissions_versions(struct req *);
 /* A submission locked by submission_lock; strings owned by the arena. */
 struct submission_state {
 	const char *id, *version, *status, *kind;
-	const char *json;		 /* the row before the change, for the audit */
+	const char *json; /* the row before the change, for the audit */
 	const char *unit_id, *unit_path; /* the submitting unit */
 	int above_receiving; /* the caller's unit is not the receiving one */
 	/* For four eyes: who wrote it, who last submitted it, who accepted
@@ -416,6 +431,7 @@ int audit_list(struct req *);
  */
 /* An inspection as the API shows it, i the inspections row's alias; for the
  * statements of inspections.c and inspections_follow_up.c. */
+/* clang-format off */
 #define INSPECTION_JSON(i)                                                   \
 	"json_build_object('id', " i ".id,"                                  \
 	" 'inspection_plan_id', " i ".inspection_plan_id, 'kind', " i ".kind," \
@@ -437,6 +453,7 @@ int audit_list(struct req *);
 	"  WHERE f.inspection_id = " i ".id),"                               \
 	" 'version', " i ".version, 'created_at', " i ".created_at,"         \
 	" 'updated_at', " i ".updated_at)"
+/* clang-format on */
 
 /* inspection_plans.c */
 extern const struct db_stmt inspection_plans_stmts[];
@@ -562,8 +579,8 @@ int score_entries_check(struct req *, const char *rubric_id, json_t *list,
  * evidence is found to be the scored unit's (unit_path), or adjustments by
  * the caller. 0, or -1 with 422 for foreign evidence or a total over a
  * rubric cap. */
-int score_entries_write(struct req *, const char *sheet,
-    const char *unit_path, const char *entries, const char *name, int adjust);
+int score_entries_write(struct req *, const char *sheet, const char *unit_path,
+    const char *entries, const char *name, int adjust);
 /* 0 when every criterion of sheet is scored, with evidence where the
  * rubric asks; else -1 with 422 incomplete naming each in errors[]. */
 int score_entries_complete(struct req *, const char *sheet);

@@ -13,6 +13,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define RUBRIC_JSON(r)                                                       \
 	"(json_build_object('id', " r ".id, 'plan_id', " r ".plan_id,"       \
 	" 'unit_id', " r ".unit_id, 'title', " r ".title,"                   \
@@ -61,6 +62,7 @@ static const char create[] =
     "SELECT ins.version, " RUBRIC_JSON("ins") " FROM ins,"
     " audit_event($8, $9, 'create', 'rubric', ins.id, $10::ltree, NULL,"
     "  to_jsonb(ins), $11)";
+/* clang-format on */
 
 const struct db_stmt rubrics_stmts[] = {
 	{ "rubrics_visible_plan", visible_plan },
@@ -71,8 +73,17 @@ const struct db_stmt rubrics_stmts[] = {
 	{ NULL, NULL },
 };
 
-enum { F_UNIT, F_TITLE, F_SAMPLE, F_REPLACES, F_GROUPS, F_BONUS, F_DEDUCTIONS,
-	F_BANDS, F_RULE };
+enum {
+	F_UNIT,
+	F_TITLE,
+	F_SAMPLE,
+	F_REPLACES,
+	F_GROUPS,
+	F_BONUS,
+	F_DEDUCTIONS,
+	F_BANDS,
+	F_RULE
+};
 static const struct field fields[] = {
 	[F_UNIT] = { "unit_id", F_UUID, 1, 0, 0, 0, 0, NULL },
 	[F_TITLE] = { "title", F_STRING, 1, 0, 0, 1, 300, NULL },
@@ -126,13 +137,14 @@ points_value(json_t *v, double max, double *out)
 
 /* A number of points at name: 0 to max with at most two decimals. */
 static int
-check_points(struct req *r, json_t *v, const char *name, double max,
-    double *out)
+check_points(struct req *r, json_t *v, const char *name, double max, double *out)
 {
 	if (points_value(v, max, out) == 0)
 		return 0;
-	req_field_error(r, name, "range", "%s must be a number of points from 0 "
-	    "to %g with at most two decimals", name, max);
+	req_field_error(r, name, "range",
+	    "%s must be a number of points from 0 "
+	    "to %g with at most two decimals",
+	    name, max);
 	return 1;
 }
 
@@ -159,27 +171,32 @@ check_criteria(struct req *r, json_t *list_, const char *at, struct codes *c,
 		bad++;
 	}
 	json_array_foreach(list_, i, e) {
-		const char *p = arena_printf(r->arena, "%scriteria[%zu].", at, i);
+		const char *p = arena_printf(r->arena, "%scriteria[%zu].", at,
+		    i);
 
 		if (!json_is_object(e) ||
 		    validate_at(r, e, criterion_fields, cv, 0, p) > 0) {
 			if (!json_is_object(e))
-				req_field_error(r, p, "type", "a criterion is an "
+				req_field_error(r, p, "type",
+				    "a criterion is an "
 				    "object");
 			bad++;
 			continue;
 		}
 		if (check_points(r, json_object_get(e, "max_points"),
-		    arena_printf(r->arena, "%smax_points", p), 1000, &x) > 0)
+			arena_printf(r->arena, "%smax_points", p), 1000, &x) > 0)
 			bad++;
 		else if (x <= 0) {
-			req_field_error(r, arena_printf(r->arena, "%smax_points",
-			    p), "range", "max_points is above 0");
+			req_field_error(r,
+			    arena_printf(r->arena, "%smax_points", p), "range",
+			    "max_points is above 0");
 			bad++;
 		}
 		if (!group && cv[4] != NULL) {
-			req_field_error(r, arena_printf(r->arena,
-			    "%sevidence_required", p), "unknown", "only the "
+			req_field_error(r,
+			    arena_printf(r->arena, "%sevidence_required", p),
+			    "unknown",
+			    "only the "
 			    "criteria of a group require evidence");
 			bad++;
 		}
@@ -187,7 +204,8 @@ check_criteria(struct req *r, json_t *list_, const char *at, struct codes *c,
 			;
 		if (j < c->n) {
 			req_field_error(r, arena_printf(r->arena, "%scode", p),
-			    "duplicate", "criterion codes are unique in a rubric");
+			    "duplicate",
+			    "criterion codes are unique in a rubric");
 			bad++;
 		} else if (c->n < (int)nitems(c->list))
 			c->list[c->n++] = cv[0];
@@ -209,7 +227,8 @@ check_rubric(struct req *r, json_t *body)
 
 	c->n = 0;
 	if (json_array_size(json_object_get(body, "groups")) == 0) {
-		req_field_error(r, "groups", "length", "a rubric has at least "
+		req_field_error(r, "groups", "length",
+		    "a rubric has at least "
 		    "one group of criteria");
 		bad++;
 	}
@@ -218,12 +237,14 @@ check_rubric(struct req *r, json_t *body)
 
 		if (!json_is_object(e) ||
 		    validate_at(r, e, group_fields, gv, 0, p) > 0) {
-			req_field_error(r, p, "type", "a group is an object with "
+			req_field_error(r, p, "type",
+			    "a group is an object with "
 			    "code, title and criteria");
 			bad++;
 			continue;
 		}
-		bad += check_criteria(r, json_object_get(e, "criteria"), p, c, 1);
+		bad += check_criteria(r, json_object_get(e, "criteria"), p, c,
+		    1);
 	}
 	for (k = 0; k < nitems(extras); k++) {
 		const char *p = arena_printf(r->arena, "%s.", extras[k]);
@@ -233,17 +254,21 @@ check_rubric(struct req *r, json_t *body)
 			continue;
 		if (!json_is_object(x) ||
 		    validate_at(r, x, extra_fields, ev, 0, p) > 0) {
-			req_field_error(r, extras[k], "type", "%s is an object "
-			    "with cap and criteria", extras[k]);
+			req_field_error(r, extras[k], "type",
+			    "%s is an object "
+			    "with cap and criteria",
+			    extras[k]);
 			bad++;
 			continue;
 		}
 		bad += check_points(r, json_object_get(x, "cap"),
 		    arena_printf(r->arena, "%scap", p), 1000, &cap);
-		bad += check_criteria(r, json_object_get(x, "criteria"), p, c, 0);
+		bad += check_criteria(r, json_object_get(x, "criteria"), p, c,
+		    0);
 	}
 	if (json_array_size(json_object_get(body, "bands")) == 0) {
-		req_field_error(r, "bands", "length", "a rubric has at least one "
+		req_field_error(r, "bands", "length",
+		    "a rubric has at least one "
 		    "band");
 		bad++;
 	}
@@ -252,22 +277,27 @@ check_rubric(struct req *r, json_t *body)
 
 		if (!json_is_object(e) ||
 		    validate_at(r, e, band_fields, bv, 0, p) > 0) {
-			req_field_error(r, p, "type", "a band is an object with "
+			req_field_error(r, p, "type",
+			    "a band is an object with "
 			    "name and min_total");
 			bad++;
 			continue;
 		}
 		if (check_points(r, json_object_get(e, "min_total"),
-		    arena_printf(r->arena, "%smin_total", p), 10000, &min) > 0)
+			arena_printf(r->arena, "%smin_total", p), 10000,
+			&min) > 0)
 			bad++;
 		else if (i > 0 && min >= last) {
-			req_field_error(r, arena_printf(r->arena, "%smin_total", p),
-			    "order", "bands go from the highest minimum down");
+			req_field_error(r,
+			    arena_printf(r->arena, "%smin_total", p), "order",
+			    "bands go from the highest minimum down");
 			bad++;
-		} else if (i + 1 == json_array_size(json_object_get(body,
-		    "bands")) && min != 0) {
-			req_field_error(r, arena_printf(r->arena, "%smin_total", p),
-			    "range", "the lowest band starts at 0, so every total "
+		} else if (i + 1 ==
+			json_array_size(json_object_get(body, "bands")) &&
+		    min != 0) {
+			req_field_error(r,
+			    arena_printf(r->arena, "%smin_total", p), "range",
+			    "the lowest band starts at 0, so every total "
 			    "has a band");
 			bad++;
 		}
@@ -318,10 +348,12 @@ rubrics_create(struct req *r)
 	if (strcmp(db_get(ctx, 0, 0), "t") != 0)
 		return req_fail(r, 404, "not_found", "no such plan");
 	if (strcmp(db_get(ctx, 0, 1), "t") != 0)
-		return fail_reference(r, "unit_id", "unit_id names no active "
+		return fail_reference(r, "unit_id",
+		    "unit_id names no active "
 		    "unit of yours under the plan's issuing unit");
 	if (v[F_REPLACES] != NULL && db_get(ctx, 0, 2) == NULL)
-		return fail_reference(r, "replaces_id", "replaces_id names no "
+		return fail_reference(r, "replaces_id",
+		    "replaces_id names no "
 		    "current rubric of this plan that you manage");
 	/* The document is the body without the rubric's own columns. */
 	doc = req_own(r, json_deep_copy(r->json));

@@ -9,6 +9,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 static const char items[] =
     "SELECT i.code, i.kind, i.max_points::text FROM rubrics r,"
     " rubric_items(r.doc) i WHERE r.id = $1";
@@ -67,6 +68,7 @@ static const char missing[] =
     "  e.evidence->'submission_ids', '[]')) + jsonb_array_length(coalesce("
     "  e.evidence->'attachment_ids', '[]')) = 0))"
     " ORDER BY i.code COLLATE \"C\" LIMIT 20";
+/* clang-format on */
 
 const struct db_stmt score_entries_stmts[] = {
 	{ "score_entries_items", items },
@@ -109,21 +111,23 @@ score_entries_check(struct req *r, const char *rubric_id, json_t *list_,
 	int bad = 0, n, row;
 
 	if ((items_ = db_exec(r->arena, &r->fail, "score_entries_items", 1,
-	    &rubric_id)) == NULL)
+		 &rubric_id)) == NULL)
 		return 1;
 	n = db_rows(items_);
 	json_array_foreach(list_, i, e) {
 		at = arena_printf(r->arena, "%s[%zu].", name, i);
-		if (!json_is_object(e) || validate_at(r, e, adjust ?
-		    adjust_fields : self_fields, v, 0, at) > 0) {
+		if (!json_is_object(e) ||
+		    validate_at(r, e, adjust ? adjust_fields : self_fields, v,
+			0, at) > 0) {
 			if (!json_is_object(e))
-				req_field_error(r, at, "type", "each entry is an "
+				req_field_error(r, at, "type",
+				    "each entry is an "
 				    "object");
 			bad++;
 			continue;
 		}
 		for (row = 0; row < n && strcmp(db_get(items_, row, 0), v[0]);
-		    row++)
+		     row++)
 			;
 		if (row == n) {
 			req_field_error(r, arena_printf(r->arena, "%scode", at),
@@ -132,18 +136,24 @@ score_entries_check(struct req *r, const char *rubric_id, json_t *list_,
 			continue;
 		}
 		for (j = 0; j < i; j++)
-			if (strcmp(json_string_value(json_object_get(
-			    json_array_get(list_, j), "code")) ?: "", v[0]) == 0) {
-				req_field_error(r, arena_printf(r->arena,
-				    "%scode", at), "duplicate", "a criterion "
+			if (strcmp(
+				json_string_value(json_object_get(json_array_get(list_, j), "code")) ?:
+				    "",
+				v[0]) == 0) {
+				req_field_error(r,
+				    arena_printf(r->arena, "%scode", at),
+				    "duplicate",
+				    "a criterion "
 				    "appears once");
 				bad++;
 			}
 		if (points_value(json_object_get(e, "points"),
-		    strtod(db_get(items_, row, 2), NULL), &x) == -1) {
-			req_field_error(r, arena_printf(r->arena, "%spoints", at),
-			    "range", "points of %s go from 0 to %s, with at most "
-			    "two decimals", v[0], db_get(items_, row, 2));
+			strtod(db_get(items_, row, 2), NULL), &x) == -1) {
+			req_field_error(r,
+			    arena_printf(r->arena, "%spoints", at), "range",
+			    "points of %s go from 0 to %s, with at most "
+			    "two decimals",
+			    v[0], db_get(items_, row, 2));
 			bad++;
 		}
 		if (adjust || v[3] == NULL)
@@ -151,21 +161,24 @@ score_entries_check(struct req *r, const char *rubric_id, json_t *list_,
 		iat = arena_printf(r->arena, "%sevidence.", at);
 		if (!json_is_object(json_object_get(e, "evidence")) ||
 		    validate_at(r, json_object_get(e, "evidence"),
-		    evidence_fields, v, 0, iat) > 0) {
-			req_field_error(r, arena_printf(r->arena, "%sevidence", at),
-			    "type", "evidence holds submission_ids and "
+			evidence_fields, v, 0, iat) > 0) {
+			req_field_error(r,
+			    arena_printf(r->arena, "%sevidence", at), "type",
+			    "evidence holds submission_ids and "
 			    "attachment_ids, at most 10 of each");
 			bad++;
 			continue;
 		}
 		for (k = 0; k < 2; k++)
 			json_array_foreach(json_object_get(json_object_get(e,
-			    "evidence"), evidence_fields[k].name), j, ids)
+							       "evidence"),
+					       evidence_fields[k].name),
+			    j, ids)
 				if (!json_is_string(ids) ||
 				    !is_uuid(json_string_value(ids))) {
-					req_field_error(r, arena_printf(r->arena,
-					    "%s%s[%zu]", iat,
-					    evidence_fields[k].name, j),
+					req_field_error(r,
+					    arena_printf(r->arena, "%s%s[%zu]",
+						iat, evidence_fields[k].name, j),
 					    "format", "an id is a UUID");
 					bad++;
 				}
@@ -181,27 +194,34 @@ score_entries_write(struct req *r, const char *sheet, const char *unit_path,
 	struct dbres *res;
 
 	if (!adjust) {
-		if ((res = db_exec(r->arena, &r->fail, "score_entries_evidence", 2,
-		    params)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "score_entries_evidence",
+			 2, params)) == NULL)
 			return -1;
 		if (db_rows(res) == 1)
-			return fail_reference(r, arena_printf(r->arena,
-			    "%s[%s].evidence.%s[%s]", name, db_get(res, 0, 0),
-			    db_get(res, 0, 1), db_get(res, 0, 2)), "the evidence "
+			return fail_reference(r,
+			    arena_printf(r->arena, "%s[%s].evidence.%s[%s]",
+				name, db_get(res, 0, 0), db_get(res, 0, 1),
+				db_get(res, 0, 2)),
+			    "the evidence "
 			    "is not a submission or file of the scored unit");
 	}
 	params[0] = sheet;
 	params[1] = entries;
-	if (db_exec(r->arena, &r->fail, adjust ? "score_entries_adjust" :
-	    "score_entries_self", adjust ? 3 : 2, params) == NULL ||
-	    (res = db_exec(r->arena, &r->fail, "score_entries_caps", 1, &sheet)) ==
-	    NULL)
+	if (db_exec(r->arena, &r->fail,
+		adjust ? "score_entries_adjust" : "score_entries_self",
+		adjust ? 3 : 2, params) == NULL ||
+	    (res = db_exec(r->arena, &r->fail, "score_entries_caps", 1,
+		 &sheet)) == NULL)
 		return -1;
 	if (db_rows(res) == 1) {
-		req_field_error(r, name, "cap", "the %s points add up to more "
-		    "than the rubric's cap", db_get(res, 0, 0));
-		return req_fail(r, 422, "over_cap", "the %s points exceed the "
-		    "rubric's cap", db_get(res, 0, 0));
+		req_field_error(r, name, "cap",
+		    "the %s points add up to more "
+		    "than the rubric's cap",
+		    db_get(res, 0, 0));
+		return req_fail(r, 422, "over_cap",
+		    "the %s points exceed the "
+		    "rubric's cap",
+		    db_get(res, 0, 0));
 	}
 	return 0;
 }
@@ -213,15 +233,18 @@ score_entries_complete(struct req *r, const char *sheet)
 	int i;
 
 	if ((res = db_exec(r->arena, &r->fail, "score_entries_missing", 1,
-	    &sheet)) == NULL)
+		 &sheet)) == NULL)
 		return -1;
 	for (i = 0; i < db_rows(res); i++)
-		req_field_error(r, db_get(res, i, 0), strcmp(db_get(res, i, 1),
-		    "t") == 0 ? "required" : "evidence_required", "%s %s",
-		    db_get(res, i, 0), strcmp(db_get(res, i, 1), "t") == 0 ?
-		    "is not scored" : "needs evidence");
+		req_field_error(r, db_get(res, i, 0),
+		    strcmp(db_get(res, i, 1), "t") == 0 ? "required" :
+							  "evidence_required",
+		    "%s %s", db_get(res, i, 0),
+		    strcmp(db_get(res, i, 1), "t") == 0 ? "is not scored" :
+							  "needs evidence");
 	if (db_rows(res) > 0)
-		return req_fail(r, 422, "incomplete", "every criterion is "
+		return req_fail(r, 422, "incomplete",
+		    "every criterion is "
 		    "scored, with evidence where the rubric asks");
 	return 0;
 }

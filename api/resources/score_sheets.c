@@ -13,6 +13,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define SHEET_FROM                                                           \
 	" FROM score_sheets s JOIN rubrics r ON r.id = s.rubric_id,"         \
 	" LATERAL score_totals(s.id) t"
@@ -124,6 +125,7 @@ static const char history[] =
     " ORDER BY v.id LIMIT $4";
 static const char visible[] =
     "SELECT 1" SHEET_FROM " WHERE s.id = $2 AND " VISIBLE;
+/* clang-format on */
 
 const struct db_stmt score_sheets_stmts[] = {
 	{ "score_sheets_rubric_visible", rubric_visible },
@@ -165,8 +167,8 @@ reply_sheet(struct req *r, const char *id, int status)
 	const char *params[2] = { r->principal->unit_id, id };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, "score_sheets_get", 2, params)) ==
-	    NULL)
+	if ((res = db_exec(r->arena, &r->fail, "score_sheets_get", 2,
+		 params)) == NULL)
 		return -1;
 	return reply_entity(r, res, status, "score sheet");
 }
@@ -188,21 +190,25 @@ create_tx(struct req *r, void *arg)
 	params[2] = c->unit;
 	params[3] = plan_drafts(r);
 	if ((ctx = db_exec(r->arena, &r->fail, "score_sheets_context", 4,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	if (db_rows(ctx) == 0)
 		return req_fail(r, 404, "not_found", "no such rubric");
 	if (strcmp(db_get(ctx, 0, 0), "t") == 0)
-		return req_fail(r, 409, "rubric_replaced", "this rubric has been "
+		return req_fail(r, 409, "rubric_replaced",
+		    "this rubric has been "
 		    "replaced by a newer one: score against that one");
 	if (strcmp(db_get(ctx, 0, 1), "t") != 0)
-		return fail_reference(r, "unit_id", "unit_id names no active "
+		return fail_reference(r, "unit_id",
+		    "unit_id names no active "
 		    "unit of yours that the rubric scores");
 	if (strcmp(db_get(ctx, 0, 3), "t") == 0)
-		return req_fail(r, 409, "score_sheet_exists", "the unit has a "
+		return req_fail(r, 409, "score_sheet_exists",
+		    "the unit has a "
 		    "score sheet for this rubric already");
-	if (c->scores != NULL && score_entries_check(r, r->param[0],
-	    json_object_get(r->json, "scores"), "scores", 0) > 0)
+	if (c->scores != NULL &&
+	    score_entries_check(r, r->param[0],
+		json_object_get(r->json, "scores"), "scores", 0) > 0)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	params[0] = r->param[0];
@@ -214,11 +220,14 @@ create_tx(struct req *r, void *arg)
 	params[6] = changes_of(r);
 	params[7] = r->id;
 	if ((res = db_exec(r->arena, &r->fail, "score_sheets_insert", 8,
-	    params)) == NULL || (c->scores != NULL && score_entries_write(r,
-	    db_get(res, 0, 0), db_get(ctx, 0, 2), c->scores, "scores", 0) == -1))
+		 params)) == NULL ||
+	    (c->scores != NULL &&
+		score_entries_write(r, db_get(res, 0, 0), db_get(ctx, 0, 2),
+		    c->scores, "scores", 0) == -1))
 		return -1;
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/score-sheets/%s", db_get(res, 0, 0)));
+	req_header_add(r, "Location",
+	    arena_printf(r->arena, "/api/v1/score-sheets/%s",
+		db_get(res, 0, 0)));
 	return reply_sheet(r, db_get(res, 0, 0), 201);
 }
 
@@ -256,30 +265,40 @@ change_tx(struct req *r, void *arg)
 	int self = strcmp(c->action, "update") == 0 ||
 	    strcmp(c->action, "submit") == 0;
 
-	if ((cur = db_exec(r->arena, &r->fail, "score_sheets_lock", 3, params)) ==
-	    NULL || check_locked(r, cur, c->version, "score sheet") == -1)
+	if ((cur = db_exec(r->arena, &r->fail, "score_sheets_lock", 3,
+		 params)) == NULL ||
+	    check_locked(r, cur, c->version, "score sheet") == -1)
 		return -1;
 	status = db_get(cur, 0, 1);
 	if (self && !FLAG(cur, 5))
-		return req_fail(r, 404, "not_found", "no such score sheet of "
+		return req_fail(r, 404, "not_found",
+		    "no such score sheet of "
 		    "your units");
 	if (!self && !FLAG(cur, 6))
-		return req_fail(r, 409, "not_reviewer", "only the unit that "
+		return req_fail(r, 409, "not_reviewer",
+		    "only the unit that "
 		    "scores with the rubric, and the units above it, review");
 	if (!self && (FLAG(cur, 7) || FLAG(cur, 8)))
-		return req_fail(r, 409, "four_eyes", "whoever submitted a score "
+		return req_fail(r, 409, "four_eyes",
+		    "whoever submitted a score "
 		    "sheet, and the scored unit, do not review it");
 	if (strcmp(c->action, "finalize") == 0 && FLAG(cur, 9))
-		return req_fail(r, 409, "four_eyes", "whoever adjusted the sheet "
+		return req_fail(r, 409, "four_eyes",
+		    "whoever adjusted the sheet "
 		    "or ruled on it does not also finalise it");
 	if (self ? strcmp(status, "draft") != 0 :
-	    strcmp(status, "submitted") != 0 && strcmp(status, "reviewed") != 0)
-		return req_fail(r, 409, strcmp(status, "finalized") == 0 ?
-		    "score_sheet_locked" : "invalid_transition", "a %s score "
-		    "sheet cannot take %s", status, c->action);
+		   strcmp(status, "submitted") != 0 &&
+		    strcmp(status, "reviewed") != 0)
+		return req_fail(r, 409,
+		    strcmp(status, "finalized") == 0 ? "score_sheet_locked" :
+						       "invalid_transition",
+		    "a %s score "
+		    "sheet cannot take %s",
+		    status, c->action);
 	if (strcmp(c->action, "submit") == 0) {
 		if (FLAG(cur, 10))
-			return req_fail(r, 409, "rubric_replaced", "the rubric "
+			return req_fail(r, 409, "rubric_replaced",
+			    "the rubric "
 			    "has been replaced: score against the new one");
 		if (score_entries_complete(r, id) == -1)
 			return -1;
@@ -287,18 +306,19 @@ change_tx(struct req *r, void *arg)
 		params[1] = p->id;
 		params[2] = actor_kind(r);
 		params[3] = r->id;
-		if (db_exec(r->arena, &r->fail, "score_sheets_freeze", 4, params) ==
-		    NULL)
+		if (db_exec(r->arena, &r->fail, "score_sheets_freeze", 4,
+			params) == NULL)
 			return -1;
 	}
 	if (c->scores != NULL) {
-		if (score_entries_check(r, db_get(cur, 0, 4), json_object_get(r->json,
-		    self ? "scores" : "adjustments"), self ? "scores" :
-		    "adjustments", !self) > 0)
+		if (score_entries_check(r, db_get(cur, 0, 4),
+			json_object_get(r->json,
+			    self ? "scores" : "adjustments"),
+			self ? "scores" : "adjustments", !self) > 0)
 			return req_fail(r, 422, "invalid_body",
 			    "the request body has invalid fields");
-		if (score_entries_write(r, id, db_get(cur, 0, 3), c->scores, self ?
-		    "scores" : "adjustments", !self) == -1)
+		if (score_entries_write(r, id, db_get(cur, 0, 3), c->scores,
+			self ? "scores" : "adjustments", !self) == -1)
 			return -1;
 	}
 	params[0] = id;
@@ -312,7 +332,8 @@ change_tx(struct req *r, void *arg)
 	params[8] = db_get(cur, 0, 2);
 	params[9] = r->json ? changes_of(r) : "{}";
 	params[10] = r->id;
-	if (db_exec(r->arena, &r->fail, "score_sheets_touch", 11, params) == NULL)
+	if (db_exec(r->arena, &r->fail, "score_sheets_touch", 11, params) ==
+	    NULL)
 		return -1;
 	return reply_sheet(r, id, 200);
 }
@@ -359,7 +380,8 @@ score_sheets_adjust(struct req *r)
 	    validate(r, r->json, body, &c.scores, 0) == -1)
 		return -1;
 	if (json_array_size(json_object_get(r->json, "adjustments")) == 0) {
-		req_field_error(r, "adjustments", "length", "adjust at least one "
+		req_field_error(r, "adjustments", "length",
+		    "adjust at least one "
 		    "criterion");
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");

@@ -13,6 +13,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 static const char user_exists[] = "SELECT 1 FROM users WHERE username = $1";
 static const char user_add[] =
     "WITH ins AS (INSERT INTO users (unit_id, username, full_name, role,"
@@ -30,6 +31,7 @@ static const char sa_add[] =
     "  NULL, to_jsonb(ins) - 'key_hash', NULL)";
 
 static const char plan_exists[] = "SELECT 1 FROM plans WHERE id = $1";
+/* clang-format on */
 
 const struct db_stmt seed_stmts[] = {
 	{ "seed_plan_exists", plan_exists },
@@ -91,7 +93,8 @@ write_credentials(const char *path, json_t *list)
 	tmp = xmalloc(strlen(path) + 8);
 	snprintf(tmp, strlen(path) + 8, "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
+	ok = fd >= 0 &&
+	    write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
 	    write(fd, "\n", 1) == 1 && fchmod(fd, 0600) == 0;
 	if (fd >= 0)
 		close(fd);
@@ -114,13 +117,14 @@ seed_plan(struct req *r, const struct asset *a)
 	int rc = -1;
 
 	if ((doc = json_loadb((const char *)a->data, a->len,
-	    JSON_REJECT_DUPLICATES, &err)) == NULL) {
+		 JSON_REJECT_DUPLICATES, &err)) == NULL) {
 		log_error("seed: %s: %s (line %d)", a->name, err.text, err.line);
 		return -1;
 	}
-	id = json_string_value(json_object_get(json_object_get(doc, "plan"),
-	    "id"));
-	if ((res = db_exec(r->arena, &r->fail, "seed_plan_exists", 1, &id)) == NULL)
+	id = json_string_value(
+	    json_object_get(json_object_get(doc, "plan"), "id"));
+	if ((res = db_exec(r->arena, &r->fail, "seed_plan_exists", 1, &id)) ==
+	    NULL)
 		goto out;
 	if (db_rows(res) == 0 && import_document(r, doc, 0) == -1) {
 		log_error("seed: %s was not loaded", a->name);
@@ -147,14 +151,17 @@ seed_run(const char *credentials)
 	snprintf(r.id, sizeof(r.id), "seed");
 	if ((old = json_load_file(credentials, 0, NULL)) == NULL)
 		old = json_array();
-	if (db_script(r.arena, &r.fail, (const char *)asset_seed_units.data) == -1)
+	if (db_script(r.arena, &r.fail, (const char *)asset_seed_units.data) ==
+	    -1)
 		goto out;
 	for (i = 0; i < nitems(accounts); i++) {
 		params[0] = accounts[i].username;
-		if ((res = db_exec(r.arena, &r.fail, "seed_user_exists", 1, params)) == NULL)
+		if ((res = db_exec(r.arena, &r.fail, "seed_user_exists", 1,
+			 params)) == NULL)
 			goto out;
 		if (db_rows(res) == 1) {
-			if ((e = old_entry(old, "username", accounts[i].username)))
+			if ((e = old_entry(old, "username",
+				 accounts[i].username)))
 				json_array_append(list, e);
 			continue;
 		}
@@ -167,15 +174,18 @@ seed_run(const char *credentials)
 		params[2] = accounts[i].full_name;
 		params[3] = accounts[i].role;
 		params[4] = hash;
-		if (db_exec(r.arena, &r.fail, "seed_user_add", 5, params) == NULL)
+		if (db_exec(r.arena, &r.fail, "seed_user_add", 5, params) ==
+		    NULL)
 			goto out;
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}",
-		    "role", accounts[i].role, "username", accounts[i].username,
-		    "password", password, "unit_id", accounts[i].unit_id));
+		json_array_append_new(list,
+		    json_pack("{s:s, s:s, s:s, s:s}", "role", accounts[i].role,
+			"username", accounts[i].username, "password", password,
+			"unit_id", accounts[i].unit_id));
 		created++;
 	}
 	params[0] = SERVICE_NAME;
-	if ((res = db_exec(r.arena, &r.fail, "seed_sa_exists", 1, params)) == NULL)
+	if ((res = db_exec(r.arena, &r.fail, "seed_sa_exists", 1, params)) ==
+	    NULL)
 		goto out;
 	if (db_rows(res) == 1) {
 		if ((e = old_entry(old, "role", "service")))
@@ -188,17 +198,20 @@ seed_run(const char *credentials)
 		params[3] = arena_strndup(r.arena, key, 12);
 		if (db_exec(r.arena, &r.fail, "seed_sa_add", 4, params) == NULL)
 			goto out;
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}",
-		    "role", "service", "username", SERVICE_NAME, "api_key", key,
-		    "unit_id", PROVINCE));
+		json_array_append_new(list,
+		    json_pack("{s:s, s:s, s:s, s:s}", "role", "service",
+			"username", SERVICE_NAME, "api_key", key, "unit_id",
+			PROVINCE));
 		created++;
 	}
 	if (created > 0 && write_credentials(credentials, list) == -1)
 		goto out;
 	if (seed_plan(&r, &asset_seed_plan_province) == -1 ||
 	    seed_plan(&r, &asset_seed_plan_commune) == -1 ||
-	    db_script(r.arena, &r.fail, (const char *)asset_seed_submissions.data) == -1 ||
-	    db_script(r.arena, &r.fail, (const char *)asset_seed_inspections.data) == -1)
+	    db_script(r.arena, &r.fail,
+		(const char *)asset_seed_submissions.data) == -1 ||
+	    db_script(r.arena, &r.fail,
+		(const char *)asset_seed_inspections.data) == -1)
 		goto out;
 	log_info("seed: demo organisation loaded; %d account(s) created%s%s",
 	    created, created ? ", credentials in " : "",

@@ -7,6 +7,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define SA_JSON(s)                                                           \
 	"json_build_object('id', " s ".id, 'unit_id', " s ".unit_id,"        \
 	" 'name', " s ".name, 'key_prefix', " s ".key_prefix,"               \
@@ -47,6 +48,7 @@ static const char revoke[] =
     "SELECT cur.version, (SELECT count(*) FROM aud),"
     " (SELECT revoked_at IS NOT NULL FROM service_accounts WHERE id = cur.id)"
     " FROM cur";
+/* clang-format on */
 
 const struct db_stmt service_accounts_stmts[] = {
 	{ "sa_list", list },

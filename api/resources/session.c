@@ -12,6 +12,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define REFRESH_PREFIX "dvr_"
 
 /*
@@ -84,6 +85,7 @@ static const char set_password[] =
     "SELECT upd.id FROM upd JOIN units n ON n.id = upd.unit_id,"
     " audit_event(upd.id, 'user', 'update_password', 'user', upd.id, n.path,"
     "  NULL, to_jsonb(upd) - 'password_hash', $3)";
+/* clang-format on */
 
 const struct db_stmt session_stmts[] = {
 	{ "session_own_password", own_password },
@@ -108,9 +110,12 @@ credential(struct req *r, json_t *body, const char *name, size_t max)
 
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    json_string_length(v) > max) {
-		req_field_error(r, name, "invalid", "%s must be a string of 1 to "
-		    "%zu bytes", name, max);
-		req_fail(r, 400, "invalid_request", "the credentials are "
+		req_field_error(r, name, "invalid",
+		    "%s must be a string of 1 to "
+		    "%zu bytes",
+		    name, max);
+		req_fail(r, 400, "invalid_request",
+		    "the credentials are "
 		    "malformed");
 		return NULL;
 	}
@@ -120,8 +125,8 @@ credential(struct req *r, json_t *body, const char *name, size_t max)
 /* Replies with a new access token and a new refresh token of family
  * (NULL: a new family). */
 static int
-issue(struct req *r, const char *user_id, const char *role,
-    const char *unit_id, const char *generation, const char *family)
+issue(struct req *r, const char *user_id, const char *role, const char *unit_id,
+    const char *generation, const char *family)
 {
 	char refresh[96], hash[65], days[16];
 	const char *params[4] = { user_id, family, hash, days };
@@ -130,15 +135,17 @@ issue(struct req *r, const char *user_id, const char *role,
 
 	secret_new(REFRESH_PREFIX, refresh, sizeof(refresh), hash);
 	snprintf(days, sizeof(days), "%d", cfg.refresh_ttl_days);
-	if (db_exec(r->arena, &r->fail, "session_issue_refresh", 4, params) == NULL)
+	if (db_exec(r->arena, &r->fail, "session_issue_refresh", 4, params) ==
+	    NULL)
 		return -1;
 	access = token_issue(r->arena, user_id, role, unit_id,
 	    strtol(generation, NULL, 10), &expires_in);
 	req_header_add(r, "Pragma", "no-cache");
-	return req_reply_json(r, 200, json_pack("{s:s, s:s, s:I, s:s, s:I}",
-	    "access_token", access, "token_type", "Bearer", "expires_in",
-	    (json_int_t)expires_in, "refresh_token", refresh,
-	    "refresh_expires_in", (json_int_t)cfg.refresh_ttl_days * 86400));
+	return req_reply_json(r, 200,
+	    json_pack("{s:s, s:s, s:I, s:s, s:I}", "access_token", access,
+		"token_type", "Bearer", "expires_in", (json_int_t)expires_in,
+		"refresh_token", refresh, "refresh_expires_in",
+		(json_int_t)cfg.refresh_ttl_days * 86400));
 }
 
 /* The sign-in counters of one username from one address. */
@@ -154,8 +161,9 @@ attempt_count(struct req *r, const struct attempt *t, const char *k1,
 {
 	const char *params[3] = { k1, k2, t->window };
 
-	return db_exec(r->arena, &r->fail, "session_count", 3, params) ==
-	    NULL ? -1 : 0;
+	return db_exec(r->arena, &r->fail, "session_count", 3, params) == NULL ?
+	    -1 :
+	    0;
 }
 
 /* Names the counters for username (lower-cased), answers 429 while one is
@@ -168,7 +176,8 @@ attempt_begin(struct req *r, struct attempt *t, const char *lower)
 	char addr[64];
 
 	if (cfg.trust_proxy && req_header(r, "X-Real-IP") != NULL)
-		snprintf(addr, sizeof(addr), "%.60s", req_header(r, "X-Real-IP"));
+		snprintf(addr, sizeof(addr), "%.60s",
+		    req_header(r, "X-Real-IP"));
 	else
 		req_client_addr(r, addr, sizeof(addr));
 	t->pair = arena_printf(r->arena, "fail:%s@%s", lower, addr);
@@ -184,7 +193,7 @@ attempt_begin(struct req *r, struct attempt *t, const char *lower)
 	params[4] = t->limit;
 	params[5] = t->window;
 	if ((res = db_exec(r->arena, &r->fail, "session_throttled", 6,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	if (db_get(res, 0, 0) != NULL) {
 		req_header_add(r, "Retry-After", db_get(res, 0, 0));
@@ -213,8 +222,8 @@ auth_token(struct req *r)
 
 	if ((body = req_body_object(r)) == NULL ||
 	    (username = credential(r, body, "username", 64)) == NULL ||
-	    (password = credential(r, body, "password",
-		PASSWORD_MAX_BYTES)) == NULL)
+	    (password = credential(r, body, "password", PASSWORD_MAX_BYTES)) ==
+		NULL)
 		return -1;
 	lower = arena_strdup(r->arena, username);
 	for (p = lower; *p != '\0'; p++)
@@ -223,7 +232,8 @@ auth_token(struct req *r)
 	if (attempt_begin(r, &t, lower) == -1)
 		return -1;
 	params[0] = lower;
-	if ((user = db_exec(r->arena, &r->fail, "session_user", 1, params)) == NULL)
+	if ((user = db_exec(r->arena, &r->fail, "session_user", 1, params)) ==
+	    NULL)
 		return -1;
 	if (db_rows(user) == 1) {
 		hash = db_get(user, 0, 1);
@@ -246,7 +256,8 @@ auth_token(struct req *r)
 		params[0] = db_get(user, 0, 0);
 		params[1] = fresh;
 		if (password_hash(password, fresh, 128) == 0 &&
-		    db_exec(r->arena, &r->fail, "session_rehash", 2, params) == NULL)
+		    db_exec(r->arena, &r->fail, "session_rehash", 2, params) ==
+			NULL)
 			return -1;
 	}
 	return issue(r, db_get(user, 0, 0), db_get(user, 0, 3),
@@ -259,13 +270,14 @@ refresh_tx(struct req *r, void *arg)
 	const char *hash = arg, *params[1] = { hash };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, "session_use_refresh", 1, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "session_use_refresh", 1,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 401, "invalid_grant",
 		    "the refresh token is unknown, used, expired or revoked");
-	return issue(r, db_get(res, 0, 0), db_get(res, 0, 2),
-	    db_get(res, 0, 3), db_get(res, 0, 4), db_get(res, 0, 1));
+	return issue(r, db_get(res, 0, 0), db_get(res, 0, 2), db_get(res, 0, 3),
+	    db_get(res, 0, 4), db_get(res, 0, 1));
 }
 
 int
@@ -302,7 +314,8 @@ auth_revoke(struct req *r)
 		return -1;
 	secret_hash(token, hash);
 	params[0] = hash;
-	if (db_exec(r->arena, &r->fail, "session_revoke_family", 1, params) == NULL)
+	if (db_exec(r->arena, &r->fail, "session_revoke_family", 1, params) ==
+	    NULL)
 		return -1;
 	return req_reply(r, 204, NULL, "", 0);
 }
@@ -318,13 +331,13 @@ me_password(struct req *r)
 
 	if ((body = req_body_object(r)) == NULL ||
 	    (current = credential(r, body, "current_password",
-		PASSWORD_MAX_BYTES)) == NULL ||
-	    (fresh = credential(r, body, "new_password",
-		PASSWORD_MAX_BYTES)) == NULL)
+		 PASSWORD_MAX_BYTES)) == NULL ||
+	    (fresh = credential(r, body, "new_password", PASSWORD_MAX_BYTES)) ==
+		NULL)
 		return -1;
 	params[0] = r->principal->id;
 	if ((user = db_exec(r->arena, &r->fail, "session_own_password", 1,
-	    params)) == NULL)
+		 params)) == NULL)
 		return -1;
 	if (db_rows(user) == 0)
 		return req_fail(r, 404, "not_found", "no such user");
@@ -341,12 +354,12 @@ me_password(struct req *r)
 		    "the current password is wrong");
 	}
 	if ((hash = user_password_hash(r, "new_password", fresh,
-	    db_get(user, 0, 1))) == NULL)
+		 db_get(user, 0, 1))) == NULL)
 		return -1;
 	params[1] = hash;
 	params[2] = r->id;
-	if (db_exec(r->arena, &r->fail, "session_set_password", 3,
-	    params) == NULL)
+	if (db_exec(r->arena, &r->fail, "session_set_password", 3, params) ==
+	    NULL)
 		return -1;
 	auth_forget_user(r->principal->id);
 	return req_reply(r, 204, NULL, "", 0);

@@ -12,6 +12,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define SUBMISSION_JSON(s)                                                   \
 	"json_build_object('id', " s ".id, 'unit_id', " s ".unit_id,"        \
 	" 'kind', " s ".kind, 'milestone_id', " s ".milestone_id,"           \
@@ -171,6 +172,7 @@ static const char versions[] =
     " ORDER BY v.revision LIMIT $4";
 static const char visible[] =
     "SELECT 1 FROM submissions s WHERE s.id = $2 AND " VISIBLE("s");
+/* clang-format on */
 
 const struct db_stmt submissions_stmts[] = {
 	{ "submissions_list", list },
@@ -187,8 +189,18 @@ const struct db_stmt submissions_stmts[] = {
 	{ NULL, NULL },
 };
 
-enum { F_ID, F_UNIT, F_KIND, F_MILESTONE, F_TASK, F_ASSIGNMENT, F_TITLE,
-	F_BODY, F_DATA, F_SUBMIT };
+enum {
+	F_ID,
+	F_UNIT,
+	F_KIND,
+	F_MILESTONE,
+	F_TASK,
+	F_ASSIGNMENT,
+	F_TITLE,
+	F_BODY,
+	F_DATA,
+	F_SUBMIT
+};
 static const struct field fields[] = {
 	[F_ID] = { "id", F_UUID, 0, 0, 1, 0, 0, NULL },
 	[F_UNIT] = { "unit_id", F_UUID, 1, 0, 1, 0, 0, NULL },
@@ -234,16 +246,19 @@ check_data(struct req *r, const char *kind, json_t *data)
 		/* A model's name is at most 300 characters, like the model's. */
 		if (s == NULL || *s == '\0' || strlen(s) > 5000 ||
 		    (i == 0 && utf8_chars(s) > 300)) {
-			req_field_error(r, arena_printf(r->arena, "data.%s",
-			    need[i]), "required", "a model registration needs "
-			    "data.%s, a string of 1 to %s", need[i],
-			    i == 0 ? "300 characters" : "5000 bytes");
+			req_field_error(r,
+			    arena_printf(r->arena, "data.%s", need[i]),
+			    "required",
+			    "a model registration needs "
+			    "data.%s, a string of 1 to %s",
+			    need[i], i == 0 ? "300 characters" : "5000 bytes");
 			bad++;
 		} else if (i == 1) {
 			int j;
 
 			for (j = 0; model_fields[j] != NULL &&
-			     strcmp(model_fields[j], s) != 0; j++)
+			     strcmp(model_fields[j], s) != 0;
+			     j++)
 				;
 			if (model_fields[j] == NULL) {
 				req_field_error(r, "data.field", "enum",
@@ -287,7 +302,8 @@ submission_lock(struct req *r, const char *id, int receiving,
 		receiving ? "r" : "s" };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, "submissions_lock", 3, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "submissions_lock", 3,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such submission");
@@ -315,7 +331,8 @@ submission_find(struct req *r, const char *id)
 	const char *params[2] = { r->principal->unit_id, id };
 	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, "submissions_visible", 2, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "submissions_visible", 2,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such submission");
@@ -348,12 +365,14 @@ static int
 milestone_answered(struct req *r, const char *id)
 {
 	if (id == NULL)
-		return req_fail(r, 409, "milestone_answered", "the unit has "
+		return req_fail(r, 409, "milestone_answered",
+		    "the unit has "
 		    "answered this milestone already; edit or resubmit that "
 		    "submission");
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/submissions/%s", id));
-	return req_fail(r, 409, "milestone_answered", "the unit has answered "
+	req_header_add(r, "Location",
+	    arena_printf(r->arena, "/api/v1/submissions/%s", id));
+	return req_fail(r, 409, "milestone_answered",
+	    "the unit has answered "
 	    "this milestone already with submission %s; edit or resubmit it",
 	    id);
 }
@@ -373,10 +392,12 @@ create_tx(struct req *r, void *arg)
 	params[2] = c->v[F_MILESTONE];
 	params[3] = c->v[F_TASK];
 	params[4] = c->v[F_ASSIGNMENT];
-	if ((ctx = db_exec(r->arena, &r->fail, "submissions_context", 5, params)) == NULL)
+	if ((ctx = db_exec(r->arena, &r->fail, "submissions_context", 5,
+		 params)) == NULL)
 		return -1;
 	if (strcmp(db_get(ctx, 0, 0), "t") != 0) {
-		return fail_reference(r, "unit_id", "unit_id names no active "
+		return fail_reference(r, "unit_id",
+		    "unit_id names no active "
 		    "unit of yours");
 	}
 	if (c->v[F_MILESTONE] != NULL) {
@@ -385,27 +406,33 @@ create_tx(struct req *r, void *arg)
 			    "milestone_id names nothing that exists");
 			bad++;
 		} else if (strcmp(db_get(ctx, 0, 5), "t") != 0)
-			return req_fail(r, 422, "not_owed", "the unit owes "
+			return req_fail(r, 422, "not_owed",
+			    "the unit owes "
 			    "nothing for this milestone");
 		else if (strcmp(db_get(ctx, 0, 4), "custom") != 0 &&
 		    strcmp(db_get(ctx, 0, 4), kind) != 0) {
-			req_field_error(r, "kind", "mismatch", "the milestone "
-			    "expects a %s", db_get(ctx, 0, 4));
+			req_field_error(r, "kind", "mismatch",
+			    "the milestone "
+			    "expects a %s",
+			    db_get(ctx, 0, 4));
 			bad++;
 		}
 	}
 	if (c->v[F_TASK] != NULL && strcmp(db_get(ctx, 0, 6), "t") != 0) {
-		req_field_error(r, "task_id", "unknown", "task_id names nothing "
+		req_field_error(r, "task_id", "unknown",
+		    "task_id names nothing "
 		    "that exists");
 		bad++;
 	}
 	if (c->v[F_ASSIGNMENT] != NULL && strcmp(db_get(ctx, 0, 7), "t") != 0) {
-		req_field_error(r, "assignment_id", "unknown", "assignment_id "
+		req_field_error(r, "assignment_id", "unknown",
+		    "assignment_id "
 		    "names no assignment of this unit");
 		bad++;
 	}
 	if (bad == 0 && strcmp(db_get(ctx, 0, 8), "t") != 0) {
-		req_field_error(r, "task_id", "mismatch", "the milestone, task "
+		req_field_error(r, "task_id", "mismatch",
+		    "the milestone, task "
 		    "and assignment belong to different plans");
 		bad++;
 	}
@@ -413,8 +440,8 @@ create_tx(struct req *r, void *arg)
 		return req_fail(r, 422, "invalid_reference",
 		    "a reference does not fit");
 	/* A unit answers a milestone once: point at the answer it made. */
-	if (db_get(ctx, 0, 9) != NULL && (c->v[F_ID] == NULL ||
-	    strcmp(c->v[F_ID], db_get(ctx, 0, 9)) != 0))
+	if (db_get(ctx, 0, 9) != NULL &&
+	    (c->v[F_ID] == NULL || strcmp(c->v[F_ID], db_get(ctx, 0, 9)) != 0))
 		return milestone_answered(r, db_get(ctx, 0, 9));
 	params[0] = c->v[F_ID];
 	params[1] = c->v[F_UNIT];
@@ -431,19 +458,22 @@ create_tx(struct req *r, void *arg)
 	params[12] = p->id;
 	params[13] = actor_kind(r);
 	params[14] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "submissions_create", 15, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "submissions_create", 15,
+		 params)) == NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		/* The client's id exists: its own earlier try, or a clash. */
 		const char *ep[3] = { p->unit_id, c->v[F_ID], c->hash };
 
-		if ((res = db_exec(r->arena, &r->fail, "submissions_existing", 3, ep)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "submissions_existing",
+			 3, ep)) == NULL)
 			return -1;
 		/* Not the id: a concurrent answer to the same milestone. */
 		if (db_rows(res) == 0)
 			return milestone_answered(r, NULL);
 		if (strcmp(db_get(res, 0, 2), "t") != 0)
-			return req_fail(r, 409, "conflict", "a submission with "
+			return req_fail(r, 409, "conflict",
+			    "a submission with "
 			    "this id exists and was made from another request");
 		return reply_entity(r, res, 200, "submission");
 	}
@@ -453,12 +483,12 @@ create_tx(struct req *r, void *arg)
 		if (submission_lock(r, id, 0, NULL, &st) == -1 ||
 		    (res = step(r, &st, "submitted", NULL, "submit")) == NULL)
 			return -1;
-		req_header_add(r, "Location", arena_printf(r->arena,
-		    "/api/v1/submissions/%s", id));
+		req_header_add(r, "Location",
+		    arena_printf(r->arena, "/api/v1/submissions/%s", id));
 		return reply_entity(r, res, 201, "submission");
 	}
-	req_header_add(r, "Location", arena_printf(r->arena,
-	    "/api/v1/submissions/%s", db_get(res, 0, 2)));
+	req_header_add(r, "Location",
+	    arena_printf(r->arena, "/api/v1/submissions/%s", db_get(res, 0, 2)));
 	return reply_entity(r, res, 201, "submission");
 }
 
@@ -475,10 +505,12 @@ submissions_create(struct req *r)
 	bad += check_data(r, c.v[F_KIND], json_object_get(body, "data"));
 	if (c.v[F_KIND] != NULL && c.v[F_MILESTONE] == NULL &&
 	    (strcmp(c.v[F_KIND], "unit_plan") == 0 ||
-	    strcmp(c.v[F_KIND], "six_month_report") == 0 ||
-	    strcmp(c.v[F_KIND], "annual_report") == 0)) {
-		req_field_error(r, "milestone_id", "required", "a %s answers a "
-		    "milestone", c.v[F_KIND]);
+		strcmp(c.v[F_KIND], "six_month_report") == 0 ||
+		strcmp(c.v[F_KIND], "annual_report") == 0)) {
+		req_field_error(r, "milestone_id", "required",
+		    "a %s answers a "
+		    "milestone",
+		    c.v[F_KIND]);
 		bad++;
 	}
 	if (bad > 0)
@@ -526,16 +558,19 @@ change_tx(struct req *r, void *arg)
 	if (c->to != NULL)
 		for (i = 0; strcmp(steps[i].to, c->to) != 0; i++)
 			;
-	if (submission_lock(r, r->param[0], c->to != NULL &&
-	    steps[i].side == 'r', c->version, &st) == -1)
+	if (submission_lock(r, r->param[0],
+		c->to != NULL && steps[i].side == 'r', c->version, &st) == -1)
 		return -1;
 	status = st.status;
 	if (c->to == NULL) {
-		if (strcmp(status, "draft") != 0 && strcmp(status, "returned") != 0)
-			return req_fail(r, 409, "submission_locked", "a %s "
-			    "submission cannot be edited", status);
-		if (c->v[F_DATA] != NULL && check_data(r, st.kind,
-		    json_object_get(r->json, "data")) > 0)
+		if (strcmp(status, "draft") != 0 &&
+		    strcmp(status, "returned") != 0)
+			return req_fail(r, 409, "submission_locked",
+			    "a %s "
+			    "submission cannot be edited",
+			    status);
+		if (c->v[F_DATA] != NULL &&
+		    check_data(r, st.kind, json_object_get(r->json, "data")) > 0)
 			return req_fail(r, 422, "invalid_body",
 			    "the request body has invalid fields");
 		params[0] = r->param[0];
@@ -547,37 +582,44 @@ change_tx(struct req *r, void *arg)
 		params[6] = st.unit_path;
 		params[7] = st.json;
 		params[8] = r->id;
-		if ((res = db_exec(r->arena, &r->fail, "submissions_update", 9, params)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "submissions_update", 9,
+			 params)) == NULL)
 			return -1;
 		return reply_entity(r, res, 200, "submission");
 	}
 	if (strcmp(status, steps[i].from1) != 0 &&
 	    (steps[i].from2 == NULL || strcmp(status, steps[i].from2) != 0))
-		return req_fail(r, 409, strcmp(status, "accepted") == 0 ||
-		    strcmp(status, "approved") == 0 ? "submission_locked" :
-		    "invalid_transition", "a %s submission cannot be %s", status,
-		    c->to);
+		return req_fail(r, 409,
+		    strcmp(status, "accepted") == 0 ||
+			    strcmp(status, "approved") == 0 ?
+			"submission_locked" :
+			"invalid_transition",
+		    "a %s submission cannot be %s", status, c->to);
 	if (steps[i].side == 'r' && strcmp(st.unit_id, p->unit_id) == 0)
 		return req_fail(r, 409, "own_submission",
 		    "a unit does not review its own submission");
 	/* Four eyes: people, not only units. */
-	if (steps[i].side == 'r' && (same(p->id, st.created_by) ||
-	    same(p->id, st.submitted_by)))
-		return req_fail(r, 409, "four_eyes", "whoever wrote or submitted "
+	if (steps[i].side == 'r' &&
+	    (same(p->id, st.created_by) || same(p->id, st.submitted_by)))
+		return req_fail(r, 409, "four_eyes",
+		    "whoever wrote or submitted "
 		    "a submission does not review it");
 	if (strcmp(c->to, "approved") == 0 && same(p->id, st.accepted_by))
-		return req_fail(r, 409, "four_eyes", "whoever accepted a "
+		return req_fail(r, 409, "four_eyes",
+		    "whoever accepted a "
 		    "submission does not also approve it");
 	/* Approval comes from above the receiving unit. */
 	if (strcmp(c->to, "approved") == 0 && !st.above_receiving)
-		return req_fail(r, 409, "own_level", "approval comes from the "
+		return req_fail(r, 409, "own_level",
+		    "approval comes from the "
 		    "level above the receiving unit");
 	if ((res = step(r, &st, c->to, c->reason, steps[i].action)) == NULL)
 		return -1;
 	if (strcmp(c->to, "accepted") == 0 &&
 	    strcmp(st.kind, "model_registration") == 0 &&
-	    db_exec(r->arena, &r->fail, "submissions_to_model", 4, (const char *[]){
-		r->param[0], p->id, actor_kind(r), r->id }) == NULL)
+	    db_exec(r->arena, &r->fail, "submissions_to_model", 4,
+		(const char *[]){ r->param[0], p->id, actor_kind(r), r->id }) ==
+		NULL)
 		return -1;
 	return reply_entity(r, res, 200, "submission");
 }

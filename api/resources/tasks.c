@@ -8,6 +8,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define TASK_JSON(t)                                                        \
 	"json_build_object('id', " t ".id, 'plan_id', " t ".plan_id,"       \
 	" 'number', " t ".number, 'title', " t ".title,"                     \
@@ -53,6 +54,7 @@ static const char update[] =
     "SELECT upd.version, " TASK_JSON("upd") " FROM upd,"
     " audit_event($7, $8, 'update', 'task', upd.id, $9::ltree, $10::jsonb,"
     "  to_jsonb(upd), $11)";
+/* clang-format on */
 
 const struct db_stmt tasks_stmts[] = {
 	{ "tasks_list", list },
@@ -199,8 +201,8 @@ create_tx(struct req *r, void *arg)
 	    plan_amend(r, &st, c->v[F_REASON], "task", db_get(res, 0, 2),
 		changes_of(r), NULL, 1) == -1)
 		return -1;
-	req_header_add(r, "Location", arena_printf(r->arena, "/api/v1/tasks/%s",
-	    db_get(res, 0, 2)));
+	req_header_add(r, "Location",
+	    arena_printf(r->arena, "/api/v1/tasks/%s", db_get(res, 0, 2)));
 	return reply_entity(r, res, 201, "task");
 }
 
@@ -232,12 +234,14 @@ update_tx(struct req *r, void *arg)
 		return -1;
 	/* The schedule and due_on must still agree after the change. */
 	sched = c->v[F_SCHEDULE] ? c->v[F_SCHEDULE] : db_get(task.row, 0, 3);
-	due = c->v[F_DUE_ON] ? c->v[F_DUE_ON] : c->v[F_SCHEDULE] &&
-	    strcmp(c->v[F_SCHEDULE], "deadline") != 0 ? NULL :
-	    db_get(task.row, 0, 4);
+	due = c->v[F_DUE_ON] ? c->v[F_DUE_ON] :
+	    c->v[F_SCHEDULE] && strcmp(c->v[F_SCHEDULE], "deadline") != 0 ?
+			       NULL :
+			       db_get(task.row, 0, 4);
 	if ((strcmp(sched, "deadline") == 0) != (due != NULL)) {
 		req_field_error(r, "due_on", due ? "not_allowed" : "required",
-		    due ? "only a deadline has due_on" : "a deadline needs due_on");
+		    due ? "only a deadline has due_on" :
+			  "a deadline needs due_on");
 		return req_fail(r, 422, "invalid_body",
 		    "the schedule and due_on disagree");
 	}
@@ -252,7 +256,8 @@ update_tx(struct req *r, void *arg)
 	params[8] = st.unit_path;
 	params[9] = task.json;
 	params[10] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "tasks_update", 11, params)) == NULL ||
+	if ((res = db_exec(r->arena, &r->fail, "tasks_update", 11, params)) ==
+		NULL ||
 	    plan_amend(r, &st, c->v[F_REASON], "task", r->param[0],
 		changes_of(r), task.json, 1) == -1)
 		return -1;

@@ -8,6 +8,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define UNIT_JSON(u)                                                        \
 	"json_build_object('id', " u ".id, 'parent_id', " u ".parent_id,"   \
 	" 'kind', " u ".kind, 'code', " u ".code, 'name', " u ".name,"      \
@@ -82,6 +83,7 @@ static const char delete_[] =
     "  RETURNING *)"
     "SELECT 1 FROM del, audit_event($2, $3, 'delete', 'unit', del.id,"
     " del.path, to_jsonb(del), NULL, $4)";
+/* clang-format on */
 
 const struct db_stmt units_stmts[] = {
 	{ "units_list", list },
@@ -150,7 +152,8 @@ units_create(struct req *r)
 	params[6] = p->id;
 	params[7] = actor_kind(r);
 	params[8] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "units_create", 9, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "units_create", 9, params)) ==
+	    NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "parent_id",
@@ -173,7 +176,8 @@ update_tx(struct req *r, void *arg)
 	const char *np[3], *parent_path = NULL;
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r->arena, &r->fail, "units_lock", 2, lockp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "units_lock", 2, lockp)) ==
+		NULL ||
 	    check_locked(r, cur, c->version, "unit") == -1)
 		return -1;
 	if (c->v[F_PARENT] != NULL &&
@@ -181,10 +185,12 @@ update_tx(struct req *r, void *arg)
 		np[0] = p->unit_id;
 		np[1] = c->v[F_PARENT];
 		np[2] = db_get(cur, 0, 1);
-		if ((res = db_exec(r->arena, &r->fail, "units_new_parent", 3, np)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "units_new_parent", 3,
+			 np)) == NULL)
 			return -1;
 		if (db_rows(res) == 0) {
-			return fail_reference(r, "parent_id", "parent_id "
+			return fail_reference(r, "parent_id",
+			    "parent_id "
 			    "names no active unit you manage outside this one");
 		}
 		parent_path = db_get(res, 0, 0);
@@ -202,7 +208,8 @@ update_tx(struct req *r, void *arg)
 	params[10] = actor_kind(r);
 	params[11] = db_get(cur, 0, 2);
 	params[12] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "units_update", 13, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "units_update", 13, params)) ==
+	    NULL)
 		return -1;
 	return reply_entity(r, res, 200, "unit");
 }
@@ -233,13 +240,16 @@ delete_tx(struct req *r, void *arg)
 	const char *params[4] = { r->param[0], p->id, actor_kind(r), r->id };
 	struct dbres *cur, *res;
 
-	if ((cur = db_exec(r->arena, &r->fail, "units_lock", 2, lockp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "units_lock", 2, lockp)) ==
+		NULL ||
 	    check_locked(r, cur, version, "unit") == -1)
 		return -1;
-	if ((res = db_exec(r->arena, &r->fail, "units_delete", 4, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "units_delete", 4, params)) ==
+	    NULL)
 		return -1;
 	if (db_rows(res) == 0)
-		return req_fail(r, 409, "unit_in_use", "the unit has sub-units, "
+		return req_fail(r, 409, "unit_in_use",
+		    "the unit has sub-units, "
 		    "users or history: deactivate it instead");
 	return req_reply(r, 204, NULL, "", 0);
 }

@@ -9,6 +9,7 @@
 
 #include "resources/resources.h"
 
+/* clang-format off */
 #define USER_JSON(u)                                                         \
 	"json_build_object('id', " u ".id, 'unit_id', " u ".unit_id,"        \
 	" 'username', " u ".username, 'full_name', " u ".full_name,"         \
@@ -81,6 +82,7 @@ static const char add_cli[] =
     "  password_hash) SELECT id, $2, $3, $4, $5 FROM unit RETURNING *)"
     "SELECT ins.id FROM ins, unit, audit_event(NULL, 'system', 'create',"
     " 'user', ins.id, unit.path, NULL, to_jsonb(ins) - 'password_hash', NULL)";
+/* clang-format on */
 
 const struct db_stmt users_stmts[] = {
 	{ "users_list", list },
@@ -121,7 +123,8 @@ user_password_hash(struct req *r, const char *field, const char *password,
 	hash = arena_alloc(r->arena, 128);
 	if (password_hash(password, hash, 128) == -1) {
 		req_header_add(r, "Retry-After", "1");
-		req_fail(r, 503, "busy", "the server is out of memory for "
+		req_fail(r, 503, "busy",
+		    "the server is out of memory for "
 		    "password hashing; try again");
 		return NULL;
 	}
@@ -140,10 +143,12 @@ static const struct field filters[] = {
 static int
 check_grant(struct req *r, const char *role)
 {
-	if (role != NULL && !role_may_grant(r->principal->role,
-	    role_parse(role)))
-		return req_fail(r, 403, "forbidden", "the %s role may not grant "
-		    "the %s role", role_name(r->principal->role), role);
+	if (role != NULL &&
+	    !role_may_grant(r->principal->role, role_parse(role)))
+		return req_fail(r, 403, "forbidden",
+		    "the %s role may not grant "
+		    "the %s role",
+		    role_name(r->principal->role), role);
 	return 0;
 }
 
@@ -199,12 +204,13 @@ users_create(struct req *r)
 	params[3] = v[F_FULL_NAME];
 	params[4] = v[F_ROLE];
 	if ((params[5] = user_password_hash(r, "password", v[F_PASSWORD],
-	    v[F_USERNAME])) == NULL)
+		 v[F_USERNAME])) == NULL)
 		return -1;
 	params[6] = p->id;
 	params[7] = actor_kind(r);
 	params[8] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "users_create", 9, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "users_create", 9, params)) ==
+	    NULL)
 		return -1;
 	if (db_rows(res) == 0) {
 		return fail_reference(r, "unit_id",
@@ -228,11 +234,13 @@ update_tx(struct req *r, void *arg)
 	struct dbres *cur, *res;
 	json_t *before;
 
-	if ((cur = db_exec(r->arena, &r->fail, "users_lock", 2, lockp)) == NULL ||
+	if ((cur = db_exec(r->arena, &r->fail, "users_lock", 2, lockp)) ==
+		NULL ||
 	    check_locked(r, cur, c->version, "user") == -1)
 		return -1;
 	if (c->v[F_UNIT] != NULL) {
-		if ((res = db_exec(r->arena, &r->fail, "users_unit_path", 2, up)) == NULL)
+		if ((res = db_exec(r->arena, &r->fail, "users_unit_path", 2,
+			 up)) == NULL)
 			return -1;
 		if (db_rows(res) == 0) {
 			return fail_reference(r, "unit_id",
@@ -240,14 +248,14 @@ update_tx(struct req *r, void *arg)
 		}
 	}
 	if (strcmp(db_get(cur, 0, 3), "t") != 0)
-		return req_fail(r, 403, "forbidden", "the users of your own unit "
+		return req_fail(r, 403, "forbidden",
+		    "the users of your own unit "
 		    "are managed from the unit above; change your own password "
 		    "with POST /api/v1/me/password");
 	if (c->v[F_PASSWORD] != NULL) {
 		before = req_own(r, json_loads(db_get(cur, 0, 1), 0, NULL));
 		hash = user_password_hash(r, "password", c->v[F_PASSWORD],
-		    json_string_value(
-		    json_object_get(before, "username")));
+		    json_string_value(json_object_get(before, "username")));
 		if (hash == NULL)
 			return -1;
 	}
@@ -262,7 +270,8 @@ update_tx(struct req *r, void *arg)
 	params[8] = db_get(cur, 0, 2);
 	params[9] = db_get(cur, 0, 1);
 	params[10] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "users_update", 11, params)) == NULL)
+	if ((res = db_exec(r->arena, &r->fail, "users_update", 11, params)) ==
+	    NULL)
 		return -1;
 	auth_forget_user(r->param[0]);
 	return reply_entity(r, res, 200, "user");
@@ -313,8 +322,10 @@ users_add_cli(const char *unit_path, const char *username,
 		goto out;
 	}
 	if (db_rows(res) == 0) {
-		log_error("user add: no unit at %s (codes from the root, joined "
-			  "by /)", unit_path);
+		log_error(
+		    "user add: no unit at %s (codes from the root, joined "
+		    "by /)",
+		    unit_path);
 		goto out;
 	}
 	printf("%s\n", db_get(res, 0, 0));

@@ -33,18 +33,17 @@ is_date_prefix(const char *s)
 
 	for (i = 0; i < 10; i++)
 		if ((i == 4 || i == 7) ? s[i] != '-' :
-		    !isdigit((unsigned char)s[i]))
+					 !isdigit((unsigned char)s[i]))
 			return 0;
 	static const int days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
 		31 };
 	int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
 
-	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 ||
-	    d > days[m - 1])
+	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
 		return 0;
 	/* 29 February only in leap years. */
-	return !(m == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 &&
-	    y % 400 != 0)));
+	return !(m == 2 && d == 29 &&
+	    (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)));
 }
 
 int
@@ -86,8 +85,10 @@ field_value(struct req *r, const struct field *f, const char *name, json_t *v)
 		return NULL;
 	case F_ARRAY:
 		if (!json_is_array(v) || json_array_size(v) > (size_t)f->max) {
-			req_field_error(r, name, "type", "%s must be a list of at "
-			    "most %lld items", f->name, f->max);
+			req_field_error(r, name, "type",
+			    "%s must be a list of at "
+			    "most %lld items",
+			    f->name, f->max);
 			return NULL;
 		}
 		/* FALLTHROUGH */
@@ -104,8 +105,7 @@ field_value(struct req *r, const struct field *f, const char *name, json_t *v)
 		break;
 	}
 	if (!json_is_string(v)) {
-		req_field_error(r, name, "type", "%s must be a string",
-		    f->name);
+		req_field_error(r, name, "type", "%s must be a string", f->name);
 		return NULL;
 	}
 	s = json_string_value(v);
@@ -113,16 +113,17 @@ field_value(struct req *r, const struct field *f, const char *name, json_t *v)
 	case F_UUID:
 		if (is_uuid(s))
 			return s;
-		req_field_error(r, name, "format", "%s must be a UUID",
-		    f->name);
+		req_field_error(r, name, "format", "%s must be a UUID", f->name);
 		return NULL;
 	case F_TIME:
 		if (strlen(s) >= 20 && strlen(s) <= 35 && is_date_prefix(s) &&
-		    s[10] == 'T' && strspn(s + 11, "0123456789:.+-Z") ==
-		    strlen(s + 11))
+		    s[10] == 'T' &&
+		    strspn(s + 11, "0123456789:.+-Z") == strlen(s + 11))
 			return s;
-		req_field_error(r, name, "format", "%s must be an RFC 3339 "
-		    "timestamp", f->name);
+		req_field_error(r, name, "format",
+		    "%s must be an RFC 3339 "
+		    "timestamp",
+		    f->name);
 		return NULL;
 	case F_DATE:
 		if (is_date(s))
@@ -133,11 +134,14 @@ field_value(struct req *r, const struct field *f, const char *name, json_t *v)
 	case F_ENUM:
 		if (in_list(f->values, s))
 			return s;
-		req_field_error(r, name, "enum", "%s is not one of the "
-		    "allowed values", f->name);
+		req_field_error(r, name, "enum",
+		    "%s is not one of the "
+		    "allowed values",
+		    f->name);
 		return NULL;
 	default:
-		if (utf8_chars(s) < (size_t)f->min || utf8_chars(s) > (size_t)f->max) {
+		if (utf8_chars(s) < (size_t)f->min ||
+		    utf8_chars(s) > (size_t)f->max) {
 			req_field_error(r, name, "length",
 			    "%s must have %lld to %lld characters", f->name,
 			    f->min, f->max);
@@ -148,9 +152,9 @@ field_value(struct req *r, const struct field *f, const char *name, json_t *v)
 
 			for (p = s; *p != '\0'; p++)
 				if (!(islower((unsigned char)*p) ||
-				    isdigit((unsigned char)*p) ||
-				    ((*p == '-' || *p == '_' || *p == '.') &&
-					p != s)))
+					isdigit((unsigned char)*p) ||
+					((*p == '-' || *p == '_' || *p == '.') &&
+					    p != s)))
 					break;
 			if (*p != '\0') {
 				req_field_error(r, name, "format",
@@ -180,10 +184,12 @@ validate_at(struct req *r, json_t *obj, const struct field *fields,
 		for (i = 0; i < nf && strcmp(fields[i].name, key) != 0; i++)
 			;
 		if (i == nf || (patch && fields[i].fixed)) {
-			req_field_error(r, arena_printf(r->arena, "%s%s", prefix,
-			    key), "unknown", i == nf ?
-			    "%s is not a field of this resource" :
-			    "%s cannot be changed", key);
+			req_field_error(r,
+			    arena_printf(r->arena, "%s%s", prefix, key),
+			    "unknown",
+			    i == nf ? "%s is not a field of this resource" :
+				      "%s cannot be changed",
+			    key);
 			bad++;
 		}
 	}
@@ -218,7 +224,8 @@ validate_at(struct req *r, json_t *obj, const struct field *fields,
 			bad++;
 	}
 	if (patch && !any && bad == 0) {
-		req_fail(r, 422, "empty_patch", "the request body changes nothing");
+		req_fail(r, 422, "empty_patch",
+		    "the request body changes nothing");
 		bad++;
 	}
 	return bad;
@@ -244,9 +251,10 @@ query_value(struct req *r, const struct field *f, const char *value)
 	if (f->type == F_INT) {
 		n = strtoll(value, &end, 10);
 		if (*value == '\0' || *end != '\0' || n < f->min || n > f->max) {
-			req_field_error(r, f->name, "range", "%s must be a "
-			    "whole number from %lld to %lld", f->name, f->min,
-			    f->max);
+			req_field_error(r, f->name, "range",
+			    "%s must be a "
+			    "whole number from %lld to %lld",
+			    f->name, f->min, f->max);
 			return -1;
 		}
 		return 0;
@@ -288,8 +296,7 @@ query_params(struct req *r, const struct field *fields, const char **out)
 }
 
 int
-page_parse(struct req *r, const char *limit, const char *cursor,
-    struct page *pg)
+page_parse(struct req *r, const char *limit, const char *cursor, struct page *pg)
 {
 	char *end;
 	long n;
@@ -308,8 +315,9 @@ page_parse(struct req *r, const char *limit, const char *cursor,
 		pg->limit = (int)n;
 	}
 	if (cursor != NULL) {
-		for (i = 0; cursor[i] != '\0' &&
-		    isxdigit((unsigned char)cursor[i]); i++)
+		for (i = 0;
+		     cursor[i] != '\0' && isxdigit((unsigned char)cursor[i]);
+		     i++)
 			;
 		if (cursor[i] != '\0' || i == 0 || i % 2 != 0 || i > 512) {
 			req_field_error(r, "cursor", "format",

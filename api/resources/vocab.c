@@ -30,8 +30,8 @@ const char *const obligation_states[] = { "on_time", "late", "missing",
 const char *const submission_kinds[] = { "unit_plan", "six_month_report",
 	"annual_report", "model_registration", "difficulty_report",
 	"progress_report", NULL };
-const char *const submission_statuses[] = { "draft", "submitted",
-	"accepted", "returned", "approved", NULL };
+const char *const submission_statuses[] = { "draft", "submitted", "accepted",
+	"returned", "approved", NULL };
 /* The fields of work of a "Dân vận khéo" model. */
 const char *const model_fields[] = { "administrative_reform", "environment",
 	"new_rural_areas", "citizen_satisfaction", "security_order", "economy",
@@ -47,8 +47,8 @@ const char *const inspection_statuses[] = { "planned", "in_progress",
 	"completed", "cancelled", NULL };
 const char *const inspection_team_roles[] = { "lead", "member", NULL };
 const char *const finding_severities[] = { "info", "minor", "major", NULL };
-const char *const recommendation_statuses[] = { "open", "responded",
-	"resolved", NULL };
+const char *const recommendation_statuses[] = { "open", "responded", "resolved",
+	NULL };
 
 const struct vocabulary vocabularies[] = {
 	{ "unit_kind", unit_kinds },

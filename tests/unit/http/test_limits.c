@@ -104,8 +104,7 @@ test_json_type(void **state)
 {
 	(void)state;
 	assert_true(limits_json_type("application/json", M_POST));
-	assert_true(limits_json_type("Application/JSON; charset=utf-8",
-	    M_POST));
+	assert_true(limits_json_type("Application/JSON; charset=utf-8", M_POST));
 	assert_true(limits_json_type("application/merge-patch+json", M_PATCH));
 	assert_false(limits_json_type("application/merge-patch+json", M_POST));
 	assert_false(limits_json_type("application/jsonx", M_POST));
@@ -123,15 +122,18 @@ test_body(void **state)
 	r->route = &json_route;
 	r->method = M_POST;
 	assert_int_equal(limits_body(r, "100", "application/json", &room,
-	    &oversize), 0);
+			     &oversize),
+	    0);
 	assert_int_equal(room, 100);
 	assert_int_equal(oversize, 0);
 	/* Chunked: room for the whole cap. */
 	assert_int_equal(limits_body(r, NULL, "application/json", &room,
-	    &oversize), 0);
+			     &oversize),
+	    0);
 	assert_int_equal(room, 4096);
 	assert_int_equal(limits_body(r, "4097", "application/json", &room,
-	    &oversize), -1);
+			     &oversize),
+	    -1);
 	assert_int_equal(r->fail.status, 413);
 	assert_int_equal(oversize, 1);
 	req_clear_failure(r);
@@ -143,16 +145,19 @@ test_body(void **state)
 	r->route = &patch_route;
 	r->method = M_PATCH;
 	assert_int_equal(limits_body(r, "10", "application/merge-patch+json",
-	    &room, &oversize), 0);
+			     &room, &oversize),
+	    0);
 	r->route = &file_route;
 	r->method = M_POST;
 	assert_int_equal(limits_body(r, "5000", "application/pdf", &room,
-	    &oversize), 0);
+			     &oversize),
+	    0);
 	assert_int_equal(room, 5000);
 	r->route = &no_body;
 	r->method = M_GET;
 	assert_int_equal(limits_body(r, "2", "application/json", &room,
-	    &oversize), -1);
+			     &oversize),
+	    -1);
 	assert_int_equal(r->fail.status, 413);
 	assert_int_equal(oversize, 0);
 }

@@ -207,8 +207,8 @@ test_fields_valid(void **state)
 	assert_false(shape_fields_valid("tên"));
 	/* At most 64 names. */
 	for (i = 0; i < 64; i++)
-		off += (size_t)snprintf(many + off, sizeof(many) - off, "%sf%zu",
-		    i ? "," : "", i);
+		off += (size_t)snprintf(many + off, sizeof(many) - off,
+		    "%sf%zu", i ? "," : "", i);
 	assert_true(shape_fields_valid(many));
 	snprintf(many + off, sizeof(many) - off, ",x");
 	assert_false(shape_fields_valid(many));
@@ -241,8 +241,10 @@ test_fields_trim_entity(void **state)
 	json_t *v, *want;
 
 	(void)state;
-	v = trimmed(a, "{\"id\":\"u1\",\"name\":\"Thôn 1\",\"name_vi\":\"x\","
-	    "\"code\":\"thon-1\",\"parent\":{\"id\":\"p\"}}", "id,name,missing");
+	v = trimmed(a,
+	    "{\"id\":\"u1\",\"name\":\"Thôn 1\",\"name_vi\":\"x\","
+	    "\"code\":\"thon-1\",\"parent\":{\"id\":\"p\"}}",
+	    "id,name,missing");
 	want = json_pack("{s:s, s:s}", "id", "u1", "name", "Thôn 1");
 	assert_true(json_equal(v, want));
 	json_decref(v);
@@ -267,10 +269,12 @@ test_fields_trim_list_page(void **state)
 	json_t *v, *want;
 
 	(void)state;
-	v = trimmed(a, "{\"items\":[{\"id\":1,\"a\":2,\"b\":3},{\"id\":4,\"b\":5},"
-	    "7],\"next_cursor\":\"0a\"}", "id,b");
-	want = json_pack("{s:[{s:i, s:i}, {s:i, s:i}, i], s:s}", "items",
-	    "id", 1, "b", 3, "id", 4, "b", 5, 7, "next_cursor", "0a");
+	v = trimmed(a,
+	    "{\"items\":[{\"id\":1,\"a\":2,\"b\":3},{\"id\":4,\"b\":5},"
+	    "7],\"next_cursor\":\"0a\"}",
+	    "id,b");
+	want = json_pack("{s:[{s:i, s:i}, {s:i, s:i}, i], s:s}", "items", "id",
+	    1, "b", 3, "id", 4, "b", 5, 7, "next_cursor", "0a");
 	assert_true(json_equal(v, want));
 	json_decref(v);
 	json_decref(want);
@@ -304,10 +308,10 @@ test_allow(void **state)
 	(void)state;
 	assert_string_equal(shape_allow(a, M_GET), "GET, HEAD");
 	assert_string_equal(shape_allow(a, M_GET | M_POST), "GET, HEAD, POST");
-	assert_string_equal(shape_allow(a, M_PATCH | M_DELETE),
-	    "PATCH, DELETE");
-	assert_string_equal(shape_allow(a, M_GET | M_POST | M_PUT | M_PATCH |
-	    M_DELETE), "GET, HEAD, POST, PUT, PATCH, DELETE");
+	assert_string_equal(shape_allow(a, M_PATCH | M_DELETE), "PATCH, DELETE");
+	assert_string_equal(shape_allow(a,
+				M_GET | M_POST | M_PUT | M_PATCH | M_DELETE),
+	    "GET, HEAD, POST, PUT, PATCH, DELETE");
 	assert_string_equal(shape_allow(a, 0), "");
 	arena_free(a);
 }

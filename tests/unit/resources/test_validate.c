@@ -138,10 +138,14 @@ test_valid_create(void **state)
 	struct req *r = *state;
 	const char *out[NFIELDS];
 
-	assert_int_equal(check(r, "{\"name\": \"Nguyễn Văn\", \"code\": "
-	    "\"thon-1.a_b\", \"kind\": \"village\", \"year\": 2026, \"active\": "
-	    "true, \"due_on\": null, \"parent_id\": \"" UUID "\", \"at\": "
-	    "\"2026-01-30T10:00:00+07:00\", \"tags\": [\"a\", 1]}", out, 0), 0);
+	assert_int_equal(
+	    check(r,
+		"{\"name\": \"Nguyễn Văn\", \"code\": "
+		"\"thon-1.a_b\", \"kind\": \"village\", \"year\": 2026, \"active\": "
+		"true, \"due_on\": null, \"parent_id\": \"" UUID "\", \"at\": "
+		"\"2026-01-30T10:00:00+07:00\", \"tags\": [\"a\", 1]}",
+		out, 0),
+	    0);
 	assert_int_equal(r->fail.status, 0);
 	/* Ten characters, thirteen bytes: within max 10. */
 	assert_string_equal(out[NAME], "Nguyễn Văn");
@@ -152,8 +156,11 @@ test_valid_create(void **state)
 	assert_string_equal(out[PARENT], UUID);
 	assert_string_equal(out[TAGS], "[\"a\",1]");
 	/* Absent optional fields are NULL. */
-	assert_int_equal(check(r, "{\"name\": \"x\", \"code\": \"x\", \"kind\": "
-	    "\"commune\"}", out, 0), 0);
+	assert_int_equal(check(r,
+			     "{\"name\": \"x\", \"code\": \"x\", \"kind\": "
+			     "\"commune\"}",
+			     out, 0),
+	    0);
 	assert_null(out[YEAR]);
 	assert_null(out[AT]);
 }
@@ -164,8 +171,11 @@ test_required_and_unknown(void **state)
 	struct req *r = *state;
 	const char *out[NFIELDS];
 
-	assert_int_equal(check(r, "{\"code\": \"x\", \"kind\": \"village\", "
-	    "\"colour\": \"red\"}", out, 0), -1);
+	assert_int_equal(check(r,
+			     "{\"code\": \"x\", \"kind\": \"village\", "
+			     "\"colour\": \"red\"}",
+			     out, 0),
+	    -1);
 	assert_int_equal(r->fail.status, 422);
 	assert_string_equal(r->fail.code, "invalid_body");
 	assert_string_equal(field_code(r, "name"), "required");
@@ -197,8 +207,11 @@ test_null(void **state)
 	struct req *r = *state;
 	const char *out[NFIELDS];
 
-	assert_int_equal(check(r, "{\"name\": null, \"code\": \"x\", \"kind\": "
-	    "\"village\", \"parent_id\": null}", out, 0), -1);
+	assert_int_equal(check(r,
+			     "{\"name\": null, \"code\": \"x\", \"kind\": "
+			     "\"village\", \"parent_id\": null}",
+			     out, 0),
+	    -1);
 	assert_string_equal(field_code(r, "name"), "null");
 	assert_null(field_code(r, "parent_id"));
 	req_clear_failure(r);
@@ -213,10 +226,14 @@ test_types_and_ranges(void **state)
 	struct req *r = *state;
 	const char *out[NFIELDS];
 
-	assert_int_equal(check(r, "{\"name\": 5, \"code\": \"Thôn\", \"kind\": "
-	    "\"city\", \"year\": 1999, \"active\": \"yes\", \"due_on\": "
-	    "\"2023-02-29\", \"parent_id\": \"x\", \"at\": \"2026-01-30 10:00\","
-	    " \"tags\": [1, 2, 3]}", out, 0), -1);
+	assert_int_equal(
+	    check(r,
+		"{\"name\": 5, \"code\": \"Thôn\", \"kind\": "
+		"\"city\", \"year\": 1999, \"active\": \"yes\", \"due_on\": "
+		"\"2023-02-29\", \"parent_id\": \"x\", \"at\": \"2026-01-30 10:00\","
+		" \"tags\": [1, 2, 3]}",
+		out, 0),
+	    -1);
 	assert_string_equal(field_code(r, "name"), "type");
 	assert_string_equal(field_code(r, "code"), "format");
 	assert_string_equal(field_code(r, "kind"), "enum");
@@ -229,15 +246,19 @@ test_types_and_ranges(void **state)
 	assert_int_equal(nerrors(r), 9);
 	req_clear_failure(r);
 	assert_int_equal(check(r, "{\"year\": \"2026\", \"code\": \"-x\"}", out,
-	    1), -1);
+			     1),
+	    -1);
 	assert_string_equal(field_code(r, "year"), "type");
 	assert_string_equal(field_code(r, "code"), "unknown");
 	req_clear_failure(r);
 	assert_int_equal(check(r, "{\"year\": 2101}", out, 1), -1);
 	assert_string_equal(field_code(r, "year"), "range");
 	req_clear_failure(r);
-	assert_int_equal(check(r, "{\"year\": 2100, \"name\": \"x\", \"code\": "
-	    "\"-x\", \"kind\": \"village\"}", out, 0), -1);
+	assert_int_equal(check(r,
+			     "{\"year\": 2100, \"name\": \"x\", \"code\": "
+			     "\"-x\", \"kind\": \"village\"}",
+			     out, 0),
+	    -1);
 	assert_string_equal(field_code(r, "code"), "format");
 	assert_null(field_code(r, "year"));
 }
@@ -279,8 +300,7 @@ test_prefix_and_count(void **state)
 {
 	struct req *r = *state;
 	const char *out[NFIELDS];
-	json_t *obj = req_own(r, json_loads("{\"name\": 1, \"x\": 2}", 0,
-	    NULL));
+	json_t *obj = req_own(r, json_loads("{\"name\": 1, \"x\": 2}", 0, NULL));
 
 	/* validate_at counts and names; the request itself does not fail. */
 	assert_int_equal(validate_at(r, obj, fields, out, 0, "tasks[2]."), 4);
@@ -368,8 +388,8 @@ test_bad_pages(void **state)
 {
 	static const char *const limits[] = { "0", "201", "-1", "", "10x",
 		"abc", "5 ", NULL };
-	static const char *const cursors[] = { "", "abc", "zz", "0a-1",
-		"0a 1", NULL };
+	static const char *const cursors[] = { "", "abc", "zz", "0a-1", "0a 1",
+		NULL };
 	struct req *r = *state;
 	const char *const *p;
 	struct page pg;
@@ -384,7 +404,7 @@ test_bad_pages(void **state)
 	}
 	memset(cursor, 'f', 514);
 	cursor[514] = '\0';
-	for (p = cursors; ; p++) {
+	for (p = cursors;; p++) {
 		assert_int_equal(page_parse(r, "5", *p ? *p : cursor, &pg), -1);
 		assert_int_equal(r->fail.status, 400);
 		assert_string_equal(field_code(r, "cursor"), "format");
@@ -412,12 +432,17 @@ test_step_helpers(void **state)
 	assert_int_equal(no_fields(r), -1);
 	assert_string_equal(r->fail.code, "body_not_object");
 	req_clear_failure(r);
-	assert_int_equal(only_reason(r, r->json = req_own(r, json_pack("{s:s}",
-	    "amendment_reason", "x"))), -1);
+	assert_int_equal(only_reason(r,
+			     r->json = req_own(r,
+				 json_pack("{s:s}", "amendment_reason", "x"))),
+	    -1);
 	assert_string_equal(r->fail.code, "empty_patch");
 	req_clear_failure(r);
-	assert_int_equal(only_reason(r, req_own(r, json_pack("{s:s, s:s}",
-	    "amendment_reason", "x", "title", "y"))), 0);
+	assert_int_equal(only_reason(r,
+			     req_own(r,
+				 json_pack("{s:s, s:s}", "amendment_reason",
+				     "x", "title", "y"))),
+	    0);
 	assert_int_equal(fail_reference(r, "unit_id", "no unit %s", "u1"), -1);
 	assert_int_equal(r->fail.status, 422);
 	assert_string_equal(r->fail.code, "invalid_reference");
