@@ -238,6 +238,18 @@ void offload_push(struct offload_job *);
 /* Runs the jobs still queued, then joins the threads. */
 void offload_stop(void);
 
+/* wire.c */
+/* For server.c, which owns the connection (an opaque type to everything
+ * else). */
+struct MHD_Connection;
+/* Shapes r's answer (shape_response) and queues it with the headers every
+ * response carries, and Connection: close when close is set. 0 or -1. */
+int wire_reply(struct MHD_Connection *, struct req *r, int close);
+/* Adds to *url_bytes the size of the query, to *query_nuls the query
+ * values that hide a NUL, to *header_bytes the size of the headers. */
+void wire_sizes(struct MHD_Connection *, size_t *url_bytes, int *query_nuls,
+    size_t *header_bytes);
+
 /* server.c */
 /* Request header or query parameter, NULL when absent. Owned by the server. */
 const char *req_header(struct req *, const char *name);

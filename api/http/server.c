@@ -2,8 +2,8 @@
  * The libmicrohttpd server: an epoll thread pool (each thread also owns one
  * PostgreSQL connection, see api/db), the pipeline's stages run in order on
  * what the connection gives (limits.c, router.c, pipeline.c, then the body,
- * then shape.c), the common response headers, metrics and the access log.
- * microhttpd.h is included here only.
+ * then shape.c and wire.c's answer), metrics and the access log.
+ * microhttpd.h is included here and in wire.c only.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -76,68 +76,13 @@ req_client_addr(struct req *r, char *buf, size_t cap)
 static enum MHD_Result
 finish(struct conn_req *cr)
 {
-	struct req *r = &cr->r;
-	struct MHD_Response *resp;
-	const void *body;
-	struct header *h;
-	enum MHD_Result ret;
-	size_t len;
-	int gz;
+	int rc;
 
-	shape_response(r, &body, &len, &gz);
-	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
-	    MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		abort();
-	if (r->ctype != NULL && r->status != 304)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    r->ctype);
-	MHD_add_response_header(resp, "X-Request-Id", r->id);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	/* GETs may be kept and revalidated; nothing else (a new key, a token)
-	 * may be stored by a cache. */
-	MHD_add_response_header(resp, "Cache-Control",
-	    r->method == M_GET && r->etag ? "no-cache" : "no-store");
-	if (r->etag != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
-	if (shape_compressible(r->ctype))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
-		    "Accept-Encoding");
-	if (gz)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
-		    "gzip");
-	for (h = r->headers; h != NULL; h = h->next)
-		MHD_add_response_header(resp, h->name, h->value);
-	if (__atomic_load_n(&stopping, __ATOMIC_RELAXED) || cr->too_big ||
-	    cr->early)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
-		    "close");
-	ret = MHD_queue_response(cr->c, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
-	r->resp_len = len;
+	rc = wire_reply(cr->c, &cr->r,
+	    __atomic_load_n(&stopping, __ATOMIC_RELAXED) || cr->too_big ||
+		cr->early);
 	cr->queued = 1;
-	return ret;
-}
-
-static enum MHD_Result
-add_size(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
-{
-	size_t *n = cls;
-
-	(void)kind;
-	*n += strlen(k) + (v ? strlen(v) : 0) + 4;
-	return MHD_YES;
-}
-
-/* Counts query values that hide a NUL ("%00"): C code would see less. */
-static enum MHD_Result
-count_nul(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen,
-    const char *v, size_t vlen)
-{
-	(void)kind;
-	if (strlen(k) != klen || (v != NULL && strlen(v) != vlen))
-		(*(int *)cls)++;
-	return MHD_YES;
+	return rc == 0 ? MHD_YES : MHD_NO;
 }
 
 /*
@@ -163,11 +108,7 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	else
 		random_hex(r->id, 16);
 
-	MHD_get_connection_values(cr->c, MHD_GET_ARGUMENT_KIND, add_size,
-	    &urlsize);
-	MHD_get_connection_values_n(cr->c, MHD_GET_ARGUMENT_KIND, count_nul,
-	    &nuls);
-	MHD_get_connection_values(cr->c, MHD_HEADER_KIND, add_size, &hdrsize);
+	wire_sizes(cr->c, &urlsize, &nuls, &hdrsize);
 	cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	te = req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	cr->has_body = (cl != NULL && strcmp(cl, "0") != 0) || te != NULL;
