@@ -17,6 +17,8 @@ const struct problem_code codes_list[] = {
 	{ "invalid_query", 400, "Invalid query parameter" },
 	{ "invalid_request", 400, "Malformed Authorization header" },
 	{ "invalid_idempotency_key", 400, "Invalid Idempotency-Key" },
+	{ "invalid_path", 400, "Malformed request target" },
+	{ "invalid_header", 400, "Malformed header" },
 	{ "unauthenticated", 401, "Authentication required" },
 	{ "invalid_token", 401, "Invalid token or key" },
 	{ "invalid_grant", 401, "Wrong username or password" },

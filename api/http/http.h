@@ -176,6 +176,10 @@ extern const struct db_stmt idempotency_stmts[];
 int idempotency_run(struct req *, const char *key);
 
 /* limits.c */
+/* Why a request target (as sent, before decoding; NULL: none) is
+ * malformed — a space or control byte, or in the path a '%' not followed
+ * by two hex digits or standing for NUL — or NULL when it is not. */
+const char *limits_target(const char *target);
 /* 414, 400 (a query value hiding a NUL) or 431 from the sizes the server
  * measured; else 0. */
 int limits_head(struct req *, size_t url_bytes, int query_nuls,
@@ -249,6 +253,10 @@ int wire_reply(struct MHD_Connection *, struct req *r, int close);
  * values that hide a NUL, to *header_bytes the size of the headers. */
 void wire_sizes(struct MHD_Connection *, size_t *url_bytes, int *query_nuls,
     size_t *header_bytes);
+/* True when no header value was cut short by a NUL byte (and no header
+ * line is folded); method and version are the access handler's. */
+int wire_head_clean(struct MHD_Connection *, const char *method,
+    const char *version);
 
 /* server.c */
 /* Request header or query parameter, NULL when absent. Owned by the server. */

@@ -1,8 +1,9 @@
 /*
- * The limits every request meets before its body is read: the size of the
- * URL and of the headers, a well-formed request id, and the body a route
- * takes (its cap and media type). Pure checks on values the server gathered
- * from the connection, so they are tested without one.
+ * The limits every request meets before its body is read: a well-formed
+ * request target, the size of the URL and of the headers, a well-formed
+ * request id, and the body a route takes (its cap and media type). Pure
+ * checks on values the server gathered from the connection, so they are
+ * tested without one.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -10,6 +11,34 @@
 #include <strings.h>
 
 #include "http/http.h"
+
+const char *
+limits_target(const char *t)
+{
+	const char *p;
+	int in_path = 1;
+
+	if (t == NULL || *t == '\0')
+		return "nothing";
+	for (p = t; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return "a space or a control character";
+		if (*p == '?')
+			in_path = 0;
+		if (!in_path || *p != '%')
+			continue;
+		/* The path is decoded before it is routed: an escape that is
+		 * not two hex digits, or that stands for NUL, would be read
+		 * otherwise by each program on the way. */
+		if (!isxdigit((unsigned char)p[1]) ||
+		    !isxdigit((unsigned char)p[2]))
+			return "a '%' not followed by two hex digits";
+		if (p[1] == '0' && p[2] == '0')
+			return "an escaped NUL (%00)";
+		p += 2;
+	}
+	return NULL;
+}
 
 int
 limits_head(struct req *r, size_t url_bytes, int query_nuls, size_t header_bytes)

@@ -30,8 +30,12 @@ struct conn_req {
 	struct req r;
 	struct MHD_Connection *c;
 	struct offload_job job; /* for a ROUTE_OFFLOAD handler */
-	size_t seen;		/* body bytes received, kept or not */
-	size_t room;		/* bytes the body buffer holds */
+	/* The request target as sent: why it is malformed (NULL: it is not),
+	 * and where its text ended, to find a NUL byte that cut it short. */
+	const char *target_bad, *target_end;
+	int begun;   /* the first call of the access handler came */
+	size_t seen; /* body bytes received, kept or not */
+	size_t room; /* bytes the body buffer holds */
 	int too_big;
 	int has_body;
 	int early; /* answered on the headers-only call, body unread */
@@ -86,11 +90,37 @@ finish(struct conn_req *cr)
 }
 
 /*
+ * The request's framing, before anything else is read from it: a header
+ * value cut by a NUL byte, a request target that is malformed or was cut
+ * by one. Answered at once, and the connection is closed: what follows on
+ * it cannot be trusted.
+ */
+static int
+framing(struct conn_req *cr, const char *method, const char *version)
+{
+	struct req *r = &cr->r;
+
+	cr->early = 1;
+	if (!wire_head_clean(cr->c, method, version))
+		return req_fail(r, 400, "invalid_header",
+		    "a header holds a NUL "
+		    "byte or is folded over several lines");
+	if (cr->target_bad == NULL && cr->target_end != version - 1)
+		cr->target_bad = "a NUL byte";
+	if (cr->target_bad != NULL)
+		return req_fail(r, 400, "invalid_path",
+		    "the request target holds %s", cr->target_bad);
+	cr->early = 0;
+	return 0;
+}
+
+/*
  * The first call for a request: set up the context and check everything the
  * headers alone decide. Returns -1 when the request has already failed.
  */
 static int
-begin(struct conn_req *cr, const char *url, const char *method)
+begin(struct conn_req *cr, const char *url, const char *method,
+    const char *version)
 {
 	struct req *r = &cr->r;
 	const char *rid, *cl, *te;
@@ -112,6 +142,8 @@ begin(struct conn_req *cr, const char *url, const char *method)
 	cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	te = req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	cr->has_body = (cl != NULL && strcmp(cl, "0") != 0) || te != NULL;
+	if (framing(cr, method, version) == -1)
+		return -1;
 
 	/* An unknown method is answered before the sizes, as it always was. */
 	r->method = method_parse(method);
@@ -178,17 +210,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct conn_req *cr = *con_cls;
 
 	(void)cls;
-	(void)version;
-	if (cr == NULL) {
+	if (cr == NULL) { /* on_target always makes one; be safe anyway */
 		cr = xcalloc(1, sizeof(*cr));
 		cr->c = c;
+		cr->target_end = version - 1;
 		*con_cls = cr;
+	}
+	if (!cr->begun) {
+		cr->begun = 1;
 		/*
 		 * A body that is announced too big, or that the caller may
 		 * not send, is refused now, before it is read: answering on
 		 * this first call makes libmicrohttpd close the connection.
 		 */
-		if (begin(cr, url, method) == -1 && cr->early)
+		if (begin(cr, url, method, version) == -1 && cr->early)
 			return finish(cr);
 		return MHD_YES;
 	}
@@ -237,6 +272,12 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	if (cr == NULL)
 		return;
+	*con_cls = NULL;
+	/* libmicrohttpd refused the request itself, before the handler. */
+	if (!cr->begun) {
+		free(cr);
+		return;
+	}
 	r = &cr->r;
 	us = mono_us() - r->started;
 	/* A client that hung up before an answer is logged with status 0. */
@@ -252,7 +293,23 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		__atomic_fetch_sub(&handling, 1, __ATOMIC_RELAXED);
 	arena_free(r->arena);
 	free(cr);
-	*con_cls = NULL;
+}
+
+/*
+ * Called with the request target as the client sent it, before
+ * libmicrohttpd decodes it in place (the access handler's url is decoded):
+ * the request's context starts here, with what the raw form says.
+ */
+static void *
+on_target(void *cls, const char *target, struct MHD_Connection *c)
+{
+	struct conn_req *cr = xcalloc(1, sizeof(*cr));
+
+	(void)cls;
+	cr->c = c;
+	cr->target_bad = limits_target(target);
+	cr->target_end = target ? target + strlen(target) : NULL;
+	return cr;
 }
 
 static void
@@ -347,9 +404,9 @@ http_start(const struct http_options *o)
 	    (unsigned)cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)cfg.connection_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-	    NULL, MHD_OPTION_END);
+	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK,
+	    on_target, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
 	if (daemon_ == NULL) {
 		log_error("cannot listen on %s", cfg.listen);
 		return -1;

@@ -1,7 +1,7 @@
 /*
  * The request and the answer as libmicrohttpd holds them: what the server
- * measures of a request's wire form (sizes, NULs hidden by decoding) and
- * the answer put on the connection with the headers every response
+ * measures of a request's wire form (sizes, NULs hidden by decoding or cut
+ * out of header values) and the answer put on the connection with the headers every response
  * carries. server.c runs the connection; this file only reads and writes
  * it. Everything outside api/http/ sees no libmicrohttpd type.
  */
@@ -85,4 +85,65 @@ wire_sizes(struct MHD_Connection *c, size_t *url_bytes, int *query_nuls,
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, count_nul,
 	    query_nuls);
 	MHD_get_connection_values(c, MHD_HEADER_KIND, add_size, header_bytes);
+}
+
+/*
+ * libmicrohttpd 0.9.75 cuts a header value at a NUL byte without a word.
+ * The request head is still in the connection's memory as it came, each
+ * CR, LF and header colon overwritten with a NUL, and every header points
+ * into it: walking the headers in order, each must start where the line
+ * before ended (one byte later after a CRLF), and the head must end right
+ * after the last. Bytes left over are what a NUL hid. (A NUL just before
+ * a bare LF looks like a CR and goes unseen; it hides nothing.) A folded
+ * header line (obs-fold) fails this too, which RFC 9112 5.2 allows.
+ */
+struct head_walk {
+	const char *p, *end;
+	int bad;
+};
+
+static enum MHD_Result
+walk_header(void *cls, enum MHD_ValueKind kind, const char *name,
+    const char *value)
+{
+	struct head_walk *w = cls;
+	const char *q;
+
+	(void)kind;
+	if (name == w->p + 1 && w->p < w->end && *w->p == '\0')
+		w->p++;
+	if (name != w->p || value == NULL)
+		goto bad;
+	for (q = name + strlen(name) + 1;
+	     q < w->end && q < value && (*q == ' ' || *q == '\t'); q++)
+		;
+	if (q != value || (w->p = value + strlen(value) + 1) > w->end)
+		goto bad;
+	return MHD_YES;
+bad:
+	w->bad = 1;
+	return MHD_NO;
+}
+
+int
+wire_head_clean(struct MHD_Connection *c, const char *method,
+    const char *version)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct head_walk w;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (ci == NULL)
+		return 0;
+	w.p = version + strlen(version) + 1;
+	w.end = method + ci->header_size;
+	w.bad = 0;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, walk_header, &w);
+	/* What is left: the LF of a CRLF, then the empty line. */
+	if (w.bad || w.p >= w.end || w.end - w.p > 3)
+		return 0;
+	for (; w.p < w.end; w.p++)
+		if (*w.p != '\0')
+			return 0;
+	return 1;
 }

@@ -1,5 +1,6 @@
-/* The limits the headers decide, without a connection: URL and header
- * sizes, request ids, a route's body cap and media type. */
+/* The limits the headers decide, without a connection: the request
+ * target's raw form, URL and header sizes, request ids, a route's body cap
+ * and media type. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,6 +67,28 @@ test_head(void **state)
 	assert_int_equal(limits_head(r, 10, 0, 16385), -1);
 	assert_int_equal(r->fail.status, 431);
 	assert_string_equal(r->fail.code, "headers_too_large");
+}
+
+static void
+test_target(void **state)
+{
+	static const char *const good[] = { "/", "/healthz", "/%68ealthz",
+		"/a%2Fb", "/a%7e%7E", "/t%C3%AAn", "/x?q=1", "/x?q=%zz",
+		"/x?q=%", "/x?q=%00", "/x?", "/\xe1\xba\xa2nh", "*", NULL };
+	static const char *const bad[] = { "/healthz%00x", "/%00", "/a%",
+		"/a%2", "/a%zz", "/a%g0", "/a%0g", "/a%%30", "/a b", "/a\tb",
+		"/a\x01", "/a\x7f", "/a\r\n", "/x?q=\x01", "/x?q= ", "", NULL };
+	const char *const *p;
+
+	(void)state;
+	for (p = good; *p != NULL; p++)
+		if (limits_target(*p) != NULL)
+			fail_msg("%s refused: %s", *p, limits_target(*p));
+	for (p = bad; *p != NULL; p++)
+		if (limits_target(*p) == NULL)
+			fail_msg("%s taken", *p);
+	assert_non_null(limits_target(NULL));
+	assert_string_equal(limits_target("/x%00"), "an escaped NUL (%00)");
 }
 
 static void
@@ -167,6 +190,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
+		cmocka_unit_test(test_target),
 		cmocka_unit_test(test_request_id),
 		cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
 		cmocka_unit_test(test_json_type),

