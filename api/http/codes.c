@@ -68,6 +68,8 @@ const struct problem_code codes_list[] = {
 	{ "too_many_attempts", 429, "Too many sign-in attempts" },
 	{ "headers_too_large", 431, "Request headers too large" },
 	{ "internal", 500, "Internal error" },
+	{ "unsupported_transfer_encoding", 501,
+	    "Transfer coding not implemented" },
 	{ "database_unavailable", 503, "Database unavailable" },
 	{ "not_migrated", 503, "Database not migrated" },
 	{ "busy", 503, "Server busy" },

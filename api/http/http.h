@@ -184,6 +184,13 @@ const char *limits_target(const char *target);
  * measured; else 0. */
 int limits_head(struct req *, size_t url_bytes, int query_nuls,
     size_t header_bytes);
+/* The Transfer-Encoding of a request (te: its value, lines: how many
+ * Transfer-Encoding lines came, 0 for none): 0 when the body can be read
+ * (chunked alone, or no coding); else -1 with 501 for codings that are not
+ * implemented, 400 for a malformed value, a second line, a Content-Length
+ * beside it or an HTTP/1.0 request. */
+int limits_transfer_coding(struct req *, const char *te, int lines,
+    int has_length, int http10);
 /* True when a client's X-Request-Id may be kept: 1 to 64 of
  * [A-Za-z0-9._:-]. */
 int limits_request_id(const char *);
@@ -253,6 +260,8 @@ int wire_reply(struct MHD_Connection *, struct req *r, int close);
  * values that hide a NUL, to *header_bytes the size of the headers. */
 void wire_sizes(struct MHD_Connection *, size_t *url_bytes, int *query_nuls,
     size_t *header_bytes);
+/* How many header lines of the request have this name. */
+int wire_header_lines(struct MHD_Connection *, const char *name);
 /* True when no header value was cut short by a NUL byte (and no header
  * line is folded); method and version are the access handler's. */
 int wire_head_clean(struct MHD_Connection *, const char *method,

@@ -40,6 +40,121 @@ limits_target(const char *t)
 	return NULL;
 }
 
+/* RFC 9110 tchar. */
+static int
+is_tchar(int c)
+{
+	return c > 0 && c < 0x7f &&
+	    (isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Skips a token at *p; returns its length (0: none). */
+static size_t
+token(const char **p)
+{
+	const char *s = *p;
+
+	while (is_tchar((unsigned char)**p))
+		(*p)++;
+	return (size_t)(*p - s);
+}
+
+/* Skips a quoted-string at *p; 0, or -1 when it is malformed. */
+static int
+quoted(const char **p)
+{
+	const char *s = *p + 1;
+
+	for (; *s != '"'; s++) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		else if (*s == '\0' ||
+		    ((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return -1;
+	}
+	*p = s + 1;
+	return 0;
+}
+
+static void
+ows(const char **p)
+{
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+}
+
+/*
+ * Counts the codings of a Transfer-Encoding value (RFC 9112 6.1: a list of
+ * tokens, each with ;name=value parameters; empty elements are allowed);
+ * *only_chunked says it is chunked alone, without parameters. -1 when the
+ * value is malformed.
+ */
+static int
+codings(const char *s, int *only_chunked)
+{
+	const char *name;
+	size_t n;
+	int count = 0, plain = 0;
+
+	*only_chunked = 0;
+	for (;;) {
+		ows(&s);
+		if (*s == ',') {
+			s++;
+			continue;
+		}
+		if (*s == '\0')
+			break;
+		name = s;
+		if ((n = token(&s)) == 0)
+			return -1;
+		count++;
+		plain = n == 7 && strncasecmp(name, "chunked", 7) == 0;
+		for (ows(&s); *s == ';'; ows(&s)) {
+			s++;
+			ows(&s);
+			plain = 0;
+			if (token(&s) == 0 || *s++ != '=')
+				return -1;
+			if (*s == '"' ? quoted(&s) == -1 : token(&s) == 0)
+				return -1;
+		}
+		if (*s != ',' && *s != '\0')
+			return -1;
+	}
+	*only_chunked = count == 1 && plain;
+	return count;
+}
+
+int
+limits_transfer_coding(struct req *r, const char *te, int lines, int has_length,
+    int http10)
+{
+	int n, only_chunked;
+
+	if (lines == 0)
+		return 0;
+	/* As nginx: a body whose framing two programs could read otherwise
+	 * is refused, not guessed at. */
+	if (lines > 1)
+		return req_fail(r, 400, "invalid_header",
+		    "Transfer-Encoding is sent more than once");
+	if (has_length)
+		return req_fail(r, 400, "invalid_header",
+		    "Transfer-Encoding and Content-Length are both sent");
+	if (http10)
+		return req_fail(r, 400, "invalid_header",
+		    "an HTTP/1.0 request cannot have a Transfer-Encoding");
+	/* What libmicrohttpd reads as chunked: the word alone. */
+	if (te != NULL && strcasecmp(te, "chunked") == 0)
+		return 0;
+	if (te == NULL || (n = codings(te, &only_chunked)) <= 0 || only_chunked)
+		return req_fail(r, 400, "invalid_header",
+		    "Transfer-Encoding is malformed; send chunked");
+	return req_fail(r, 501, "unsupported_transfer_encoding",
+	    "only the chunked transfer coding is implemented");
+}
+
 int
 limits_head(struct req *r, size_t url_bytes, int query_nuls, size_t header_bytes)
 {

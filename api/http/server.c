@@ -92,11 +92,14 @@ finish(struct conn_req *cr)
 /*
  * The request's framing, before anything else is read from it: a header
  * value cut by a NUL byte, a request target that is malformed or was cut
- * by one. Answered at once, and the connection is closed: what follows on
- * it cannot be trusted.
+ * by one, a body whose end the server cannot find (a transfer coding other
+ * than chunked, which libmicrohttpd would wait on until the timeout).
+ * Answered at once, and the connection is closed: what follows on it
+ * cannot be trusted.
  */
 static int
-framing(struct conn_req *cr, const char *method, const char *version)
+framing(struct conn_req *cr, const char *method, const char *version,
+    const char *cl, const char *te)
 {
 	struct req *r = &cr->r;
 
@@ -110,6 +113,12 @@ framing(struct conn_req *cr, const char *method, const char *version)
 	if (cr->target_bad != NULL)
 		return req_fail(r, 400, "invalid_path",
 		    "the request target holds %s", cr->target_bad);
+	if (limits_transfer_coding(r, te,
+		te == NULL ?
+		    0 :
+		    wire_header_lines(cr->c, MHD_HTTP_HEADER_TRANSFER_ENCODING),
+		cl != NULL, strcmp(version, MHD_HTTP_VERSION_1_0) == 0) == -1)
+		return -1;
 	cr->early = 0;
 	return 0;
 }
@@ -142,7 +151,7 @@ begin(struct conn_req *cr, const char *url, const char *method,
 	cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	te = req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	cr->has_body = (cl != NULL && strcmp(cl, "0") != 0) || te != NULL;
-	if (framing(cr, method, version) == -1)
+	if (framing(cr, method, version, cl, te) == -1)
 		return -1;
 
 	/* An unknown method is answered before the sizes, as it always was. */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <microhttpd.h>
 
@@ -85,6 +86,31 @@ wire_sizes(struct MHD_Connection *c, size_t *url_bytes, int *query_nuls,
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, count_nul,
 	    query_nuls);
 	MHD_get_connection_values(c, MHD_HEADER_KIND, add_size, header_bytes);
+}
+
+struct lines {
+	const char *name;
+	int n;
+};
+
+static enum MHD_Result
+count_line(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+	struct lines *l = cls;
+
+	(void)kind;
+	(void)v;
+	l->n += strcasecmp(k, l->name) == 0;
+	return MHD_YES;
+}
+
+int
+wire_header_lines(struct MHD_Connection *c, const char *name)
+{
+	struct lines l = { name, 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_line, &l);
+	return l.n;
 }
 
 /*

@@ -171,5 +171,67 @@ class HeaderValues(unittest.TestCase):
         self.assertEqual(statuses, [200, 401, 200, 200], out[:2000])
 
 
+# --- transfer codings ------------------------------------------------------------
+
+def sign_in_head(*lines, version="HTTP/1.1"):
+    return head("/api/v1/auth/token", "Content-Type: application/json",
+                *lines, method="POST", version=version)
+
+
+class TransferCoding(unittest.TestCase):
+    """A body whose length the server cannot know is refused at once, not
+    waited for until the inactivity timeout."""
+
+    def check_refused(self, req, status, code):
+        r = raw(req, timeout=3)
+        self.assertLess(r.elapsed, 2.0, "answered only after %.1f s"
+                        % r.elapsed)
+        problem(self, r, status, code)
+        self.assertEqual(r.headers.get("Connection"), "close", r.describe())
+
+    def test_unknown_codings_501(self):
+        for te in ("gzip", "chunked, gzip", "gzip, chunked", "identity",
+                   "deflate", "GZIP", "chunked;ext=1", "x-custom"):
+            with self.subTest(te=te):
+                self.check_refused(sign_in_head("Transfer-Encoding: " + te)
+                                   + b"0\r\n\r\n", 501,
+                                   "unsupported_transfer_encoding")
+        alive(self)
+
+    def test_malformed_framing_400(self):
+        body = b'{"username":"x","password":"y"}'
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        cases = [
+            ("empty", sign_in_head("Transfer-Encoding:") + chunked),
+            ("not a token", sign_in_head("Transfer-Encoding: chun ked")
+             + chunked),
+            ("quoted", sign_in_head('Transfer-Encoding: "chunked"') + chunked),
+            ("trailing comma", sign_in_head("Transfer-Encoding: chunked,")
+             + chunked),
+            ("with Content-Length",
+             sign_in_head("Transfer-Encoding: chunked",
+                          "Content-Length: %d" % len(body)) + chunked),
+            ("twice", sign_in_head("Transfer-Encoding: chunked",
+                                   "Transfer-Encoding: chunked") + chunked),
+            ("HTTP/1.0", sign_in_head("Transfer-Encoding: chunked",
+                                      version="HTTP/1.0") + chunked),
+        ]
+        for what, req in cases:
+            with self.subTest(what=what):
+                self.check_refused(req, 400, "invalid_header")
+        alive(self)
+
+    def test_chunked_is_still_read(self):
+        acct = harness.demo_account("viewer")
+        for te in ("chunked", "Chunked"):
+            with self.subTest(te=te):
+                body = json.dumps({"username": acct["username"],
+                                   "password": "wrong-" + tag()}).encode()
+                r = raw(sign_in_head("Transfer-Encoding: " + te) +
+                        b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body),
+                        timeout=10)
+                problem(self, r, 401, "invalid_grant")
+
+
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)

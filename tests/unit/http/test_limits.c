@@ -91,6 +91,56 @@ test_target(void **state)
 	assert_string_equal(limits_target("/x%00"), "an escaped NUL (%00)");
 }
 
+/* limits_transfer_coding's status (0 when the body can be read). */
+static int
+te(struct req *r, const char *value, int lines, int length, int http10)
+{
+	int rc, status;
+
+	req_clear_failure(r);
+	rc = limits_transfer_coding(r, value, lines, length, http10);
+	status = r->fail.status;
+	assert_int_equal(rc, status == 0 ? 0 : -1);
+	return status;
+}
+
+static void
+test_transfer_coding(void **state)
+{
+	static const char *const not_implemented[] = { "gzip", "GZIP",
+		"identity", "deflate", "chunked, gzip", "gzip, chunked",
+		"gzip,chunked", "chunked;ext=1", "chunked; a=\"b c\"",
+		"x-custom", "gzip ;q=1", ", gzip", NULL };
+	static const char *const malformed[] = { "", " ", ",", "chunked,",
+		", chunked", "chunked ", "\"chunked\"", "chun ked", "chunked;",
+		"chunked;a", "chunked;a=", "chunked;a=\"b", "gzip/1", "gzip;=1",
+		"ch\x01unked", NULL };
+	struct req *r = *state;
+	const char *const *p;
+
+	assert_int_equal(te(r, NULL, 0, 1, 0), 0);
+	assert_int_equal(te(r, NULL, 0, 0, 1), 0);
+	assert_int_equal(te(r, "chunked", 1, 0, 0), 0);
+	assert_int_equal(te(r, "Chunked", 1, 0, 0), 0);
+	for (p = not_implemented; *p != NULL; p++) {
+		if (te(r, *p, 1, 0, 0) != 501)
+			fail_msg("%s: %d", *p, r->fail.status);
+		assert_string_equal(r->fail.code,
+		    "unsupported_transfer_encoding");
+	}
+	for (p = malformed; *p != NULL; p++) {
+		if (te(r, *p, 1, 0, 0) != 400)
+			fail_msg("\"%s\": %d", *p, r->fail.status);
+		assert_string_equal(r->fail.code, "invalid_header");
+	}
+	/* Framing two programs could read otherwise. */
+	assert_int_equal(te(r, "chunked", 2, 0, 0), 400);
+	assert_int_equal(te(r, "chunked", 1, 1, 0), 400);
+	assert_int_equal(te(r, "gzip", 1, 1, 0), 400);
+	assert_int_equal(te(r, "chunked", 1, 0, 1), 400);
+	req_clear_failure(r);
+}
+
 static void
 test_request_id(void **state)
 {
@@ -191,6 +241,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 		cmocka_unit_test(test_target),
+		cmocka_unit_test_setup_teardown(test_transfer_coding, setup,
+		    teardown),
 		cmocka_unit_test(test_request_id),
 		cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
 		cmocka_unit_test(test_json_type),
