@@ -219,9 +219,12 @@ int shape_etag_matches(const char *if_none_match, const char *etag);
 /* True for media types worth compressing: JSON and text. */
 int shape_compressible(const char *content_type);
 /* A Range value (NULL: absent) against a body of len bytes: 1 with the
- * inclusive [*first, *last] of one range, -1 when it lies outside (416),
- * 0 to serve the whole body. */
+ * inclusive [*first, *last] of one range, -1 when it starts past the end
+ * (416), 0 to serve the whole body (absent, malformed or invalid). */
 int shape_range(const char *range, size_t len, size_t *first, size_t *last);
+/* True when a Range may be served under an If-Range value (NULL: absent):
+ * it names etag, a strong tag, exactly (RFC 9110 13.1.5). */
+int shape_if_range(const char *if_range, const char *etag);
 /* True for a fields= value: names of [a-z0-9_], comma-separated, <= 64. */
 int shape_fields_valid(const char *);
 /* A JSON object body trimmed to fields (an entity, or each item of a list

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <zlib.h>
 
@@ -94,7 +95,9 @@ shape_range(const char *h, size_t size, size_t *first, size_t *last)
 	unsigned long long a, b, len = size;
 	char *end;
 
-	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+	/* The unit is case-insensitive (RFC 9110 14.1). */
+	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0 ||
+	    strchr(h, ',') != NULL)
 		return 0;
 	h += 6;
 	/* Digits and one '-' only: strtoull alone would take signs and
@@ -111,14 +114,36 @@ shape_range(const char *h, size_t size, size_t *first, size_t *last)
 	} else {
 		a = strtoull(h, &end, 10);
 		b = end[1] == '\0' ? len - 1 : strtoull(end + 1, NULL, 10);
+		/* A last byte before the first is an invalid range, which is
+		 * ignored (RFC 9110 14.1.1, 14.2), not unsatisfiable. */
+		if (end[1] != '\0' && b < a)
+			return 0;
 		if (b >= len)
 			b = len - 1;
 	}
-	if (a >= len || a > b)
+	if (a >= len)
 		return -1;
 	*first = (size_t)a;
 	*last = (size_t)b;
 	return 1;
+}
+
+int
+shape_if_range(const char *h, const char *etag)
+{
+	size_t n;
+
+	if (h == NULL)
+		return 1;
+	/* The strong comparison: a weak tag on either side never matches. A
+	 * date would be compared with Last-Modified, which is never sent, so
+	 * it never matches either. */
+	if (etag == NULL || etag[0] != '"')
+		return 0;
+	n = strlen(h);
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	return n == strlen(etag) && strncmp(h, etag, n) == 0;
 }
 
 int
@@ -209,8 +234,8 @@ shape_allow(struct arena *a, unsigned allow)
 
 /*
  * Range: bytes=a-b (one range) on a GET that allows it: 206 with the slice,
- * or 416 when it lies outside. Anything else is served whole, as RFC 9110
- * allows.
+ * or 416 when it starts past the end. Anything else is served whole, as
+ * RFC 9110 allows, and so is a range whose If-Range no longer holds.
  */
 static void
 apply_range(struct req *r)
@@ -268,7 +293,8 @@ shape_response(struct req *r, const void **bodyp, size_t *lenp, int *gzp)
 	if (r->fail.status == 0 && r->ranges && r->method == M_GET &&
 	    r->status == 200) {
 		req_header_add(r, "Accept-Ranges", "bytes");
-		if (!shape_etag_matches(inm, r->etag))
+		if (!shape_etag_matches(inm, r->etag) &&
+		    shape_if_range(req_header(r, "If-Range"), r->etag))
 			apply_range(r);
 	}
 	if (r->fail.status == 0 && r->status == 0)

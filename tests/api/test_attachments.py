@@ -716,6 +716,46 @@ class Ranges(unittest.TestCase):
                 if r.status == 200:
                     self.assertEqual(r.body, self.data)
 
+    def test_invalid_ranges_are_ignored(self):
+        # RFC 9110 14.1.1: a last byte before the first makes the range
+        # invalid, and an invalid range is ignored: the whole file.
+        for rng in ("bytes=5-2", "bytes=999-0", "bytes=5000-10"):
+            with self.subTest(range=rng):
+                r = self.get(rng, 200)
+                self.assertEqual(r.body, self.data)
+                self.assertIsNone(r.headers.get("Content-Range"))
+
+    def test_the_unit_is_case_insensitive(self):
+        for rng, first in (("BYTES=0-9", 0), ("Bytes=-10", 990)):
+            with self.subTest(range=rng):
+                r = self.get(rng)
+                self.assertEqual(r.body, self.data[first:first + 10])
+
+    def test_if_range(self):
+        etag = '"%s"' % sha(self.data)
+        # The ETag the phone kept still holds: the rest of the file.
+        r = ok(download("officer", self.aid, {"Range": "bytes=600-",
+                                              "If-Range": etag}), 206)
+        self.assertEqual(r.body, self.data[600:])
+        self.assertEqual(r.headers.get("Content-Range"), "bytes 600-999/1000")
+        # Another version, a weak tag or a date (no Last-Modified is sent):
+        # the whole file, never a slice of something else.
+        near = etag[:-2] + ("1" if etag[-2] == "0" else "0") + '"'
+        for cond in ('"%s"' % sha(b"before"), "W/" + etag, near,
+                     "Tue, 01 Dec 2026 10:00:00 GMT"):
+            with self.subTest(if_range=cond):
+                r = ok(download("officer", self.aid, {
+                    "Range": "bytes=600-", "If-Range": cond}), 200)
+                self.assertEqual(r.body, self.data)
+                self.assertIsNone(r.headers.get("Content-Range"))
+        # Not even a 416: the condition fails first.
+        r = ok(download("officer", self.aid, {"Range": "bytes=5000-",
+                                              "If-Range": '"stale"'}), 200)
+        self.assertEqual(r.body, self.data)
+        # Without Range, If-Range changes nothing.
+        r = ok(download("officer", self.aid, {"If-Range": '"stale"'}), 200)
+        self.assertEqual(r.body, self.data)
+
     def test_head(self):
         r = ok(call("officer", "HEAD", "/api/v1/attachments/" + self.aid))
         self.assertEqual(r.body, b"")

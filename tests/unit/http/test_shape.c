@@ -1,5 +1,6 @@
-/* Response shaping without a connection: byte ranges, ETag comparison,
- * Accept-Encoding, gzip, fields= validation and trimming, Allow. */
+/* Response shaping without a connection: byte ranges and If-Range, ETag
+ * comparison, Accept-Encoding, gzip, fields= validation and trimming,
+ * Allow. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,6 +94,65 @@ test_range_malformed_ignored(void **state)
 		assert_int_equal(range(*p, 1000, &a, &b), 0);
 		assert_int_equal(a, -1);
 	}
+}
+
+static void
+test_range_invalid_ignored_not_416(void **state)
+{
+	static const char *const invalid[] = { "bytes=5-2", "bytes=999-0",
+		"bytes=1-0", "bytes=5000-10", "bytes=2000-1000", NULL };
+	const char *const *p;
+	long a, b;
+
+	(void)state;
+	/* RFC 9110 14.1.1: last < first is invalid, and an invalid range is
+	 * ignored; only a valid one starting past the end is 416. */
+	for (p = invalid; *p != NULL; p++) {
+		if (range(*p, 1000, &a, &b) != 0)
+			fail_msg("%s is not ignored", *p);
+		assert_int_equal(a, -1);
+	}
+	assert_int_equal(range("bytes=5-5", 1000, &a, &b), 1);
+	assert_int_equal(range("bytes=1000-1000", 1000, &a, &b), -1);
+	assert_int_equal(range("bytes=5000-6000", 1000, &a, &b), -1);
+}
+
+static void
+test_range_unit_case_insensitive(void **state)
+{
+	long a, b;
+
+	(void)state;
+	assert_int_equal(range("BYTES=0-9", 1000, &a, &b), 1);
+	assert_int_equal(b, 9);
+	assert_int_equal(range("Bytes=-10", 1000, &a, &b), 1);
+	assert_int_equal(a, 990);
+	assert_int_equal(range("bYtEs=990-", 1000, &a, &b), 1);
+	assert_int_equal(b, 999);
+	assert_int_equal(range("byte=0-9", 1000, &a, &b), 0);
+	assert_int_equal(range("bytesx=0-9", 1000, &a, &b), 0);
+}
+
+static void
+test_if_range(void **state)
+{
+	(void)state;
+	assert_true(shape_if_range(NULL, "\"abc\""));
+	assert_true(shape_if_range(NULL, NULL));
+	assert_true(shape_if_range("\"abc\"", "\"abc\""));
+	assert_true(shape_if_range("\"abc\"  ", "\"abc\""));
+	/* The strong comparison: W/ on either side never matches. */
+	assert_false(shape_if_range("W/\"abc\"", "\"abc\""));
+	assert_false(shape_if_range("\"abc\"", "W/\"abc\""));
+	assert_false(shape_if_range("W/\"abc\"", "W/\"abc\""));
+	assert_false(shape_if_range("\"abd\"", "\"abc\""));
+	assert_false(shape_if_range("\"ab\"", "\"abc\""));
+	assert_false(shape_if_range("\"abc\", \"x\"", "\"abc\""));
+	assert_false(shape_if_range("abc", "\"abc\""));
+	assert_false(shape_if_range("", "\"abc\""));
+	assert_false(shape_if_range("\"abc\"", NULL));
+	/* No Last-Modified is sent: a date never matches. */
+	assert_false(shape_if_range("Tue, 01 Dec 2026 10:00:00 GMT", "\"abc\""));
 }
 
 static void
@@ -324,6 +384,9 @@ main(void)
 		cmocka_unit_test(test_range_suffix_and_open_ended),
 		cmocka_unit_test(test_range_out_of_range_416),
 		cmocka_unit_test(test_range_malformed_ignored),
+		cmocka_unit_test(test_range_invalid_ignored_not_416),
+		cmocka_unit_test(test_range_unit_case_insensitive),
+		cmocka_unit_test(test_if_range),
 		cmocka_unit_test(test_etag_strong_and_weak),
 		cmocka_unit_test(test_etag_lists_star_and_absence),
 		cmocka_unit_test(test_accept_encoding),
