@@ -234,8 +234,8 @@ if_match(struct req *r)
 		    "send If-Match with the ETag of the version you changed");
 		return NULL;
 	}
-	if (strncmp(h, "W/", 2) == 0)
-		h += 2;
+	/* The strong comparison (RFC 9110 13.1.1): a weak tag, W/"3", names
+	 * no version and never matches. */
 	n = strlen(h);
 	if (n < 3 || n > 12 || h[0] != '"' || h[n - 1] != '"' ||
 	    strspn(h + 1, "0123456789") != n - 2) {

@@ -150,7 +150,8 @@ int check_locked(struct req *, struct dbres *cur, const char *version,
     const char *what);
 /* Replies row 0 (version, json) with its ETag, or 404 naming what. */
 int reply_entity(struct req *, struct dbres *, int status, const char *what);
-/* The version that If-Match names (arena memory), or NULL after 428/412. */
+/* The version that If-Match names as a strong tag, "3" (arena memory), or
+ * NULL after 428/412. */
 const char *if_match(struct req *);
 
 /* tx.c */

@@ -233,5 +233,29 @@ class TransferCoding(unittest.TestCase):
                 problem(self, r, 401, "invalid_grant")
 
 
+# --- preconditions -----------------------------------------------------------------
+
+class Preconditions(unittest.TestCase):
+
+    def test_if_match_compares_strongly(self):
+        r = harness.call("admin", "POST", "/api/v1/units", body={
+            "parent_id": U["thon-3"], "kind": "office", "code": "to-" + tag(),
+            "name": "Tổ tự quản"})
+        self.assertEqual(r.status, 201, r.describe())
+        path = "/api/v1/units/" + r.json()["id"]
+        self.assertEqual(r.headers.get("ETag"), '"1"')
+        # RFC 9110 13.1.1: If-Match uses the strong comparison, and a weak
+        # tag never matches.
+        for weak in ('W/"1"', 'w/"1"'):
+            with self.subTest(if_match=weak):
+                x = harness.call("admin", "PATCH", path, body={"name": "Yếu"},
+                                 headers={"If-Match": weak})
+                harness.expect_problem(self, x, 412, "precondition_failed")
+        x = harness.call("admin", "PATCH", path, body={"name": "Mạnh"},
+                         headers={"If-Match": '"1"'})
+        self.assertEqual(x.status, 200, x.describe())
+        self.assertEqual(x.json()["name"], "Mạnh")
+
+
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)
