@@ -213,8 +213,9 @@ unsigned char *shape_gzip(struct arena *a, const void *src, size_t len,
 void static_body_init(struct static_body *, const unsigned char *, size_t);
 /* True when an Accept-Encoding value (NULL: absent) takes gzip. */
 int shape_accepts_gzip(const char *accept_encoding);
-/* True when an If-None-Match value (NULL: absent) names etag or is "*";
- * the weak comparison of RFC 9110. */
+/* True when an If-None-Match value (NULL: absent) is "*" or a list of
+ * entity-tags one of which names etag by the weak comparison of RFC 9110
+ * (W/ ignored on both sides); a malformed list names nothing. */
 int shape_etag_matches(const char *if_none_match, const char *etag);
 /* True for media types worth compressing: JSON and text. */
 int shape_compressible(const char *content_type);

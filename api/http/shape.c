@@ -68,16 +68,70 @@ shape_accepts_gzip(const char *ae)
 	return 1;
 }
 
+static void
+ows(const char **p)
+{
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+}
+
+/*
+ * Skips the entity-tag at *p (RFC 9110 8.8.3: [W/] DQUOTE *etagc DQUOTE);
+ * returns its opaque tag, quotes included, with its length in *n, or NULL
+ * when there is none.
+ */
+static const char *
+entity_tag(const char **p, size_t *n)
+{
+	const char *s = *p, *o;
+
+	if (strncmp(s, "W/", 2) == 0)
+		s += 2;
+	if (*s != '"')
+		return NULL;
+	for (o = s++; *s == 0x21 || ((unsigned char)*s >= 0x23 && *s != 0x7f);
+	     s++)
+		;
+	if (*s != '"')
+		return NULL;
+	*n = (size_t)(s + 1 - o);
+	*p = s + 1;
+	return o;
+}
+
 int
 shape_etag_matches(const char *inm, const char *etag)
 {
-	if (inm == NULL || etag == NULL)
+	const char *p = etag, *mine, *o;
+	size_t mn, n;
+	int found = 0;
+
+	if (inm == NULL || etag == NULL || (mine = entity_tag(&p, &mn)) == NULL)
 		return 0;
-	if (strcmp(inm, "*") == 0)
-		return 1;
-	if (strncmp(etag, "W/", 2) == 0)
-		etag += 2;
-	return strstr(inm, etag) != NULL;
+	p = inm;
+	ows(&p);
+	if (*p == '*') {
+		p++;
+		ows(&p);
+		return *p == '\0';
+	}
+	/* A list of entity-tags, compared weakly: the opaque tags alone. A
+	 * malformed list matches nothing. */
+	for (;;) {
+		ows(&p);
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p == '\0')
+			return found;
+		if ((o = entity_tag(&p, &n)) == NULL)
+			return 0;
+		found |= n == mn && memcmp(o, mine, n) == 0;
+		ows(&p);
+		if (*p != ',' && *p != '\0')
+			return 0;
+	}
 }
 
 int

@@ -256,6 +256,22 @@ class Preconditions(unittest.TestCase):
         self.assertEqual(x.status, 200, x.describe())
         self.assertEqual(x.json()["name"], "Mạnh")
 
+    def test_if_none_match_is_a_list_of_tags(self):
+        etag = srv().request("GET", "/openapi.json").headers["ETag"]
+        opaque = etag[2:] if etag.startswith("W/") else etag
+        for inm, status in [(etag, 304), ("W/" + opaque, 304),
+                            ('"a", ' + etag, 304), ('"a",' + etag + ' , "b"',
+                                                    304),
+                            ("*", 304),
+                            ("foo" + opaque + "bar", 200),
+                            (opaque[1:-1], 200),
+                            ('"a" ' + etag, 200),
+                            ('"x' + opaque[1:], 200)]:
+            with self.subTest(inm=inm):
+                r = srv().request("GET", "/openapi.json",
+                                  headers={"If-None-Match": inm})
+                self.assertEqual(r.status, status, r.describe())
+
 
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)

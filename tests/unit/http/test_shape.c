@@ -184,6 +184,31 @@ test_etag_lists_star_and_absence(void **state)
 }
 
 static void
+test_etag_lists_parsed_not_searched(void **state)
+{
+	(void)state;
+	/* A tag is matched as a whole element of a well-formed list, not as
+	 * a substring of the header. */
+	assert_false(shape_etag_matches("foo\"7\"bar", "\"7\""));
+	assert_false(shape_etag_matches("\"x\"7\"", "\"7\""));
+	assert_false(shape_etag_matches("\"17\"", "\"7\""));
+	assert_false(shape_etag_matches("\"7\" \"8\"", "\"7\""));
+	assert_false(shape_etag_matches("\"8\", \"7\" x", "\"7\""));
+	assert_false(shape_etag_matches("7", "\"7\""));
+	assert_false(shape_etag_matches("\"7", "\"7\""));
+	assert_false(shape_etag_matches("W/ \"7\"", "\"7\""));
+	assert_false(shape_etag_matches("w/\"7\"", "\"7\""));
+	assert_false(shape_etag_matches("*, \"7\"", "\"7\""));
+	assert_false(shape_etag_matches("", "\"7\""));
+	assert_false(shape_etag_matches("\"a b\"", "\"a b\""));
+	/* Spaces around the elements and empty elements are allowed. */
+	assert_true(shape_etag_matches("  \"7\"  ", "\"7\""));
+	assert_true(shape_etag_matches(",\"8\" ,, W/\"7\",", "\"7\""));
+	assert_true(shape_etag_matches(" * ", "\"7\""));
+	assert_true(shape_etag_matches("\"t\xc3\xaan\"", "\"t\xc3\xaan\""));
+}
+
+static void
 test_accept_encoding(void **state)
 {
 	(void)state;
@@ -389,6 +414,7 @@ main(void)
 		cmocka_unit_test(test_if_range),
 		cmocka_unit_test(test_etag_strong_and_weak),
 		cmocka_unit_test(test_etag_lists_star_and_absence),
+		cmocka_unit_test(test_etag_lists_parsed_not_searched),
 		cmocka_unit_test(test_accept_encoding),
 		cmocka_unit_test(test_gzip_round_trip),
 		cmocka_unit_test(test_compressible),
