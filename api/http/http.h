@@ -175,6 +175,20 @@ extern const struct db_stmt idempotency_stmts[];
  * stored answer, another one under the key is 422, one still running 409. */
 int idempotency_run(struct req *, const char *key);
 
+/* lex.c */
+/* Pieces of field values (RFC 9110 5.6); each advances *p past what it
+ * read, and leaves it when it reads nothing. */
+int lex_tchar(int c);
+/* Skips a token; returns its length, 0 when there is none. */
+size_t lex_token(const char **p);
+/* Skips a quoted-string; 0, or -1 (*p unchanged) when there is none. */
+int lex_quoted(const char **p);
+/* Skips spaces and tabs. */
+void lex_ows(const char **p);
+/* Skips OWS ";" OWS name "=", leaving *p at the value: 1 with *name and
+ * *namelen; 0 when no ';' follows; -1 when what follows is malformed. */
+int lex_param(const char **p, const char **name, size_t *namelen);
+
 /* limits.c */
 /* Why a request target (as sent, before decoding; NULL: none) is
  * malformed — a space or control byte, or in the path a '%' not followed
@@ -211,7 +225,8 @@ unsigned char *shape_gzip(struct arena *a, const void *src, size_t len,
     size_t *outlen);
 /* Prepares a static body: computes its gzip form and ETag once. */
 void static_body_init(struct static_body *, const unsigned char *, size_t);
-/* True when an Accept-Encoding value (NULL: absent) takes gzip. */
+/* True when an Accept-Encoding value (NULL: absent) takes gzip: gzip or
+ * x-gzip with a weight above 0, or, when neither is named, "*" with one. */
 int shape_accepts_gzip(const char *accept_encoding);
 /* True when an If-None-Match value (NULL: absent) is "*" or a list of
  * entity-tags one of which names etag by the weak comparison of RFC 9110

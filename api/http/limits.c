@@ -40,49 +40,6 @@ limits_target(const char *t)
 	return NULL;
 }
 
-/* RFC 9110 tchar. */
-static int
-is_tchar(int c)
-{
-	return c > 0 && c < 0x7f &&
-	    (isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/* Skips a token at *p; returns its length (0: none). */
-static size_t
-token(const char **p)
-{
-	const char *s = *p;
-
-	while (is_tchar((unsigned char)**p))
-		(*p)++;
-	return (size_t)(*p - s);
-}
-
-/* Skips a quoted-string at *p; 0, or -1 when it is malformed. */
-static int
-quoted(const char **p)
-{
-	const char *s = *p + 1;
-
-	for (; *s != '"'; s++) {
-		if (*s == '\\' && s[1] != '\0')
-			s++;
-		else if (*s == '\0' ||
-		    ((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
-			return -1;
-	}
-	*p = s + 1;
-	return 0;
-}
-
-static void
-ows(const char **p)
-{
-	while (**p == ' ' || **p == '\t')
-		(*p)++;
-}
-
 /*
  * Counts the codings of a Transfer-Encoding value (RFC 9112 6.1: a list of
  * tokens, each with ;name=value parameters; empty elements are allowed);
@@ -92,13 +49,13 @@ ows(const char **p)
 static int
 codings(const char *s, int *only_chunked)
 {
-	const char *name;
-	size_t n;
-	int count = 0, plain = 0;
+	const char *name, *pname;
+	size_t n, pn;
+	int count = 0, plain = 0, rc;
 
 	*only_chunked = 0;
 	for (;;) {
-		ows(&s);
+		lex_ows(&s);
 		if (*s == ',') {
 			s++;
 			continue;
@@ -106,20 +63,17 @@ codings(const char *s, int *only_chunked)
 		if (*s == '\0')
 			break;
 		name = s;
-		if ((n = token(&s)) == 0)
+		if ((n = lex_token(&s)) == 0)
 			return -1;
 		count++;
 		plain = n == 7 && strncasecmp(name, "chunked", 7) == 0;
-		for (ows(&s); *s == ';'; ows(&s)) {
-			s++;
-			ows(&s);
+		while ((rc = lex_param(&s, &pname, &pn)) == 1) {
 			plain = 0;
-			if (token(&s) == 0 || *s++ != '=')
-				return -1;
-			if (*s == '"' ? quoted(&s) == -1 : token(&s) == 0)
+			if (*s == '"' ? lex_quoted(&s) == -1 :
+					lex_token(&s) == 0)
 				return -1;
 		}
-		if (*s != ',' && *s != '\0')
+		if (rc == -1 || (*s != ',' && *s != '\0'))
 			return -1;
 	}
 	*only_chunked = count == 1 && plain;

@@ -50,29 +50,82 @@ static_body_init(struct static_body *sb, const unsigned char *data, size_t len)
 	    (unsigned long long)hash_fnv1a(data, len));
 }
 
+/* A qvalue (RFC 9110 12.4.2) in thousandths, or -1 when malformed. */
+static int
+qvalue(const char **p)
+{
+	const char *s = *p;
+	int q, scale;
+
+	if (*s != '0' && *s != '1')
+		return -1;
+	q = (*s++ - '0') * 1000;
+	if (*s == '.')
+		for (s++, scale = 100; scale > 0 && isdigit((unsigned char)*s);
+		     scale /= 10)
+			q += (*s++ - '0') * scale;
+	if (q > 1000 || lex_tchar((unsigned char)*s))
+		return -1;
+	*p = s;
+	return q;
+}
+
+/*
+ * One element of Accept-Encoding at *p: a coding and its parameters, q
+ * among them anywhere. Returns its weight (0 to 1000), with the coding at
+ * *name, *n long, or -1 for a malformed element (skipped, it accepts
+ * nothing).
+ */
+static int
+coding(const char **p, const char **name, size_t *n)
+{
+	const char *pname;
+	size_t pn;
+	int q = 1000, rc;
+
+	*name = *p;
+	if ((*n = lex_token(p)) == 0)
+		return -1;
+	while ((rc = lex_param(p, &pname, &pn)) == 1) {
+		if (pn == 1 && (*pname == 'q' || *pname == 'Q')) {
+			if ((q = qvalue(p)) == -1)
+				return -1;
+		} else if (**p == '"' ? lex_quoted(p) == -1 : lex_token(p) == 0)
+			return -1;
+	}
+	return rc == -1 || (**p != ',' && **p != '\0') ? -1 : q;
+}
+
 int
 shape_accepts_gzip(const char *ae)
 {
-	const char *p, *q;
+	const char *p = ae, *name;
+	int q, gzip = -1, any = -1;
+	size_t n;
 
-	if (ae == NULL || (p = strcasestr(ae, "gzip")) == NULL)
+	if (ae == NULL)
 		return 0;
-	q = p + 4;
-	while (*q == ' ')
-		q++;
-	if (*q == ';') {
-		q = strchr(q, '=');
-		if (q != NULL && strtod(q + 1, NULL) == 0)
-			return 0;
+	for (;;) {
+		lex_ows(&p);
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p == '\0')
+			break;
+		if ((q = coding(&p, &name, &n)) == -1) {
+			p += strcspn(p, ",");
+			continue;
+		}
+		/* RFC 9110 8.4.1.3: x-gzip is gzip. The coding named beats
+		 * "*", whatever their order. */
+		if ((n == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+		    (n == 6 && strncasecmp(name, "x-gzip", 6) == 0))
+			gzip = q > gzip ? q : gzip;
+		else if (n == 1 && *name == '*')
+			any = q > any ? q : any;
 	}
-	return 1;
-}
-
-static void
-ows(const char **p)
-{
-	while (**p == ' ' || **p == '\t')
-		(*p)++;
+	return gzip >= 0 ? gzip > 0 : any > 0;
 }
 
 /*
@@ -109,16 +162,16 @@ shape_etag_matches(const char *inm, const char *etag)
 	if (inm == NULL || etag == NULL || (mine = entity_tag(&p, &mn)) == NULL)
 		return 0;
 	p = inm;
-	ows(&p);
+	lex_ows(&p);
 	if (*p == '*') {
 		p++;
-		ows(&p);
+		lex_ows(&p);
 		return *p == '\0';
 	}
 	/* A list of entity-tags, compared weakly: the opaque tags alone. A
 	 * malformed list matches nothing. */
 	for (;;) {
-		ows(&p);
+		lex_ows(&p);
 		if (*p == ',') {
 			p++;
 			continue;
@@ -128,7 +181,7 @@ shape_etag_matches(const char *inm, const char *etag)
 		if ((o = entity_tag(&p, &n)) == NULL)
 			return 0;
 		found |= n == mn && memcmp(o, mine, n) == 0;
-		ows(&p);
+		lex_ows(&p);
 		if (*p != ',' && *p != '\0')
 			return 0;
 	}

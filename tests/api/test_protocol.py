@@ -273,5 +273,22 @@ class Preconditions(unittest.TestCase):
                 self.assertEqual(r.status, status, r.describe())
 
 
+class AcceptEncoding(unittest.TestCase):
+
+    def test_codings_are_tokens_with_weights(self):
+        for ae, gz in [("gzip", True), ("GZip;Q=0.5", True),
+                       ("br;q=1, gzip;level=9;q=0.1", True),
+                       ("x-gzip", True),
+                       ("x-gzipfoo", False), ("notgzip", False),
+                       ("gzipx, deflate", False), ("gzip;foo=1;q=0", False),
+                       ("gzip;q=0.000", False), ("identity, *;q=0", False)]:
+            with self.subTest(ae=ae):
+                r = srv().request("GET", "/openapi.json",
+                                  headers={"Accept-Encoding": ae})
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.headers.get("Content-Encoding") == "gzip",
+                                 gz, r.describe())
+
+
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)

@@ -231,6 +231,32 @@ test_accept_encoding(void **state)
 }
 
 static void
+test_accept_encoding_is_a_list_of_tokens(void **state)
+{
+	static const char *const yes[] = { "gzip;level=9", "br, GZip ; Q=0.5",
+		"gzip;foo=\"a;q=0\";q=1", "gzip;q=1.000", "gzip;q=0.001",
+		" , gzip ,", "*", "*;q=0.1", "identity;q=0, *",
+		"br;q=1,gzip;q=.5x,"
+		"gzip",
+		"x-gzip;q=1", "gzip;q=0, x-gzip;q=0.2", NULL };
+	static const char *const no[] = { "x-gzipfoo", "notgzip", "gzipx",
+		"gzip-x", "gzip;foo=1;q=0", "gzip;q=0;foo=1", "gzip;q=0.000",
+		"br;q=1, gzip;q=0", "gzip;q=0, *", "*;q=0", "identity, *;q=0",
+		"gzip;q=2", "gzip;q=1.5", "gzip;q=0.0001", "gzip;q=abc",
+		"gzip;q", "gzip;=1", "gzip foo", "gz ip", "\"gzip\"",
+		"g\x01zip", "deflate;q=1, br", NULL };
+	const char *const *p;
+
+	(void)state;
+	for (p = yes; *p != NULL; p++)
+		if (!shape_accepts_gzip(*p))
+			fail_msg("%s does not take gzip", *p);
+	for (p = no; *p != NULL; p++)
+		if (shape_accepts_gzip(*p))
+			fail_msg("%s takes gzip", *p);
+}
+
+static void
 test_gzip_round_trip(void **state)
 {
 	struct arena *a = arena_new();
@@ -416,6 +442,7 @@ main(void)
 		cmocka_unit_test(test_etag_lists_star_and_absence),
 		cmocka_unit_test(test_etag_lists_parsed_not_searched),
 		cmocka_unit_test(test_accept_encoding),
+		cmocka_unit_test(test_accept_encoding_is_a_list_of_tokens),
 		cmocka_unit_test(test_gzip_round_trip),
 		cmocka_unit_test(test_compressible),
 		cmocka_unit_test(test_fields_valid),
