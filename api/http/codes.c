@@ -55,6 +55,7 @@ const struct problem_code codes_list[] = {
 	{ "empty_patch", 422, "Change without changes" },
 	{ "invalid_reference", 422, "Reference to nothing" },
 	{ "idempotency_key_reused", 422, "Idempotency-Key reused" },
+	{ "extension_mismatch", 422, "Extension does not fit the file" },
 	{ "invalid_document", 422, "Invalid plan document" },
 	{ "amendment_required", 422, "Amendment reason required" },
 	{ "not_owed", 422, "Nothing owed" },

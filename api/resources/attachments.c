@@ -100,29 +100,12 @@ sniff(const char *declared, const unsigned char *p, size_t n)
 	return NULL;
 }
 
-/* A file name: 1 to 255 bytes of UTF-8 without path or control characters. */
+/* A file name: 1 to 255 bytes of UTF-8 without path, control or invisible
+ * formatting characters (filename.c). */
 static int
 valid_filename(const char *s)
 {
-	size_t n = strlen(s);
-	json_t *probe;
-
-	if (n == 0 || n > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '/' ||
-		    *s == '\\')
-			return 0;
-		/* C1 controls, U+0080 to U+009F, are C2 80 to C2 9F. */
-		if ((unsigned char)s[0] == 0xc2 &&
-		    (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f)
-			return 0;
-	}
-	/* jansson checks the UTF-8. */
-	if ((probe = json_string(s - n)) == NULL)
-		return 0;
-	json_decref(probe);
-	return 1;
+	return filename_invalid(s) == NULL;
 }
 
 struct upload {
@@ -189,9 +172,8 @@ attachment_accept(struct req *r, const char **filename, const char **type)
 {
 	*filename = req_query(r, "filename");
 	if (*filename == NULL || !valid_filename(*filename)) {
-		req_field_error(r, "filename", "format",
-		    "filename is the file's "
-		    "name, 1 to 255 bytes of UTF-8 without / or \\\\");
+		req_field_error(r, "filename", "format", "filename %s",
+		    *filename ? filename_invalid(*filename) : "is required");
 		return req_fail(r, 400, "invalid_query",
 		    "a query parameter is invalid");
 	}
@@ -205,6 +187,15 @@ attachment_accept(struct req *r, const char **filename, const char **type)
 		    "the file must "
 		    "be a PDF, JPEG, PNG, WebP, Word or Excel document, sent with "
 		    "its own Content-Type");
+	if (!filename_fits(*filename, *type)) {
+		req_field_error(r, "filename", "extension",
+		    "filename must end "
+		    "in .%s for a file of type %s",
+		    filename_extension(*type), *type);
+		return req_fail(r, 422, "extension_mismatch",
+		    "the file name's "
+		    "extension does not fit the file");
+	}
 	return 0;
 }
 

@@ -115,6 +115,17 @@ int no_fields(struct req *);
 /* 422 empty_patch when a PATCH body holds nothing but amendment_reason. */
 int only_reason(struct req *, json_t *body);
 
+/* filename.c */
+/* Why name cannot be an attachment's file name (1 to 255 bytes of UTF-8
+ * without / \ . .. control or invisible formatting characters), as the
+ * end of a sentence "the name ..."; NULL when it can. */
+const char *filename_invalid(const char *name);
+/* True when name ends in an extension of type (a media type attachments.c
+ * stores), in any case: .jpg or .jpeg for image/jpeg. */
+int filename_fits(const char *name, const char *type);
+/* The usual extension of type, without the dot; NULL for another type. */
+const char *filename_extension(const char *type);
+
 /* reply.c */
 /* db_exec for a list: a cast failure caused by a forged cursor is 400. */
 struct dbres *page_exec(struct req *, const char *stmt, int n,
@@ -397,9 +408,10 @@ extern const struct db_stmt attachments_stmts[];
 int attachments_upload(struct req *);
 int attachments_list(struct req *);
 int attachments_get(struct req *);
-/* For an evidence upload: checks the filename query parameter and that the
- * body's first bytes are of its allowed Content-Type; sets *filename and
- * *type. Returns 0, or -1 after failing the request (400 or 415). */
+/* For an evidence upload: checks the filename query parameter, that the
+ * body's first bytes are of its allowed Content-Type and that the name
+ * ends in that type's extension; sets *filename and *type. Returns 0, or
+ * -1 after failing the request (400, 415 or 422). */
 int attachment_accept(struct req *, const char **filename, const char **type);
 
 /* models.c */

@@ -441,9 +441,48 @@ class Types(unittest.TestCase):
                                        {"filename": "format"})
                 self.assertEqual(attachment_rows(self.sid, data), 0)
 
+    def test_invisible_formatting_characters_in_names_400(self):
+        # Unicode's format characters (Cf) change how a name reads without
+        # showing: U+202E makes "ảnh\u202egpj.exe" look like "ảnhexe.jpg".
+        for name in ("ảnh\u202egpj.exe.pdf", "a\u202ab.pdf", "a\u2066b.pdf",
+                     "a\u2069b.pdf", "a\u200eb.pdf", "a\u200fb.pdf",
+                     "a\u061cb.pdf", "a\u200bb.pdf", "a\ufeffb.pdf",
+                     "a\u00adb.pdf", "a\U000e0041b.pdf", "a\u2028b.pdf"):
+            with self.subTest(name=ascii(name)):
+                data = pdf(600)
+                harness.expect_problem(self, upload("officer", self.sid, data,
+                                                    PDF, name),
+                                       400, "invalid_query",
+                                       {"filename": "format"})
+                self.assertEqual(attachment_rows(self.sid, data), 0)
+
+    def test_the_extension_must_fit_the_type_422(self):
+        cases = [(png(), "image/png", "ảnh.jpg"), (png(), "image/png",
+                                                  "ảnh.png.exe"),
+                 (png(), "image/png", "ảnh"), (png(), "image/png", "ảnh."),
+                 (jpeg(), "image/jpeg", "ảnh.png"),
+                 (pdf(600), PDF, "biên bản.docx"),
+                 (zipped(), DOCX, "a.xlsx"), (ole(), "application/msword",
+                                              "a.docx")]
+        for data, ctype, name in cases:
+            with self.subTest(ctype=ctype, name=name):
+                doc = harness.expect_problem(self, upload(
+                    "officer", self.sid, data, ctype, name), 422,
+                    "extension_mismatch", {"filename": "extension"})
+                self.assertIn(".", doc["errors"][0]["message"])
+                self.assertEqual(attachment_rows(self.sid, data), 0)
+        # Any case, and both names of JPEG.
+        for data, ctype, name in ((png(), "image/png", "ẢNH.PNG"),
+                                  (jpeg(), "image/jpeg", "a.jpeg"),
+                                  (jpeg(), "image/jpeg", "a.JPG")):
+            with self.subTest(ctype=ctype, name=name):
+                self.assertEqual(stored(upload("officer", self.sid, data,
+                                               ctype, name))["filename"],
+                                 name)
+
     def test_names_at_the_limit_and_unusual_characters(self):
         names = ["a" * 251 + ".pdf",                 # 255 bytes
-                 "ệ" * 85,                            # 255 bytes, 85 chars
+                 "ệ" * 83 + "ab.pdf",                 # 255 bytes, 89 chars
                  'Ảnh "hiện trường"; thôn 1 & 2 %20 +.pdf',
                  "báo cáo (bản cuối) [v2] 100%.pdf",
                  "ðŸ™‚ 😀 日本.pdf"]

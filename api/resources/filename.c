@@ -1,0 +1,162 @@
+/*
+ * Attachment file names: what a name may hold, and which extensions each
+ * stored type goes by. A name is shown to other people (in lists, in the
+ * Content-Disposition of a download, on a desktop that opens it by its
+ * extension), so it may not hide characters that change how it reads nor
+ * claim a type the bytes are not. Pure checks; attachments.c applies them.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "resources/resources.h"
+
+/*
+ * Unicode's format characters (general category Cf, Unicode 15): the
+ * bidirectional controls (U+202A-202E, U+2066-2069, U+200E/F, U+061C) that
+ * show "gpj.exe" as "exe.jpg", the zero-width ones, the tags. Then the line
+ * and paragraph separators, which break a name over lines.
+ */
+static const struct {
+	uint32_t first, last;
+} hidden[] = {
+	{ 0x00ad, 0x00ad },
+	{ 0x0600, 0x0605 },
+	{ 0x061c, 0x061c },
+	{ 0x06dd, 0x06dd },
+	{ 0x070f, 0x070f },
+	{ 0x0890, 0x0891 },
+	{ 0x08e2, 0x08e2 },
+	{ 0x180e, 0x180e },
+	{ 0x200b, 0x200f },
+	{ 0x2028, 0x202e },
+	{ 0x2060, 0x2064 },
+	{ 0x2066, 0x206f },
+	{ 0xfeff, 0xfeff },
+	{ 0xfff9, 0xfffb },
+	{ 0x110bd, 0x110bd },
+	{ 0x110cd, 0x110cd },
+	{ 0x13430, 0x1343f },
+	{ 0x1bca0, 0x1bca3 },
+	{ 0x1d173, 0x1d17a },
+	{ 0xe0001, 0xe0001 },
+	{ 0xe0020, 0xe007f },
+};
+
+/* The extensions of each type the server stores (attachments.c), the
+ * first one named in messages. */
+static const struct {
+	const char *type;
+	const char *ext[2];
+} extensions[] = {
+	{ "application/pdf", { "pdf", NULL } },
+	{ "image/jpeg", { "jpg", "jpeg" } },
+	{ "image/png", { "png", NULL } },
+	{ "image/webp", { "webp", NULL } },
+	{ "application/vnd.openxmlformats-officedocument.wordprocessingml."
+	  "document",
+	    { "docx", NULL } },
+	{ "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	    { "xlsx", NULL } },
+	{ "application/msword", { "doc", NULL } },
+	{ "application/vnd.ms-excel", { "xls", NULL } },
+};
+
+/* Decodes one UTF-8 character at *s; -1 when it is not well-formed
+ * (overlong, a surrogate, past U+10FFFF, cut short). */
+static int32_t
+utf8_next(const unsigned char **s)
+{
+	const unsigned char *p = *s;
+	uint32_t c, min;
+	int n, i;
+
+	if (p[0] < 0x80) {
+		*s = p + 1;
+		return p[0];
+	}
+	if ((p[0] & 0xe0) == 0xc0)
+		n = 1, c = p[0] & 0x1f, min = 0x80;
+	else if ((p[0] & 0xf0) == 0xe0)
+		n = 2, c = p[0] & 0x0f, min = 0x800;
+	else if ((p[0] & 0xf8) == 0xf0)
+		n = 3, c = p[0] & 0x07, min = 0x10000;
+	else
+		return -1;
+	for (i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return -1;
+	*s = p + n + 1;
+	return (int32_t)c;
+}
+
+static int
+is_hidden(uint32_t c)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(hidden); i++)
+		if (c >= hidden[i].first && c <= hidden[i].last)
+			return 1;
+	return 0;
+}
+
+const char *
+filename_invalid(const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t n = strlen(name);
+	int32_t c;
+
+	if (n == 0 || n > 255)
+		return "must have 1 to 255 bytes";
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return "cannot be . or ..";
+	while (*s != '\0') {
+		if ((c = utf8_next(&s)) == -1)
+			return "is not valid UTF-8";
+		/* C0, DEL and C1 controls. */
+		if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+			return "holds a control character";
+		if (c == '/' || c == '\\')
+			return "holds / or \\";
+		if (is_hidden((uint32_t)c))
+			return "holds an invisible formatting character "
+			       "(such as a bidirectional control)";
+	}
+	return NULL;
+}
+
+const char *
+filename_extension(const char *type)
+{
+	size_t i;
+
+	for (i = 0; type != NULL && i < nitems(extensions); i++)
+		if (strcmp(extensions[i].type, type) == 0)
+			return extensions[i].ext[0];
+	return NULL;
+}
+
+int
+filename_fits(const char *name, const char *type)
+{
+	const char *dot = strrchr(name, '.');
+	size_t i, k;
+
+	if (dot == NULL)
+		return 0;
+	for (i = 0; type != NULL && i < nitems(extensions); i++) {
+		if (strcmp(extensions[i].type, type) != 0)
+			continue;
+		for (k = 0; k < nitems(extensions[i].ext); k++)
+			if (extensions[i].ext[k] != NULL &&
+			    strcasecmp(dot + 1, extensions[i].ext[k]) == 0)
+				return 1;
+	}
+	return 0;
+}
