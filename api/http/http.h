@@ -55,6 +55,11 @@ struct header {
 	const char *name, *value;
 };
 
+/* A query parameter as decoded; value NULL for a name without '='. */
+struct query_pair {
+	const char *name, *value;
+};
+
 /* A response body that lives as long as the process, with its gzip and ETag. */
 struct static_body {
 	const unsigned char *data;
@@ -171,6 +176,14 @@ int pipeline_run(struct req *);
 
 /* idempotency.c */
 extern const struct db_stmt idempotency_stmts[];
+/* What an Idempotency-Key is bound to, as a hex SHA-256 into hash[65]: the
+ * method, the path, the query parameters sorted by name then value, and
+ * the body — json's canonical form (keys sorted, compact) when json is
+ * given, else the len bytes at body. q is sorted in place; scratch memory
+ * comes from a. */
+void idempotency_fingerprint(struct arena *a, const char *method,
+    const char *path, struct query_pair *q, size_t nq, const json_t *json,
+    const void *body, size_t len, char *hash);
 /* Runs the handler under an Idempotency-Key: the same request replays the
  * stored answer, another one under the key is 422, one still running 409. */
 int idempotency_run(struct req *, const char *key);
@@ -279,6 +292,10 @@ int wire_reply(struct MHD_Connection *, struct req *r, int close);
  * values that hide a NUL, to *header_bytes the size of the headers. */
 void wire_sizes(struct MHD_Connection *, size_t *url_bytes, int *query_nuls,
     size_t *header_bytes);
+/* The query's parameters, decoded, in the order sent, in a's memory (the
+ * strings are the server's); returns how many. */
+size_t wire_query(struct MHD_Connection *, struct arena *a,
+    struct query_pair **out);
 /* How many header lines of the request have this name. */
 int wire_header_lines(struct MHD_Connection *, const char *name);
 /* True when no header value was cut short by a NUL byte (and no header
@@ -290,6 +307,9 @@ int wire_head_clean(struct MHD_Connection *, const char *method,
 /* Request header or query parameter, NULL when absent. Owned by the server. */
 const char *req_header(struct req *, const char *name);
 const char *req_query(struct req *, const char *name);
+/* Every query parameter, decoded, in the order sent (*out in the request's
+ * memory; the strings are the server's). Returns how many. */
+size_t req_query_all(struct req *, struct query_pair **out);
 /* The client's address as text, into buf. */
 void req_client_addr(struct req *, char *buf, size_t cap);
 struct http_options {

@@ -1,8 +1,9 @@
 /*
  * Idempotency-Key on POST: the first request under a key runs and its answer
- * is stored in the same transaction as its effects; a repeat with the same
- * body replays that answer, one with another body is refused (422), and one
- * that arrives while the first still runs waits for it, then gets 409.
+ * is stored in the same transaction as its effects; a repeat of the same
+ * request (method, path, query and body) replays that answer, another
+ * request under the key is refused (422), and one that arrives while the
+ * first still runs waits for it, then gets 409.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -114,13 +115,70 @@ idem_tx(void *arg)
 	    0;
 }
 
+/* By name, then by value (a name without '=' first). */
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const struct query_pair *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0 || x->value == y->value)
+		return c;
+	if (x->value == NULL || y->value == NULL)
+		return x->value == NULL ? -1 : 1;
+	return strcmp(x->value, y->value);
+}
+
+/* s length-prefixed, so that no two lists of strings read the same. */
+static char *
+piece(struct arena *a, const char *so_far, const char *s)
+{
+	return arena_printf(a, "%s%zu:%s", so_far, strlen(s), s);
+}
+
+void
+idempotency_fingerprint(struct arena *a, const char *method, const char *path,
+    struct query_pair *q, size_t nq, const json_t *json, const void *body,
+    size_t len, char *hash)
+{
+	char body_hash[65], *canon = NULL, *s;
+	size_t i;
+
+	/*
+	 * A JSON body counts by its meaning, not its bytes: a proxy or an
+	 * SDK that sends it again may order the members, space and escape it
+	 * otherwise. A file counts byte for byte (it may hold NULs).
+	 */
+	if (json != NULL) {
+		if ((canon = json_dumps(json,
+			 JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)) ==
+		    NULL)
+			abort();
+		body = canon;
+		len = strlen(canon);
+	}
+	sha256_hex(body != NULL ? body : "", body != NULL ? len : 0, body_hash);
+	free(canon);
+	s = piece(a, piece(a, "", method), path);
+	if (nq > 1) /* q may be NULL when there is no query */
+		qsort(q, nq, sizeof(*q), pair_cmp);
+	for (i = 0; i < nq; i++) {
+		s = piece(a, s, q[i].name);
+		s = q[i].value != NULL ? piece(a, s, q[i].value) :
+					 arena_printf(a, "%s-", s);
+	}
+	s = arena_printf(a, "%s\n%s", s, body_hash);
+	sha256_hex(s, strlen(s), hash);
+}
+
 int
 idempotency_run(struct req *r, const char *key)
 {
 	const struct principal *p = r->principal;
 	struct idem k = { r, { 0 } };
-	char hash[65], *what;
-	size_t i;
+	struct query_pair *q;
+	char hash[65];
+	size_t i, nq;
 
 	for (i = 0; key[i] != '\0'; i++)
 		if (i >= IDEM_KEY_MAX || !isgraph((unsigned char)key[i]))
@@ -131,11 +189,10 @@ idempotency_run(struct req *r, const char *key)
 	if (i == 0)
 		return req_fail(r, 400, "invalid_idempotency_key",
 		    "Idempotency-Key is empty");
-	/* The method, the path and the body's bytes (a file may hold NULs). */
-	sha256_hex(r->body ? r->body : "", r->body_len, hash);
-	what = arena_printf(r->arena, "%s %s\n%s", method_name(r->method),
-	    r->path, hash);
-	secret_hash(what, hash);
+	nq = req_query_all(r, &q);
+	idempotency_fingerprint(r->arena, method_name(r->method), r->path, q,
+	    nq, r->route->flags & ROUTE_RAW_BODY ? NULL : r->json, r->body,
+	    r->body_len, hash);
 	k.params[0] = p ? p->id : "anonymous";
 	k.params[1] = key;
 	k.params[2] = hash;

@@ -57,6 +57,12 @@ req_query(struct req *r, const char *name)
 	    MHD_GET_ARGUMENT_KIND, name);
 }
 
+size_t
+req_query_all(struct req *r, struct query_pair **out)
+{
+	return wire_query(((struct conn_req *)r)->c, r->arena, out);
+}
+
 void
 req_client_addr(struct req *r, char *buf, size_t cap)
 {

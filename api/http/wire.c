@@ -88,6 +88,41 @@ wire_sizes(struct MHD_Connection *c, size_t *url_bytes, int *query_nuls,
 	MHD_get_connection_values(c, MHD_HEADER_KIND, add_size, header_bytes);
 }
 
+struct pairs {
+	struct arena *a;
+	struct query_pair *v;
+	size_t n, cap;
+};
+
+static enum MHD_Result
+add_pair(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+	struct pairs *p = cls;
+	struct query_pair *grown;
+
+	(void)kind;
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 8;
+		grown = arena_alloc(p->a, p->cap * sizeof(*grown));
+		if (p->n > 0)
+			memcpy(grown, p->v, p->n * sizeof(*grown));
+		p->v = grown;
+	}
+	p->v[p->n].name = k;
+	p->v[p->n++].value = v;
+	return MHD_YES;
+}
+
+size_t
+wire_query(struct MHD_Connection *c, struct arena *a, struct query_pair **out)
+{
+	struct pairs p = { a, NULL, 0, 0 };
+
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_pair, &p);
+	*out = p.v;
+	return p.n;
+}
+
 struct lines {
 	const char *name;
 	int n;

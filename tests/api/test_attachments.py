@@ -534,6 +534,11 @@ class Types(unittest.TestCase):
         harness.expect_problem(self, upload(
             "officer", self.sid, jpeg(800), "image/jpeg", "k.jpg",
             headers={"Idempotency-Key": key}), 422, "idempotency_key_reused")
+        # The same bytes under another name are another request: the name
+        # is in the query, and the key covers the query.
+        harness.expect_problem(self, upload(
+            "officer", self.sid, data, "image/jpeg", "khác.jpg",
+            headers={"Idempotency-Key": key}), 422, "idempotency_key_reused")
         self.assertEqual(attachment_rows(self.sid, data), 1)
 
     def test_concurrent_identical_uploads_store_one(self):

@@ -290,5 +290,67 @@ class AcceptEncoding(unittest.TestCase):
                                  gz, r.describe())
 
 
+# --- what an Idempotency-Key covers --------------------------------------------
+
+def plan_body():
+    return {"title": "Kế hoạch khóa " + tag(), "year": 2026,
+            "issuing_unit_id": U["commune"], "purposes": "Mục đích"}
+
+
+def post_raw(path, data, key, role="leader"):
+    return harness.call(role, "POST", path, raw=data, headers={
+        "Content-Type": "application/json", "Idempotency-Key": key})
+
+
+class IdempotencyFingerprint(unittest.TestCase):
+
+    def test_same_json_in_another_form_replays(self):
+        body, key = plan_body(), "fp-" + tag()
+        first = post_raw("/api/v1/plans", json.dumps(body).encode(), key)
+        self.assertEqual(first.status, 201, first.describe())
+        # Another order of the members, other white space, other escapes:
+        # the same JSON, as a proxy or an SDK may re-serialise it.
+        again = ('{ "purposes" : "M\\u1ee5c \\u0111\\u00edch",\n\t'
+                 '"issuing_unit_id":"%s", "year" : 2026 ,"title": %s }'
+                 % (body["issuing_unit_id"], json.dumps(body["title"])))
+        for data in (json.dumps(body, indent=2, sort_keys=True).encode(),
+                     again.encode()):
+            with self.subTest(data=data[:40]):
+                r = post_raw("/api/v1/plans", data, key)
+                self.assertEqual(r.status, 201, r.describe())
+                self.assertEqual(r.headers.get("Idempotent-Replayed"), "true",
+                                 r.describe())
+                self.assertEqual(r.json(), first.json())
+        # Other content is another request.
+        body["year"] = 2027
+        r = post_raw("/api/v1/plans", json.dumps(body).encode(), key)
+        harness.expect_problem(self, r, 422, "idempotency_key_reused")
+
+    def test_the_query_is_part_of_the_request(self):
+        doc = {"plan": {"title": "Kế hoạch nhập khóa " + tag(), "year": 2026,
+                        "issuing_unit_id": U["commune"]}}
+        data, key = json.dumps(doc).encode(), "fq-" + tag()
+        path = "/api/v1/plans/import"
+        r = post_raw(path + "?dry_run=true", data, key)
+        self.assertEqual(r.status, 200, r.describe())
+        self.assertIs(r.json()["dry_run"], True)
+        # The same body, no longer a dry run: not the stored dry run's
+        # answer.
+        for query in ("?dry_run=false", "", "?dry_run=true&dry_run=false"):
+            with self.subTest(query=query):
+                x = post_raw(path + query, data, key)
+                harness.expect_problem(self, x, 422, "idempotency_key_reused")
+        # The same parameters in another order, or encoded otherwise, are
+        # the same query.
+        for query in ("?dry_run=true", "?dry_run=%74rue", "?dry%5Frun=true"):
+            with self.subTest(query=query):
+                x = post_raw(path + query, data, key)
+                self.assertEqual(x.status, 200, x.describe())
+                self.assertEqual(x.headers.get("Idempotent-Replayed"), "true")
+        self.assertEqual(db().psql(
+            "SELECT count(*) FROM plans WHERE title = '%s'"
+            % doc["plan"]["title"]), [("0",)])
+
+
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)
