@@ -41,6 +41,7 @@ struct config {
 	int connection_timeout;
 	int statement_timeout_ms;
 	int shutdown_grace_s;
+	int offload_queue;
 	const char *jwt_alg;
 	const char *jwt_secret;
 	const char *jwt_secret_file;

@@ -276,7 +276,11 @@ struct offload_job {
 	void (*run)(struct offload_job *);
 };
 void offload_start(void);
-/* Queues job (not copied: it must live until it has run). */
+/* Takes a place for one job: 0, or -1 when the threads are busy and
+ * DANVAN_OFFLOAD_QUEUE jobs already wait. */
+int offload_reserve(void);
+/* Queues job in the place reserved for it (not copied: it must live until
+ * it has run). */
 void offload_push(struct offload_job *);
 /* Runs the jobs still queued, then joins the threads. */
 void offload_stop(void);

@@ -2,7 +2,10 @@
  * The offload pool: routes flagged ROUTE_OFFLOAD (password hashing, ~0.2 s of
  * CPU and 64 MiB each) run on these threads while their connection is
  * suspended, so at most OFFLOAD_THREADS hashes run at once and no event
- * thread stalls on one. The pool knows jobs, not connections.
+ * thread stalls on one. At most DANVAN_OFFLOAD_QUEUE more wait for a
+ * thread: past that a caller is told to come back, since a queue without
+ * end only makes every sign-in slower and every client time out. The pool
+ * knows jobs, not connections.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,8 +20,9 @@ static struct {
 	struct offload_job *head, *tail;
 	pthread_t threads[OFFLOAD_THREADS];
 	int started, quit;
+	int admitted; /* reserved, queued or running */
 } pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
-	{ 0 }, 0, 0 };
+	{ 0 }, 0, 0, 0 };
 
 static void *
 offload_main(void *arg)
@@ -37,7 +41,11 @@ offload_main(void *arg)
 		if ((pool.head = job->next) == NULL)
 			pool.tail = NULL;
 		pthread_mutex_unlock(&pool.mu);
+		/* job may be freed once it has run: it is not touched again. */
 		job->run(job);
+		pthread_mutex_lock(&pool.mu);
+		pool.admitted--;
+		pthread_mutex_unlock(&pool.mu);
 	}
 	return NULL;
 }
@@ -49,6 +57,18 @@ offload_start(void)
 		if (pthread_create(&pool.threads[pool.started], NULL,
 			offload_main, NULL) != 0)
 			abort();
+}
+
+int
+offload_reserve(void)
+{
+	int ok;
+
+	pthread_mutex_lock(&pool.mu);
+	if ((ok = pool.admitted < OFFLOAD_THREADS + cfg.offload_queue))
+		pool.admitted++;
+	pthread_mutex_unlock(&pool.mu);
+	return ok ? 0 : -1;
 }
 
 void

@@ -264,13 +264,19 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (!cr->dispatched && cr->r.fail.status == 0) {
 		cr->dispatched = 1;
 		__atomic_fetch_add(&handling, 1, __ATOMIC_RELAXED);
-		if (cr->r.route->flags & ROUTE_OFFLOAD) {
+		if (!(cr->r.route->flags & ROUTE_OFFLOAD))
+			dispatch(cr);
+		else if (offload_reserve() == 0) {
 			MHD_suspend_connection(c);
 			cr->job.run = offloaded;
 			offload_push(&cr->job);
 			return MHD_YES;
+		} else {
+			failure_header(&cr->r.fail, "Retry-After", "1");
+			req_fail(&cr->r, 503, "busy",
+			    "too many sign-ins and "
+			    "password changes are waiting; retry in a second");
 		}
-		dispatch(cr);
 	}
 	return finish(cr);
 }

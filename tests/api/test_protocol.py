@@ -352,5 +352,74 @@ class IdempotencyFingerprint(unittest.TestCase):
             % doc["plan"]["title"]), [("0",)])
 
 
+# --- sign-in under pressure --------------------------------------------------------
+
+class SignInPressure(unittest.TestCase):
+    """Password hashes run two at a time; more sign-ins wait in a queue of
+    DANVAN_OFFLOAD_QUEUE (here 1). Past that they are told to come back
+    (503, Retry-After) at once instead of queuing without end."""
+
+    def test_a_burst_gets_503_busy_and_never_hangs(self):
+        server = harness.Server(db(), {
+            "DANVAN_OFFLOAD_QUEUE": "1", "DANVAN_LOGIN_LIMIT": "1000"}).start()
+        acct = harness.demo_account("officer")
+        n = 16
+        reqs = []
+        for i in range(n):
+            password = acct["password"] if i % 2 else "wrong-" + tag()
+            body = json.dumps({"username": acct["username"],
+                               "password": password}).encode()
+            reqs.append(head("/api/v1/auth/token",
+                             "Content-Type: application/json",
+                             "Content-Length: %d" % len(body),
+                             "Connection: close", method="POST") + body)
+        try:
+            socks = [socket.create_connection(("127.0.0.1", server.port),
+                                              timeout=15) for _ in range(n)]
+            t0 = time.monotonic()
+            for s, req in zip(socks, reqs):
+                s.sendall(req)
+            out = [b""] * n
+
+            def read(i):
+                try:
+                    while True:
+                        chunk = socks[i].recv(65536)
+                        if not chunk:
+                            break
+                        out[i] += chunk
+                except OSError:
+                    pass
+            threads = [threading.Thread(target=read, args=(i,))
+                       for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(20)
+            elapsed = time.monotonic() - t0
+            for s in socks:
+                s.close()
+            responses = [harness.parse_raw_response(
+                o, "POST", "/api/v1/auth/token") for o in out]
+            statuses = sorted(r.status for r in responses)
+            self.assertTrue(set(statuses) <= {200, 401, 503}, statuses)
+            busy = [r for r in responses if r.status == 503]
+            self.assertGreater(len(busy), 0, "no 503 in %r" % statuses)
+            self.assertGreaterEqual(n - len(busy), 3, statuses)
+            for r in busy:
+                self.assertEqual(r.headers.get("Retry-After"), "1",
+                                 r.describe())
+                doc = harness.check_problem(r)
+                self.assertEqual(doc["type"], PREFIX + "busy")
+            for r in responses:
+                harness.check_contract(r, {})
+            self.assertLess(elapsed, 15, statuses)
+            # Once the burst is over, a sign-in goes through again.
+            r = harness.login(acct["username"], acct["password"], server)
+            self.assertEqual(r.status, 200, r.describe())
+        finally:
+            server.stop()
+
+
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)
