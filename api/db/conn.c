@@ -199,7 +199,7 @@ fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
 	const char *constraint = PQresultErrorField(res,
 	    PG_DIAG_CONSTRAINT_NAME);
 	const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
-	const char *code;
+	const char *code, *field;
 	int status, retry;
 
 	if (PQstatus(c->pg) != CONNECTION_OK || state == NULL) {
@@ -218,26 +218,14 @@ fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
 		failure_header(f, "Retry-After", RETRY_AFTER);
 	f->retryable = retry;
 	/* A foreign key "<table>_<column>_fkey" names the field at fault. */
-	if (strcmp(state, "23503") == 0 && constraint != NULL &&
-	    table != NULL && strncmp(constraint, table, strlen(table)) == 0 &&
-	    strlen(constraint) > strlen(table) + 6 &&
-	    strcmp(constraint + strlen(constraint) - 5, "_fkey") == 0) {
-		const char *field = arena_strndup(a,
-		    constraint + strlen(table) + 1,
-		    strlen(constraint) - strlen(table) - 6);
-
+	if (strcmp(state, "23503") == 0 &&
+	    (field = db_fkey_column(a, constraint, table)) != NULL)
 		failure_field(f, a, field, "unknown",
-		    "%s names nothing that "
-		    "exists",
-		    field);
-	}
+		    "%s names nothing that exists", field);
 	if (constraint != NULL && status < 500)
-		failure_set(f, a, status, code,
-		    "the change conflicts with rule %s", constraint);
-	else if (status < 500)
-		failure_set(f, a, status, code, "the database refused a value");
-	else
-		failure_set(f, a, status, code, "the database could not answer");
+		log_info("statement %s refused: %s by %s on %s", stmt, state,
+		    constraint, table != NULL ? table : "?");
+	failure_set(f, a, status, code, "%s", db_sqlstate_detail(state));
 }
 
 struct dbres *

@@ -191,8 +191,8 @@ class TaskCreate(unittest.TestCase):
         add_task(p["id"], 5)
         r = call("leader", "POST", "/api/v1/plans/%s/tasks" % p["id"],
                  body={"number": 5, "title": "Trùng", "schedule": "ongoing"})
-        doc = harness.expect_problem(self, r, 409, "conflict")
-        self.assertIn("tasks_number_in_plan", doc["detail"])
+        harness.expect_problem(self, r, 409, "conflict")
+        self.assertNotIn("tasks_number_in_plan", r.text())
         self.assertEqual(task_rows(p["id"]), 1)
         # The same number in another plan is fine.
         add_task(new_plan()["id"], 5)
