@@ -33,6 +33,8 @@ struct config {
 	int threads;
 	size_t max_body_bytes;
 	size_t max_upload_bytes;
+	int max_attachments;		   /* per submission */
+	size_t max_attachment_bytes_total; /* per submission, all files */
 	int max_json_depth;
 	size_t max_string_bytes;
 	size_t max_url_bytes;

@@ -31,6 +31,8 @@ const struct problem_code codes_list[] = {
 	{ "plan_not_issued", 409, "Plan not issued" },
 	{ "invalid_transition", 409, "Step not allowed from this status" },
 	{ "submission_locked", 409, "Submission locked" },
+	{ "too_many_attachments", 409, "Too many attachments" },
+	{ "attachments_too_large", 409, "Attachments too large in all" },
 	{ "own_submission", 409, "Own submission" },
 	{ "own_level", 409, "Approval from the same level" },
 	{ "four_eyes", 409, "Four eyes: another person must do this" },
