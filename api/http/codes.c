@@ -48,6 +48,7 @@ const struct problem_code codes_list[] = {
 	{ "not_reviewer", 409, "Not the reviewing unit" },
 	{ "precondition_failed", 412, "Version changed" },
 	{ "payload_too_large", 413, "Request body too large" },
+	{ "import_too_large", 413, "Plan document too large" },
 	{ "uri_too_long", 414, "URL too long" },
 	{ "unsupported_media_type", 415, "Unsupported media type" },
 	{ "range_not_satisfiable", 416, "Range not satisfiable" },
