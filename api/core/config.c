@@ -48,6 +48,8 @@ static const struct setting {
 	    3600 },
 	{ "DANVAN_STATEMENT_TIMEOUT_MS", INT, &cfg.statement_timeout_ms, "5000",
 	    10, 600000 },
+	{ "DANVAN_TRANSACTION_TIMEOUT_MS", INT, &cfg.transaction_timeout_ms,
+	    "10000", 0, 3600000 },
 	{ "DANVAN_SHUTDOWN_GRACE", INT, &cfg.shutdown_grace_s, "10", 0, 300 },
 	{ "DANVAN_JWT_ALG", STR, &cfg.jwt_alg, "HS256", 0, 0 },
 	{ "DANVAN_JWT_SECRET", STR, &cfg.jwt_secret, NULL, 0, 0 },

@@ -42,6 +42,7 @@ struct config {
 	int connection_limit;
 	int connection_timeout;
 	int statement_timeout_ms;
+	int transaction_timeout_ms; /* a db_tx's deadline, checked per statement */
 	int shutdown_grace_s;
 	const char *jwt_alg;
 	const char *jwt_secret;

@@ -75,6 +75,7 @@ const struct problem_code codes_list[] = {
 	{ "serialization_failure", 503, "Concurrent change" },
 	{ "deadlock", 503, "Deadlock" },
 	{ "statement_timeout", 503, "Query took too long" },
+	{ "request_timeout", 503, "Request took too long" },
 	{ "lock_timeout", 503, "Row locked too long" },
 };
 const size_t codes_count = nitems(codes_list);

@@ -496,7 +496,8 @@ def big_document(tasks, entries):
 
 class Bounds(unittest.TestCase):
     """The work of one import is bounded: at most 5000 assignments once
-    the groups are expanded, counted before anything is written."""
+    the groups are expanded, counted before anything is written, and the
+    transaction has a deadline (DANVAN_TRANSACTION_TIMEOUT_MS)."""
 
     ALL_ROLES = [("lead", BOTH), ("coordinate", BOTH), ("implement", BOTH)]
 
@@ -535,6 +536,36 @@ class Bounds(unittest.TestCase):
         self.assertEqual(r.json()["counts"], {"milestones": 0, "tasks": 186,
                                               "assignments": 5000})
         self.assertEqual(counts(), before)
+
+    def test_past_the_deadline_rolled_back_with_503(self):
+        # Allowed by the cap (200 x 13 = 2600), too much for 20 ms.
+        doc = big_document(200, [("implement", BOTH),
+                                 ("coordinate", "villages")])
+        # Signed in here: the tiny server's own sign-in is not under test.
+        leader = harness.Bearer(harness.token("leader"))
+        before, audit = counts(), audit_count()
+        tiny = harness.Server(db(), {
+            "DANVAN_TRANSACTION_TIMEOUT_MS": "20"}).start()
+        try:
+            r = call(leader, "POST", PATH, body=doc, srv=tiny)
+            harness.expect_problem(self, r, 503, "request_timeout")
+            self.assertEqual(r.headers.get("Retry-After"), "1")
+            self.assertEqual(counts(), before)
+            self.assertEqual(audit_count(), audit)
+            self.assertIn("request_timeout", tiny.stderr())
+            # A read is one statement, in no transaction: no deadline.
+            r = call(leader, "GET", "/api/v1/plans/" + COMMUNE_PLAN,
+                     srv=tiny)
+            self.assertEqual(r.status, 200, r.describe())
+        finally:
+            tiny.stop()
+        # The same document within the default deadline is imported.
+        r = post(doc)
+        self.assertEqual(r.status, 201, r.describe())
+        self.assertEqual(r.json()["counts"]["assignments"], 2600)
+        self.assertEqual(plan_counts(r.json()["plan"]["id"]),
+                         {"milestones": 0, "tasks": 200,
+                          "assignments": 2600})
 
 
 if __name__ == "__main__":
