@@ -33,6 +33,8 @@ struct config {
 	int threads;
 	size_t max_body_bytes;
 	size_t max_upload_bytes;
+	int max_attachments;		   /* per submission */
+	size_t max_attachment_bytes_total; /* per submission, all files */
 	int max_json_depth;
 	size_t max_string_bytes;
 	size_t max_url_bytes;
@@ -40,6 +42,7 @@ struct config {
 	int connection_limit;
 	int connection_timeout;
 	int statement_timeout_ms;
+	int transaction_timeout_ms; /* a db_tx's deadline, checked per statement */
 	int shutdown_grace_s;
 	int offload_queue;
 	const char *jwt_alg;

@@ -23,6 +23,7 @@ struct conn {
 	int64_t last_attempt;
 	int ready; /* connected and every statement prepared */
 	int depth; /* db_tx calls open: 1 the transaction, more its savepoints */
+	int64_t deadline; /* mono_us() by which the open transaction ends; 0 */
 };
 
 struct dbres {
@@ -199,7 +200,7 @@ fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
 	const char *constraint = PQresultErrorField(res,
 	    PG_DIAG_CONSTRAINT_NAME);
 	const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
-	const char *code;
+	const char *code, *field;
 	int status, retry;
 
 	if (PQstatus(c->pg) != CONNECTION_OK || state == NULL) {
@@ -218,26 +219,37 @@ fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
 		failure_header(f, "Retry-After", RETRY_AFTER);
 	f->retryable = retry;
 	/* A foreign key "<table>_<column>_fkey" names the field at fault. */
-	if (strcmp(state, "23503") == 0 && constraint != NULL &&
-	    table != NULL && strncmp(constraint, table, strlen(table)) == 0 &&
-	    strlen(constraint) > strlen(table) + 6 &&
-	    strcmp(constraint + strlen(constraint) - 5, "_fkey") == 0) {
-		const char *field = arena_strndup(a,
-		    constraint + strlen(table) + 1,
-		    strlen(constraint) - strlen(table) - 6);
-
+	if (strcmp(state, "23503") == 0 &&
+	    (field = db_fkey_column(a, constraint, table)) != NULL)
 		failure_field(f, a, field, "unknown",
-		    "%s names nothing that "
-		    "exists",
-		    field);
-	}
+		    "%s names nothing that exists", field);
 	if (constraint != NULL && status < 500)
-		failure_set(f, a, status, code,
-		    "the change conflicts with rule %s", constraint);
-	else if (status < 500)
-		failure_set(f, a, status, code, "the database refused a value");
-	else
-		failure_set(f, a, status, code, "the database could not answer");
+		log_info("statement %s refused: %s by %s on %s", stmt, state,
+		    constraint, table != NULL ? table : "?");
+	failure_set(f, a, status, code, "%s", db_sqlstate_detail(state));
+}
+
+/*
+ * A transaction has cfg.transaction_timeout_ms (0: no limit) from its BEGIN,
+ * retries included: PostgreSQL 15 has no transaction_timeout
+ * (statement_timeout is per statement), so every statement inside one
+ * first checks the clock.
+ * A statement already running is bounded by statement_timeout, so a
+ * transaction ends at most that much after its deadline; the caller's -1
+ * makes db_tx roll it back.
+ */
+static void
+fail_deadline(struct arena *a, struct failure *f, const char *stmt)
+{
+	if (f->status != 0)
+		return;
+	log_warn("transaction past its %d ms before %s: rolled back",
+	    cfg.transaction_timeout_ms, stmt);
+	failure_set(f, a, 503, "request_timeout",
+	    "the request needs more than %d ms of database work; nothing was "
+	    "changed",
+	    cfg.transaction_timeout_ms);
+	failure_header(f, "Retry-After", RETRY_AFTER);
 }
 
 struct dbres *
@@ -260,6 +272,10 @@ db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
 
 	if ((c = conn_get(a, f)) == NULL)
 		return NULL;
+	if (c->depth > 0 && c->deadline != 0 && mono_us() > c->deadline) {
+		fail_deadline(a, f, stmt);
+		return NULL;
+	}
 	if (lengths != NULL && nparams > (int)nitems(formats))
 		abort();
 	/* A parameter with a length is binary (a file); the others text. */
@@ -335,7 +351,12 @@ int
 db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 {
 	struct conn *c;
+	int64_t deadline = 0;
 	int attempt, rc;
+
+	if (cfg.transaction_timeout_ms > 0)
+		deadline = mono_us() +
+		    (int64_t)cfg.transaction_timeout_ms * 1000;
 
 	for (attempt = 1;; attempt++) {
 		if ((c = conn_get(a, f)) == NULL)
@@ -344,6 +365,7 @@ db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 			return savepoint(a, f, c, fn, arg);
 		if (control(a, f, c, "BEGIN") == -1)
 			return -1;
+		c->deadline = deadline;
 		c->depth = 1;
 		rc = fn(arg);
 		c->depth = 0;

@@ -61,6 +61,12 @@ long db_connections(void);
 /* Maps a SQLSTATE to an HTTP status and problem code; *retry is set for
  * states worth running the transaction again. */
 int db_sqlstate_http(const char *sqlstate, const char **code, int *retry);
+/* A short sentence for the client on what the state means, naming no
+ * table or constraint (static). */
+const char *db_sqlstate_detail(const char *sqlstate);
+/* The column a foreign key named "<table>_<column>_fkey" (PostgreSQL's
+ * default) is on, in a, or NULL for any other name. */
+char *db_fkey_column(struct arena *, const char *constraint, const char *table);
 
 /* migrate.c */
 /* Applies the embedded migrations not yet recorded; each in one

@@ -33,6 +33,8 @@ const struct problem_code codes_list[] = {
 	{ "plan_not_issued", 409, "Plan not issued" },
 	{ "invalid_transition", 409, "Step not allowed from this status" },
 	{ "submission_locked", 409, "Submission locked" },
+	{ "too_many_attachments", 409, "Too many attachments" },
+	{ "attachments_too_large", 409, "Attachments too large in all" },
 	{ "own_submission", 409, "Own submission" },
 	{ "own_level", 409, "Approval from the same level" },
 	{ "four_eyes", 409, "Four eyes: another person must do this" },
@@ -48,6 +50,7 @@ const struct problem_code codes_list[] = {
 	{ "not_reviewer", 409, "Not the reviewing unit" },
 	{ "precondition_failed", 412, "Version changed" },
 	{ "payload_too_large", 413, "Request body too large" },
+	{ "import_too_large", 413, "Plan document too large" },
 	{ "uri_too_long", 414, "URL too long" },
 	{ "unsupported_media_type", 415, "Unsupported media type" },
 	{ "range_not_satisfiable", 416, "Range not satisfiable" },
@@ -77,6 +80,7 @@ const struct problem_code codes_list[] = {
 	{ "serialization_failure", 503, "Concurrent change" },
 	{ "deadlock", 503, "Deadlock" },
 	{ "statement_timeout", 503, "Query took too long" },
+	{ "request_timeout", 503, "Request took too long" },
 	{ "lock_timeout", 503, "Row locked too long" },
 };
 const size_t codes_count = nitems(codes_list);

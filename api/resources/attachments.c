@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "resources/resources.h"
@@ -27,6 +28,11 @@ static const char insert[] =
     "SELECT " ATTACHMENT_JSON("ins") " FROM ins,"
     " audit_event($5, $6, 'attach', 'submission', ins.submission_id,"
     "  $7::ltree, NULL, to_jsonb(ins) - 'data', $8)";
+/* What a submission holds already: read under the submission's lock, so
+ * that uploads to one submission are counted one after the other. */
+static const char usage[] =
+    "SELECT count(*), coalesce(sum(size), 0) FROM attachments"
+    " WHERE submission_id = $1";
 static const char same[] =
     "SELECT " ATTACHMENT_JSON("a") " FROM attachments a"
     " WHERE a.submission_id = $1 AND a.sha256 = encode(sha256($2::bytea), 'hex')";
@@ -51,6 +57,7 @@ static const char get[] =
 
 const struct db_stmt attachments_stmts[] = {
 	{ "attachments_insert", insert },
+	{ "attachments_usage", usage },
 	{ "attachments_same", same },
 	{ "attachments_list", list },
 	{ "attachments_get", get },
@@ -110,7 +117,59 @@ valid_filename(const char *s)
 
 struct upload {
 	const char *filename, *type;
+	long long count, bytes; /* what the submission holds already */
 };
+
+/* 1 when the file would take the locked submission beyond its caps (how
+ * many files, how many bytes in all), 0 when it fits, -1 after a failure. */
+static int
+beyond_caps(struct req *r, struct upload *u)
+{
+	const char *params[1] = { r->param[0] };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "attachments_usage", 1,
+		 params)) == NULL)
+		return -1;
+	u->count = strtoll(db_get(res, 0, 0), NULL, 10);
+	u->bytes = strtoll(db_get(res, 0, 1), NULL, 10);
+	return u->count >= cfg.max_attachments ||
+	    (unsigned long long)u->bytes + r->body_len >
+	    cfg.max_attachment_bytes_total;
+}
+
+/* 409 for a file that beyond_caps refused. Returns -1. */
+static int
+fail_caps(struct req *r, const struct upload *u)
+{
+	if (u->count >= cfg.max_attachments)
+		return req_fail(r, 409, "too_many_attachments",
+		    "a submission holds at most %d attachments, and this one "
+		    "has %lld",
+		    cfg.max_attachments, u->count);
+	return req_fail(r, 409, "attachments_too_large",
+	    "a submission's attachments take at most %zu bytes in all: this "
+	    "one holds %lld, the file has %zu",
+	    cfg.max_attachment_bytes_total, u->bytes, r->body_len);
+}
+
+/* Answers 200 with the submission's attachment of the same bytes; 1 when
+ * there is none (nothing answered), -1 after a failure. */
+static int
+reply_same(struct req *r)
+{
+	const char *params[2] = { r->param[0], r->body };
+	int lengths[2] = { 0, (int)r->body_len };
+	struct dbres *res;
+
+	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_same", 2,
+		 params, lengths, 0)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return 1;
+	return req_reply(r, 200, "application/json", db_get(res, 0, 0),
+	    strlen(db_get(res, 0, 0)));
+}
 
 static int
 upload_tx(struct req *r, void *arg)
@@ -121,6 +180,7 @@ upload_tx(struct req *r, void *arg)
 	const char *params[8];
 	int lengths[8] = { 0 };
 	struct dbres *res;
+	int rc;
 
 	if (submission_lock(r, r->param[0], 0, NULL, &st) == -1)
 		return -1;
@@ -130,6 +190,13 @@ upload_tx(struct req *r, void *arg)
 		    "a %s submission "
 		    "takes no more attachments",
 		    st.status);
+	/* Counted under the submission's lock: concurrent uploads wait for
+	 * each other, so together they cannot pass the caps. The same bytes
+	 * sent again are the file stored, not one more. */
+	if ((rc = beyond_caps(r, u)) == -1)
+		return -1;
+	if (rc == 1)
+		return (rc = reply_same(r)) == 1 ? fail_caps(r, u) : rc;
 	params[0] = r->param[0];
 	params[1] = u->filename;
 	params[2] = u->type;
@@ -154,17 +221,10 @@ upload_tx(struct req *r, void *arg)
 		    strlen(db_get(res, 0, 0)));
 	}
 	/* The same bytes are there already: answer the stored one. */
-	{
-		const char *sp[2] = { r->param[0], r->body };
-		int sl[2] = { 0, (int)r->body_len };
-
-		if ((res = db_exec_bin(r->arena, &r->fail, "attachments_same",
-			 2, sp, sl, 0)) == NULL ||
-		    db_rows(res) == 0)
-			return -1;
-	}
-	return req_reply(r, 200, "application/json", db_get(res, 0, 0),
-	    strlen(db_get(res, 0, 0)));
+	if ((rc = reply_same(r)) == 1)
+		return req_fail(r, 500, "internal",
+		    "the attachment that conflicted is gone");
+	return rc;
 }
 
 int

@@ -2,7 +2,9 @@
  * Whole-plan import: a plan with its milestones, tasks and assignments as
  * one JSON document, created in one transaction — or nothing, with every
  * problem found. ?dry_run=true does everything, database included, and
- * rolls it back. The demo plan is loaded through this same path.
+ * rolls it back. The demo plan is loaded through this same path. The work
+ * is bounded before any is done: at most MAX_ASSIGNMENTS once the groups
+ * are expanded, and every unit reference checked in one statement.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,18 +12,35 @@
 
 #include "resources/resources.h"
 
+/* Of the unit ids in $2 (a JSON array), those that are active units of
+ * the issuing unit's ($1) subtree, as they were written. */
 /* clang-format off */
-static const char unit_ok[] =
-    "SELECT 1 FROM units u, units i WHERE i.id = $1 AND u.id = $2"
-    " AND u.path <@ i.path AND u.active";
+static const char units_ok[] =
+    "SELECT coalesce(json_agg(x), '[]')"
+    " FROM jsonb_array_elements_text($2::jsonb) x WHERE EXISTS (SELECT 1"
+    "  FROM units u, units i WHERE i.id = $1 AND u.id = x::uuid"
+    "  AND u.path <@ i.path AND u.active)";
+/* How many units each group named in $3 (a JSON array) stands for, as
+ * {group: count}; {} when the issuing unit ($1) is not the caller's ($2;
+ * NULL for the system) or below it, so its size is not told. */
+static const char group_sizes[] =
+    "SELECT coalesce(json_object_agg(g, (SELECT count(*)"
+    "  FROM group_units(i.id, g))), '{}')"
+    " FROM units i, jsonb_array_elements_text($3::jsonb) g"
+    " WHERE i.id = $1 AND ($2::uuid IS NULL OR i.path <@"
+    "  (SELECT path FROM units WHERE id = $2))";
 /* clang-format on */
 
 const struct db_stmt import_stmts[] = {
-	{ "import_unit_ok", unit_ok },
+	{ "import_units_ok", units_ok },
+	{ "import_group_sizes", group_sizes },
 	{ NULL, NULL },
 };
 
 #define MAX_ITEMS 500
+/* Assignments of one import once the groups are expanded: each is a row
+ * and an audit event, and each entry a statement, in one transaction. */
+#define MAX_ASSIGNMENTS 5000
 
 /* The document, each part checked by the resource that owns its fields. */
 struct doc {
@@ -33,29 +52,6 @@ struct doc {
 	int dry_run;
 	int counts[3];
 };
-
-/* Checks a unit reference against the issuing unit; counts a problem. */
-static int
-check_unit(struct req *r, const char *issuing, const char *unit,
-    const char *field)
-{
-	const char *params[2] = { issuing, unit };
-	struct dbres *res;
-
-	if (unit == NULL || !is_uuid(unit)) /* a malformed id is reported */
-		return 0;
-	if ((res = db_exec(r->arena, &r->fail, "import_unit_ok", 2, params)) ==
-	    NULL)
-		return -1;
-	if (db_rows(res) == 0) {
-		req_field_error(r, field, "unknown",
-		    "%s is not an active unit "
-		    "of the issuing unit or below it",
-		    field);
-		return 1;
-	}
-	return 0;
-}
 
 /* Reports task i's number when an earlier task has it; returns 1 then. */
 static int
@@ -166,49 +162,136 @@ check_shape(struct req *r, struct doc *d)
 	return bad;
 }
 
-/* Every unit the document names must be in the issuing unit's subtree. */
+/* JSON text of v, in the arena. */
+static const char *
+dump(struct req *r, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT), *copy;
+
+	if (s == NULL)
+		abort();
+	copy = arena_strdup(r->arena, s);
+	free(s);
+	return copy;
+}
+
+/* Adds the unit reference at field to refs ([id, field] pairs); a
+ * malformed id is reported by the shape check. */
+static void
+add_ref(json_t *refs, const char *unit, const char *field)
+{
+	if (unit != NULL && is_uuid(unit))
+		json_array_append_new(refs, json_pack("[ss]", unit, field));
+}
+
+/* Every unit the document names must be an active unit of the issuing
+ * unit's subtree, asked in one statement; returns the number of problems
+ * (each a field error), or -1 after a failure. */
 static int
 check_units(struct req *r, struct doc *d)
 {
-	const char *issuing = plan_issuing_unit(d->pv);
-	json_t *t, *a, *e;
+	json_t *refs = req_own(r, json_array()), *ids, *ok, *known, *t, *a, *e;
+	const char *params[2];
+	struct dbres *res;
 	size_t i, j, k;
-	int bad = 0, rc;
+	int bad = 0;
 
 	for (i = 0; i < json_array_size(d->milestones); i++) {
 		if (d->mv[i] == NULL)
 			continue;
-		rc = check_unit(r, issuing, milestone_receiving_unit(d->mv[i]),
+		add_ref(refs, milestone_receiving_unit(d->mv[i]),
 		    arena_printf(r->arena, "milestones[%zu].receiving_unit_id",
 			i));
-		if (rc == -1)
-			return -1;
-		bad += rc;
-		json_array_foreach(milestone_owing_units(d->mv[i]), k, e) {
-			rc = check_unit(r, issuing, json_string_value(e),
+		json_array_foreach(milestone_owing_units(d->mv[i]), k, e)
+			add_ref(refs, json_string_value(e),
 			    arena_printf(r->arena,
 				"milestones[%zu].owing.unit_ids[%zu]", i, k));
-			if (rc == -1)
-				return -1;
-			bad += rc;
-		}
 	}
 	json_array_foreach(d->tasks, i, t) {
 		if (d->av[i] == NULL)
 			continue;
-		json_array_foreach(json_object_get(t, "assignments"), j, a) {
-			if (d->av[i][j] == NULL)
-				continue;
-			rc = check_unit(r, issuing,
-			    assignment_unit(d->av[i][j]),
-			    arena_printf(r->arena,
-				"tasks[%zu].assignments[%zu].unit_id", i, j));
-			if (rc == -1)
-				return -1;
-			bad += rc;
-		}
+		json_array_foreach(json_object_get(t, "assignments"), j, a)
+			if (d->av[i][j] != NULL)
+				add_ref(refs, assignment_unit(d->av[i][j]),
+				    arena_printf(r->arena,
+					"tasks[%zu].assignments[%zu].unit_id",
+					i, j));
+	}
+	if (json_array_size(refs) == 0)
+		return 0;
+	ids = req_own(r, json_array());
+	json_array_foreach(refs, i, e)
+		json_array_append(ids, json_array_get(e, 0));
+	params[0] = plan_issuing_unit(d->pv);
+	params[1] = dump(r, ids);
+	if ((res = db_exec(r->arena, &r->fail, "import_units_ok", 2, params)) ==
+	    NULL)
+		return -1;
+	ok = req_own(r, json_loads(db_get(res, 0, 0), 0, NULL));
+	known = req_own(r, json_object());
+	json_array_foreach(ok, i, e)
+		json_object_set(known, json_string_value(e), json_true());
+	json_array_foreach(refs, i, e) {
+		const char *field = json_string_value(json_array_get(e, 1));
+
+		if (json_object_get(known,
+			json_string_value(json_array_get(e, 0))) != NULL)
+			continue;
+		req_field_error(r, field, "unknown",
+		    "%s is not an active unit of the issuing unit or below it",
+		    field);
+		bad++;
 	}
 	return bad;
+}
+
+/* 413 when the document stands for more than MAX_ASSIGNMENTS assignments
+ * once its groups are expanded (an entry counts at least once: each is a
+ * statement), counted before anything is written; 0 when it fits. Reads
+ * the raw document, so it holds before the shape is known to be right. */
+static int
+check_size(struct req *r, struct doc *d)
+{
+	const struct principal *pr = r->principal;
+	json_t *groups = req_own(r, json_object()), *names, *sizes = NULL;
+	json_t *t, *a, *v;
+	const char *params[3], *g, *key;
+	struct dbres *res;
+	long total = 0, n;
+	size_t i, j;
+
+	json_array_foreach(d->tasks, i, t)
+		json_array_foreach(json_object_get(t, "assignments"), j, a)
+			if ((g = json_string_value(
+				 json_object_get(a, "group"))) != NULL)
+				json_object_set(groups, g, json_true());
+	params[0] = d->pv != NULL ? plan_issuing_unit(d->pv) : NULL;
+	if (json_object_size(groups) > 0 && params[0] != NULL) {
+		names = req_own(r, json_array());
+		json_object_foreach(groups, key, v)
+			json_array_append_new(names, json_string(key));
+		params[1] = pr != NULL ? pr->unit_id : NULL;
+		params[2] = dump(r, names);
+		if ((res = db_exec(r->arena, &r->fail, "import_group_sizes", 3,
+			 params)) == NULL)
+			return -1;
+		sizes = req_own(r, json_loads(db_get(res, 0, 0), 0, NULL));
+	}
+	json_array_foreach(d->tasks, i, t)
+		json_array_foreach(json_object_get(t, "assignments"), j, a) {
+			g = json_string_value(json_object_get(a, "group"));
+			n = 1;
+			if (g != NULL)
+				n = (long)json_integer_value(
+				    json_object_get(sizes, g));
+			total += n > 0 ? n : 1;
+		}
+	if (total > MAX_ASSIGNMENTS)
+		return req_fail(r, 413, "import_too_large",
+		    "the document stands for %ld assignments once its groups "
+		    "are expanded (%zu tasks); an import takes at most %d",
+		    total, json_array_size(d->tasks), MAX_ASSIGNMENTS);
+	return 0;
 }
 
 static int
@@ -290,6 +373,8 @@ import_document(struct req *r, json_t *body, int dry_run)
 	d.tasks = json_object_get(body, "tasks");
 	d.dry_run = dry_run;
 	bad += check_shape(r, &d);
+	if (check_size(r, &d) == -1)
+		return -1;
 	/* Unit references are checked too, so one answer lists everything. */
 	if (bad > 0 && d.pv != NULL && plan_issuing_unit(d.pv) != NULL &&
 	    d.mv != NULL && (n = check_units(r, &d)) > 0)

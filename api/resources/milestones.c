@@ -53,10 +53,13 @@ static const char get_visible[] =
     "SELECT m.version, " MILESTONE_JSON("m") " FROM milestones m"
     " JOIN plans p ON p.id = m.plan_id WHERE m.id = $2 AND "
     PLAN_VISIBLE("p", "$3");
-/* Locks a milestone for plan_child_lock. */
+/* Locks a milestone for plan_child_lock; the row as JSON carries its
+ * owing units, so that the audit and the amendment keep the old set. */
 static const char lock[] =
-    "SELECT m.plan_id, m.version, to_jsonb(m) FROM milestones m"
-    " WHERE m.id = $1 FOR UPDATE";
+    "SELECT m.plan_id, m.version, to_jsonb(m) || jsonb_build_object("
+    " 'owing_unit_ids', coalesce((SELECT jsonb_agg(mu.unit_id ORDER BY"
+    "  mu.unit_id) FROM milestone_units mu WHERE mu.milestone_id = m.id),"
+    "  '[]')) FROM milestones m WHERE m.id = $1 FOR UPDATE";
 static const char update[] =
     "WITH issuing AS (SELECT id, path FROM units WHERE id = $8),"
     " upd AS (UPDATE milestones SET kind = coalesce($2, kind),"
@@ -67,16 +70,20 @@ static const char update[] =
     "  issuing i WHERE u.id = $5 AND u.path <@ i.path)) RETURNING *)"
     "SELECT upd.id FROM upd, issuing i, audit_event($9, $10, 'update',"
     " 'milestone', upd.id, i.path, $7::jsonb, to_jsonb(upd), $11)";
-/* Replaces the owing units (a JSON array in $2, or a group in $3). */
+/* Replaces the owing units (a JSON array in $2, or a group in $3): the
+ * units that leave are deleted, those that come inserted, the others kept.
+ * (The parts of one statement share a snapshot: the insert does not see
+ * the delete, so a unit that stays must not be deleted and inserted.) */
 static const char set_owing[] =
     "WITH issuing AS (SELECT id, path FROM units WHERE id = $4),"
     " owing AS (SELECT u.id FROM units u, issuing i WHERE u.path <@ i.path"
     "  AND u.id IN (SELECT (jsonb_array_elements_text($2::jsonb))::uuid"
     "   UNION SELECT group_units(i.id, $3))),"
-    " del AS (DELETE FROM milestone_units WHERE milestone_id = $1),"
+    " del AS (DELETE FROM milestone_units WHERE milestone_id = $1"
+    "  AND unit_id NOT IN (SELECT id FROM owing)),"
     " ins AS (INSERT INTO milestone_units (milestone_id, unit_id)"
-    "  SELECT $1, id FROM owing RETURNING 1)"
-    "SELECT (SELECT count(*) FROM ins),"
+    "  SELECT $1, id FROM owing ON CONFLICT DO NOTHING)"
+    "SELECT (SELECT count(*) FROM owing),"
     " (SELECT count(DISTINCT x) FROM jsonb_array_elements_text($2::jsonb) x)";
 /* clang-format on */
 

@@ -352,12 +352,33 @@ def check_problem(resp, validate=True):
     return doc
 
 
+_schema_names = None
+
+
+def schema_names():
+    """The names of the schema's constraints and indexes (those with an
+    underscore, which is all of them), read once from the module's
+    database: no answer may carry one."""
+    global _schema_names
+    if _schema_names is None and _db is not None:
+        _schema_names = [n for (n,) in _db.psql(
+            "SELECT conname FROM pg_constraint c JOIN pg_namespace s"
+            " ON s.oid = c.connamespace WHERE s.nspname = 'public'"
+            " UNION SELECT indexname FROM pg_indexes"
+            " WHERE schemaname = 'public'") if "_" in n]
+    return _schema_names or []
+
+
 def check_no_leaks(resp):
     text = resp.decoded().decode("utf-8", "replace")
     for rx in LEAK_MARKERS:
         if rx.search(text):
             raise AssertionError("response body leaks internal text %r\n%s"
                                  % (rx.pattern, resp.describe()))
+    for name in schema_names():
+        if re.search(r"\b%s\b" % re.escape(name), text):
+            raise AssertionError("response body names the constraint or "
+                                 "index %s\n%s" % (name, resp.describe()))
 
 
 def _fields_param(path):

@@ -658,6 +658,82 @@ class Sizes(unittest.TestCase):
             small.stop()
 
 
+class Caps(unittest.TestCase):
+    """At most DANVAN_MAX_ATTACHMENTS files and
+    DANVAN_MAX_ATTACHMENT_BYTES_TOTAL bytes per submission, on a server of
+    its own with small caps, also when the uploads come at the same time."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.small = harness.Server(db(), {
+            "DANVAN_MAX_ATTACHMENTS": "3",
+            "DANVAN_MAX_ATTACHMENT_BYTES_TOTAL": "12000",
+            "DANVAN_THREADS": "4"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.small.stop()
+
+    def up(self, sid, data, name="tệp.pdf"):
+        return upload("officer", sid, data, PDF, name, server=self.small)
+
+    def test_up_to_the_count_and_no_further(self):
+        sid = new_submission()["id"]
+        files = [pdf(1000) for _ in range(3)]
+        got = [stored(self.up(sid, f, "%d.pdf" % i))
+               for i, f in enumerate(files)]
+        r = self.up(sid, pdf(1000), "4.pdf")
+        doc = harness.expect_problem(self, r, 409, "too_many_attachments")
+        self.assertIn("at most 3 attachments", doc["detail"])
+        self.assertEqual(attachment_rows(sid), 3)
+        self.assertEqual(len(audit_attach(sid)), 3)
+        # A phone that sends the last one again gets it back, full or not.
+        again = stored(self.up(sid, files[2], "2.pdf"), 200)
+        self.assertEqual(again, got[2])
+        self.assertEqual({a["id"] for a in listing("officer", sid)},
+                         {a["id"] for a in got})
+
+    def test_up_to_the_bytes_in_all_and_no_further(self):
+        sid = new_submission()["id"]
+        stored(self.up(sid, pdf(7000)))
+        r = self.up(sid, pdf(6000))
+        doc = harness.expect_problem(self, r, 409, "attachments_too_large")
+        self.assertIn("at most 12000 bytes", doc["detail"])
+        self.assertIn("holds 7000", doc["detail"])
+        self.assertEqual(attachment_rows(sid), 1)
+        # Exactly at the cap is taken; a byte more is not.
+        stored(self.up(sid, pdf(5000)))
+        harness.expect_problem(self, self.up(sid, pdf(200)), 409,
+                               "attachments_too_large")
+        self.assertEqual(int(db().psql(
+            "SELECT sum(size) FROM attachments WHERE submission_id = '%s'"
+            % sid)[0][0]), 12000)
+        self.assertEqual(attachment_rows(sid), 2)
+
+    def race(self, sizes):
+        """Uploads of `sizes` bytes to a new submission, all at once (they
+        meet at the submission's lock): (statuses, rows stored, bytes)."""
+        sid = new_submission()["id"]
+        files = [pdf(n) for n in sizes]
+        got = harness.locked_race("submissions", sid, len(files), lambda i:
+                                  self.up(sid, files[i], "%d.pdf" % i))
+        row = db().psql("SELECT count(*), coalesce(sum(size), 0) FROM"
+                        " attachments WHERE submission_id = '%s'" % sid)[0]
+        outcomes = sorted((r.status, r.json()["type"] if r.status != 201
+                           else "") for r in got)
+        return outcomes, int(row[0]), int(row[1])
+
+    def test_concurrent_uploads_do_not_pass_the_caps(self):
+        too_many = harness.PROBLEM_TYPE_PREFIX + "too_many_attachments"
+        too_large = harness.PROBLEM_TYPE_PREFIX + "attachments_too_large"
+        statuses, rows, _ = self.race([1500] * 6)
+        self.assertEqual(statuses, [(201, "")] * 3 + [(409, too_many)] * 3)
+        self.assertEqual(rows, 3)
+        statuses, rows, size = self.race([5000] * 5)
+        self.assertEqual(statuses, [(201, "")] * 2 + [(409, too_large)] * 3)
+        self.assertEqual((rows, size), (2, 10000))
+
+
 class Dropped(unittest.TestCase):
     """Bodies cut short by the network: nothing is stored, and the server
     lets go of the connection at once (a phone on a bad network leaves many

@@ -477,5 +477,96 @@ class Roles(unittest.TestCase):
                                    " '%s'" % doc["plan"]["title"]), [("1",)])
 
 
+# The commune's group of offices and villages: 5 + 4 units.
+BOTH = "agencies_and_villages"
+
+
+def big_document(tasks, entries):
+    """The document's plan with `tasks` tasks, each with one assignment
+    entry per (role, group) of `entries`, and no milestones."""
+    doc = document()
+    doc["milestones"] = []
+    doc["tasks"] = [{"number": i + 1, "title": "Nhiệm vụ %d" % (i + 1),
+                     "schedule": "ongoing",
+                     "assignments": [{"role": role, "group": group}
+                                     for role, group in entries]}
+                    for i in range(tasks)]
+    return doc
+
+
+class Bounds(unittest.TestCase):
+    """The work of one import is bounded: at most 5000 assignments once
+    the groups are expanded, counted before anything is written, and the
+    transaction has a deadline (DANVAN_TRANSACTION_TIMEOUT_MS)."""
+
+    ALL_ROLES = [("lead", BOTH), ("coordinate", BOTH), ("implement", BOTH)]
+
+    def test_over_the_cap_is_refused_and_writes_nothing(self):
+        before, audit = counts(), audit_count()
+        doc = big_document(200, self.ALL_ROLES)   # 200 x 27 = 5400
+        for query in ("", "?dry_run=true"):
+            with self.subTest(query=query):
+                r = post(doc, query=query)
+                d = harness.expect_problem(self, r, 413, "import_too_large")
+                self.assertIn("5400 assignments", d["detail"])
+                self.assertIn("at most 5000", d["detail"])
+        # Entries naming one unit count one each; shape problems do not
+        # get a document past the count.
+        doc = big_document(200, [("implement", U["thon-%d" % k])
+                                 for k in range(1, 5)] * 7)
+        for t in doc["tasks"]:
+            for k, a in enumerate(t["assignments"]):
+                a["unit_id"] = a.pop("group")
+                a["role"] = ("lead", "coordinate", "implement")[k % 3]
+        doc["tasks"][0]["title"] = ""
+        r = post(doc)
+        d = harness.expect_problem(self, r, 413, "import_too_large")
+        self.assertIn("5600 assignments", d["detail"])
+        self.assertEqual(counts(), before)
+        self.assertEqual(audit_count(), audit)
+
+    def test_at_the_cap_is_taken(self):
+        doc = big_document(185, self.ALL_ROLES)   # 185 x 27 = 4995
+        doc["tasks"].append({"number": 186, "title": "Nhiệm vụ cuối",
+                             "schedule": "ongoing", "assignments": [
+                                 {"role": "lead", "group": "agencies"}]})
+        before = counts()
+        r = post(doc, query="?dry_run=true")
+        self.assertEqual(r.status, 200, r.describe())
+        self.assertEqual(r.json()["counts"], {"milestones": 0, "tasks": 186,
+                                              "assignments": 5000})
+        self.assertEqual(counts(), before)
+
+    def test_past_the_deadline_rolled_back_with_503(self):
+        # Allowed by the cap (200 x 13 = 2600), too much for 20 ms.
+        doc = big_document(200, [("implement", BOTH),
+                                 ("coordinate", "villages")])
+        # Signed in here: the tiny server's own sign-in is not under test.
+        leader = harness.Bearer(harness.token("leader"))
+        before, audit = counts(), audit_count()
+        tiny = harness.Server(db(), {
+            "DANVAN_TRANSACTION_TIMEOUT_MS": "20"}).start()
+        try:
+            r = call(leader, "POST", PATH, body=doc, srv=tiny)
+            harness.expect_problem(self, r, 503, "request_timeout")
+            self.assertEqual(r.headers.get("Retry-After"), "1")
+            self.assertEqual(counts(), before)
+            self.assertEqual(audit_count(), audit)
+            self.assertIn("request_timeout", tiny.stderr())
+            # A read is one statement, in no transaction: no deadline.
+            r = call(leader, "GET", "/api/v1/plans/" + COMMUNE_PLAN,
+                     srv=tiny)
+            self.assertEqual(r.status, 200, r.describe())
+        finally:
+            tiny.stop()
+        # The same document within the default deadline is imported.
+        r = post(doc)
+        self.assertEqual(r.status, 201, r.describe())
+        self.assertEqual(r.json()["counts"]["assignments"], 2600)
+        self.assertEqual(plan_counts(r.json()["plan"]["id"]),
+                         {"milestones": 0, "tasks": 200,
+                          "assignments": 2600})
+
+
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)

@@ -429,8 +429,9 @@ class Create(unittest.TestCase):
         r = call("admin", "POST", "/api/v1/units", body={
             "parent_id": U["commune"], "kind": "village", "code": "thon-1",
             "name": "Thôn trùng mã"})
-        doc = harness.expect_problem(self, r, 409, "conflict")
-        self.assertIn("units_code_in_parent", doc["detail"])
+        harness.expect_problem(self, r, 409, "conflict")
+        for name in ("units_code_in_parent", "_pkey", "_key", "_fkey"):
+            self.assertNotIn(name, r.text())
         self.assertEqual(unit_count(), before)
         r = call("admin", "POST", "/api/v1/units", body={
             "parent_id": U["thon-2"], "kind": "village", "code": "thon-1",
@@ -616,8 +617,8 @@ class Update(unittest.TestCase):
         a = create(U["thon-2"]).json()
         b = create(U["thon-2"]).json()
         x = patch(b["id"], {"code": a["code"]})
-        doc = harness.expect_problem(self, x, 409, "conflict")
-        self.assertIn("units_code_in_parent", doc["detail"])
+        harness.expect_problem(self, x, 409, "conflict")
+        self.assertNotIn("units_code_in_parent", x.text())
         self.assertEqual(get_unit(b["id"]).json()["code"], b["code"])
 
     def test_unknown_id_404(self):

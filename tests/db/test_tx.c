@@ -3,7 +3,8 @@
  * db_tx inside a db_tx is a savepoint, so an inner rollback, asked for or
  * after a failure, undoes the inner work alone and the outer goes on.
  * What a transaction did is read back from a session setting, which a
- * rollback undoes and a commit keeps, so no table is needed.
+ * rollback undoes and a commit keeps, so no table is needed. A transaction
+ * past its deadline fails at its next statement and is rolled back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -172,6 +174,39 @@ test_three_levels(void **state)
 	assert_string_equal(get(), "deepest");
 }
 
+/* Sets its value, waits past the deadline, then sets it again. */
+static int
+slow(void *p)
+{
+	const char *v = p;
+
+	set(v);
+	usleep(60 * 1000);
+	return db_exec(a, &f, "t_set", 1, &v) == NULL ? -1 : 0;
+}
+
+static void
+test_deadline(void **state)
+{
+	struct step quick = { "quick", 0, NULL, 0, NULL };
+
+	(void)state;
+	cfg.transaction_timeout_ms = 30;
+	assert_int_equal(db_tx(a, &f, slow, "slow"), -1);
+	assert_int_equal(f.status, 503);
+	assert_string_equal(f.code, "request_timeout");
+	assert_string_equal(f.header, "Retry-After");
+	assert_int_equal(f.retryable, 0);
+	failure_clear(&f);
+	assert_string_equal(get(), "before");
+	/* Outside a transaction there is no deadline; a quick one passes. */
+	assert_int_equal(db_tx(a, &f, step, &quick), 0);
+	assert_string_equal(get(), "quick");
+	cfg.transaction_timeout_ms = 0;
+	assert_int_equal(db_tx(a, &f, slow, "unlimited"), 0);
+	assert_string_equal(get(), "unlimited");
+}
+
 int
 main(void)
 {
@@ -189,6 +224,7 @@ main(void)
 		    test_failed_outer_undoes_a_released_inner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_three_levels, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 	};
 	const char *url = getenv("DANVAN_SUPER_DATABASE_URL");
 

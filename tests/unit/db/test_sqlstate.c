@@ -1,8 +1,10 @@
-/* The SQLSTATE map: the classes the contract relies on. */
+/* The SQLSTATE map: the classes the contract relies on, and the words
+ * that say what a refusal means without the schema's names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -44,11 +46,57 @@ test_map(void **state)
 	assert_int_equal(st("2", &code, &retry), 500);
 }
 
+static void
+test_detail(void **state)
+{
+	static const char *const states[] = { "23505", "23P01", "23503",
+		"23514", "23502", "22P02", "40001", "42P01", NULL };
+	size_t i;
+
+	(void)state;
+	assert_string_equal(db_sqlstate_detail("23505"),
+	    "another record already holds a value that must be unique");
+	assert_string_equal(db_sqlstate_detail("23503"),
+	    "a value names something that does not exist");
+	assert_string_equal(db_sqlstate_detail("22P02"),
+	    "the database refused a value");
+	assert_string_equal(db_sqlstate_detail("57014"),
+	    "the database could not answer");
+	assert_string_equal(db_sqlstate_detail(NULL),
+	    "the database could not answer");
+	for (i = 0; states[i] != NULL; i++) {
+		assert_null(strstr(db_sqlstate_detail(states[i]), "_"));
+		assert_null(strstr(db_sqlstate_detail(states[i]), "rule"));
+	}
+}
+
+static void
+test_fkey_column(void **state)
+{
+	struct arena *a = arena_new();
+
+	(void)state;
+	assert_string_equal(db_fkey_column(a, "users_unit_id_fkey", "users"),
+	    "unit_id");
+	assert_string_equal(db_fkey_column(a, "milestone_units_unit_id_fkey",
+				"milestone_units"),
+	    "unit_id");
+	assert_null(db_fkey_column(a, "users_username_key", "users"));
+	assert_null(db_fkey_column(a, "users_fkey", "users"));
+	assert_null(db_fkey_column(a, "usersx_unit_id_fkey", "users"));
+	assert_null(db_fkey_column(a, "plans_parent_fkey", "tasks"));
+	assert_null(db_fkey_column(a, NULL, "users"));
+	assert_null(db_fkey_column(a, "users_unit_id_fkey", NULL));
+	arena_free(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_detail),
+		cmocka_unit_test(test_fkey_column),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
