@@ -263,7 +263,6 @@ int plans_get(struct req *);
 int plans_update(struct req *);
 int plans_issue(struct req *);
 int plans_close(struct req *);
-int plans_versions(struct req *);
 /* Checks obj as a new plan (import: id and status may be given too) into
  * *in, naming field errors prefix+field; returns the number of errors. */
 int plan_fields(struct req *, json_t *, int import, const char *prefix,
@@ -276,6 +275,16 @@ const char *plan_issuing_unit(const struct plan_input *);
  * caller does not manage the issuing unit). */
 const char *plan_insert(struct req *, const struct plan_input *,
     const char *prefix, struct plan_state *st);
+
+/* plan_lists.c */
+/* Check obj's legal_bases and recipients entries, naming field errors
+ * prefix+field; each returns the number of errors. */
+int plan_bases_check(struct req *, json_t *obj, const char *prefix);
+int plan_recipients_check(struct req *, json_t *obj, const char *prefix);
+
+/* plan_amend.c */
+extern const struct db_stmt plan_amend_stmts[];
+int plans_versions(struct req *);
 /* 0 when the caller sees the plan, else -1 with 404. */
 int plan_find(struct req *, const char *plan_id);
 /* Locks a plan the caller manages (404 if none); 412 when version (may be
@@ -374,16 +383,30 @@ extern const struct db_stmt obligations_stmts[];
 int obligations_list(struct req *);
 int extensions_grant(struct req *);
 
+/* A submission s as the API shows it (submissions.c, submission_review.c). */
+/* clang-format off */
+#define SUBMISSION_JSON(s)                                                   \
+	"json_build_object('id', " s ".id, 'unit_id', " s ".unit_id,"        \
+	" 'kind', " s ".kind, 'milestone_id', " s ".milestone_id,"           \
+	" 'task_id', " s ".task_id, 'assignment_id', " s ".assignment_id,"   \
+	" 'plan_id', " s ".plan_id, 'receiving_unit_id', " s ".receiving_unit_id," \
+	" 'title', " s ".title, 'body', " s ".body, 'data', " s ".data,"     \
+	" 'status', " s ".status, 'revision', " s ".revision,"               \
+	" 'submitted_at', " s ".submitted_at,"                               \
+	" 'last_submitted_at', " s ".last_submitted_at,"                     \
+	" 'timeliness', " s ".timeliness, 'due_on', " s ".due_on,"           \
+	" 'review_reason', " s ".review_reason, 'reviewed_by', " s ".reviewed_by," \
+	" 'reviewed_at', " s ".reviewed_at, 'approved_by', " s ".approved_by," \
+	" 'approved_at', " s ".approved_at, 'version', " s ".version,"       \
+	" 'created_at', " s ".created_at, 'updated_at', " s ".updated_at)"
+/* clang-format on */
+
 /* submissions.c */
 extern const struct db_stmt submissions_stmts[];
 int submissions_list(struct req *);
 int submissions_create(struct req *);
 int submissions_get(struct req *);
 int submissions_update(struct req *);
-int submissions_submit(struct req *);
-int submissions_accept(struct req *);
-int submissions_return(struct req *);
-int submissions_approve(struct req *);
 int submissions_versions(struct req *);
 /* A submission locked by submission_lock; strings owned by the arena. */
 struct submission_state {
@@ -395,13 +418,24 @@ struct submission_state {
 	 * it (NULL unless accepted). */
 	const char *created_by, *submitted_by, *accepted_by;
 };
+/* 0 when the caller sees the submission, else -1 with 404. */
+int submission_find(struct req *, const char *id);
+
+/* submission_review.c */
+extern const struct db_stmt submission_review_stmts[];
+int submissions_submit(struct req *);
+int submissions_accept(struct req *);
+int submissions_return(struct req *);
+int submissions_approve(struct req *);
 /* Locks a submission of the caller's units (receiving 0) or of the units
  * it receives for (receiving 1): 404 when there is none, 412 when version
  * (NULL: any) is not current. */
 int submission_lock(struct req *, const char *id, int receiving,
     const char *version, struct submission_state *);
-/* 0 when the caller sees the submission, else -1 with 404. */
-int submission_find(struct req *, const char *id);
+/* Moves the locked submission st to status with its audit event (a submit
+ * keeps a version); its row (version, json) or NULL after a failure. */
+struct dbres *submission_step(struct req *, const struct submission_state *st,
+    const char *status, const char *reason, const char *action);
 
 /* attachments.c */
 extern const struct db_stmt attachments_stmts[];

@@ -13,20 +13,6 @@
 #include "resources/resources.h"
 
 /* clang-format off */
-#define SUBMISSION_JSON(s)                                                   \
-	"json_build_object('id', " s ".id, 'unit_id', " s ".unit_id,"        \
-	" 'kind', " s ".kind, 'milestone_id', " s ".milestone_id,"           \
-	" 'task_id', " s ".task_id, 'assignment_id', " s ".assignment_id,"   \
-	" 'plan_id', " s ".plan_id, 'receiving_unit_id', " s ".receiving_unit_id," \
-	" 'title', " s ".title, 'body', " s ".body, 'data', " s ".data,"     \
-	" 'status', " s ".status, 'revision', " s ".revision,"               \
-	" 'submitted_at', " s ".submitted_at,"                               \
-	" 'last_submitted_at', " s ".last_submitted_at,"                     \
-	" 'timeliness', " s ".timeliness, 'due_on', " s ".due_on,"           \
-	" 'review_reason', " s ".review_reason, 'reviewed_by', " s ".reviewed_by," \
-	" 'reviewed_at', " s ".reviewed_at, 'approved_by', " s ".approved_by," \
-	" 'approved_at', " s ".approved_at, 'version', " s ".version,"       \
-	" 'created_at', " s ".created_at, 'updated_at', " s ".updated_at)"
 /* Seen by the submitting side and by the receiving side, and above. */
 #define VISIBLE(s)                                                           \
 	"EXISTS (SELECT 1 FROM units su, units me WHERE me.id = $1"          \
@@ -98,17 +84,6 @@ static const char create[] =
 static const char existing[] =
     "SELECT s.version, " SUBMISSION_JSON("s") ", s.request_hash = $3"
     " AND " VISIBLE("s") " FROM submissions s WHERE s.id = $2";
-/* Locks a submission for the submitting side ($3 = 's') or the receiving
- * side ($3 = 'r'): the columns of struct submission_state, in its order. */
-static const char lock[] =
-    "SELECT s.version, s.status, to_jsonb(s) - 'request_hash', su.path,"
-    " s.unit_id, s.kind, ru.path <> " SCOPE ", s.created_by,"
-    " s.last_submitted_by,"
-    " CASE WHEN s.status = 'accepted' THEN s.reviewed_by END"
-    " FROM submissions s JOIN units su ON su.id = s.unit_id"
-    " JOIN units ru ON ru.id = s.receiving_unit_id"
-    " WHERE s.id = $2 AND (CASE WHEN $3 = 's' THEN su.path ELSE ru.path END)"
-    "  <@ " SCOPE " FOR UPDATE OF s";
 static const char update[] =
     "WITH upd AS (UPDATE submissions SET title = coalesce($2, title),"
     "  body = coalesce($3, body), data = coalesce($4::jsonb, data),"
@@ -116,51 +91,6 @@ static const char update[] =
     "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd,"
     " audit_event($5, $6, 'update', 'submission', upd.id, $7::ltree,"
     "  $8::jsonb, to_jsonb(upd) - 'request_hash', $9)";
-/* Moves the status one step ($2 the new status, $3 a review reason); a
- * submit numbers a revision, keeps it, and judges the first one. */
-static const char step_sql[] =
-    "WITH due AS (SELECT coalesce(e.due_on, m.due_on) AS d FROM submissions s"
-    "  JOIN milestones m ON m.id = s.milestone_id"
-    "  LEFT JOIN extensions e ON e.milestone_id = m.id AND e.unit_id = s.unit_id"
-    "  WHERE s.id = $1),"
-    " upd AS (UPDATE submissions s SET status = $2,"
-    "  revision = revision + CASE WHEN $2 = 'submitted' THEN 1 ELSE 0 END,"
-    "  submitted_at = CASE WHEN $2 = 'submitted'"
-    "   THEN coalesce(submitted_at, now()) ELSE submitted_at END,"
-    "  last_submitted_at = CASE WHEN $2 = 'submitted' THEN now()"
-    "   ELSE last_submitted_at END,"
-    "  last_submitted_by = CASE WHEN $2 = 'submitted' THEN $4::uuid"
-    "   ELSE last_submitted_by END,"
-    "  due_on = coalesce(s.due_on, (SELECT d FROM due)),"
-    "  timeliness = coalesce(timeliness, CASE WHEN $2 = 'submitted'"
-    "   THEN timeliness(now(), (SELECT d FROM due)) END),"
-    "  review_reason = CASE WHEN $2 IN ('accepted', 'returned') THEN $3"
-    "   ELSE review_reason END,"
-    "  reviewed_by = CASE WHEN $2 IN ('accepted', 'returned') THEN $4::uuid"
-    "   ELSE reviewed_by END,"
-    "  reviewed_at = CASE WHEN $2 IN ('accepted', 'returned') THEN now()"
-    "   ELSE reviewed_at END,"
-    "  approved_by = CASE WHEN $2 = 'approved' THEN $4::uuid ELSE approved_by END,"
-    "  approved_at = CASE WHEN $2 = 'approved' THEN now() ELSE approved_at END,"
-    "  version = version + 1, updated_at = now() WHERE id = $1 RETURNING *),"
-    " ver AS (INSERT INTO submission_versions (submission_id, revision,"
-    "  submitted_at, title, body, data, timeliness, returned_reason)"
-    "  SELECT id, revision, last_submitted_at, title, body, data, timeliness,"
-    "  CASE WHEN $6 = 'returned' THEN review_reason END FROM upd"
-    "  WHERE $2 = 'submitted')"
-    "SELECT upd.version, " SUBMISSION_JSON("upd") " FROM upd,"
-    " audit_event($4, $5, $7, 'submission', upd.id, $8::ltree, $9::jsonb,"
-    "  to_jsonb(upd) - 'request_hash', $10)";
-/* An accepted model registration becomes a model. */
-static const char to_model[] =
-    "WITH ins AS (INSERT INTO models (unit_id, name, field, description,"
-    "  expected_results, submission_id) SELECT unit_id, data->>'name',"
-    "  data->>'field', data->>'description', data->>'expected_results', id"
-    "  FROM submissions WHERE id = $1 AND kind = 'model_registration'"
-    "  ON CONFLICT (submission_id) DO NOTHING RETURNING *)"
-    "SELECT ins.id FROM ins JOIN units u ON u.id = ins.unit_id,"
-    " audit_event($2, $3, 'create', 'model', ins.id, u.path, NULL,"
-    "  to_jsonb(ins), $4)";
 static const char versions[] =
     "SELECT json_build_object('revision', v.revision, 'submitted_at',"
     " v.submitted_at, 'title', v.title, 'body', v.body, 'data', v.data,"
@@ -180,12 +110,9 @@ const struct db_stmt submissions_stmts[] = {
 	{ "submissions_context", context },
 	{ "submissions_create", create },
 	{ "submissions_existing", existing },
-	{ "submissions_lock", lock },
 	{ "submissions_update", update },
-	{ "submissions_step", step_sql },
 	{ "submissions_versions", versions },
 	{ "submissions_visible", visible },
-	{ "submissions_to_model", to_model },
 	{ NULL, NULL },
 };
 
@@ -295,37 +222,6 @@ struct create {
 };
 
 int
-submission_lock(struct req *r, const char *id, int receiving,
-    const char *version, struct submission_state *st)
-{
-	const char *params[3] = { r->principal->unit_id, id,
-		receiving ? "r" : "s" };
-	struct dbres *res;
-
-	if ((res = db_exec(r->arena, &r->fail, "submissions_lock", 3,
-		 params)) == NULL)
-		return -1;
-	if (db_rows(res) == 0)
-		return req_fail(r, 404, "not_found", "no such submission");
-	st->id = id;
-	st->version = db_get(res, 0, 0);
-	st->status = db_get(res, 0, 1);
-	st->json = db_get(res, 0, 2);
-	st->unit_path = db_get(res, 0, 3);
-	st->unit_id = db_get(res, 0, 4);
-	st->kind = db_get(res, 0, 5);
-	st->above_receiving = strcmp(db_get(res, 0, 6), "t") == 0;
-	st->created_by = db_get(res, 0, 7);
-	st->submitted_by = db_get(res, 0, 8);
-	st->accepted_by = db_get(res, 0, 9);
-	if (version != NULL && strcmp(st->version, version) != 0)
-		return req_fail(r, 412, "precondition_failed",
-		    "the submission changed since version %s: reload it",
-		    version);
-	return 0;
-}
-
-int
 submission_find(struct req *r, const char *id)
 {
 	const char *params[2] = { r->principal->unit_id, id };
@@ -337,27 +233,6 @@ submission_find(struct req *r, const char *id)
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such submission");
 	return 0;
-}
-
-/* Moves the locked submission st to status. */
-static struct dbres *
-step(struct req *r, const struct submission_state *st, const char *status,
-    const char *reason, const char *action)
-{
-	const struct principal *p = r->principal;
-	const char *params[10];
-
-	params[0] = st->id;
-	params[1] = status;
-	params[2] = reason;
-	params[3] = p->id;
-	params[4] = actor_kind(r);
-	params[5] = st->status;
-	params[6] = action;
-	params[7] = st->unit_path;
-	params[8] = st->json;
-	params[9] = r->id;
-	return db_exec(r->arena, &r->fail, "submissions_step", 10, params);
 }
 
 /* 409 milestone_answered, with the answer's Location when id is known. */
@@ -481,7 +356,8 @@ create_tx(struct req *r, void *arg)
 		const char *id = db_get(res, 0, 2);
 
 		if (submission_lock(r, id, 0, NULL, &st) == -1 ||
-		    (res = step(r, &st, "submitted", NULL, "submit")) == NULL)
+		    (res = submission_step(r, &st, "submitted", NULL,
+			 "submit")) == NULL)
 			return -1;
 		req_header_add(r, "Location",
 		    arena_printf(r->arena, "/api/v1/submissions/%s", id));
@@ -523,26 +399,6 @@ submissions_create(struct req *r)
 struct change {
 	const char *v[nitems(fields)];
 	const char *version;
-	const char *to;	    /* a transition, or NULL for an edit */
-	const char *reason; /* of a return */
-};
-
-/* True when two ids (either may be NULL) are the same person. */
-static int
-same(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-/* Which transitions go where, who makes them, and from which states. */
-static const struct {
-	const char *to, *action, *from1, *from2;
-	char side; /* 's' the submitting unit, 'r' the receiving one */
-} steps[] = {
-	{ "submitted", "submit", "draft", "returned", 's' },
-	{ "accepted", "accept", "submitted", NULL, 'r' },
-	{ "returned", "return", "submitted", NULL, 'r' },
-	{ "approved", "approve", "accepted", NULL, 'r' },
 };
 
 static int
@@ -553,73 +409,30 @@ change_tx(struct req *r, void *arg)
 	const char *params[9], *status;
 	struct submission_state st;
 	struct dbres *res;
-	size_t i = 0;
 
-	if (c->to != NULL)
-		for (i = 0; strcmp(steps[i].to, c->to) != 0; i++)
-			;
-	if (submission_lock(r, r->param[0],
-		c->to != NULL && steps[i].side == 'r', c->version, &st) == -1)
+	if (submission_lock(r, r->param[0], 0, c->version, &st) == -1)
 		return -1;
 	status = st.status;
-	if (c->to == NULL) {
-		if (strcmp(status, "draft") != 0 &&
-		    strcmp(status, "returned") != 0)
-			return req_fail(r, 409, "submission_locked",
-			    "a %s "
-			    "submission cannot be edited",
-			    status);
-		if (c->v[F_DATA] != NULL &&
-		    check_data(r, st.kind, json_object_get(r->json, "data")) > 0)
-			return req_fail(r, 422, "invalid_body",
-			    "the request body has invalid fields");
-		params[0] = r->param[0];
-		params[1] = c->v[F_TITLE];
-		params[2] = c->v[F_BODY];
-		params[3] = c->v[F_DATA];
-		params[4] = p->id;
-		params[5] = actor_kind(r);
-		params[6] = st.unit_path;
-		params[7] = st.json;
-		params[8] = r->id;
-		if ((res = db_exec(r->arena, &r->fail, "submissions_update", 9,
-			 params)) == NULL)
-			return -1;
-		return reply_entity(r, res, 200, "submission");
-	}
-	if (strcmp(status, steps[i].from1) != 0 &&
-	    (steps[i].from2 == NULL || strcmp(status, steps[i].from2) != 0))
-		return req_fail(r, 409,
-		    strcmp(status, "accepted") == 0 ||
-			    strcmp(status, "approved") == 0 ?
-			"submission_locked" :
-			"invalid_transition",
-		    "a %s submission cannot be %s", status, c->to);
-	if (steps[i].side == 'r' && strcmp(st.unit_id, p->unit_id) == 0)
-		return req_fail(r, 409, "own_submission",
-		    "a unit does not review its own submission");
-	/* Four eyes: people, not only units. */
-	if (steps[i].side == 'r' &&
-	    (same(p->id, st.created_by) || same(p->id, st.submitted_by)))
-		return req_fail(r, 409, "four_eyes",
-		    "whoever wrote or submitted "
-		    "a submission does not review it");
-	if (strcmp(c->to, "approved") == 0 && same(p->id, st.accepted_by))
-		return req_fail(r, 409, "four_eyes",
-		    "whoever accepted a "
-		    "submission does not also approve it");
-	/* Approval comes from above the receiving unit. */
-	if (strcmp(c->to, "approved") == 0 && !st.above_receiving)
-		return req_fail(r, 409, "own_level",
-		    "approval comes from the "
-		    "level above the receiving unit");
-	if ((res = step(r, &st, c->to, c->reason, steps[i].action)) == NULL)
-		return -1;
-	if (strcmp(c->to, "accepted") == 0 &&
-	    strcmp(st.kind, "model_registration") == 0 &&
-	    db_exec(r->arena, &r->fail, "submissions_to_model", 4,
-		(const char *[]){ r->param[0], p->id, actor_kind(r), r->id }) ==
-		NULL)
+	if (strcmp(status, "draft") != 0 && strcmp(status, "returned") != 0)
+		return req_fail(r, 409, "submission_locked",
+		    "a %s "
+		    "submission cannot be edited",
+		    status);
+	if (c->v[F_DATA] != NULL &&
+	    check_data(r, st.kind, json_object_get(r->json, "data")) > 0)
+		return req_fail(r, 422, "invalid_body",
+		    "the request body has invalid fields");
+	params[0] = r->param[0];
+	params[1] = c->v[F_TITLE];
+	params[2] = c->v[F_BODY];
+	params[3] = c->v[F_DATA];
+	params[4] = p->id;
+	params[5] = actor_kind(r);
+	params[6] = st.unit_path;
+	params[7] = st.json;
+	params[8] = r->id;
+	if ((res = db_exec(r->arena, &r->fail, "submissions_update", 9,
+		 params)) == NULL)
 		return -1;
 	return reply_entity(r, res, 200, "submission");
 }
@@ -627,7 +440,7 @@ change_tx(struct req *r, void *arg)
 int
 submissions_update(struct req *r)
 {
-	struct change c = { .to = NULL };
+	struct change c = { .version = NULL };
 	json_t *body;
 	int bad;
 
@@ -640,50 +453,4 @@ submissions_update(struct req *r)
 		return req_fail(r, 422, "invalid_body",
 		    "the request body has invalid fields");
 	return run_tx(r, change_tx, &c);
-}
-
-static int
-transition(struct req *r, const char *to)
-{
-	static const struct field reason[] = {
-		{ "reason", F_STRING, 1, 0, 0, 1, 2000, NULL },
-		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
-	};
-	struct change c = { .to = to };
-	const char *v[1] = { NULL };
-
-	if ((c.version = if_match(r)) == NULL)
-		return -1;
-	if (strcmp(to, "returned") == 0) {
-		if (req_body_object(r) == NULL ||
-		    validate(r, r->json, reason, v, 0) == -1)
-			return -1;
-		c.reason = v[0];
-	} else if (no_fields(r) == -1)
-		return -1;
-	return run_tx(r, change_tx, &c);
-}
-
-int
-submissions_submit(struct req *r)
-{
-	return transition(r, "submitted");
-}
-
-int
-submissions_accept(struct req *r)
-{
-	return transition(r, "accepted");
-}
-
-int
-submissions_return(struct req *r)
-{
-	return transition(r, "returned");
-}
-
-int
-submissions_approve(struct req *r)
-{
-	return transition(r, "approved");
 }
