@@ -300,6 +300,12 @@ void wire_sizes(struct MHD_Connection *, size_t *url_bytes, int *query_nuls,
  * strings are the server's); returns how many. */
 size_t wire_query(struct MHD_Connection *, struct arena *a,
     struct query_pair **out);
+/* The client's address as text, into buf ("unknown" when there is none). */
+void wire_client_addr(struct MHD_Connection *, char *buf, size_t cap);
+struct sockaddr_storage;
+/* Resolves listen, "host:port" ("[v6]:port" for IPv6), into *addr; -1 with
+ * a log line when it cannot. */
+int wire_listen_addr(const char *listen, struct sockaddr_storage *addr);
 /* How many header lines of the request have this name. */
 int wire_header_lines(struct MHD_Connection *, const char *name);
 /* True when no header value was cut short by a NUL byte (and no header

@@ -5,8 +5,6 @@
  * then shape.c and wire.c's answer), metrics and the access log.
  * microhttpd.h is included here and in wire.c only.
  */
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,21 +64,7 @@ req_query_all(struct req *r, struct query_pair **out)
 void
 req_client_addr(struct req *r, char *buf, size_t cap)
 {
-	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr *sa;
-
-	snprintf(buf, cap, "unknown");
-	ci = MHD_get_connection_info(((struct conn_req *)r)->c,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || (sa = ci->client_addr) == NULL)
-		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-		    buf, (socklen_t)cap);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
-		    (socklen_t)cap);
+	wire_client_addr(((struct conn_req *)r)->c, buf, cap);
 }
 
 static enum MHD_Result
@@ -357,43 +341,6 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", msg);
 }
 
-/* Resolves "host:port" ("[v6]:port" for IPv6) into addr. */
-static int
-parse_listen(const char *listen, struct sockaddr_storage *addr)
-{
-	struct addrinfo hints, *res;
-	char host[256];
-	const char *colon = strrchr(listen, ':');
-	size_t hl;
-	int rc;
-
-	if (colon == NULL || colon == listen || colon[1] == '\0')
-		goto bad;
-	hl = (size_t)(colon - listen);
-	if (listen[0] == '[' && hl > 2 && listen[hl - 1] == ']') {
-		listen++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host))
-		goto bad;
-	memcpy(host, listen, hl);
-	host[hl] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
-		log_error("DANVAN_LISTEN %s: %s", listen, gai_strerror(rc));
-		return -1;
-	}
-	memcpy(addr, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-bad:
-	log_error("DANVAN_LISTEN must be host:port, not %s", listen);
-	return -1;
-}
-
 int
 http_start(const struct http_options *o)
 {
@@ -403,7 +350,7 @@ http_start(const struct http_options *o)
 
 	opts = *o;
 	if (router_check(opts.routes, opts.nroutes) == -1 ||
-	    parse_listen(cfg.listen, &addr) == -1)
+	    wire_listen_addr(cfg.listen, &addr) == -1)
 		return -1;
 	metrics_init(opts.nroutes);
 	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |

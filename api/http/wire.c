@@ -1,14 +1,19 @@
 /*
  * The request and the answer as libmicrohttpd holds them: what the server
  * measures of a request's wire form (sizes, NULs hidden by decoding or cut
- * out of header values) and the answer put on the connection with the headers every response
- * carries. server.c runs the connection; this file only reads and writes
- * it. Everything outside api/http/ sees no libmicrohttpd type.
+ * out of header values, the query, the client's address) and the answer put
+ * on the connection with the headers every response carries; and the
+ * address to listen on. server.c runs the connection; this file only reads
+ * and writes it. Everything outside api/http/ sees no libmicrohttpd type.
  */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -207,4 +212,59 @@ wire_head_clean(struct MHD_Connection *c, const char *method,
 		if (*w.p != '\0')
 			return 0;
 	return 1;
+}
+
+void
+wire_client_addr(struct MHD_Connection *c, char *buf, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(buf, cap, "unknown");
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    buf, (socklen_t)cap);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+		    (socklen_t)cap);
+}
+
+int
+wire_listen_addr(const char *listen, struct sockaddr_storage *addr)
+{
+	struct addrinfo hints, *res;
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	size_t hl;
+	int rc;
+
+	if (colon == NULL || colon == listen || colon[1] == '\0')
+		goto bad;
+	hl = (size_t)(colon - listen);
+	if (listen[0] == '[' && hl > 2 && listen[hl - 1] == ']') {
+		listen++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		goto bad;
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+		log_error("DANVAN_LISTEN %s: %s", listen, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+bad:
+	log_error("DANVAN_LISTEN must be host:port, not %s", listen);
+	return -1;
 }
