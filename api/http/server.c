@@ -96,8 +96,7 @@ framing(struct conn_req *cr, const char *method, const char *version,
 	cr->early = 1;
 	if (!wire_head_clean(cr->c, method, version))
 		return req_fail(r, 400, "invalid_header",
-		    "a header holds a NUL "
-		    "byte or is folded over several lines");
+		    "a header holds a NUL byte or is folded over several lines");
 	if (cr->target_bad == NULL && cr->target_end != version - 1)
 		cr->target_bad = "a NUL byte";
 	if (cr->target_bad != NULL)
@@ -258,8 +257,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		} else {
 			failure_header(&cr->r.fail, "Retry-After", "1");
 			req_fail(&cr->r, 503, "busy",
-			    "too many sign-ins and "
-			    "password changes are waiting; retry in a second");
+			    "too many sign-ins and password changes are waiting; "
+			    "retry in a second");
 		}
 	}
 	return finish(cr);

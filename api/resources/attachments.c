@@ -249,12 +249,10 @@ attachment_accept(struct req *r, const char **filename, const char **type)
 		    "its own Content-Type");
 	if (!filename_fits(*filename, *type)) {
 		req_field_error(r, "filename", "extension",
-		    "filename must end "
-		    "in .%s for a file of type %s",
+		    "filename must end in .%s for a file of type %s",
 		    filename_extension(*type), *type);
 		return req_fail(r, 422, "extension_mismatch",
-		    "the file name's "
-		    "extension does not fit the file");
+		    "the file name's extension does not fit the file");
 	}
 	return 0;
 }

@@ -27,7 +27,8 @@ def tag():
 
 
 def raw(data, timeout=5, server=None):
-    """A raw request's answer, parsed; the time it took in t."""
+    """A raw request's answer, parsed, with the seconds it took in
+    r.elapsed."""
     t0 = time.monotonic()
     r = (server or srv()).raw_response(data, timeout=timeout)
     r.elapsed = time.monotonic() - t0
