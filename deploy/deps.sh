@@ -13,13 +13,19 @@ DEPS_PACKAGES=(
 	libcmocka-dev
 	postgresql-15
 	python3 python3-yaml python3-jsonschema
-	curl iproute2
+	curl iproute2 openssl
 	clang-format shellcheck
+	# Spreadsheet exports, and reading them back in the tests.
+	libxlsxwriter-dev python3-openpyxl
+	# The fuzz targets (libFuzzer) and the sandbox after start-up.
+	clang libclang-rt-14-dev libseccomp-dev
+	# The browser test and the edge test (nginx with TLS and HTTP/2 in front).
+	chromium chromium-driver nginx-light
 )
 # On Debian 12 postgresql-contrib-15 is a virtual package provided by
 # postgresql-15 itself (unaccent, pg_trgm and ltree ship with the server),
 # so checking postgresql-15 covers it.
-DEPS_BENCH_PACKAGES=(wrk nginx-light)
+DEPS_BENCH_PACKAGES=(wrk)
 
 # deps_missing PKG... prints the packages that dpkg does not list as installed.
 deps_missing() {

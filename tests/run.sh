@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds danvan twice (RelWithDebInfo in build/, ASan+UBSan in build-asan/) and runs
 # every CTest suite of each against a throwaway PostgreSQL cluster made for this run.
-# Options: --quick (normal build only), -L LABEL (only tests with that CTest label).
+# Options: --quick (normal build only), -L LABEL (only tests with that CTest label),
+# -R REGEX (only tests whose CTest name matches).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,10 +13,11 @@ PG_DIR=$REPO/var/test-pg.$$
 
 usage() {
 	cat <<EOF
-usage: tests/run.sh [--quick] [-L LABEL]...
+usage: tests/run.sh [--quick] [-L LABEL]... [-R REGEX]
 
   --quick    build and test only the normal build (build/), not build-asan/
   -L LABEL   run only the tests with this CTest label (unit, api, contract, style)
+  -R REGEX   run only the tests whose CTest name matches (api_submissions, unit_http_)
 EOF
 }
 
@@ -26,6 +28,7 @@ while [[ $# -gt 0 ]]; do
 	--quick) quick=1; shift ;;
 	-L) ctest_filter+=(-L "${2:?-L needs a label}"); shift 2 ;;
 	-L?*) ctest_filter+=(-L "${1#-L}"); shift ;;
+	-R) ctest_filter+=(-R "${2:?-R needs a regular expression}"); shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
