@@ -33,7 +33,9 @@ struct config {
 	int threads;
 	size_t max_body_bytes;
 	size_t max_upload_bytes;
-	int max_attachments;		   /* per submission */
+	size_t max_export_bytes; /* an XLSX answer */
+	const char *export_dir; /* where XLSX files are written, then unlinked */
+	int max_attachments;	/* per submission */
 	size_t max_attachment_bytes_total; /* per submission, all files */
 	int max_json_depth;
 	size_t max_string_bytes;

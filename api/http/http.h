@@ -241,6 +241,10 @@ void static_body_init(struct static_body *, const unsigned char *, size_t);
 /* True when an Accept-Encoding value (NULL: absent) takes gzip: gzip or
  * x-gzip with a weight above 0, or, when neither is named, "*" with one. */
 int shape_accepts_gzip(const char *accept_encoding);
+/* The weight (0 to 1000) an Accept value gives to the media type type
+ * ("text/csv"), from its most specific matching range (the type itself, then its
+ * type with any subtype, then any type): 1000 when Accept is absent, 0 when nothing matches. */
+int shape_accept_weight(const char *accept, const char *type);
 /* True when an If-None-Match value (NULL: absent) is "*" or a list of
  * entity-tags one of which names etag by the weak comparison of RFC 9110
  * (W/ ignored on both sides); a malformed list names nothing. */

@@ -70,6 +70,8 @@ qvalue(const char **p)
 	return q;
 }
 
+static int weight(const char **);
+
 /*
  * One element of Accept-Encoding at *p: a coding and its parameters, q
  * among them anywhere. Returns its weight (0 to 1000), with the coding at
@@ -79,13 +81,21 @@ qvalue(const char **p)
 static int
 coding(const char **p, const char **name, size_t *n)
 {
+	*name = *p;
+	if ((*n = lex_token(p)) == 0)
+		return -1;
+	return weight(p);
+}
+
+/* The parameters of an element at *p, q among them anywhere: its weight (0
+ * to 1000), or -1 when they are malformed or the element does not end. */
+static int
+weight(const char **p)
+{
 	const char *pname;
 	size_t pn;
 	int q = 1000, rc;
 
-	*name = *p;
-	if ((*n = lex_token(p)) == 0)
-		return -1;
 	while ((rc = lex_param(p, &pname, &pn)) == 1) {
 		if (pn == 1 && (*pname == 'q' || *pname == 'Q')) {
 			if ((q = qvalue(p)) == -1)
@@ -126,6 +136,65 @@ shape_accepts_gzip(const char *ae)
 			any = q > any ? q : any;
 	}
 	return gzip >= 0 ? gzip > 0 : any > 0;
+}
+
+/* One media range of Accept at *p (RFC 9110 12.5.1): type and subtype at
+ * *type and *sub, *n and *sn long. Returns its weight, or -1 when it is
+ * malformed. */
+static int
+media_range(const char **p, const char **type, size_t *n, const char **sub,
+    size_t *sn)
+{
+	*type = *p;
+	if ((*n = lex_token(p)) == 0 || **p != '/')
+		return -1;
+	(*p)++;
+	*sub = *p;
+	if ((*sn = lex_token(p)) == 0)
+		return -1;
+	return weight(p);
+}
+
+int
+shape_accept_weight(const char *accept, const char *type)
+{
+	const char *p = accept, *name, *sub, *slash = strchr(type, '/');
+	size_t n, sn, tn = (size_t)(slash - type);
+	int q, level, best = 0, best_level = -1;
+
+	if (accept == NULL)
+		return 1000;
+	for (;;) {
+		lex_ows(&p);
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p == '\0')
+			break;
+		if ((q = media_range(&p, &name, &n, &sub, &sn)) == -1) {
+			p += strcspn(p, ",");
+			continue;
+		}
+		/* The most specific range that matches decides, whatever
+		 * the order (RFC 9110 12.5.1). */
+		if (n == 1 && *name == '*' && sn == 1 && *sub == '*')
+			level = 0;
+		else if (n != tn || strncasecmp(name, type, n) != 0)
+			continue;
+		else if (sn == 1 && *sub == '*')
+			level = 1;
+		else if (sn == strlen(slash + 1) &&
+		    strncasecmp(sub, slash + 1, sn) == 0)
+			level = 2;
+		else
+			continue;
+		if (level > best_level || (level == best_level && q > best)) {
+			best_level = level;
+			best = q;
+		}
+	}
+	return best;
 }
 
 /*

@@ -5,7 +5,6 @@
  * declares. Downloads carry ETag, Content-Disposition with the UTF-8 name,
  * and byte ranges, so a village phone can resume a broken download.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,50 +284,20 @@ attachments_list(struct req *r)
 	return reply_page(r, res, &pg);
 }
 
-/* Appends s percent-encoded (RFC 5987) to a new arena string. */
-static char *
-pct(struct arena *a, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = arena_alloc(a, strlen(s) * 3 + 1), *o = out;
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (isalnum(c) || strchr("!#$&+-.^_`|~", c) != NULL)
-			*o++ = (char)c;
-		else {
-			*o++ = '%';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 int
 attachments_get(struct req *r)
 {
 	const char *params[3] = { r->principal->unit_id, r->param[0],
 		r->principal->id };
 	struct dbres *res;
-	char *ascii, *p;
 
 	if ((res = db_exec_bin(r->arena, &r->fail, "attachments_get", 3, params,
 		 NULL, 1)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such attachment");
-	/* A plain-ASCII fallback name for old clients, then the real one. */
-	ascii = arena_strdup(r->arena, db_get(res, 0, 2));
-	for (p = ascii; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80 || *p == '"' || *p == '\\')
-			*p = '_';
 	req_header_add(r, "Content-Disposition",
-	    arena_printf(r->arena,
-		"attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
-		pct(r->arena, db_get(res, 0, 2))));
+	    filename_disposition(r->arena, db_get(res, 0, 2)));
 	r->etag = arena_printf(r->arena, "\"%s\"", db_get(res, 0, 3));
 	r->ranges = 1;
 	return req_reply(r, 200, db_get(res, 0, 1), db_get(res, 0, 0),

@@ -4,7 +4,10 @@
  * Content-Disposition of a download, on a desktop that opens it by its
  * extension), so it may not hide characters that change how it reads nor
  * claim a type the bytes are not. Pure checks; attachments.c applies them.
+ * The Content-Disposition of a download, attachment or export, is built
+ * here too.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -159,4 +162,40 @@ filename_fits(const char *name, const char *type)
 				return 1;
 	}
 	return 0;
+}
+
+/* Appends s percent-encoded (RFC 5987) to a new arena string. */
+static char *
+pct(struct arena *a, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = arena_alloc(a, strlen(s) * 3 + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || strchr("!#$&+-.^_`|~", c) != NULL)
+			*o++ = (char)c;
+		else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+const char *
+filename_disposition(struct arena *a, const char *name)
+{
+	char *ascii = arena_strdup(a, name), *p;
+
+	/* A plain-ASCII fallback name for old clients, then the real one. */
+	for (p = ascii; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80 || *p == '"' || *p == '\\')
+			*p = '_';
+	return arena_printf(a,
+	    "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
+	    pct(a, name));
 }

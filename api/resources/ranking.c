@@ -3,11 +3,9 @@
  * draft, eligible units first by adjusted total (highest first), ties
  * broken by the smaller cut in review (delta, highest first), then the
  * unit's name (byte order) and id; units ruled not eligible follow, by
- * name, with their reason and no rank or band. JSON, or CSV (UTF-8 with a
- * BOM, CRLF lines, fixed snake_case columns) on Accept: text/csv.
+ * name, with their reason and no rank or band. score_rate is the adjusted
+ * total over the criteria's maximum. JSON, CSV or XLSX (export.c).
  */
-#include <string.h>
-
 #include "resources/resources.h"
 
 /* clang-format off */
@@ -27,16 +25,18 @@ static const char ranking[] =
     " o AS (SELECT x.*, row_number() OVER (ORDER BY NOT x.eligible,"
     "  CASE WHEN x.eligible THEN x.adjusted_total END DESC,"
     "  CASE WHEN x.eligible THEN x.delta END DESC,"
-    "  x.name COLLATE \"C\", x.unit_id) AS pos FROM x)"
-    "SELECT json_build_object('rank', CASE WHEN eligible THEN pos END,"
+    "  x.name COLLATE \"C\", x.unit_id) AS pos FROM x),"
+    " m AS (SELECT sum(i.max_points) AS max FROM rubrics r,"
+    "  rubric_items(r.doc) i WHERE r.id = $2 AND i.kind = 'criterion')"
+    "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+    " 'rank', CASE WHEN eligible THEN pos END,"
     " 'score_sheet_id', id, 'unit_id', unit_id, 'unit_code', code,"
     " 'unit_name', name, 'status', status, 'eligible', eligible,"
     " 'self_total', self_total, 'adjusted_total', adjusted_total,"
     " 'delta', delta, 'band', band, 'not_eligible_reason',"
-    " not_eligible_reason),"
-    " CASE WHEN eligible THEN pos::text END, code, name, status,"
-    " self_total::text, adjusted_total::text, delta::text, band,"
-    " eligible::text, not_eligible_reason FROM o ORDER BY pos";
+    " not_eligible_reason, 'score_rate', trim_scale(round("
+    " adjusted_total / nullif(m.max, 0), 4))) ORDER BY pos), '[]'),"
+    " 'next_cursor', NULL) FROM o, m";
 /* clang-format on */
 
 const struct db_stmt ranking_stmts[] = {
@@ -45,91 +45,28 @@ const struct db_stmt ranking_stmts[] = {
 	{ NULL, NULL },
 };
 
-/* The CSV columns, in order, and whether each holds free text. */
-static const struct {
-	const char *name;
-	int text;
-} columns[] = {
-	{ "rank", 0 },
-	{ "unit_code", 0 },
-	{ "unit_name", 1 },
-	{ "status", 0 },
-	{ "self_total", 0 },
-	{ "adjusted_total", 0 },
-	{ "delta", 0 },
-	{ "band", 1 },
-	{ "eligible", 0 },
-	{ "not_eligible_reason", 1 },
+/* The columns of the CSV and XLSX forms, in order. */
+static const struct column columns[] = {
+	{ "rank", COLUMN_INTEGER },
+	{ "unit_code", COLUMN_TEXT },
+	{ "unit_name", COLUMN_TEXT },
+	{ "status", COLUMN_TEXT },
+	{ "self_total", COLUMN_NUMBER },
+	{ "adjusted_total", COLUMN_NUMBER },
+	{ "delta", COLUMN_NUMBER },
+	{ "band", COLUMN_TEXT },
+	{ "eligible", COLUMN_TEXT },
+	{ "not_eligible_reason", COLUMN_TEXT },
+	{ "score_rate", COLUMN_RATE },
 };
-
-/* Appends one CSV field (RFC 4180): quoted when it holds a comma, a quote
- * or a line break; free text that a spreadsheet would read as a formula
- * gets a leading apostrophe. */
-static size_t
-csv_field(char *out, const char *s, int text)
-{
-	size_t n = 0;
-	int quote = s != NULL && strpbrk(s, ",\"\r\n") != NULL;
-
-	if (s == NULL)
-		return 0;
-	if (quote)
-		out[n++] = '"';
-	if (text && strchr("=+-@", *s) != NULL && *s != '\0')
-		out[n++] = '\'';
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			out[n++] = '"';
-		out[n++] = *s;
-	}
-	if (quote)
-		out[n++] = '"';
-	return n;
-}
-
-static int
-reply_csv(struct req *r, struct dbres *res)
-{
-	size_t len = 256, off = 0, c;
-	int i, rows = db_rows(res);
-	char *body;
-
-	for (i = 0; i < rows; i++) {
-		for (c = 0; c < nitems(columns); c++)
-			len += 2 * strlen(db_get(res, i, (int)c + 1) ?: "") + 4;
-		len += 2;
-	}
-	body = arena_alloc(r->arena, len);
-	memcpy(body, "\xef\xbb\xbf", 3);
-	off = 3;
-	for (c = 0; c < nitems(columns); c++)
-		off += (size_t)snprintf(body + off, len - off, "%s%s",
-		    c ? "," : "", columns[c].name);
-	off += (size_t)snprintf(body + off, len - off, "\r\n");
-	for (i = 0; i < rows; i++) {
-		for (c = 0; c < nitems(columns); c++) {
-			if (c > 0)
-				body[off++] = ',';
-			off += csv_field(body + off, db_get(res, i, (int)c + 1),
-			    columns[c].text);
-		}
-		body[off++] = '\r';
-		body[off++] = '\n';
-	}
-	req_header_add(r, "Content-Disposition",
-	    arena_printf(r->arena, "attachment; filename=\"ranking-%s.csv\"",
-		r->param[0]));
-	return req_reply(r, 200, "text/csv; charset=utf-8", body, off);
-}
 
 int
 rubrics_ranking(struct req *r)
 {
 	const char *params[3] = { r->principal->unit_id, r->param[0],
 		plan_drafts(r) };
-	const char *accept = req_header(r, "Accept");
-	struct page pg = { .limit = 1 << 30 };
 	struct dbres *res;
+	json_t *doc;
 
 	if ((res = db_exec(r->arena, &r->fail, "ranking_rubric_visible", 3,
 		 params)) == NULL)
@@ -139,8 +76,8 @@ rubrics_ranking(struct req *r)
 	if ((res = db_exec(r->arena, &r->fail, "ranking_rows", 2, params)) ==
 	    NULL)
 		return -1;
-	req_header_add(r, "Vary", "Accept");
-	if (accept != NULL && strstr(accept, "text/csv") != NULL)
-		return reply_csv(r, res);
-	return reply_page(r, res, &pg);
+	if ((doc = json_loads(db_get(res, 0, 0), 0, NULL)) == NULL)
+		return req_fail(r, 500, "internal", "ranking is not JSON");
+	return reply_table(r, req_own(r, doc), "items", columns,
+	    nitems(columns), arena_printf(r->arena, "ranking-%s", r->param[0]));
 }

@@ -125,6 +125,36 @@ const char *filename_invalid(const char *name);
 int filename_fits(const char *name, const char *type);
 /* The usual extension of type, without the dot; NULL for another type. */
 const char *filename_extension(const char *type);
+/* The Content-Disposition value of a download named name (UTF-8): an
+ * ASCII fallback and the RFC 5987 form, in a's memory. */
+const char *filename_disposition(struct arena *a, const char *name);
+
+/* export.c */
+/* The kinds of exported columns: text as it is; integers and numbers as
+ * numbers; rates, decimal fractions (0.25), as percentages in XLSX. */
+enum column_type { COLUMN_TEXT, COLUMN_INTEGER, COLUMN_NUMBER, COLUMN_RATE };
+/* An exported column: the member of each row and the header it gets. */
+struct column {
+	const char *name;
+	enum column_type type;
+};
+/* Answers doc (a JSON object whose rows_key member is an array of objects)
+ * as JSON, or, when the request asks for it (format=csv|xlsx, else Accept:
+ * text/csv or the XLSX media type), as CSV (UTF-8 with a BOM) or XLSX with
+ * one line per row and cols in order; base is the file name without its
+ * extension. Sets a strong ETag (the JSON's bytes and the format) and so
+ * answers If-None-Match with 304; 400 for an unknown format. doc stays
+ * the caller's (req_own it). Returns 0 or -1. */
+int reply_table(struct req *r, json_t *doc, const char *rows_key,
+    const struct column *cols, size_t ncols, const char *base);
+/* The CSV of rows (an array of objects), cols in order: a BOM, the header
+ * row, a CRLF line per row (RFC 4180); null or absent members are empty,
+ * numbers as JSON writes them. In a's memory, *len long. */
+char *export_csv(struct arena *a, const json_t *rows, const struct column *cols,
+    size_t ncols, size_t *len);
+/* How many characters wide UTF-8 text s shows (combining marks take
+ * none). */
+size_t export_width(const char *s);
 
 /* reply.c */
 /* db_exec for a list: a cast failure caused by a forged cursor is 400. */

@@ -231,6 +231,36 @@ test_accept_encoding(void **state)
 }
 
 static void
+test_accept_weight(void **state)
+{
+	(void)state;
+	assert_int_equal(shape_accept_weight(NULL, "text/csv"), 1000);
+	assert_int_equal(shape_accept_weight("text/csv", "text/csv"), 1000);
+	assert_int_equal(shape_accept_weight("TEXT/CSV", "text/csv"), 1000);
+	assert_int_equal(shape_accept_weight("text/csv", "application/json"), 0);
+	assert_int_equal(shape_accept_weight("text/csv;q=0.5, */*;q=0.1",
+			     "text/csv"),
+	    500);
+	assert_int_equal(shape_accept_weight("text/csv;q=0.5, */*;q=0.1",
+			     "application/json"),
+	    100);
+	/* The most specific range decides, whatever its weight or place. */
+	assert_int_equal(shape_accept_weight("text/csv;q=0, text/*", "text/csv"),
+	    0);
+	assert_int_equal(shape_accept_weight("text/*;q=0.3, */*", "text/csv"),
+	    300);
+	assert_int_equal(shape_accept_weight("text/csv; charset=utf-8; q=0.7",
+			     "text/csv"),
+	    700);
+	/* Malformed ranges name nothing; the others still count. */
+	assert_int_equal(shape_accept_weight("text, csv", "text/csv"), 0);
+	assert_int_equal(shape_accept_weight("text/, text/csv;q=2, */*;q=0.2",
+			     "text/csv"),
+	    200);
+	assert_int_equal(shape_accept_weight("", "text/csv"), 0);
+}
+
+static void
 test_accept_encoding_is_a_list_of_tokens(void **state)
 {
 	static const char *const yes[] = { "gzip;level=9", "br, GZip ; Q=0.5",
@@ -442,6 +472,7 @@ main(void)
 		cmocka_unit_test(test_etag_lists_star_and_absence),
 		cmocka_unit_test(test_etag_lists_parsed_not_searched),
 		cmocka_unit_test(test_accept_encoding),
+		cmocka_unit_test(test_accept_weight),
 		cmocka_unit_test(test_accept_encoding_is_a_list_of_tokens),
 		cmocka_unit_test(test_gzip_round_trip),
 		cmocka_unit_test(test_compressible),
