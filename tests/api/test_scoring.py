@@ -178,20 +178,22 @@ class AStory(unittest.TestCase):
         r = call("leader", "GET", path, headers={"Accept": "text/csv"})
         self.assertEqual(r.status, 200, r.describe())
         self.assertEqual(r.content_type, "text/csv")
+        name = "ranking-%s.csv" % F.rubric["id"]
         self.assertEqual(r.headers["Content-Disposition"],
-                         'attachment; filename="ranking-%s.csv"'
-                         % F.rubric["id"])
+                         "attachment; filename=\"%s\"; filename*=UTF-8''%s"
+                         % (name, name))
         want = (
             "\ufeffrank,unit_code,unit_name,status,self_total,adjusted_total,"
-            "delta,band,eligible,not_eligible_reason\r\n"
+            "delta,band,eligible,not_eligible_reason,score_rate\r\n"
             "1,vp-hdnd-ubnd,Văn phòng HĐND và UBND xã,finalized,92,90,-2,Tốt,"
-            "true,\r\n"
-            "2,phong-kinh-te,Phòng Kinh tế,finalized,87,78,-9,Khá,true,\r\n"
+            "true,,0.9\r\n"
+            "2,phong-kinh-te,Phòng Kinh tế,finalized,87,78,-9,Khá,true,,0.78"
+            "\r\n"
             "3,tt-phuc-vu-hcc,Trung tâm Phục vụ hành chính công xã,finalized,"
-            "75,75,0,Khá,true,\r\n"
+            "75,75,0,Khá,true,,0.75\r\n"
             ",tt-cung-ung-dvc,Trung tâm Cung ứng dịch vụ công,finalized,60,60,"
             "0,,false,\"Chưa gửi kế hoạch năm, báo cáo 6 tháng: không xếp "
-            "loại\"\r\n").encode("utf-8")
+            "loại\",0.6\r\n").encode("utf-8")
         self.assertEqual(r.body, want)
         # A unit sees its own row only.
         mine = ok(call(KT, "GET", path))["items"]
