@@ -27,8 +27,9 @@
 
 enum format { FORMAT_JSON, FORMAT_CSV, FORMAT_XLSX };
 
-/* Each format: its format= name, the media type Accept names, the
- * Content-Type sent. In preference order when Accept weighs them equal. */
+/* Each format, in the order of export_formats: its format= name, the
+ * media type Accept names, the Content-Type sent. In preference order when
+ * Accept weighs them equal. */
 static const struct {
 	const char *name, *media, *ctype;
 } formats[] = {
@@ -36,10 +37,9 @@ static const struct {
 	[FORMAT_CSV] = { "csv", "text/csv", "text/csv; charset=utf-8" },
 	[FORMAT_XLSX] = { "xlsx", XLSX_TYPE, XLSX_TYPE },
 };
-static const char *const format_names[] = { "json", "csv", "xlsx", NULL };
 static const struct field format_field = { .name = "format",
 	.type = F_ENUM,
-	.values = format_names };
+	.values = export_formats };
 
 /* The format asked for: format= wins, else the best Accept weight (JSON
  * when Accept names none of them, as on every other route); -1 with 400
@@ -55,7 +55,7 @@ negotiate(struct req *r)
 		if (query_value(r, &format_field, v) == -1)
 			return req_fail(r, 400, "invalid_query",
 			    "format must be json, csv or xlsx");
-		for (i = 0; strcmp(format_names[i], v) != 0; i++)
+		for (i = 0; strcmp(export_formats[i], v) != 0; i++)
 			;
 		return i;
 	}

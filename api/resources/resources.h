@@ -38,6 +38,7 @@ extern const char *const unit_kinds[],
 										[],
 										    *const recommendation_statuses
 											[];
+extern const char *const export_formats[];
 /* Every list above by name, for `danvan enums`; ends with a NULL name. */
 struct vocabulary {
 	const char *name;

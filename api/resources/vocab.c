@@ -49,6 +49,8 @@ const char *const inspection_team_roles[] = { "lead", "member", NULL };
 const char *const finding_severities[] = { "info", "minor", "major", NULL };
 const char *const recommendation_statuses[] = { "open", "responded", "resolved",
 	NULL };
+/* The forms of a table (export.c keeps its formats in this order). */
+const char *const export_formats[] = { "json", "csv", "xlsx", NULL };
 
 const struct vocabulary vocabularies[] = {
 	{ "unit_kind", unit_kinds },
@@ -72,5 +74,6 @@ const struct vocabulary vocabularies[] = {
 	{ "inspection_team_role", inspection_team_roles },
 	{ "finding_severity", finding_severities },
 	{ "recommendation_status", recommendation_statuses },
+	{ "export_format", export_formats },
 	{ NULL, NULL },
 };
