@@ -34,7 +34,7 @@ static const struct setting {
 	{ "DANVAN_MAX_UPLOAD_BYTES", SIZE, &cfg.max_upload_bytes, "10485760",
 	    1024, 64LL << 20 },
 	{ "DANVAN_MAX_EXPORT_BYTES", SIZE, &cfg.max_export_bytes, "67108864",
-	    65536, 1LL << 30 },
+	    1024, 1LL << 30 },
 	{ "DANVAN_EXPORT_DIR", STR, &cfg.export_dir, "/tmp", 0, 0 },
 	{ "DANVAN_MAX_ATTACHMENTS", INT, &cfg.max_attachments, "20", 1, 10000 },
 	{ "DANVAN_MAX_ATTACHMENT_BYTES_TOTAL", SIZE,

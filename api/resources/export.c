@@ -300,8 +300,12 @@ xlsx_or_fail(struct req *r, const json_t *rows, const struct column *cols,
 		    lxw_strerror(err));
 		goto done;
 	}
-	if (fstat(fd, &st) == -1 || st.st_size < 0 ||
-	    (size_t)st.st_size > cfg.max_export_bytes) {
+	if (fstat(fd, &st) == -1) {
+		req_fail(r, 500, "internal", "cannot stat the xlsx: %s",
+		    strerror(errno));
+		goto done;
+	}
+	if ((size_t)st.st_size > cfg.max_export_bytes) {
 		req_fail(r, 500, "internal",
 		    "xlsx of %lld bytes: over DANVAN_MAX_EXPORT_BYTES",
 		    (long long)st.st_size);

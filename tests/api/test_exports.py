@@ -167,6 +167,22 @@ class Xlsx(unittest.TestCase):
         self.assertEqual(os.listdir(EXPORT_DIR), [])
 
 
+class SizeCap(unittest.TestCase):
+
+    def test_an_xlsx_over_the_cap_is_refused(self):
+        srv = harness.Server(harness.db(), env={
+            "DANVAN_EXPORT_DIR": EXPORT_DIR, "DANVAN_MAX_EXPORT_BYTES": "1024"})
+        srv.start()
+        try:
+            r = call("leader", "GET", PATH + "?format=xlsx", srv=srv)
+            harness.expect_problem(self, r, 500, "internal")
+            r = call("leader", "GET", PATH + "?format=csv", srv=srv)
+            self.assertEqual(r.status, 200, r.describe())
+        finally:
+            srv.stop()
+        self.assertEqual(os.listdir(EXPORT_DIR), [])
+
+
 class Caching(unittest.TestCase):
 
     def test_each_form_has_its_strong_tag(self):
