@@ -75,6 +75,7 @@ static const struct setting {
 	{ "DANVAN_TRUST_PROXY", INT, &cfg.trust_proxy, "0", 0, 1 },
 	{ "DANVAN_USER_CHECK_INTERVAL", INT, &cfg.user_check_interval, "60", 0,
 	    3600 },
+	{ "DANVAN_CORS_ORIGINS", STR, &cfg.cors_origins, NULL, 0, 0 },
 };
 
 /* File values are copied; defaults and environment strings live as long as the process. */

@@ -19,8 +19,8 @@ struct asset {
 	size_t len;
 };
 extern const struct asset asset_openapi_json, asset_docs_html, asset_redoc_js,
-    asset_seed_units, asset_seed_plan_province, asset_seed_plan_commune,
-    asset_seed_submissions, asset_seed_inspections;
+    asset_favicon, asset_seed_units, asset_seed_plan_province,
+    asset_seed_plan_commune, asset_seed_submissions, asset_seed_inspections;
 extern const struct asset migrations[]; /* ends with a NULL name */
 extern const size_t migrations_count;
 
@@ -64,6 +64,7 @@ struct config {
 	int login_window;
 	int trust_proxy;
 	int user_check_interval;
+	const char *cors_origins; /* allowed browser origins; NULL: none */
 };
 extern struct config cfg;
 

@@ -141,6 +141,17 @@ int router_check(const struct route *, size_t);
 /* Parses r->body into r->json; 400 on bad syntax, depth or string length. */
 int body_parse_json(struct req *);
 
+/* cors.c */
+/* True when origin (NULL: none) is, byte for byte, one of the origins of
+ * list (comma- or space-separated; NULL or empty: none). */
+int cors_origin_allowed(const char *list, const char *origin);
+/* Adds Vary: Origin when an allow-list is configured, and for an allowed
+ * Origin the Access-Control-* headers of an answer. */
+void cors_response(struct req *);
+/* Answers OPTIONS on path: 204 with Allow, and for an allowed Origin asking
+ * a preflight the Access-Control-Allow-* headers; 404 for no route. */
+int cors_preflight(struct req *, const struct route *, size_t, const char *path);
+
 /* codes.c */
 /* A problem code of the API (the <code> of urn:danvan:problem:<code>). */
 struct problem_code {

@@ -39,6 +39,7 @@ struct conn_req {
 	int early; /* answered on the headers-only call, body unread */
 	int dispatched;
 	int queued;
+	int preflight; /* OPTIONS, answered by cors_preflight */
 };
 
 const char *
@@ -145,6 +146,16 @@ begin(struct conn_req *cr, const char *url, const char *method,
 
 	/* An unknown method is answered before the sizes, as it always was. */
 	r->method = method_parse(method);
+	if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0) {
+		/* A preflight carries no credentials: answered from the
+		 * route table alone, on a later call like any answer. */
+		cr->preflight = 1;
+		cr->early = cr->has_body;
+		if (limits_head(r, urlsize, nuls, hdrsize) == -1 ||
+		    cors_preflight(r, opts.routes, opts.nroutes, url) == -1)
+			return -1;
+		return cr->has_body ? -1 : 0;
+	}
 	if ((r->method != 0 && limits_head(r, urlsize, nuls, hdrsize) == -1) ||
 	    router_resolve(r, opts.routes, opts.nroutes, method, url) == -1)
 		return -1;
@@ -244,7 +255,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (cr->queued)
 		return MHD_YES;
-	if (!cr->dispatched && cr->r.fail.status == 0) {
+	if (!cr->dispatched && cr->r.fail.status == 0 && !cr->preflight) {
 		cr->dispatched = 1;
 		__atomic_fetch_add(&handling, 1, __ATOMIC_RELAXED);
 		if (!(cr->r.route->flags & ROUTE_OFFLOAD))

@@ -51,6 +51,7 @@ wire_reply(struct MHD_Connection *c, struct req *r, int close)
 	if (gz)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
 		    "gzip");
+	cors_response(r);
 	for (h = r->headers; h != NULL; h = h->next)
 		MHD_add_response_header(resp, h->name, h->value);
 	if (close)

@@ -1,7 +1,7 @@
 /*
  * Meta endpoints: liveness, readiness (the database answers and carries every
  * migration this build knows), Prometheus metrics, the contract and its
- * documentation page, both compiled into the binary.
+ * documentation page with its icon, all compiled into the binary.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@ const struct db_stmt meta_stmts[] = {
 	{ NULL, NULL },
 };
 
-static struct static_body openapi, docs, redoc;
+static struct static_body openapi, docs, redoc, favicon;
 
 void
 meta_init(void)
@@ -28,6 +28,7 @@ meta_init(void)
 	    asset_openapi_json.len);
 	static_body_init(&docs, asset_docs_html.data, asset_docs_html.len);
 	static_body_init(&redoc, asset_redoc_js.data, asset_redoc_js.len);
+	static_body_init(&favicon, asset_favicon.data, asset_favicon.len);
 }
 
 int
@@ -95,4 +96,10 @@ int
 meta_docs_asset(struct req *r)
 {
 	return req_reply_static(r, "text/javascript; charset=utf-8", &redoc);
+}
+
+int
+meta_favicon(struct req *r)
+{
+	return req_reply_static(r, "image/x-icon", &favicon);
 }

@@ -214,6 +214,7 @@ int meta_metrics(struct req *);
 int meta_openapi(struct req *);
 int meta_docs(struct req *);
 int meta_docs_asset(struct req *);
+int meta_favicon(struct req *);
 
 /* units.c */
 extern const struct db_stmt units_stmts[];

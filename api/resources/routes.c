@@ -18,6 +18,7 @@ const struct route routes[] = {
 	{ M_GET, "/docs", H(meta_docs), PERM_PUBLIC, 0, 0 },
 	{ M_GET, "/docs/redoc.standalone.js", H(meta_docs_asset), PERM_PUBLIC,
 	    0, 0 },
+	{ M_GET, "/favicon.ico", H(meta_favicon), PERM_PUBLIC, 0, 0 },
 
 	{ M_POST, "/api/v1/auth/token", H(auth_token), PERM_PUBLIC, 4 * KB,
 	    ROUTE_OFFLOAD | ROUTE_NO_IDEMPOTENCY },

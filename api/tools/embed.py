@@ -3,7 +3,9 @@
 
 usage: embed.py OUT.c NAME=PATH ... [NAME=yaml2json:PATH ...] [migrations=DIR]
 A yaml2json: input is converted to compact JSON first (the OpenAPI contract is kept
-as YAML and served as JSON). migrations=DIR embeds DIR/NNNN_*.sql in order.
+as YAML and served as JSON). An offline: input is the Redoc bundle, whose one asset
+from outside (the menu footer's logo, from a CDN) is pointed at the server's own
+/favicon.ico, so the docs page loads nothing from another host. migrations=DIR embeds DIR/NNNN_*.sql in order.
 """
 import json
 import os
@@ -11,6 +13,9 @@ import re
 import sys
 
 import yaml
+
+# What the Redoc bundle would fetch from outside, and the local stand-in.
+OFFLINE = {b"https://cdn.redoc.ly/redoc/logo-mini.svg": b"/favicon.ico"}
 
 
 def c_bytes(data):
@@ -46,8 +51,17 @@ def main():
         convert = path.startswith("yaml2json:")
         if convert:
             path = path[len("yaml2json:"):]
+        offline = path.startswith("offline:")
+        if offline:
+            path = path[len("offline:"):]
         with open(path, "rb") as fh:
             data = fh.read()
+        if offline:
+            for url, local in OFFLINE.items():
+                data = data.replace(url, local)
+            left = re.findall(rb'src:"https?://[^"]*"|https://cdn\.[^"\s]*', data)
+            if left:
+                sys.exit(f"embed.py: {path} would load from outside: {left[0].decode()}")
         if convert:
             data = json.dumps(yaml.safe_load(data), ensure_ascii=False,
                               separators=(",", ":"), default=str).encode()

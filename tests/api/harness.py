@@ -422,6 +422,13 @@ def check_contract(resp, request_headers=None):
         raise AssertionError("304 with a body\n" + resp.describe())
 
     template, op = find_operation(resp.method, resp.path)
+    if resp.method == "OPTIONS" and resp.status == 204:
+        # CORS preflight and OPTIONS, answered by the server for every
+        # path (the contract's info says how), never with a body.
+        if resp.body or not resp.headers.get("Allow"):
+            raise AssertionError("OPTIONS 204 with a body or without "
+                                 "Allow\n" + resp.describe())
+        return
     if op is None:
         if resp.status not in (404, 405):
             raise AssertionError(
