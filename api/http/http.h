@@ -152,6 +152,16 @@ void cors_response(struct req *);
  * a preflight the Access-Control-Allow-* headers; 404 for no route. */
 int cors_preflight(struct req *, const struct route *, size_t, const char *path);
 
+/* query.c */
+/* Reads from the contract (OpenAPI as JSON, len bytes) the query
+ * parameters of each route; -1 with a log line when a route is not in it. */
+int query_init(const struct route *, size_t, const void *contract, size_t len);
+/* True when r's operation declares the query parameter name. */
+int query_declared(const struct req *, const char *name);
+/* 400 invalid_query, naming each, for parameters r's operation does not
+ * declare; else 0. */
+int query_check(struct req *);
+
 /* codes.c */
 /* A problem code of the API (the <code> of urn:danvan:problem:<code>). */
 struct problem_code {

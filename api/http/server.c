@@ -159,6 +159,8 @@ begin(struct conn_req *cr, const char *url, const char *method,
 	if ((r->method != 0 && limits_head(r, urlsize, nuls, hdrsize) == -1) ||
 	    router_resolve(r, opts.routes, opts.nroutes, method, url) == -1)
 		return -1;
+	if (query_check(r) == -1)
+		return -1;
 	if (req_query(r, "fields") != NULL &&
 	    (r->method != M_GET ||
 		!shape_fields_valid(req_query(r, "fields")))) {
@@ -360,6 +362,8 @@ http_start(const struct http_options *o)
 
 	opts = *o;
 	if (router_check(opts.routes, opts.nroutes) == -1 ||
+	    query_init(opts.routes, opts.nroutes, asset_openapi_json.data,
+		asset_openapi_json.len) == -1 ||
 	    wire_listen_addr(cfg.listen, &addr) == -1)
 		return -1;
 	metrics_init(opts.nroutes);

@@ -275,6 +275,18 @@ query_value(struct req *r, const struct field *f, const char *value)
 	return field_value(r, f, f->name, req_own(r, v)) == NULL ? -1 : 0;
 }
 
+/* A handler reading a parameter its operation's contract does not have:
+ * the contract and the code disagree, which the tests must see. */
+static int
+undeclared(struct req *r, const char *name)
+{
+	log_error(
+	    "%s reads query parameter %s, which the contract does not "
+	    "declare",
+	    r->route ? r->route->name : "?", name);
+	return req_fail(r, 500, "internal", "the request could not be handled");
+}
+
 int
 query_params(struct req *r, const struct field *fields, const char **out)
 {
@@ -282,6 +294,8 @@ query_params(struct req *r, const struct field *fields, const char **out)
 	int i, bad = 0;
 
 	for (i = 0, f = fields; f->name != NULL; f++, i++) {
+		if (!query_declared(r, f->name))
+			return undeclared(r, f->name);
 		if ((out[i] = req_query(r, f->name)) == NULL)
 			continue;
 		if (query_value(r, f, out[i]) == -1) {
@@ -334,6 +348,8 @@ page_parse(struct req *r, const char *limit, const char *cursor, struct page *pg
 int
 page_params(struct req *r, struct page *pg)
 {
+	if (!query_declared(r, "limit") || !query_declared(r, "cursor"))
+		return undeclared(r, "limit");
 	return page_parse(r, req_query(r, "limit"), req_query(r, "cursor"), pg);
 }
 

@@ -1,0 +1,63 @@
+"""Query parameters are checked on every route against the operation's
+parameters in the contract: an unknown or misspelt one answers 400
+invalid_query naming it, instead of being ignored."""
+
+import unittest
+
+import harness
+from harness import SEED_UNITS, call, ok
+
+setUpModule, tearDownModule = harness.fixtures()
+PREFIX = "urn:danvan:problem:"
+
+
+def refused(test, r, *names):
+    test.assertEqual(r.status, 400, r.describe())
+    doc = r.json()
+    test.assertEqual(doc["type"], PREFIX + "invalid_query")
+    test.assertEqual([e["field"] for e in doc["errors"]], list(names))
+    test.assertEqual({e["code"] for e in doc["errors"]}, {"unknown"})
+    test.assertIn(names[0], doc["detail"])
+    return doc
+
+
+class TestUnknownParameters(unittest.TestCase):
+    def test_misspelt_filter_on_a_list(self):
+        # "stauts" would have listed every submission.
+        refused(self, call("admin", "GET", "/api/v1/submissions?stauts=draft"),
+                "stauts")
+        refused(self, call("admin", "GET", "/api/v1/units?Kind=village&limit=2"),
+                "Kind")
+
+    def test_every_unknown_one_is_named(self):
+        refused(self, call("admin", "GET", "/api/v1/plans?yeer=2026&x&limit=1&zz=1"),
+                "yeer", "x", "zz")
+
+    def test_on_every_kind_of_route(self):
+        for who, method, path in (
+                (None, "GET", "/healthz?verbose=1"),
+                (None, "GET", "/docs?theme=dark"),
+                (None, "POST", "/api/v1/auth/token?remember=1"),
+                ("admin", "GET", "/api/v1/units/%s?expand=parent"
+                 % SEED_UNITS["commune"]),
+                ("admin", "PATCH", "/api/v1/units/%s?force=1"
+                 % SEED_UNITS["commune"]),
+                ("admin", "GET", "/api/v1/me?limit=1")):
+            with self.subTest(path=path):
+                name = path.split("?")[1].split("=")[0]
+                refused(self, call(who, method, path, body={} if method != "GET"
+                                   else None), name)
+
+    def test_before_credentials_are_needed(self):
+        # Checked at routing, from the request line alone.
+        refused(self, call(None, "GET", "/api/v1/units?nme=x"), "nme")
+
+    def test_declared_ones_still_work(self):
+        ok(call("admin", "GET", "/api/v1/units?kind=village&limit=2&fields=id"))
+        ok(call("admin", "GET", "/api/v1/units/%s?fields=id,name"
+                % SEED_UNITS["commune"]))
+        ok(call(None, "GET", "/healthz"))
+
+
+if __name__ == "__main__":
+    harness.main(harness.IDENTITY_ENV)
