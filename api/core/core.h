@@ -96,6 +96,7 @@ size_t log_escape(char *buf, size_t len, size_t cap, const char *s);
 struct field_error {
 	struct field_error *next;
 	const char *field, *code, *message;
+	const char *message_vi; /* NULL: no translation, or not asked for */
 };
 /*
  * Why a piece of work failed; the first failure recorded wins. Strings live
@@ -109,6 +110,10 @@ struct failure {
 	int retryable; /* a serialization failure: run the transaction again */
 	/* One header the answer must carry (Retry-After, WWW-Authenticate). */
 	const char *header, *header_value;
+	/* Set before anything fails (and kept by failure_clear): the detail
+	 * and field messages are also written in Vietnamese (lang.c). */
+	int vi;
+	const char *detail_vi; /* NULL: no translation */
 };
 /* Record a failure (unless one is recorded already). Return -1. */
 int failure_set(struct failure *, struct arena *, int status, const char *code,
@@ -127,6 +132,14 @@ void failure_header(struct failure *, const char *name, const char *value);
 void failure_clear(struct failure *);
 /* The failure as one line for a log: code, detail and each field problem. */
 const char *failure_text(struct arena *, const struct failure *);
+
+/* lang.c */
+/* The Vietnamese form of an English message format (the message id, as
+ * the code writes it), with the same conversions in the same order; NULL
+ * when it has none. */
+const char *lang_vi(const char *fmt);
+/* The message table, for its tests: pairs {en, vi}, ending with NULLs. */
+extern const char *const lang_messages[][2];
 
 /* config.c */
 /* Fills cfg from DANVAN_CONFIG (KEY=VALUE lines) and the environment; -1 on error. */

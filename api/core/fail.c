@@ -13,10 +13,18 @@ int
 failure_vset(struct failure *f, struct arena *a, int status, const char *code,
     const char *fmt, va_list ap)
 {
+	const char *vi;
+	va_list again;
+
 	if (f->status != 0)
 		return -1;
 	f->status = status;
 	f->code = code;
+	if (f->vi && (vi = lang_vi(fmt)) != NULL) {
+		va_copy(again, ap);
+		f->detail_vi = arena_vprintf(a, vi, again);
+		va_end(again);
+	}
 	f->detail = arena_vprintf(a, fmt, ap);
 	return -1;
 }
@@ -37,11 +45,17 @@ void
 failure_vfield(struct failure *f, struct arena *a, const char *field,
     const char *code, const char *fmt, va_list ap)
 {
-	struct field_error *e = arena_alloc(a, sizeof(*e));
+	struct field_error *e = arena_zalloc(a, sizeof(*e));
+	const char *vi;
+	va_list again;
 
-	e->next = NULL;
 	e->field = arena_strdup(a, field);
 	e->code = code;
+	if (f->vi && (vi = lang_vi(fmt)) != NULL) {
+		va_copy(again, ap);
+		e->message_vi = arena_vprintf(a, vi, again);
+		va_end(again);
+	}
 	e->message = arena_vprintf(a, fmt, ap);
 	if (f->last != NULL)
 		f->last->next = e;
@@ -71,7 +85,7 @@ failure_header(struct failure *f, const char *name, const char *value)
 void
 failure_clear(struct failure *f)
 {
-	*f = (struct failure){ 0 };
+	*f = (struct failure){ .vi = f->vi };
 }
 
 const char *

@@ -168,11 +168,14 @@ struct problem_code {
 	const char *code;
 	int status; /* the HTTP status it is answered with */
 	const char *title;
+	const char *title_vi;
 };
 extern const struct problem_code codes_list[];
 extern const size_t codes_count;
 /* The entry for code, or NULL when the API has no such code. */
 const struct problem_code *codes_find(const char *code);
+/* The code's title, in Vietnamese when vi is set; NULL for no such code. */
+const char *codes_title(const char *code, int vi);
 
 /* problem.c */
 const char *status_title(int status);
@@ -266,6 +269,10 @@ int shape_accepts_gzip(const char *accept_encoding);
  * ("text/csv"), from its most specific matching range (the type itself, then its
  * type with any subtype, then any type): 1000 when Accept is absent, 0 when nothing matches. */
 int shape_accept_weight(const char *accept, const char *type);
+/* True when an Accept-Language value (NULL: absent) prefers Vietnamese
+ * (vi, vi-VN, ...) to English, the default: a higher q, or the same q
+ * named first; "*" counts as English. */
+int shape_accepts_vi(const char *accept_language);
 /* True when an If-None-Match value (NULL: absent) is "*" or a list of
  * entity-tags one of which names etag by the weak comparison of RFC 9110
  * (W/ ignored on both sides); a malformed list names nothing. */

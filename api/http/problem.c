@@ -1,7 +1,9 @@
 /*
  * Problem documents (RFC 9457): the one shape every error of the API takes.
- * The type is a URN built from the short error code, the detail is a short
- * factual sentence, and field problems go in errors[]. Never SQL, never a
+ * The type is a URN built from the short error code, the title is the
+ * code's (http/codes.c), the detail is a short factual sentence, and field
+ * problems go in errors[]; title, detail and messages are in Vietnamese for
+ * a request that asks for it (core/lang.c). Never SQL, never a
  * stack trace: those go to the log only.
  */
 #include <string.h>
@@ -48,16 +50,23 @@ status_title(int status)
 char *
 problem_render(struct req *r, size_t *len)
 {
+	const char *title, *detail;
 	json_t *doc;
 	char *type, *out;
 	size_t n;
+	int vi;
 
 	type = arena_printf(r->arena, "urn:danvan:problem:%s",
 	    r->fail.code ? r->fail.code : "internal");
+	vi = r->fail.vi;
+	if ((title = codes_title(r->fail.code, vi)) == NULL)
+		title = status_title(r->fail.status);
+	/* A detail with no Vietnamese form: the title says it in Vietnamese. */
+	if ((detail = vi ? r->fail.detail_vi : r->fail.detail) == NULL)
+		detail = title;
 	doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
-	    status_title(r->fail.status), "status", r->fail.status, "detail",
-	    r->fail.detail ? r->fail.detail : status_title(r->fail.status),
-	    "request_id", r->id);
+	    title, "status", r->fail.status, "detail", detail, "request_id",
+	    r->id);
 	if (doc == NULL)
 		abort();
 	if (r->fail.fields != NULL) {
@@ -67,7 +76,10 @@ problem_render(struct req *r, size_t *len)
 		for (e = r->fail.fields; e != NULL; e = e->next)
 			json_array_append_new(errors,
 			    json_pack("{s:s, s:s, s:s}", "field", e->field,
-				"code", e->code, "message", e->message));
+				"code", e->code, "message",
+				!vi			  ? e->message :
+				    e->message_vi != NULL ? e->message_vi :
+							    title));
 		json_object_set_new(doc, "errors", errors);
 	}
 	n = json_dumpb(doc, NULL, 0, JSON_COMPACT);

@@ -137,6 +137,7 @@ begin(struct conn_req *cr, const char *url, const char *method,
 	else
 		random_hex(r->id, 16);
 
+	r->fail.vi = shape_accepts_vi(req_header(r, "Accept-Language"));
 	wire_sizes(cr->c, &urlsize, &nuls, &hdrsize);
 	cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	te = req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);

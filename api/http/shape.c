@@ -138,6 +138,53 @@ shape_accepts_gzip(const char *ae)
 	return gzip >= 0 ? gzip > 0 : any > 0;
 }
 
+/* True when language range name (n bytes) is lang or a subtag of it. */
+static int
+lang_range(const char *name, size_t n, const char *lang)
+{
+	size_t k = strlen(lang);
+
+	return n >= k && strncasecmp(name, lang, k) == 0 &&
+	    (n == k || name[k] == '-');
+}
+
+int
+shape_accepts_vi(const char *al)
+{
+	const char *p = al, *name;
+	int q, vi = -1, en = -1, vi_pos = 0, en_pos = 0, pos = 0;
+	size_t n;
+
+	if (al == NULL)
+		return 0;
+	for (;;) {
+		lex_ows(&p);
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p == '\0')
+			break;
+		if ((q = coding(&p, &name, &n)) == -1) {
+			p += strcspn(p, ",");
+			continue;
+		}
+		pos++;
+		/* English is the default, so "*" stands for it. */
+		if (lang_range(name, n, "vi") && q > vi) {
+			vi = q;
+			vi_pos = pos;
+		} else if ((lang_range(name, n, "en") ||
+			       (n == 1 && *name == '*')) &&
+		    q > en) {
+			en = q;
+			en_pos = pos;
+		}
+	}
+	/* The higher weight wins; of equal ones, the first named. */
+	return vi > 0 && (vi > en || (vi == en && vi_pos < en_pos));
+}
+
 /* One media range of Accept at *p (RFC 9110 12.5.1): type and subtype at
  * *type and *sub, *n and *sn long. Returns its weight, or -1 when it is
  * malformed. */
@@ -484,6 +531,8 @@ shape_response(struct req *r, const void **bodyp, size_t *lenp, int *gzp)
 		if (r->fail.header != NULL)
 			req_header_add(r, r->fail.header, r->fail.header_value);
 		r->ctype = "application/problem+json";
+		req_header_add(r, "Content-Language", r->fail.vi ? "vi" : "en");
+		req_header_add(r, "Vary", "Accept-Language");
 		r->resp = problem_render(r, &r->resp_len);
 		r->etag = NULL;
 		r->stat = NULL;

@@ -5,7 +5,7 @@
  * extension), so it may not hide characters that change how it reads nor
  * claim a type the bytes are not. Pure checks; attachments.c applies them.
  * The Content-Disposition of a download, attachment or export, is built
- * here too.
+ * here too, with an ASCII fallback that folds Vietnamese diacritics.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -164,6 +164,66 @@ filename_fits(const char *name, const char *type)
 	return 0;
 }
 
+/* The Vietnamese letters with diacritics, by the ASCII letter they fold to. */
+static const struct {
+	char ascii;
+	const char *letters; /* UTF-8 */
+} folds[] = {
+	{ 'a', "àáảãạăằắẳẵặâầấẩẫậ" },
+	{ 'A', "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬ" },
+	{ 'e', "èéẻẽẹêềếểễệ" },
+	{ 'E', "ÈÉẺẼẸÊỀẾỂỄỆ" },
+	{ 'i', "ìíỉĩị" },
+	{ 'I', "ÌÍỈĨỊ" },
+	{ 'o', "òóỏõọôồốổỗộơờớởỡợ" },
+	{ 'O', "ÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢ" },
+	{ 'u', "ùúủũụưừứửữự" },
+	{ 'U', "ÙÚỦŨỤƯỪỨỬỮỰ" },
+	{ 'y', "ỳýỷỹỵ" },
+	{ 'Y', "ỲÝỶỸỴ" },
+	{ 'd', "đ" },
+	{ 'D', "Đ" },
+};
+
+/* The ASCII letter code point c folds to, or '_'. */
+static char
+fold(int32_t c)
+{
+	const unsigned char *p;
+	size_t i;
+
+	for (i = 0; i < nitems(folds); i++)
+		for (p = (const unsigned char *)folds[i].letters; *p != '\0';)
+			if (utf8_next(&p) == c)
+				return folds[i].ascii;
+	return '_';
+}
+
+char *
+filename_ascii(struct arena *a, const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	char *out = arena_alloc(a, strlen(name) + 1), *o = out;
+	int32_t c;
+
+	while (*s != '\0') {
+		if ((c = utf8_next(&s)) == -1) {
+			s++; /* a stray byte: one '_' */
+			c = 0x80;
+		}
+		if (c >= 0x300 && c <= 0x36f)
+			continue; /* a combining mark (a name in NFD) */
+		if (c == '"' || c == '\\')
+			*o++ = '_';
+		else if (c < 0x80)
+			*o++ = (char)c;
+		else
+			*o++ = fold(c);
+	}
+	*o = '\0';
+	return out;
+}
+
 /* Appends s percent-encoded (RFC 5987) to a new arena string. */
 static char *
 pct(struct arena *a, const char *s)
@@ -189,13 +249,8 @@ pct(struct arena *a, const char *s)
 const char *
 filename_disposition(struct arena *a, const char *name)
 {
-	char *ascii = arena_strdup(a, name), *p;
-
 	/* A plain-ASCII fallback name for old clients, then the real one. */
-	for (p = ascii; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80 || *p == '"' || *p == '\\')
-			*p = '_';
 	return arena_printf(a,
-	    "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
-	    pct(a, name));
+	    "attachment; filename=\"%s\"; filename*=UTF-8''%s",
+	    filename_ascii(a, name), pct(a, name));
 }

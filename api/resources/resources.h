@@ -126,6 +126,11 @@ const char *filename_invalid(const char *name);
 int filename_fits(const char *name, const char *type);
 /* The usual extension of type, without the dot; NULL for another type. */
 const char *filename_extension(const char *type);
+/* The ASCII fallback of a file name (Content-Disposition filename=), in a's
+ * memory: Vietnamese letters lose their diacritics (đ -> d, Ả -> A), any
+ * other character outside ASCII, '"' and '\\' become one '_' each;
+ * combining marks go. */
+char *filename_ascii(struct arena *, const char *name);
 /* The Content-Disposition value of a download named name (UTF-8): an
  * ASCII fallback and the RFC 5987 form, in a's memory. */
 const char *filename_disposition(struct arena *a, const char *name);

@@ -384,12 +384,14 @@ no_fields(struct req *r)
 int
 fail_reference(struct req *r, const char *field, const char *fmt, ...)
 {
-	va_list ap;
-	char *msg;
+	va_list ap, again;
 
+	/* The same message twice, each formatted (and translated) from fmt. */
 	va_start(ap, fmt);
-	msg = arena_vprintf(r->arena, fmt, ap);
+	va_copy(again, ap);
+	failure_vfield(&r->fail, r->arena, field, "unknown", fmt, ap);
+	failure_vset(&r->fail, r->arena, 422, "invalid_reference", fmt, again);
+	va_end(again);
 	va_end(ap);
-	req_field_error(r, field, "unknown", "%s", msg);
-	return req_fail(r, 422, "invalid_reference", "%s", msg);
+	return -1;
 }

@@ -78,7 +78,43 @@ test_field_errors(void **state)
 	v = render(&r);
 	assert_null(json_object_get(v, "errors"));
 	assert_string_equal(json_string_value(json_object_get(v, "title")),
-	    "Conflict");
+	    "Conflicts with stored data");
+	json_decref(v);
+	arena_free(r.arena);
+}
+
+static void
+test_vietnamese(void **state)
+{
+	struct req r = { 0 };
+	json_t *v, *e;
+
+	(void)state;
+	r.arena = arena_new();
+	r.fail.vi = 1;
+	req_field_error(&r, "title", "required", "%s is required", "title");
+	req_field_error(&r, "x", "odd", "a message with no %s", "translation");
+	req_fail(&r, 422, "invalid_body", "the request body has invalid fields");
+	v = render(&r);
+	assert_string_equal(json_string_value(json_object_get(v, "type")),
+	    "urn:danvan:problem:invalid_body");
+	assert_string_equal(json_string_value(json_object_get(v, "title")),
+	    "Trường không hợp lệ");
+	assert_string_equal(json_string_value(json_object_get(v, "detail")),
+	    "nội dung yêu cầu có trường không hợp lệ");
+	e = json_object_get(v, "errors");
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(e, 0),
+				    "message")),
+	    "cần có title");
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(e, 0), "code")),
+	    "required");
+	/* No Vietnamese form: the title, in Vietnamese, stands in. */
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(e, 1),
+				    "message")),
+	    "Trường không hợp lệ");
 	json_decref(v);
 	arena_free(r.arena);
 }
@@ -100,6 +136,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_failure_wins),
 		cmocka_unit_test(test_field_errors),
+		cmocka_unit_test(test_vietnamese),
 		cmocka_unit_test(test_titles),
 	};
 

@@ -26,6 +26,29 @@ range(const char *h, size_t len, long *first, long *last)
 }
 
 static void
+test_accept_language(void **state)
+{
+	(void)state;
+	assert_true(shape_accepts_vi("vi"));
+	assert_true(shape_accepts_vi("VI-vn"));
+	assert_true(shape_accepts_vi("vi-VN,vi;q=0.9,en-US;q=0.8,en;q=0.7"));
+	assert_true(shape_accepts_vi("en;q=0.5, vi;q=0.8"));
+	assert_true(shape_accepts_vi("fr, vi;q=0.3"));
+	assert_true(shape_accepts_vi("vi, en"));
+	assert_true(shape_accepts_vi("*;q=0.1, vi"));
+	assert_false(shape_accepts_vi(NULL));
+	assert_false(shape_accepts_vi(""));
+	assert_false(shape_accepts_vi("en"));
+	assert_false(shape_accepts_vi("en, vi"));
+	assert_false(shape_accepts_vi("vi;q=0.5, en;q=0.9"));
+	assert_false(shape_accepts_vi("vi;q=0"));
+	assert_false(shape_accepts_vi("*"));
+	assert_false(shape_accepts_vi("vie, vietnamese"));
+	assert_false(shape_accepts_vi("vi;q=2"));
+	assert_false(shape_accepts_vi("fr"));
+}
+
+static void
 test_range_single(void **state)
 {
 	long a, b;
@@ -461,6 +484,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accept_language),
 		cmocka_unit_test(test_range_single),
 		cmocka_unit_test(test_range_suffix_and_open_ended),
 		cmocka_unit_test(test_range_out_of_range_416),

@@ -164,6 +164,29 @@ test_extension_fits_type(void **state)
 	assert_null(filename_extension("text/html"));
 }
 
+static void
+test_ascii_fallback(void **state)
+{
+	struct arena *a = arena_new();
+
+	(void)state;
+	assert_string_equal(filename_ascii(a, "Ảnh hội nghị đối thoại.png"),
+	    "Anh hoi nghi doi thoai.png");
+	assert_string_equal(filename_ascii(a, "ĐẠI HỘI ĐOÀN KẾT ỨNG XỬ.pdf"),
+	    "DAI HOI DOAN KET UNG XU.pdf");
+	assert_string_equal(filename_ascii(a, "Dân vận khéo – ý kiến.docx"),
+	    "Dan van kheo _ y kien.docx");
+	/* The same name in NFD: the combining marks go. */
+	assert_string_equal(filename_ascii(a,
+				"Da\xcc\x82n va\xcc\xa3\xcc\x82n.pdf"),
+	    "Dan van.pdf");
+	/* One '_' per character, not per byte; quotes cannot end the value. */
+	assert_string_equal(filename_ascii(a, "日本\"a\\b.png"), "___a_b.png");
+	assert_string_equal(filename_ascii(a, "plain-name_1.pdf"),
+	    "plain-name_1.pdf");
+	arena_free(a);
+}
+
 int
 main(void)
 {
@@ -172,6 +195,7 @@ main(void)
 		cmocka_unit_test(test_malformed_names),
 		cmocka_unit_test(test_format_characters),
 		cmocka_unit_test(test_extension_fits_type),
+		cmocka_unit_test(test_ascii_fallback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
