@@ -136,7 +136,8 @@ const char *const lang_messages[][2] = {
 	    "vai trò %s không được cấp vai trò %s" },
 
 	/* Things that are not there, or not yours. */
-	{ "no such %s", "không có %s này" },
+	/* %s is the resource as the API names it (plan, task), like a field. */
+	{ "no such %s", "không tìm thấy %s" },
 	{ "no such plan", "không có kế hoạch này" },
 	{ "no such plan you manage",
 	    "không có kế hoạch này trong phạm vi bạn quản lý" },

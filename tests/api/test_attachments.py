@@ -296,8 +296,10 @@ class Story(unittest.TestCase):
         self.assertEqual(utf8, name)
         self.assertTrue(fallback.endswith(".pdf"), fallback)
         self.assertTrue(fallback.startswith("Bi"), fallback)
-        _, utf8 = disposition(ok(download("officer", a["id"])))
+        fallback, utf8 = disposition(ok(download("officer", a["id"])))
         self.assertEqual(utf8, "Ảnh hiện trường.png")
+        # Diacritics folded, one letter for each, not one "_" per byte.
+        self.assertEqual(fallback, "Anh hien truong.png")
 
         # The photos come back byte for byte.
         self.assertEqual(ok(download("officer", a["id"])).body, photo)
