@@ -58,9 +58,10 @@ static const char inbox[] =
     " AND ($3::text IS NULL OR a.status = $3)"
     " AND ($4::date IS NULL OR " DUE("a", "t", "p") " < $4)"
     " AND ($5::uuid IS NULL OR t.plan_id = $5)"
-    " AND ($6::text IS NULL OR " INBOX_KEY("a", "t", "p")
-    "  > convert_from(decode($6, 'hex'), 'UTF8'))"
-    " ORDER BY " INBOX_KEY("a", "t", "p") " LIMIT $7";
+    " AND ($6::text IS NULL OR fold(t.title) LIKE like_pattern($6))"
+    " AND ($7::text IS NULL OR " INBOX_KEY("a", "t", "p")
+    "  > convert_from(decode($7, 'hex'), 'UTF8'))"
+    " ORDER BY " INBOX_KEY("a", "t", "p") " LIMIT $8";
 static const char get[] =
     "SELECT a.version, " ASSIGNMENT_JSON("a", "t", "p")
     " FROM assignments a JOIN tasks t ON t.id = a.task_id"
@@ -148,6 +149,7 @@ static const struct field filters[] = {
 	{ "status", F_ENUM, 0, 0, 0, 0, 0, assignment_statuses },
 	{ "due_before", F_DATE, 0, 0, 0, 0, 0, NULL },
 	{ "plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 

@@ -36,8 +36,9 @@ static const char list[] =
     " 'hex') FROM inspection_plans p WHERE " VISIBLE("p")
     " AND ($2::uuid IS NULL OR p.plan_id = $2)"
     " AND ($3::text IS NULL OR p.status = $3)"
-    " AND ($4::text IS NULL OR " KEY("p") " > convert_from(decode($4, 'hex'),"
-    "  'UTF8')) ORDER BY " KEY("p") " LIMIT $5";
+    " AND ($4::text IS NULL OR fold(p.title) LIKE like_pattern($4))"
+    " AND ($5::text IS NULL OR " KEY("p") " > convert_from(decode($5, 'hex'),"
+    "  'UTF8')) ORDER BY " KEY("p") " LIMIT $6";
 static const char get[] =
     "SELECT p.version, " IPLAN_JSON("p") " FROM inspection_plans p"
     " WHERE p.id = $2 AND " VISIBLE("p");
@@ -107,6 +108,7 @@ static const struct field fields[] = {
 static const struct field filters[] = {
 	{ "plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "status", F_ENUM, 0, 0, 0, 0, 0, inspection_plan_statuses },
+	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 

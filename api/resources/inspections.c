@@ -24,8 +24,9 @@ static const char list[] =
     " AND ($5::text IS NULL OR i.status = $5)"
     " AND ($6::date IS NULL OR i.scheduled_on >= $6)"
     " AND ($7::date IS NULL OR i.scheduled_on <= $7)"
-    " AND ($8::text IS NULL OR " KEY("i") " > convert_from(decode($8, 'hex'),"
-    "  'UTF8')) ORDER BY " KEY("i") " LIMIT $9";
+    " AND ($8::text IS NULL OR fold(i.title) LIKE like_pattern($8))"
+    " AND ($9::text IS NULL OR " KEY("i") " > convert_from(decode($9, 'hex'),"
+    "  'UTF8')) ORDER BY " KEY("i") " LIMIT $10";
 static const char get[] =
     "SELECT i.version, " INSPECTION_JSON("i") " FROM inspections i"
     " WHERE i.id = $2 AND inspection_visible(i.id, $1, $3)";
@@ -127,6 +128,7 @@ static const struct field filters[] = {
 	{ "status", F_ENUM, 0, 0, 0, 0, 0, inspection_statuses },
 	{ "from", F_DATE, 0, 0, 0, 0, 0, NULL },
 	{ "to", F_DATE, 0, 0, 0, 0, 0, NULL },
+	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 

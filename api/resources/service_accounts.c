@@ -20,10 +20,11 @@ static const char list[] =
     " || s.id, 'UTF8'), 'hex')"
     " FROM service_accounts s JOIN units n ON n.id = s.unit_id"
     " WHERE n.path <@ " SCOPE
-    " AND ($2::text IS NULL OR (s.created_at, s.id) >"
-    "  (split_part(convert_from(decode($2, 'hex'), 'UTF8'), chr(31), 1)::timestamptz,"
-    "   split_part(convert_from(decode($2, 'hex'), 'UTF8'), chr(31), 2)::uuid))"
-    " ORDER BY s.created_at, s.id LIMIT $3";
+    " AND ($2::text IS NULL OR fold(s.name) LIKE like_pattern($2))"
+    " AND ($3::text IS NULL OR (s.created_at, s.id) >"
+    "  (split_part(convert_from(decode($3, 'hex'), 'UTF8'), chr(31), 1)::timestamptz,"
+    "   split_part(convert_from(decode($3, 'hex'), 'UTF8'), chr(31), 2)::uuid))"
+    " ORDER BY s.created_at, s.id LIMIT $4";
 static const char create[] =
     "WITH unit AS (SELECT id, path FROM units"
     "  WHERE id = $2 AND active AND path <@ " SCOPE "),"
@@ -67,7 +68,12 @@ static const struct field fields[] = {
 int
 service_accounts_list(struct req *r)
 {
-	return reply_list(r, "sa_list", NULL);
+	static const struct field filters[] = {
+		{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
+		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+	};
+
+	return reply_list(r, "sa_list", filters);
 }
 
 int

@@ -31,9 +31,10 @@ static const char list[] =
     " AND ($5::uuid IS NULL OR s.receiving_unit_id = $5)"
     " AND ($6::uuid IS NULL OR s.milestone_id = $6)"
     " AND ($7::uuid IS NULL OR s.plan_id = $7)"
-    " AND ($8::text IS NULL OR " QUEUE_KEY("s")
-    "  > convert_from(decode($8, 'hex'), 'UTF8'))"
-    " ORDER BY " QUEUE_KEY("s") " LIMIT $9";
+    " AND ($8::text IS NULL OR fold(s.title) LIKE like_pattern($8))"
+    " AND ($9::text IS NULL OR " QUEUE_KEY("s")
+    "  > convert_from(decode($9, 'hex'), 'UTF8'))"
+    " ORDER BY " QUEUE_KEY("s") " LIMIT $10";
 static const char get[] =
     "SELECT s.version, " SUBMISSION_JSON("s") " FROM submissions s"
     " WHERE s.id = $2 AND " VISIBLE("s");
@@ -149,6 +150,7 @@ static const struct field filters[] = {
 	{ "receiving_unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "milestone_id", F_UUID, 0, 0, 0, 0, 0, NULL },
 	{ "plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
 };
 

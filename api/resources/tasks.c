@@ -24,6 +24,7 @@ static const char list[] =
     " FROM plans p LEFT JOIN LATERAL (SELECT * FROM tasks t"
     "  WHERE t.plan_id = p.id AND ($3::text IS NULL OR lpad(t.number::text,"
     "   4, '0') > convert_from(decode($3, 'hex'), 'UTF8'))"
+    "  AND ($6::text IS NULL OR fold(t.title) LIKE like_pattern($6))"
     "  ORDER BY t.number LIMIT $4) t ON true"
     " WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$5") " ORDER BY t.number";
 static const char get[] =
@@ -157,18 +158,23 @@ int
 tasks_list(struct req *r)
 {
 	static const char empty[] = "{\"items\":[],\"next_cursor\":null}";
-	const char *params[5];
+	static const struct field filters[] = {
+		{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
+		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+	};
+	const char *params[6];
 	struct page pg;
 	struct dbres *res;
 
-	if (page_params(r, &pg) == -1)
+	if (page_params(r, &pg) == -1 ||
+	    query_params(r, filters, &params[5]) == -1)
 		return -1;
 	params[0] = r->principal->unit_id;
 	params[1] = r->param[0];
 	params[2] = pg.cursor;
 	params[3] = pg.fetch;
 	params[4] = plan_drafts(r);
-	if ((res = page_exec(r, "tasks_list", 5, params, &pg)) == NULL)
+	if ((res = page_exec(r, "tasks_list", 6, params, &pg)) == NULL)
 		return -1;
 	if (db_rows(res) == 0)
 		return req_fail(r, 404, "not_found", "no such plan");

@@ -2,7 +2,9 @@
 parameters in the contract: an unknown or misspelt one answers 400
 invalid_query naming it, instead of being ignored."""
 
+import unicodedata
 import unittest
+import urllib.parse
 
 import harness
 from harness import SEED_UNITS, call, ok
@@ -57,6 +59,51 @@ class TestUnknownParameters(unittest.TestCase):
         ok(call("admin", "GET", "/api/v1/units/%s?fields=id,name"
                 % SEED_UNITS["commune"]))
         ok(call(None, "GET", "/healthz"))
+
+
+def fold(text):
+    """Lower case without Vietnamese diacritics, as the server's fold()."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFD", text)
+                   if not unicodedata.combining(c)).lower()
+
+
+class TestTextSearch(unittest.TestCase):
+    """q= on the lists whose items carry a title or name: case and
+    diacritics ignored."""
+
+    def search(self, who, path, key):
+        sep = "&" if "?" in path else "?"
+        items = ok(call(who, "GET", path + sep + "limit=200")).json()["items"]
+        self.assertTrue(items, path)
+        target = max(items, key=lambda i: len(i[key]))
+        words = fold(target[key]).split()
+        # Two words of it, upper-cased and without diacritics.
+        text = " ".join(words[-2:]).upper() if len(words) > 1 else words[0]
+        got = ok(call(who, "GET", path + sep + "limit=200&q="
+                      + urllib.parse.quote(text))).json()["items"]
+        self.assertIn(target["id"], [i["id"] for i in got], path)
+        for i in got:
+            self.assertIn(text.lower(), fold(i[key]), path)
+        none = ok(call(who, "GET", path + sep + "q=zzqqxxnothing")).json()
+        self.assertEqual(none["items"], [], path)
+        r = call(who, "GET", path + sep + "q=")
+        self.assertEqual(r.status, 400, r.describe())
+
+    def test_lists(self):
+        plan = next(p["id"] for p in ok(call("admin", "GET", "/api/v1/plans"))
+                    .json()["items"]
+                    if ok(call("admin", "GET", "/api/v1/plans/%s/tasks"
+                               % p["id"])).json()["items"])
+        for who, path, key in (
+                ("admin", "/api/v1/plans/%s/tasks" % plan, "title"),
+                ("admin", "/api/v1/submissions", "title"),
+                ("admin", "/api/v1/inspection-plans", "title"),
+                ("admin", "/api/v1/inspections", "title"),
+                ("admin", "/api/v1/service-accounts", "name"),
+                ("officer", "/api/v1/assignments", "task_title")):
+            with self.subTest(path=path):
+                self.search(who, path, key)
 
 
 if __name__ == "__main__":
