@@ -26,6 +26,7 @@ static const char list[] =
     " WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$5")
     " AND ($3::text IS NULL OR m.due_on::text || m.id::text >"
     "  convert_from(decode($3, 'hex'), 'UTF8'))"
+    " AND ($6::text IS NULL OR fold(m.title) LIKE like_pattern($6))"
     " ORDER BY m.due_on::text || m.id::text LIMIT $4";
 static const char plan_visible[] =
     "SELECT 1 FROM plans p WHERE p.id = $2 AND " PLAN_VISIBLE("p", "$3");

@@ -58,16 +58,23 @@ list_with(struct req *r, const char *stmt, const struct field *filters,
 	return reply_page(r, res, &pg);
 }
 
+/* A sublist whose operation declares q (text search) gets it as the last
+ * parameter, after extra. */
 static int
 sublist_with(struct req *r, const char *parent_stmt, const char *stmt,
     const char *parent, const char *extra)
 {
-	const char *params[5], *pp[3];
+	static const struct field search[] = {
+		{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
+		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+	};
+	const char *params[6], *pp[3];
 	struct page pg;
 	struct dbres *res;
-	int n = extra != NULL;
+	int n = extra != NULL, q = query_declared(r, "q");
 
-	if (page_params(r, &pg) == -1)
+	if (page_params(r, &pg) == -1 ||
+	    (q && query_params(r, search, &params[4 + n]) == -1))
 		return -1;
 	pp[0] = params[0] = r->principal->unit_id;
 	pp[1] = params[1] = r->param[0];
@@ -78,7 +85,7 @@ sublist_with(struct req *r, const char *parent_stmt, const char *stmt,
 		return req_fail(r, 404, "not_found", "no such %s", parent);
 	params[2] = pg.cursor;
 	params[3] = pg.fetch;
-	if ((res = page_exec(r, stmt, 4 + n, params, &pg)) == NULL)
+	if ((res = page_exec(r, stmt, 4 + n + q, params, &pg)) == NULL)
 		return -1;
 	return reply_page(r, res, &pg);
 }

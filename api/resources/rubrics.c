@@ -37,7 +37,8 @@ static const char list[] =
     "SELECT " RUBRIC_JSON("r") ", encode(convert_to(" KEY("r") ", 'UTF8'),"
     " 'hex') FROM rubrics r WHERE r.plan_id = $2 AND " VISIBLE("r", "$5")
     " AND ($3::text IS NULL OR " KEY("r") " > convert_from(decode($3, 'hex'),"
-    "  'UTF8')) ORDER BY " KEY("r") " LIMIT $4";
+    "  'UTF8')) AND ($6::text IS NULL OR fold(r.title) LIKE like_pattern($6))"
+    " ORDER BY " KEY("r") " LIMIT $4";
 static const char get[] =
     "SELECT r.version, " RUBRIC_JSON("r") " FROM rubrics r WHERE r.id = $2"
     " AND " VISIBLE("r", "$3");

@@ -95,8 +95,15 @@ class TestTextSearch(unittest.TestCase):
                     .json()["items"]
                     if ok(call("admin", "GET", "/api/v1/plans/%s/tasks"
                                % p["id"])).json()["items"])
+        rubric_plan = next(p["id"] for p in ok(call("admin", "GET",
+                                                    "/api/v1/plans"))
+                           .json()["items"]
+                           if ok(call("admin", "GET", "/api/v1/plans/%s/rubrics"
+                                      % p["id"])).json()["items"])
         for who, path, key in (
                 ("admin", "/api/v1/plans/%s/tasks" % plan, "title"),
+                ("admin", "/api/v1/plans/%s/milestones" % plan, "title"),
+                ("admin", "/api/v1/plans/%s/rubrics" % rubric_plan, "title"),
                 ("admin", "/api/v1/submissions", "title"),
                 ("admin", "/api/v1/inspection-plans", "title"),
                 ("admin", "/api/v1/inspections", "title"),
