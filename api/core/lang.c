@@ -211,6 +211,309 @@ const char *const lang_messages[][2] = {
 	    "mọi tiêu chí phải được chấm điểm, kèm minh chứng khi bộ tiêu chí "
 	    "yêu cầu" },
 
+	/* Plans, assignments, submissions, inspections and scoring. */
+	{ "Transfer-Encoding is sent more than once",
+	    "Transfer-Encoding được gửi nhiều hơn một lần" },
+	{ "Transfer-Encoding and Content-Length are both sent",
+	    "gửi cả Transfer-Encoding lẫn Content-Length" },
+	{ "an HTTP/1.0 request cannot have a Transfer-Encoding",
+	    "yêu cầu HTTP/1.0 không được có Transfer-Encoding" },
+	{ "the receiving unit is not in the plan's issuing unit or "
+	  "below it",
+	    "đơn vị nhận không phải đơn vị ban hành kế hoạch hay đơn vị "
+	    "cấp dưới của nó" },
+	{ "replicated_from names no recognised model you see",
+	    "replicated_from không trỏ tới mô hình đã được công nhận "
+	    "nào bạn xem được" },
+	{ "a %s model is not recognised again",
+	    "mô hình ở trạng thái %s không được công nhận lại" },
+	{ "a %s model does not go back to implementing",
+	    "mô hình ở trạng thái %s không quay lại giai đoạn thực hiện" },
+	{ "give exactly one of unit_id and group",
+	    "hãy cho đúng một trong hai: unit_id hoặc group" },
+	{ "a responsible person belongs to one unit, not a group",
+	    "người phụ trách thuộc về một đơn vị, không phải một nhóm" },
+	{ "due_on is after the task's deadline %s",
+	    "due_on sau thời hạn %s của nhiệm vụ" },
+	{ "the assignment is due after its task",
+	    "thời hạn của phân công muộn hơn thời hạn của nhiệm vụ" },
+	{ "the unit cannot take this assignment",
+	    "đơn vị không nhận được phân công này" },
+	{ "progress is reported on an issued plan; this one is %s",
+	    "tiến độ chỉ báo cáo trên kế hoạch đã ban hành; kế hoạch "
+	    "này đang ở trạng thái %s" },
+	{ "responsible_user_id names no active user of the assigned "
+	  "unit",
+	    "responsible_user_id không trỏ tới người dùng đang hoạt "
+	    "động nào của đơn vị được phân công" },
+	{ "done work is at 100", "công việc đã xong thì tiến độ là 100" },
+	{ "each team entry is an object",
+	    "mỗi thành viên đoàn là một đối tượng" },
+	{ "a user is on the team once",
+	    "mỗi người chỉ có mặt trong đoàn một lần" },
+	{ "the team has exactly one lead", "đoàn có đúng một trưởng đoàn" },
+	{ "each task id is a UUID", "mỗi mã nhiệm vụ là một UUID" },
+	{ "the user is not an active user of the plan's units outside "
+	  "the inspected unit",
+	    "người này không phải người dùng đang hoạt động của các đơn "
+	    "vị trong kế hoạch ngoài đơn vị được kiểm tra" },
+	{ "the task is not a task of the plan",
+	    "nhiệm vụ này không thuộc kế hoạch" },
+	{ "a submission's attachments take at most %zu bytes in all: "
+	  "this one holds %lld, the file has %zu",
+	    "tệp đính kèm của một báo cáo tổng cộng nhiều nhất %zu "
+	    "byte: báo cáo này đã có %lld, tệp có %zu" },
+	{ "a %s submission takes no more attachments",
+	    "báo cáo ở trạng thái %s không nhận thêm tệp đính kèm" },
+	{ "the attachment that conflicted is gone",
+	    "tệp đính kèm gây xung đột không còn nữa" },
+	{ "task_id names no task of the inspection's plan",
+	    "task_id không trỏ tới nhiệm vụ nào của kế hoạch được kiểm "
+	    "tra" },
+	{ "each recommendation is an object", "mỗi kiến nghị là một đối tượng" },
+	{ "format must be json, csv or xlsx",
+	    "format phải là json, csv hoặc xlsx" },
+	{ "unit_id names no active unit you manage",
+	    "unit_id không trỏ tới đơn vị đang hoạt động nào bạn quản "
+	    "lý" },
+	{ "the service account changed since version %s",
+	    "tài khoản dịch vụ đã thay đổi kể từ phiên bản %s" },
+	{ "%s may hold only a-z, 0-9, '-', '_' and '.', and starts "
+	  "with a letter or digit",
+	    "%s chỉ được chứa a-z, 0-9, '-', '_' và '.', và bắt đầu "
+	    "bằng chữ cái hoặc chữ số" },
+	{ "a %s inspection takes no more files",
+	    "cuộc kiểm tra ở trạng thái %s không nhận thêm tệp" },
+	{ "only the unit the recommendation is addressed to sends "
+	  "evidence",
+	    "chỉ đơn vị nhận kiến nghị mới gửi minh chứng" },
+	{ "a resolved recommendation takes no more files",
+	    "kiến nghị đã giải quyết không nhận thêm tệp" },
+	{ "the password %s", "mật khẩu %s" },
+	{ "the server is out of memory for password hashing; try "
+	  "again",
+	    "máy chủ hết bộ nhớ để băm mật khẩu; hãy thử lại" },
+	{ "a new user is active", "người dùng mới luôn ở trạng thái hoạt động" },
+	{ "the users of your own unit are managed from the unit "
+	  "above; change your own password with POST "
+	  "/api/v1/me/password",
+	    "người dùng của đơn vị bạn do cấp trên quản lý; hãy đổi mật "
+	    "khẩu của chính bạn bằng POST /api/v1/me/password" },
+	{ "an entry must be an object", "mỗi mục phải là một đối tượng" },
+	{ "status changes by /issue and /close",
+	    "trạng thái thay đổi qua /issue và /close" },
+	{ "parent_plan_id names no plan you see, or would make a "
+	  "cycle",
+	    "parent_plan_id không trỏ tới kế hoạch nào bạn xem được, "
+	    "hoặc sẽ tạo thành vòng lặp" },
+	{ "issuing_unit_id names no unit you manage",
+	    "issuing_unit_id không trỏ tới đơn vị nào bạn quản lý" },
+	{ "%s must be a number of points from 0 to %g with at most "
+	  "two decimals",
+	    "%s phải là số điểm từ 0 đến %g, nhiều nhất hai chữ số thập "
+	    "phân" },
+	{ "a group has at least one criterion",
+	    "mỗi nhóm có ít nhất một tiêu chí" },
+	{ "a criterion is an object", "mỗi tiêu chí là một đối tượng" },
+	{ "max_points is above 0", "max_points phải lớn hơn 0" },
+	{ "only the criteria of a group require evidence",
+	    "chỉ tiêu chí trong nhóm mới yêu cầu minh chứng" },
+	{ "criterion codes are unique in a rubric",
+	    "mã tiêu chí không được trùng trong một bộ tiêu chí" },
+	{ "a rubric has at least one group of criteria",
+	    "bộ tiêu chí có ít nhất một nhóm tiêu chí" },
+	{ "a group is an object with code, title and criteria",
+	    "mỗi nhóm là một đối tượng có code, title và criteria" },
+	{ "%s is an object with cap and criteria",
+	    "%s là một đối tượng có cap và criteria" },
+	{ "a rubric has at least one band",
+	    "bộ tiêu chí có ít nhất một mức xếp loại" },
+	{ "a band is an object with name and min_total",
+	    "mỗi mức xếp loại là một đối tượng có name và min_total" },
+	{ "bands go from the highest minimum down",
+	    "các mức xếp loại đi từ ngưỡng cao nhất xuống" },
+	{ "the lowest band starts at 0, so every total has a band",
+	    "mức thấp nhất bắt đầu từ 0, để tổng điểm nào cũng có mức "
+	    "xếp loại" },
+	{ "unit_id names no active unit of yours under the plan's "
+	  "issuing unit",
+	    "unit_id không trỏ tới đơn vị đang hoạt động nào của bạn "
+	    "dưới đơn vị ban hành kế hoạch" },
+	{ "replaces_id names no current rubric of this plan that you "
+	  "manage",
+	    "replaces_id không trỏ tới bộ tiêu chí hiện hành nào của kế "
+	    "hoạch này mà bạn quản lý" },
+	{ "scheduled_on lies outside the inspection plan's period %s "
+	  "to %s",
+	    "scheduled_on nằm ngoài thời gian của kế hoạch kiểm tra, từ "
+	    "%s đến %s" },
+	{ "inspection_plan_id names no inspection plan you manage",
+	    "inspection_plan_id không trỏ tới kế hoạch kiểm tra nào bạn "
+	    "quản lý" },
+	{ "target_unit_id names no active unit of the plan",
+	    "target_unit_id không trỏ tới đơn vị đang hoạt động nào của "
+	    "kế hoạch" },
+	{ "the inspecting unit must be an active unit of the plan "
+	  "other than the target",
+	    "đơn vị kiểm tra phải là một đơn vị đang hoạt động của kế "
+	    "hoạch, khác đơn vị được kiểm tra" },
+	{ "a planned visit has no %s yet",
+	    "cuộc kiểm tra mới lên kế hoạch chưa có %s" },
+	{ "only the team and the unit that manages the inspection "
+	  "plan work on a visit; the inspected unit answers its "
+	  "recommendations",
+	    "chỉ đoàn kiểm tra và đơn vị quản lý kế hoạch kiểm tra làm "
+	    "việc trên cuộc kiểm tra; đơn vị được kiểm tra trả lời các "
+	    "kiến nghị của mình" },
+	{ "a %s inspection cannot be changed",
+	    "không thể thay đổi cuộc kiểm tra ở trạng thái %s" },
+	{ "a %s inspection cannot be %s",
+	    "cuộc kiểm tra ở trạng thái %s không thể chuyển sang %s" },
+	{ "a visit completes with its conclusion",
+	    "cuộc kiểm tra kết thúc kèm kết luận" },
+	{ "the inspection has no conclusion", "cuộc kiểm tra chưa có kết luận" },
+	{ "task number %s is used twice",
+	    "số thứ tự nhiệm vụ %s bị dùng hai lần" },
+	{ "plan is an object", "plan là một đối tượng" },
+	{ "milestones is a list of at most 50",
+	    "milestones là danh sách có nhiều nhất 50 phần tử" },
+	{ "tasks is a list of at most 200",
+	    "tasks là danh sách có nhiều nhất 200 phần tử" },
+	{ "%s is not an active unit of the issuing unit or below it",
+	    "%s không phải đơn vị đang hoạt động của đơn vị ban hành "
+	    "hay cấp dưới của nó" },
+	{ "the document stands for %ld assignments once its groups "
+	  "are expanded (%zu tasks); an import takes at most %d",
+	    "văn bản ứng với %ld phân công khi mở rộng các nhóm (%zu "
+	    "nhiệm vụ); mỗi lần nhập nhiều nhất %d" },
+	{ "%d unit references are outside the issuing unit",
+	    "%d tham chiếu đơn vị nằm ngoài đơn vị ban hành" },
+	{ "%s is not part of a plan document",
+	    "%s không thuộc văn bản kế hoạch" },
+	{ "the plan document has %d problems", "văn bản kế hoạch có %d lỗi" },
+	{ "dry_run is true or false", "dry_run là true hoặc false" },
+	{ "period_end is before period_start", "period_end trước period_start" },
+	{ "issuing_unit_id names no active unit of yours under the "
+	  "plan's issuing unit",
+	    "issuing_unit_id không trỏ tới đơn vị đang hoạt động nào "
+	    "của bạn dưới đơn vị ban hành kế hoạch" },
+	{ "the inspection plan is issued already",
+	    "kế hoạch kiểm tra đã được ban hành" },
+	{ "an issued inspection plan changes by amendment, with its "
+	  "reason",
+	    "kế hoạch kiểm tra đã ban hành chỉ thay đổi bằng sửa đổi, "
+	    "kèm lý do" },
+	{ "an issued inspection plan needs amendment_reason",
+	    "kế hoạch kiểm tra đã ban hành cần amendment_reason" },
+	{ "only a deadline has due_on",
+	    "chỉ nhiệm vụ có thời hạn mới có due_on" },
+	{ "the schedule and due_on disagree",
+	    "schedule và due_on không khớp nhau" },
+	{ "data must be an object", "data phải là một đối tượng" },
+	{ "data.field is not a known field of work",
+	    "data.field không phải lĩnh vực công tác đã biết" },
+	{ "the unit has answered this milestone already with "
+	  "submission %s; edit or resubmit it",
+	    "đơn vị đã nộp cho mốc này bằng báo cáo %s; hãy sửa hoặc "
+	    "gửi lại báo cáo đó" },
+	{ "the milestone expects a %s", "mốc này cần một báo cáo loại %s" },
+	{ "assignment_id names no assignment of this unit",
+	    "assignment_id không trỏ tới phân công nào của đơn vị này" },
+	{ "the milestone, task and assignment belong to different "
+	  "plans",
+	    "mốc, nhiệm vụ và phân công thuộc các kế hoạch khác nhau" },
+	{ "a reference does not fit", "một tham chiếu không khớp" },
+	{ "a submission with this id exists and was made from another "
+	  "request",
+	    "đã có báo cáo với id này, được tạo từ một yêu cầu khác" },
+	{ "a %s answers a milestone",
+	    "báo cáo loại %s phải trả lời một mốc báo cáo" },
+	{ "no such milestone your unit receives",
+	    "không có mốc báo cáo này trong các mốc đơn vị bạn tiếp "
+	    "nhận" },
+	{ "an extension ends after the milestone's %s",
+	    "gia hạn phải kết thúc sau hạn %s của mốc" },
+	{ "each entry is an object", "mỗi mục là một đối tượng" },
+	{ "the rubric has no criterion %s", "bộ tiêu chí không có tiêu chí %s" },
+	{ "a criterion appears once", "mỗi tiêu chí chỉ xuất hiện một lần" },
+	{ "points of %s go from 0 to %s, with at most two decimals",
+	    "điểm của %s từ 0 đến %s, nhiều nhất hai chữ số thập phân" },
+	{ "evidence holds submission_ids and attachment_ids, at most "
+	  "10 of each",
+	    "evidence gồm submission_ids và attachment_ids, mỗi loại "
+	    "nhiều nhất 10" },
+	{ "an id is a UUID", "mỗi id là một UUID" },
+	{ "the evidence is not a submission or file of the scored "
+	  "unit",
+	    "minh chứng không phải báo cáo hay tệp của đơn vị được chấm" },
+	{ "the %s points add up to more than the rubric's cap",
+	    "tổng điểm %s vượt mức tối đa của bộ tiêu chí" },
+	{ "the %s points exceed the rubric's cap",
+	    "điểm %s vượt mức tối đa của bộ tiêu chí" },
+	{ "this rubric has been replaced by a newer one: score "
+	  "against that one",
+	    "bộ tiêu chí này đã được thay bằng bộ mới hơn: hãy chấm "
+	    "theo bộ đó" },
+	{ "unit_id names no active unit of yours that the rubric "
+	  "scores",
+	    "unit_id không trỏ tới đơn vị đang hoạt động nào của bạn mà "
+	    "bộ tiêu chí chấm điểm" },
+	{ "the unit has a score sheet for this rubric already",
+	    "đơn vị đã có phiếu chấm điểm theo bộ tiêu chí này" },
+	{ "no such score sheet of your units",
+	    "không có phiếu chấm điểm này trong các đơn vị của bạn" },
+	{ "only the unit that scores with the rubric, and the units "
+	  "above it, review",
+	    "chỉ đơn vị chấm theo bộ tiêu chí và các đơn vị cấp trên "
+	    "mới thẩm định" },
+	{ "whoever submitted a score sheet, and the scored unit, do "
+	  "not review it",
+	    "người gửi phiếu chấm điểm và đơn vị được chấm không thẩm "
+	    "định phiếu đó" },
+	{ "whoever adjusted the sheet or ruled on it does not also "
+	  "finalise it",
+	    "người đã điều chỉnh hoặc kết luận về phiếu không đồng thời "
+	    "chốt phiếu đó" },
+	{ "the rubric has been replaced: score against the new one",
+	    "bộ tiêu chí đã được thay thế: hãy chấm theo bộ mới" },
+	{ "adjust at least one criterion",
+	    "hãy điều chỉnh ít nhất một tiêu chí" },
+	{ "no such %s you manage",
+	    "không tìm thấy %s trong phạm vi bạn quản lý" },
+	{ "a new unit is active", "đơn vị mới luôn ở trạng thái hoạt động" },
+	{ "parent_id names no active unit you manage outside this one",
+	    "parent_id không trỏ tới đơn vị đang hoạt động nào bạn quản "
+	    "lý ngoài đơn vị này" },
+	{ "give exactly one of group and unit_ids",
+	    "hãy cho đúng một trong hai: group hoặc unit_ids" },
+	{ "unit ids are UUIDs", "mã đơn vị là UUID" },
+	{ "%ld of the units are not in the plan's issuing unit or "
+	  "below it",
+	    "%ld đơn vị không thuộc đơn vị ban hành kế hoạch hay cấp "
+	    "dưới của nó" },
+	{ "responsible_unit_id names no active unit of the plan",
+	    "responsible_unit_id không trỏ tới đơn vị đang hoạt động "
+	    "nào của kế hoạch" },
+	{ "finding_id names no finding of this inspection",
+	    "finding_id không trỏ tới phát hiện nào của cuộc kiểm tra "
+	    "này" },
+	{ "a %s inspection takes no findings%s",
+	    "cuộc kiểm tra ở trạng thái %s không nhận phát hiện%s" },
+	{ "inspection_id names no inspection you see",
+	    "inspection_id không trỏ tới cuộc kiểm tra nào bạn xem được" },
+	{ "only the unit the recommendation is addressed to answers "
+	  "it",
+	    "chỉ đơn vị nhận kiến nghị mới trả lời kiến nghị đó" },
+	{ "a %s recommendation cannot be %s",
+	    "kiến nghị ở trạng thái %s không thể chuyển sang %s" },
+	{ "unit_id names no active unit of the plan's issuing unit or "
+	  "below it, the unit already has this assignment, or "
+	  "responsible_user_id is not an active user of it",
+	    "unit_id không trỏ tới đơn vị đang hoạt động nào thuộc đơn "
+	    "vị ban hành kế hoạch hay cấp dưới, đơn vị đã có phân công "
+	    "này, hoặc responsible_user_id không phải người dùng đang "
+	    "hoạt động của đơn vị đó" },
+
 	/* The server and its database. */
 	{ "the database is not reachable; try again shortly",
 	    "không kết nối được cơ sở dữ liệu; hãy thử lại sau ít phút" },
