@@ -63,6 +63,12 @@ const char *const lang_messages[][2] = {
 	    "chỉ hỗ trợ mã hóa truyền tải chunked" },
 	{ "Transfer-Encoding is malformed; send chunked",
 	    "Transfer-Encoding sai định dạng; hãy gửi chunked" },
+	{ "Transfer-Encoding is sent more than once",
+	    "Transfer-Encoding được gửi nhiều hơn một lần" },
+	{ "Transfer-Encoding and Content-Length are both sent",
+	    "gửi cả Transfer-Encoding lẫn Content-Length" },
+	{ "an HTTP/1.0 request cannot have a Transfer-Encoding",
+	    "yêu cầu HTTP/1.0 không được có Transfer-Encoding" },
 	{ "the range lies outside the %zu bytes of the file",
 	    "khoảng byte nằm ngoài %zu byte của tệp" },
 	{ "too many sign-ins and password changes are waiting; retry in a "
@@ -212,12 +218,6 @@ const char *const lang_messages[][2] = {
 	    "yêu cầu" },
 
 	/* Plans, assignments, submissions, inspections and scoring. */
-	{ "Transfer-Encoding is sent more than once",
-	    "Transfer-Encoding được gửi nhiều hơn một lần" },
-	{ "Transfer-Encoding and Content-Length are both sent",
-	    "gửi cả Transfer-Encoding lẫn Content-Length" },
-	{ "an HTTP/1.0 request cannot have a Transfer-Encoding",
-	    "yêu cầu HTTP/1.0 không được có Transfer-Encoding" },
 	{ "the receiving unit is not in the plan's issuing unit or "
 	  "below it",
 	    "đơn vị nhận không phải đơn vị ban hành kế hoạch hay đơn vị "
