@@ -41,6 +41,7 @@ static const char list[] =
     " WHERE a.submission_id = $2 AND $1::uuid IS NOT NULL"
     " AND ($3::text IS NULL OR a.created_at::text || a.id::text >"
     "  convert_from(decode($3, 'hex'), 'UTF8'))"
+    " AND ($5::text IS NULL OR fold(a.filename) LIKE like_pattern($5))"
     " ORDER BY a.created_at::text || a.id::text LIMIT $4";
 /* In binary form: the bytes as they are, the text columns as text. */
 /* A submission's file, or an inspection's or a recommendation's (seen as
@@ -269,17 +270,19 @@ attachments_upload(struct req *r)
 int
 attachments_list(struct req *r)
 {
-	const char *params[4];
+	const char *params[5];
 	struct page pg;
 	struct dbres *res;
 
-	if (page_params(r, &pg) == -1 || submission_find(r, r->param[0]) == -1)
+	if (page_params(r, &pg) == -1 ||
+	    query_params(r, search_filters, &params[4]) == -1 ||
+	    submission_find(r, r->param[0]) == -1)
 		return -1;
 	params[0] = r->principal->unit_id;
 	params[1] = r->param[0];
 	params[2] = pg.cursor;
 	params[3] = pg.fetch;
-	if ((res = page_exec(r, "attachments_list", 4, params, &pg)) == NULL)
+	if ((res = page_exec(r, "attachments_list", 5, params, &pg)) == NULL)
 		return -1;
 	return reply_page(r, res, &pg);
 }

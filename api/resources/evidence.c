@@ -44,7 +44,8 @@ static const char list[] =
     " 'hex') FROM attachments a"
     " WHERE (a.inspection_id = $1 OR a.recommendation_id = $1)"
     " AND ($2::text IS NULL OR " KEY("a") " > convert_from(decode($2, 'hex'),"
-    "  'UTF8')) ORDER BY " KEY("a") " LIMIT $3";
+    "  'UTF8')) AND ($4::text IS NULL OR fold(a.filename) LIKE"
+    "  like_pattern($4)) ORDER BY " KEY("a") " LIMIT $3";
 /* clang-format on */
 
 const struct db_stmt evidence_stmts[] = {
@@ -145,10 +146,12 @@ listing(struct req *r, const char *kind, const char *what)
 {
 	const char *params[4] = { r->principal->unit_id, r->param[0],
 		r->principal->id, kind };
+	const char *q;
 	struct page pg;
 	struct dbres *res;
 
 	if (page_params(r, &pg) == -1 ||
+	    query_params(r, search_filters, &q) == -1 ||
 	    (res = db_exec(r->arena, &r->fail, "evidence_visible", 4,
 		 params)) == NULL)
 		return -1;
@@ -157,7 +160,8 @@ listing(struct req *r, const char *kind, const char *what)
 	params[0] = r->param[0];
 	params[1] = pg.cursor;
 	params[2] = pg.fetch;
-	if ((res = page_exec(r, "evidence_list", 3, params, &pg)) == NULL)
+	params[3] = q;
+	if ((res = page_exec(r, "evidence_list", 4, params, &pg)) == NULL)
 		return -1;
 	return reply_page(r, res, &pg);
 }

@@ -64,17 +64,13 @@ static int
 sublist_with(struct req *r, const char *parent_stmt, const char *stmt,
     const char *parent, const char *extra)
 {
-	static const struct field search[] = {
-		{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
-		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
-	};
 	const char *params[6], *pp[3];
 	struct page pg;
 	struct dbres *res;
 	int n = extra != NULL, q = query_declared(r, "q");
 
 	if (page_params(r, &pg) == -1 ||
-	    (q && query_params(r, search, &params[4 + n]) == -1))
+	    (q && query_params(r, search_filters, &params[4 + n]) == -1))
 		return -1;
 	pp[0] = params[0] = r->principal->unit_id;
 	pp[1] = params[1] = r->param[0];

@@ -91,6 +91,9 @@ int query_value(struct req *, const struct field *f, const char *value);
 /* Reads and checks the query parameters named by fields; out[i] is NULL
  * when absent. Returns 0, or -1 with 400 invalid_query and errors[]. */
 int query_params(struct req *, const struct field *, const char **out);
+/* The filters of a list whose only filter is text search: q, 1 to 200
+ * characters (matched with fold() and like_pattern() in SQL). */
+extern const struct field search_filters[];
 struct page {
 	int limit;
 	const char *cursor; /* hex, from an earlier next_cursor */

@@ -68,12 +68,7 @@ static const struct field fields[] = {
 int
 service_accounts_list(struct req *r)
 {
-	static const struct field filters[] = {
-		{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
-		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
-	};
-
-	return reply_list(r, "sa_list", filters);
+	return reply_list(r, "sa_list", search_filters);
 }
 
 int

@@ -158,16 +158,12 @@ int
 tasks_list(struct req *r)
 {
 	static const char empty[] = "{\"items\":[],\"next_cursor\":null}";
-	static const struct field filters[] = {
-		{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
-		{ NULL, 0, 0, 0, 0, 0, 0, NULL },
-	};
 	const char *params[6];
 	struct page pg;
 	struct dbres *res;
 
 	if (page_params(r, &pg) == -1 ||
-	    query_params(r, filters, &params[5]) == -1)
+	    query_params(r, search_filters, &params[5]) == -1)
 		return -1;
 	params[0] = r->principal->unit_id;
 	params[1] = r->param[0];

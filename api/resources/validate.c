@@ -287,6 +287,11 @@ undeclared(struct req *r, const char *name)
 	return req_fail(r, 500, "internal", "the request could not be handled");
 }
 
+const struct field search_filters[] = {
+	{ "q", F_STRING, 0, 0, 0, 1, 200, NULL },
+	{ NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+
 int
 query_params(struct req *r, const struct field *fields, const char **out)
 {

@@ -113,5 +113,20 @@ class TestTextSearch(unittest.TestCase):
                 self.search(who, path, key)
 
 
+    def test_files_by_name(self):
+        sid = ok(call("officer", "POST", "/api/v1/submissions", body={
+            "unit_id": SEED_UNITS["thon-1"], "kind": "difficulty_report",
+            "title": "Khó khăn " + harness.tag(), "body": "Ghi chú."}),
+            201).json()["id"]
+        pdf = b"%PDF-1.4\n" + b"0" * 600 + b"\n%%EOF\n"
+        for name in ("Biên bản họp thôn.pdf", "Ảnh hiện trường.pdf"):
+            ok(call("officer", "POST", "/api/v1/submissions/%s/attachments"
+                    "?filename=%s" % (sid, urllib.parse.quote(name, safe="")),
+                    raw=pdf + name.encode(),
+                    headers={"Content-Type": "application/pdf"}), 201)
+        self.search("officer", "/api/v1/submissions/%s/attachments" % sid,
+                    "filename")
+
+
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)
