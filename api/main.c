@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "resources/resources.h"
@@ -15,13 +16,14 @@ static int
 usage(void)
 {
 	fputs(
-	    "usage: danvan serve | migrate | seed [FILE] | purge | routes | "
+	    "usage: danvan serve | migrate | seed [--synthetic N] [FILE] | purge | routes | "
 	    "codes | enums | permissions | sql NAME | version\n"
 	    "       danvan user add UNIT_PATH USERNAME FULL_NAME ROLE\n"
 	    "  serve    serve the API (DANVAN_LISTEN, DANVAN_DATABASE_URL)\n"
 	    "  migrate  apply the database migrations "
 	    "(DANVAN_OWNER_DATABASE_URL)\n"
-	    "  seed     load the demo data (DANVAN_OWNER_DATABASE_URL)\n"
+	    "  seed     load the demo data (DANVAN_OWNER_DATABASE_URL); with\n"
+	    "           --synthetic N, also N sample communes of 30 units\n"
 	    "  purge    delete expired idempotency records, refresh tokens\n"
 	    "           and login failures (DANVAN_DATABASE_URL)\n"
 	    "  routes   print the route table: method, path, handler,\n"
@@ -182,6 +184,38 @@ connect_owner(void)
 	return db_init(owner_url(), statements);
 }
 
+/* seed [--synthetic COMMUNES] [FILE]: the demo data, then the synthetic
+ * province when asked. */
+static int
+cmd_seed(int argc, char **argv)
+{
+	const char *file = "var/demo-credentials.json";
+	long communes = 0;
+	char *end;
+	int i = 2;
+
+	if (argc > 3 && strcmp(argv[2], "--synthetic") == 0) {
+		communes = strtol(argv[3], &end, 10);
+		if (*argv[3] == '\0' || *end != '\0' || communes < 1 ||
+		    communes > 20000) {
+			log_error(
+			    "--synthetic takes a number of communes from "
+			    "1 to 20000");
+			return 2;
+		}
+		i = 4;
+	}
+	if (argc > i + 1)
+		return usage();
+	if (argc > i)
+		file = argv[i];
+	if (password_init() == -1 || connect_owner() == -1 ||
+	    seed_run(file) == -1 ||
+	    (communes > 0 && seed_synthetic((int)communes) == -1))
+		return 1;
+	return 0;
+}
+
 static int
 cmd_user_add(int argc, char **argv)
 {
@@ -245,13 +279,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "user") == 0 && argc > 2 &&
 	    strcmp(argv[2], "add") == 0)
 		return cmd_user_add(argc, argv);
-	if (strcmp(argv[1], "seed") == 0) {
-		if (password_init() == -1 || connect_owner() == -1)
-			return 1;
-		return seed_run(argc > 2 ? argv[2] :
-					   "var/demo-credentials.json") == 0 ?
-		    0 :
-		    1;
-	}
+	if (strcmp(argv[1], "seed") == 0)
+		return cmd_seed(argc, argv);
 	return usage();
 }

@@ -20,7 +20,8 @@ struct asset {
 };
 extern const struct asset asset_openapi_json, asset_docs_html, asset_redoc_js,
     asset_favicon, asset_seed_units, asset_seed_plan_province,
-    asset_seed_plan_commune, asset_seed_submissions, asset_seed_inspections;
+    asset_seed_plan_commune, asset_seed_submissions, asset_seed_inspections,
+    asset_seed_synthetic;
 extern const struct asset migrations[]; /* ends with a NULL name */
 extern const size_t migrations_count;
 

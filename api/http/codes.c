@@ -86,6 +86,8 @@ const struct problem_code codes_list[] = {
 	    "Nội dung yêu cầu quá lớn" },
 	{ "import_too_large", 413, "Plan document too large",
 	    "Văn bản kế hoạch quá lớn" },
+	{ "report_too_large", 413, "Report has too many groups",
+	    "Báo cáo có quá nhiều nhóm" },
 	{ "uri_too_long", 414, "URL too long", "URL quá dài" },
 	{ "unsupported_media_type", 415, "Unsupported media type",
 	    "Kiểu dữ liệu không được hỗ trợ" },

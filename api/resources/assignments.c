@@ -9,12 +9,8 @@
 
 #include "resources/resources.h"
 
-/* The day it is due: its own date, else the task's deadline, else the end
- * of the plan's year for work "within the year"; ongoing work has none. */
 /* clang-format off */
-#define DUE(a, t, p)                                                         \
-	"coalesce(" a ".due_on, " t ".due_on, CASE WHEN " t ".schedule ="    \
-	" 'within_year' THEN make_date(" p ".year, 12, 31) END)"
+#define DUE(a, t, p) ASSIGNMENT_DUE(a, t, p)
 #define ASSIGNMENT_JSON(a, t, p)                                             \
 	"json_build_object('id', " a ".id, 'task_id', " a ".task_id,"        \
 	" 'plan_id', " t ".plan_id, 'task_number', " t ".number,"            \

@@ -39,6 +39,7 @@ extern const char *const unit_kinds[],
 										    *const recommendation_statuses
 											[];
 extern const char *const export_formats[];
+extern const char *const report_group_bys[];
 /* Every list above by name, for `danvan enums`; ends with a NULL name. */
 struct vocabulary {
 	const char *name;
@@ -278,6 +279,15 @@ int service_accounts_revoke(struct req *);
 	" ELSE iu.path @> me.path OR iu.path <@ me.path END)"
 /* clang-format on */
 
+/* The day an assignment is due: its own date, else the task's deadline,
+ * else the end of the plan's year for work "within the year"; ongoing work
+ * has none. */
+/* clang-format off */
+#define ASSIGNMENT_DUE(a, t, p)                                             \
+	"coalesce(" a ".due_on, " t ".due_on, CASE WHEN " t ".schedule ="    \
+	" 'within_year' THEN make_date(" p ".year, 12, 31) END)"
+/* clang-format on */
+
 /* plans.c */
 extern const struct db_stmt plans_stmts[];
 /* The caller's access to draft plans, for PLAN_VISIBLE: "edit", "unit" or
@@ -501,6 +511,9 @@ int models_recognise(struct req *);
 extern const struct db_stmt seed_stmts[];
 /* Loads the demo data; new credentials go to the file at path. 0 or -1. */
 int seed_run(const char *path);
+/* Adds a synthetic province of n sample communes under the demo province
+ * (db/seed/synthetic.sql), which seed_run must have loaded. 0 or -1. */
+int seed_synthetic(int n);
 
 /* purge.c */
 extern const struct db_stmt purge_stmts[];
@@ -675,5 +688,13 @@ int score_entries_complete(struct req *, const char *sheet);
 /* ranking.c */
 extern const struct db_stmt ranking_stmts[];
 int rubrics_ranking(struct req *);
+
+/* reports.c */
+extern const struct db_stmt reports_stmts[];
+int reports_obligations(struct req *);
+int reports_assignments(struct req *);
+int reports_models(struct req *);
+int reports_inspections(struct req *);
+int reports_scores(struct req *);
 
 #endif

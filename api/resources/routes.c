@@ -217,6 +217,17 @@ const struct route routes[] = {
 	    H(score_sheets_finalize), PERM_FINALIZE, 4 * KB, 0 },
 	{ M_GET, "/api/v1/score-sheets/{id:uuid}/history",
 	    H(score_sheets_history), PERM_PLAN_READ, 0, 0 },
+
+	{ M_GET, "/api/v1/reports/obligations", H(reports_obligations),
+	    PERM_PLAN_READ, 0, 0 },
+	{ M_GET, "/api/v1/reports/assignments", H(reports_assignments),
+	    PERM_PLAN_READ, 0, 0 },
+	{ M_GET, "/api/v1/reports/models", H(reports_models), PERM_PLAN_READ, 0,
+	    0 },
+	{ M_GET, "/api/v1/reports/inspections", H(reports_inspections),
+	    PERM_PLAN_READ, 0, 0 },
+	{ M_GET, "/api/v1/reports/scores", H(reports_scores), PERM_PLAN_READ, 0,
+	    0 },
 };
 const size_t nroutes = nitems(routes);
 
@@ -253,5 +264,6 @@ const struct db_stmt *const statements[] = {
 	score_sheets_stmts,
 	score_entries_stmts,
 	ranking_stmts,
+	reports_stmts,
 	NULL,
 };

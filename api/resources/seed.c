@@ -2,7 +2,8 @@
  * Demo data: the organisation of Binh Chuong commune (db/seed/) and one
  * account per role, including a village officer and the province's service
  * account. New accounts get random passwords, written to a credentials file
- * readable by its owner only; running it again keeps what exists.
+ * readable by its owner only; running it again keeps what exists. With
+ * --synthetic, a province of sample communes for tests and benchmarks.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,9 @@ static const char sa_add[] =
     "  NULL, to_jsonb(ins) - 'key_hash', NULL)";
 
 static const char plan_exists[] = "SELECT 1 FROM plans WHERE id = $1";
+/* The size of the synthetic province, for db/seed/synthetic.sql. */
+static const char synthetic_size[] =
+    "SELECT set_config('danvan.synthetic_communes', $1, false)";
 /* clang-format on */
 
 const struct db_stmt seed_stmts[] = {
@@ -39,6 +43,7 @@ const struct db_stmt seed_stmts[] = {
 	{ "seed_user_add", user_add },
 	{ "seed_sa_exists", sa_exists },
 	{ "seed_sa_add", sa_add },
+	{ "seed_synthetic_size", synthetic_size },
 	{ NULL, NULL },
 };
 
@@ -222,6 +227,30 @@ out:
 		log_error("seed: %s", failure_text(r.arena, &r.fail));
 	json_decref(old);
 	json_decref(list);
+	arena_free(r.arena);
+	return rc;
+}
+
+int
+seed_synthetic(int n)
+{
+	struct req r = { 0 };
+	const char *size;
+	int rc = -1;
+
+	r.arena = arena_new();
+	snprintf(r.id, sizeof(r.id), "seed");
+	size = arena_printf(r.arena, "%d", n);
+	if (db_exec(r.arena, &r.fail, "seed_synthetic_size", 1, &size) == NULL ||
+	    db_script(r.arena, &r.fail,
+		(const char *)asset_seed_synthetic.data) == -1 ||
+	    db_script(r.arena, &r.fail, "ANALYZE;") == -1)
+		goto out;
+	log_info("seed: synthetic province of %d commune(s) loaded", n);
+	rc = 0;
+out:
+	if (rc == -1 && r.fail.status != 0)
+		log_error("seed: %s", failure_text(r.arena, &r.fail));
 	arena_free(r.arena);
 	return rc;
 }

@@ -52,6 +52,9 @@ const char *const recommendation_statuses[] = { "open", "responded", "resolved",
 /* The forms of a table (export.c keeps its formats in this order). */
 const char *const export_formats[] = { "json", "csv", "xlsx", NULL };
 
+/* How a report groups its rows. */
+const char *const report_group_bys[] = { "commune", "unit", "kind", NULL };
+
 const struct vocabulary vocabularies[] = {
 	{ "unit_kind", unit_kinds },
 	{ "user_role", user_roles },
@@ -75,5 +78,6 @@ const struct vocabulary vocabularies[] = {
 	{ "finding_severity", finding_severities },
 	{ "recommendation_status", recommendation_statuses },
 	{ "export_format", export_formats },
+	{ "report_group_by", report_group_bys },
 	{ NULL, NULL },
 };

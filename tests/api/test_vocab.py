@@ -40,8 +40,9 @@ SUBSETS = {
 }
 # Lists never stored: the obligations query computes the state.
 COMPUTED = {"obligation_state"}
-# Lists of how to answer, never data: the form of a table.
-FORMS = {"export_format"}
+# Lists of how to answer, never data: the form of a table, how a report
+# groups its rows.
+FORMS = {"export_format", "report_group_by"}
 GROUPS = "unit_group"
 
 db = None

@@ -1,0 +1,468 @@
+/*
+ * The province's roll-ups (GET /api/v1/reports/{name}): counts and rates
+ * below a root unit, one row per group (the root's children, the communes,
+ * or the kinds of unit), every group present with zeros, and the totals.
+ * Each report is one statement over the live tables, so an answer is never
+ * behind the data it counts; as_of is when that data last changed (its
+ * newest audit event), so the same counts are the same bytes and ETag.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+
+/* More groups than this is a report no one reads: 413, never a cut. */
+#define REPORT_MAX_GROUPS 5000
+
+/*
+ * What every report shares, $1 the caller's unit and then the query:
+ * $2 root (NULL: the caller's unit), $3 group_by, $4 year, $5 plan_id,
+ * $6 milestone_kind, $7 from, $8 to, $9 field, $10 the unit kinds in
+ * order; q holds them with today in Vietnam, read once. root is the root when the caller sees it; grp the groups, each
+ * with the key its members carry (a unit's last path label, or a kind)
+ * and its order;
+ * mem every unit of the root's subtree with the key of its group: its
+ * kind, the root's child it lies under (the root itself for the root), or
+ * the deepest commune at or above it below the root (else the root).
+ */
+/* clang-format off */
+#define REPORT_HEAD                                                          \
+	"WITH q AS MATERIALIZED (SELECT $4::int AS year, $5::uuid AS plan_id," \
+	"  $6::text AS milestone_kind, $7::date AS d_from, $8::date AS d_to,"  \
+	"  $9::text AS field, today_vn() AS today),"                         \
+	" root AS (SELECT u.id, u.code, u.name, u.kind, u.path,"             \
+	"  nlevel(u.path) AS lvl, ltree2text(subpath(u.path, -1)) AS key"    \
+	"  FROM units u"                                                     \
+	"  WHERE u.id = coalesce($2::uuid, $1) AND u.path <@ " SCOPE "),"     \
+	" grp AS (SELECT u.id, u.code, u.name, u.kind, u.path, u.key,"       \
+	"  0::bigint AS ord FROM root u WHERE $3::text IN ('unit', 'commune')" \
+	"  UNION ALL SELECT u.id, u.code, u.name, u.kind, u.path,"           \
+	"  ltree2text(subpath(u.path, -1)), 1"                               \
+	"  FROM root JOIN units u ON u.parent_id = root.id WHERE $3 = 'unit'"  \
+	"  UNION ALL SELECT u.id, u.code, u.name, u.kind, u.path,"           \
+	"  ltree2text(subpath(u.path, -1)), 1"                               \
+	"  FROM root JOIN units u ON u.path <@ root.path AND u.id <> root.id"   \
+	"  WHERE $3 = 'commune' AND u.kind = 'commune'"                      \
+	"  UNION ALL SELECT NULL, k.kind, k.kind, k.kind, NULL, k.kind, k.n"   \
+	"  FROM unnest($10::text[]) WITH ORDINALITY k (kind, n) WHERE $3 = 'kind')," \
+	" sub AS (SELECT u.id, u.kind, u.path FROM root JOIN units u"         \
+	"  ON u.path <@ root.path),"                                          \
+	" depth AS (SELECT DISTINCT nlevel(path) AS d FROM grp WHERE ord = 1" \
+	"  AND $3 = 'commune'),"                                              \
+	" cm AS (SELECT DISTINCT ON (s.id) s.id, g.key FROM sub s"           \
+	"  JOIN depth ON nlevel(s.path) >= depth.d"                          \
+	"  JOIN grp g ON g.ord = 1"                                          \
+	"  AND g.key = ltree2text(subpath(s.path, depth.d - 1, 1))"           \
+	"  ORDER BY s.id, depth.d DESC),"                                     \
+	" mem AS (SELECT s.id, CASE $3 WHEN 'kind' THEN s.kind"               \
+	"  WHEN 'unit' THEN CASE WHEN nlevel(s.path) > root.lvl"              \
+	"   THEN ltree2text(subpath(s.path, root.lvl, 1)) ELSE root.key END"  \
+	"  ELSE coalesce(cm.key, root.key) END AS key"                        \
+	"  FROM sub s CROSS JOIN root LEFT JOIN cm ON cm.id = s.id),"
+
+/* A plan a report counts: issued or closed, of the year, and the plan
+ * asked for or one that cites it as its parent. */
+#define PLAN_MATCH(p)                                                        \
+	p ".status <> 'draft' AND ($4::int IS NULL OR " p ".year = $4)"       \
+	" AND ($5::uuid IS NULL OR " p ".id = $5 OR " p ".parent_plan_id = $5)"
+#define DATE_MATCH(d)                                                        \
+	"($7::date IS NULL OR " d " >= $7) AND ($8::date IS NULL OR " d " <= $8)"
+#define RATE(n, d) "round((" n ")::numeric / nullif(" d ", 0), 4)"
+
+/* The answer: the root, the rows (every group, its counts from the facts
+ * CTE `f` by key, zeros for none) and the totals, or NULL when there are
+ * too many groups; the number of groups beside it. */
+#define REPORT_TAIL(counts)                                                  \
+	" t AS (SELECT g.key, GROUPING(g.key) AS total,"                     \
+	"  jsonb_build_object(" counts ") AS c FROM grp g"                   \
+	"  LEFT JOIN f ON f.key = g.key GROUP BY GROUPING SETS ((g.key), ()))" \
+	"SELECT CASE WHEN n.n <= $11::int THEN json_build_object('root',"     \
+	" json_build_object('unit_id', root.id, 'code', root.code, 'name',"   \
+	"  root.name, 'kind', root.kind, 'path', " CODE_PATH("root") "),"     \
+	" 'rows', (SELECT coalesce(json_agg(jsonb_build_object('unit_id', g.id," \
+	"   'code', g.code, 'name', g.name, 'kind', g.kind, 'path', "         \
+	    CODE_PATH("g") ") || t.c ORDER BY g.ord, g.code, g.key), '[]')"   \
+	"  FROM grp g JOIN t ON t.key = g.key AND t.total = 0),"             \
+	" 'totals', (SELECT t.c FROM t WHERE t.total = 1), 'as_of',"     \
+	"  (SELECT coalesce(max(at), now()) FROM audit_events))"   \
+	" END, n.n FROM root, (SELECT count(*) AS n FROM grp) n"
+/* A unit's codes from the top of the tree down, joined by '/'. */
+#define CODE_PATH(u)                                                         \
+	"(SELECT string_agg(a.code, '/' ORDER BY nlevel(a.path)) FROM units a" \
+	" WHERE a.path @> " u ".path)"
+
+static const char obligations[] = REPORT_HEAD
+    " f AS (SELECT m.key, CASE WHEN s.submitted_at IS NOT NULL"
+    "   THEN timeliness(s.submitted_at, coalesce(e.due_on, ms.due_on))"
+    "   WHEN coalesce(e.due_on, ms.due_on) < q.today THEN 'missing'"
+    "   ELSE 'pending' END AS state"
+    "  FROM q, plans p JOIN milestones ms ON ms.plan_id = p.id"
+    "  JOIN milestone_units mu ON mu.milestone_id = ms.id"
+    "  JOIN mem m ON m.id = mu.unit_id"
+    "  LEFT JOIN extensions e ON e.milestone_id = ms.id"
+    "   AND e.unit_id = mu.unit_id"
+    "  LEFT JOIN submissions s ON s.milestone_id = ms.id"
+    "   AND s.unit_id = mu.unit_id AND s.status <> 'draft'"
+    "  WHERE " PLAN_MATCH("p") " AND ($6::text IS NULL OR ms.kind = $6)"
+    "  AND " DATE_MATCH("coalesce(e.due_on, ms.due_on)") "),"
+    REPORT_TAIL("'expected', count(f.key),"
+    " 'received', count(*) FILTER (WHERE f.state IN ('on_time', 'late')),"
+    " 'on_time', count(*) FILTER (WHERE f.state = 'on_time'),"
+    " 'late', count(*) FILTER (WHERE f.state = 'late'),"
+    " 'missing', count(*) FILTER (WHERE f.state = 'missing'),"
+    " 'pending', count(*) FILTER (WHERE f.state = 'pending'),"
+    " 'reporting_rate', " RATE("count(*) FILTER (WHERE f.state IN"
+    "  ('on_time', 'late'))", "count(f.key)") ","
+    " 'reporting_rate_on_time', " RATE("count(*) FILTER (WHERE"
+    "  f.state = 'on_time')", "count(f.key)"));
+
+static const char assignments[] = REPORT_HEAD
+    " f AS (SELECT m.key, a.status, coalesce(a.status <> 'done' AND "
+    ASSIGNMENT_DUE("a", "t", "p") " < q.today, false) AS overdue"
+    "  FROM q, plans p JOIN tasks t ON t.plan_id = p.id"
+    "  JOIN assignments a ON a.task_id = t.id JOIN mem m ON m.id = a.unit_id"
+    "  WHERE " PLAN_MATCH("p") " AND " DATE_MATCH(ASSIGNMENT_DUE("a", "t",
+    "p")) "),"
+    REPORT_TAIL("'assigned', count(f.key),"
+    " 'not_started', count(*) FILTER (WHERE f.status = 'not_started'),"
+    " 'in_progress', count(*) FILTER (WHERE f.status = 'in_progress'),"
+    " 'done', count(*) FILTER (WHERE f.status = 'done'),"
+    " 'overdue', count(*) FILTER (WHERE f.overdue),"
+    " 'completion_rate', " RATE("count(*) FILTER (WHERE f.status = 'done')",
+    "count(f.key)"));
+
+/* A model's year and dates are those of its registration in Vietnam. */
+static const char models[] = REPORT_HEAD
+    " f AS (SELECT m.key, mo.status, mo.field FROM models mo"
+    "  JOIN mem m ON m.id = mo.unit_id"
+    "  WHERE ($4::int IS NULL OR extract(year FROM mo.created_at"
+    "   AT TIME ZONE 'Asia/Ho_Chi_Minh') = $4)"
+    "  AND ($9::text IS NULL OR mo.field = $9)"
+    "  AND " DATE_MATCH("(mo.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date")
+    "),"
+    REPORT_TAIL("'models', count(f.key),"
+    " 'registered', count(*) FILTER (WHERE f.status = 'registered'),"
+    " 'implementing', count(*) FILTER (WHERE f.status = 'implementing'),"
+    " 'recognised', count(*) FILTER (WHERE f.status = 'recognised'),"
+    " 'replicated', count(*) FILTER (WHERE f.status = 'replicated'),"
+    " 'field_administrative_reform', count(*) FILTER (WHERE"
+    "  f.field = 'administrative_reform'),"
+    " 'field_environment', count(*) FILTER (WHERE f.field = 'environment'),"
+    " 'field_new_rural_areas', count(*) FILTER (WHERE"
+    "  f.field = 'new_rural_areas'),"
+    " 'field_citizen_satisfaction', count(*) FILTER (WHERE"
+    "  f.field = 'citizen_satisfaction'),"
+    " 'field_security_order', count(*) FILTER (WHERE"
+    "  f.field = 'security_order'),"
+    " 'field_economy', count(*) FILTER (WHERE f.field = 'economy'),"
+    " 'field_culture_society', count(*) FILTER (WHERE"
+    "  f.field = 'culture_society'),"
+    " 'field_other', count(*) FILTER (WHERE f.field = 'other')");
+
+/* Visits count for the inspected unit, recommendations for the unit that
+ * must answer them; both by the visit's plan and scheduled day. */
+static const char inspections[] = REPORT_HEAD
+    " v AS (SELECT i.id, i.status, i.target_unit_id FROM inspections i"
+    "  JOIN inspection_plans ip ON ip.id = i.inspection_plan_id"
+    "  JOIN plans p ON p.id = ip.plan_id"
+    "  WHERE " PLAN_MATCH("p") " AND " DATE_MATCH("i.scheduled_on") "),"
+    " f AS (SELECT m.key, 'visit' AS what, v.status, false AS overdue"
+    "  FROM v JOIN mem m ON m.id = v.target_unit_id"
+    "  UNION ALL SELECT m.key, 'recommendation', r.status,"
+    "  r.status <> 'resolved' AND r.due_on < q.today"
+    "  FROM q, v JOIN recommendations r ON r.inspection_id = v.id"
+    "  JOIN mem m ON m.id = r.responsible_unit_id),"
+    REPORT_TAIL("'visits', count(*) FILTER (WHERE f.what = 'visit'),"
+    " 'visits_planned', count(*) FILTER (WHERE f.what = 'visit'"
+    "  AND f.status = 'planned'),"
+    " 'visits_in_progress', count(*) FILTER (WHERE f.what = 'visit'"
+    "  AND f.status = 'in_progress'),"
+    " 'visits_completed', count(*) FILTER (WHERE f.what = 'visit'"
+    "  AND f.status = 'completed'),"
+    " 'visits_cancelled', count(*) FILTER (WHERE f.what = 'visit'"
+    "  AND f.status = 'cancelled'),"
+    " 'recommendations', count(*) FILTER (WHERE f.what = 'recommendation'),"
+    " 'recommendations_open', count(*) FILTER (WHERE"
+    "  f.what = 'recommendation' AND f.status = 'open'),"
+    " 'recommendations_responded', count(*) FILTER (WHERE"
+    "  f.what = 'recommendation' AND f.status = 'responded'),"
+    " 'recommendations_resolved', count(*) FILTER (WHERE"
+    "  f.what = 'recommendation' AND f.status = 'resolved'),"
+    " 'recommendations_overdue', count(*) FILTER (WHERE f.overdue)");
+
+/* Score sheets past their draft, of the current rubric of each plan: the
+ * final total is the reviewed one (score_sheet_totals), the band its place in
+ * the rubric's bands from the highest (band_5: the fifth or lower). */
+static const char scores[] = REPORT_HEAD
+    " s0 AS (SELECT ss.id, m.key, ss.status, ss.eligible, r.doc"
+    "  FROM score_sheets ss JOIN rubrics r ON r.id = ss.rubric_id"
+    "  JOIN plans p ON p.id = r.plan_id JOIN mem m ON m.id = ss.unit_id"
+    "  WHERE ss.status <> 'draft' AND " PLAN_MATCH("p")
+    "  AND NOT EXISTS (SELECT 1 FROM rubrics n WHERE n.replaces_id = r.id)),"
+    " s AS (SELECT s0.*, t.adjusted_total FROM s0"
+    "  JOIN score_sheet_totals((SELECT array_agg(id) FROM s0)) t"
+    "  ON t.score_sheet_id = s0.id),"
+    " f AS (SELECT s.key, s.status, s.eligible, s.adjusted_total,"
+    "  CASE WHEN s.eligible AND rubric_band(s.doc, s.adjusted_total)"
+    "   IS NOT NULL THEN least(5, 1 + (SELECT count(*) FROM"
+    "   jsonb_array_elements(s.doc->'bands') b"
+    "   WHERE (b->>'min_total')::numeric > s.adjusted_total)) END AS band"
+    "  FROM s),"
+    REPORT_TAIL("'sheets', count(f.key),"
+    " 'finalized', count(*) FILTER (WHERE f.status = 'finalized'),"
+    " 'not_eligible', count(*) FILTER (WHERE NOT f.eligible),"
+    " 'band_1', count(*) FILTER (WHERE f.band = 1),"
+    " 'band_2', count(*) FILTER (WHERE f.band = 2),"
+    " 'band_3', count(*) FILTER (WHERE f.band = 3),"
+    " 'band_4', count(*) FILTER (WHERE f.band = 4),"
+    " 'band_5', count(*) FILTER (WHERE f.band = 5),"
+    " 'mean_final_score', round(avg(f.adjusted_total) FILTER (WHERE"
+    "  f.eligible), 2)");
+/* clang-format on */
+
+const struct db_stmt reports_stmts[] = {
+	{ "reports_obligations", obligations },
+	{ "reports_assignments", assignments },
+	{ "reports_models", models },
+	{ "reports_inspections", inspections },
+	{ "reports_scores", scores },
+	{ NULL, NULL },
+};
+
+/* The columns every row begins with: the group. */
+/* clang-format off */
+#define GROUP_COLUMNS                                                        \
+	{ "unit_id", COLUMN_TEXT }, { "code", COLUMN_TEXT },                 \
+	{ "name", COLUMN_TEXT }, { "kind", COLUMN_TEXT },                    \
+	{ "path", COLUMN_TEXT }
+/* clang-format on */
+
+static const struct column obligation_columns[] = {
+	GROUP_COLUMNS,
+	{ "expected", COLUMN_INTEGER },
+	{ "received", COLUMN_INTEGER },
+	{ "on_time", COLUMN_INTEGER },
+	{ "late", COLUMN_INTEGER },
+	{ "missing", COLUMN_INTEGER },
+	{ "pending", COLUMN_INTEGER },
+	{ "reporting_rate", COLUMN_RATE },
+	{ "reporting_rate_on_time", COLUMN_RATE },
+};
+static const struct column assignment_columns[] = {
+	GROUP_COLUMNS,
+	{ "assigned", COLUMN_INTEGER },
+	{ "not_started", COLUMN_INTEGER },
+	{ "in_progress", COLUMN_INTEGER },
+	{ "done", COLUMN_INTEGER },
+	{ "overdue", COLUMN_INTEGER },
+	{ "completion_rate", COLUMN_RATE },
+};
+static const struct column model_columns[] = {
+	GROUP_COLUMNS,
+	{ "models", COLUMN_INTEGER },
+	{ "registered", COLUMN_INTEGER },
+	{ "implementing", COLUMN_INTEGER },
+	{ "recognised", COLUMN_INTEGER },
+	{ "replicated", COLUMN_INTEGER },
+	{ "field_administrative_reform", COLUMN_INTEGER },
+	{ "field_environment", COLUMN_INTEGER },
+	{ "field_new_rural_areas", COLUMN_INTEGER },
+	{ "field_citizen_satisfaction", COLUMN_INTEGER },
+	{ "field_security_order", COLUMN_INTEGER },
+	{ "field_economy", COLUMN_INTEGER },
+	{ "field_culture_society", COLUMN_INTEGER },
+	{ "field_other", COLUMN_INTEGER },
+};
+static const struct column inspection_columns[] = {
+	GROUP_COLUMNS,
+	{ "visits", COLUMN_INTEGER },
+	{ "visits_planned", COLUMN_INTEGER },
+	{ "visits_in_progress", COLUMN_INTEGER },
+	{ "visits_completed", COLUMN_INTEGER },
+	{ "visits_cancelled", COLUMN_INTEGER },
+	{ "recommendations", COLUMN_INTEGER },
+	{ "recommendations_open", COLUMN_INTEGER },
+	{ "recommendations_responded", COLUMN_INTEGER },
+	{ "recommendations_resolved", COLUMN_INTEGER },
+	{ "recommendations_overdue", COLUMN_INTEGER },
+};
+static const struct column score_columns[] = {
+	GROUP_COLUMNS,
+	{ "sheets", COLUMN_INTEGER },
+	{ "finalized", COLUMN_INTEGER },
+	{ "not_eligible", COLUMN_INTEGER },
+	{ "band_1", COLUMN_INTEGER },
+	{ "band_2", COLUMN_INTEGER },
+	{ "band_3", COLUMN_INTEGER },
+	{ "band_4", COLUMN_INTEGER },
+	{ "band_5", COLUMN_INTEGER },
+	{ "mean_final_score", COLUMN_NUMBER },
+};
+
+/* The query of every report, in the order of the statements' $2..$9. */
+enum { Q_UNIT, Q_GROUP, Q_YEAR, Q_PLAN, Q_KIND, Q_FROM, Q_TO, Q_FIELD, NQ };
+static const struct field filters[] = {
+	[Q_UNIT] = { "unit_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	[Q_GROUP] = { "group_by", F_ENUM, 0, 0, 0, 0, 0, report_group_bys },
+	[Q_YEAR] = { "year", F_INT, 0, 0, 0, 2000, 2100, NULL },
+	[Q_PLAN] = { "plan_id", F_UUID, 0, 0, 0, 0, 0, NULL },
+	[Q_KIND] = { "milestone_kind", F_ENUM, 0, 0, 0, 0, 0, milestone_kinds },
+	[Q_FROM] = { "from", F_DATE, 0, 0, 0, 0, 0, NULL },
+	[Q_TO] = { "to", F_DATE, 0, 0, 0, 0, 0, NULL },
+	[Q_FIELD] = { "field", F_ENUM, 0, 0, 0, 0, 0, model_fields },
+	[NQ] = { NULL, 0, 0, 0, 0, 0, 0, NULL },
+};
+#define ONLY(x) (1u << (x))
+#define ALL_BUT(x) (~0u & ~(x))
+
+struct report {
+	const char *name, *stmt;
+	const struct column *cols;
+	size_t ncols;
+	unsigned filters; /* the ONLY() bits of the filters it takes */
+};
+
+static const struct report reports[] = {
+	{ "obligations", "reports_obligations", obligation_columns,
+	    nitems(obligation_columns), ALL_BUT(ONLY(Q_FIELD)) },
+	{ "assignments", "reports_assignments", assignment_columns,
+	    nitems(assignment_columns), ALL_BUT(ONLY(Q_FIELD) | ONLY(Q_KIND)) },
+	{ "models", "reports_models", model_columns, nitems(model_columns),
+	    ALL_BUT(ONLY(Q_PLAN) | ONLY(Q_KIND)) },
+	{ "inspections", "reports_inspections", inspection_columns,
+	    nitems(inspection_columns), ALL_BUT(ONLY(Q_FIELD) | ONLY(Q_KIND)) },
+	{ "scores", "reports_scores", score_columns, nitems(score_columns),
+	    ALL_BUT(ONLY(Q_FIELD) | ONLY(Q_KIND) | ONLY(Q_FROM) | ONLY(Q_TO)) },
+};
+
+/* The unit kinds as a PostgreSQL array literal, the rows of group_by=kind
+ * in their order. */
+static const char *
+kinds_array(struct req *r)
+{
+	const char *s = "{";
+	int i;
+
+	for (i = 0; unit_kinds[i] != NULL; i++)
+		s = arena_printf(r->arena, "%s%s%s", s, i ? "," : "",
+		    unit_kinds[i]);
+	return arena_printf(r->arena, "%s}", s);
+}
+
+/* Checks the query against what rep takes: 400 for a filter it does not
+ * take, a bad value or a range that runs backwards; 404 for a plan the
+ * caller does not see. */
+static int
+report_query(struct req *r, const struct report *rep, const char **q)
+{
+	int i, bad = 0;
+
+	if (query_params(r, filters, q) == -1)
+		return -1;
+	for (i = 0; i < NQ; i++)
+		if (q[i] != NULL && (rep->filters & ONLY(i)) == 0) {
+			req_field_error(r, filters[i].name, "not_applicable",
+			    "the %s report has no %s filter", rep->name,
+			    filters[i].name);
+			bad++;
+		}
+	if (q[Q_FROM] != NULL && q[Q_TO] != NULL &&
+	    strcmp(q[Q_FROM], q[Q_TO]) > 0) {
+		req_field_error(r, "to", "range", "to comes before from");
+		bad++;
+	}
+	if (bad)
+		return req_fail(r, 400, "invalid_query",
+		    "a query parameter is invalid");
+	if (q[Q_GROUP] == NULL)
+		q[Q_GROUP] = "commune";
+	return q[Q_PLAN] != NULL ? plan_find(r, q[Q_PLAN]) : 0;
+}
+
+/* The filters as the answer repeats them (null when absent). */
+static json_t *
+report_filters(const struct report *rep, const char **q)
+{
+	json_t *o = json_object();
+	int i;
+
+	for (i = Q_YEAR; i < NQ; i++) {
+		if ((rep->filters & ONLY(i)) == 0)
+			continue;
+		if (q[i] == NULL)
+			json_object_set_new(o, filters[i].name, json_null());
+		else if (i == Q_YEAR)
+			json_object_set_new(o, filters[i].name,
+			    json_integer(strtol(q[i], NULL, 10)));
+		else
+			json_object_set_new(o, filters[i].name,
+			    json_string(q[i]));
+	}
+	return o;
+}
+
+static int
+report_run(struct req *r, const struct report *rep)
+{
+	const char *q[NQ + 1], *params[11];
+	struct dbres *res;
+	json_t *doc, *cols;
+	size_t i;
+
+	if (report_query(r, rep, q) == -1)
+		return -1;
+	params[0] = r->principal->unit_id;
+	for (i = 0; i < NQ; i++)
+		params[i + 1] = q[i];
+	params[9] = kinds_array(r);
+	params[10] = arena_printf(r->arena, "%d", REPORT_MAX_GROUPS);
+	if ((res = db_exec(r->arena, &r->fail, rep->stmt, 11, params)) == NULL)
+		return -1;
+	if (db_rows(res) == 0)
+		return req_fail(r, 404, "not_found", "no such unit");
+	if (db_get(res, 0, 0) == NULL)
+		return req_fail(r, 413, "report_too_large",
+		    "the report would have %s groups, more than %d: choose a "
+		    "root further down or another group_by",
+		    db_get(res, 0, 1), REPORT_MAX_GROUPS);
+	if ((doc = json_loads(db_get(res, 0, 0), 0, NULL)) == NULL)
+		return req_fail(r, 500, "internal", "report not readable");
+	req_own(r, doc);
+	json_object_set_new(doc, "group_by", json_string(q[Q_GROUP]));
+	json_object_set_new(doc, "filters", report_filters(rep, q));
+	cols = json_array();
+	for (i = 0; i < rep->ncols; i++)
+		json_array_append_new(cols, json_string(rep->cols[i].name));
+	json_object_set_new(doc, "columns", cols);
+	return reply_table(r, doc, "rows", rep->cols, rep->ncols, rep->name);
+}
+
+int
+reports_obligations(struct req *r)
+{
+	return report_run(r, &reports[0]);
+}
+
+int
+reports_assignments(struct req *r)
+{
+	return report_run(r, &reports[1]);
+}
+
+int
+reports_models(struct req *r)
+{
+	return report_run(r, &reports[2]);
+}
+
+int
+reports_inspections(struct req *r)
+{
+	return report_run(r, &reports[3]);
+}
+
+int
+reports_scores(struct req *r)
+{
+	return report_run(r, &reports[4]);
+}
