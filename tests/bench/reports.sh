@@ -3,8 +3,8 @@
 # (danvan seed --synthetic) of each size in BENCH_SIZES communes, warms the
 # cache, then times every report at the province root through HTTP with the
 # province's service account (curl, median of BENCH_RUNS) and prints the
-# EXPLAIN (ANALYZE, BUFFERS) plan of each statement. A measurement, not a
-# test; writes var/bench/reports.txt. Environment: BENCH_SIZES ("100 3321"),
+# EXPLAIN (ANALYZE, BUFFERS) plan of each statement (without JIT, as the
+# server's sessions run). A measurement, not a test; writes var/bench/reports.txt. Environment: BENCH_SIZES ("100 3321"),
 # BENCH_RUNS (7), BENCH_GROUP_BY (commune), BENCH_PLANS (1: print plans).
 set -euo pipefail
 
@@ -161,6 +161,7 @@ print(next(e["api_key"] for e in json.load(open(sys.argv[1]))
 		{
 			printf '\n### plan of reports_%s at %d communes\n' "$r" "$n"
 			"$PSQL" -X -q "$DANVAN_DATABASE_URL" <<SQL
+SET jit = off;
 PREPARE p (uuid, uuid, text, int, uuid, text, date, date, text, text[], int) AS
 $("$DANVAN" sql "reports_$r");
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE p ('$PROVINCE', NULL,
