@@ -4,8 +4,9 @@
 # cache, then times every report at the province root through HTTP with the
 # province's service account (curl, median of BENCH_RUNS) and prints the
 # EXPLAIN (ANALYZE, BUFFERS) plan of each statement (without JIT, as the
-# server's sessions run). A measurement, not a test; writes var/bench/reports.txt. Environment: BENCH_SIZES ("100 3321"),
-# BENCH_RUNS (7), BENCH_GROUP_BY (commune), BENCH_PLANS (1: print plans).
+# server's sessions run). A measurement, not a test; writes
+# var/bench/reports.txt. Environment: BENCH_SIZES ("100 3321"), BENCH_RUNS
+# (7), BENCH_GROUP_BY (commune), BENCH_PLANS (1: print plans).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
