@@ -244,7 +244,8 @@ seed_synthetic(int n)
 	if (db_exec(r.arena, &r.fail, "seed_synthetic_size", 1, &size) == NULL ||
 	    db_script(r.arena, &r.fail,
 		(const char *)asset_seed_synthetic.data) == -1 ||
-	    db_script(r.arena, &r.fail, "ANALYZE;") == -1)
+	    db_script(r.arena, &r.fail,
+		"SET LOCAL statement_timeout = 0; ANALYZE;") == -1)
 		goto out;
 	log_info("seed: synthetic province of %d commune(s) loaded", n);
 	rc = 0;
