@@ -86,10 +86,13 @@
 	" 'totals', (SELECT t.c FROM t WHERE t.total = 1), 'as_of',"     \
 	"  (SELECT coalesce(max(at), now()) FROM audit_events))"   \
 	" END, n.n FROM root, (SELECT count(*) AS n FROM grp) n"
-/* A unit's codes from the top of the tree down, joined by '/'. */
+/* A unit's codes from the top of the tree down, joined by '/': each label
+ * of its path is the id of a unit above it (a key lookup, not a search of
+ * the tree). */
 #define CODE_PATH(u)                                                         \
-	"(SELECT string_agg(a.code, '/' ORDER BY nlevel(a.path)) FROM units a" \
-	" WHERE a.path @> " u ".path)"
+	"(SELECT string_agg(a.code, '/' ORDER BY x.n) FROM"                  \
+	" unnest(string_to_array(ltree2text(" u ".path), '.')) WITH ORDINALITY" \
+	" x (label, n) JOIN units a ON a.id = x.label::uuid)"
 
 static const char obligations[] = REPORT_HEAD
     " f AS (SELECT m.key, CASE WHEN s.submitted_at IS NOT NULL"
