@@ -6,7 +6,7 @@ CREATE INDEX submissions_answer ON submissions (milestone_id, unit_id)
 	AND status <> 'draft';
 
 -- The totals of many score sheets in one pass: each rubric's criteria read
--- once, not once per sheet. score_totals (one sheet) is now this function
+-- once (MATERIALIZED, or the planner reads them again for every sheet). score_totals (one sheet) is now this function
 -- on one id, so a sheet, a ranking and a report count the same way: the
 -- criteria plus the bonus (at most its cap) minus the deductions (at most
 -- their cap), as scored and after review.
@@ -20,7 +20,7 @@ CREATE FUNCTION score_sheet_totals(sheets uuid[])
 			coalesce((r.doc->'bonus'->>'cap')::numeric, 0) AS b,
 			coalesce((r.doc->'deductions'->>'cap')::numeric, 0) AS d
 		FROM rubrics r WHERE r.id IN (SELECT rubric_id FROM ss)),
-	items AS (SELECT r.id AS rubric_id, i.code, i.kind
+	items AS MATERIALIZED (SELECT r.id AS rubric_id, i.code, i.kind
 		FROM r, rubric_items(r.doc) i),
 	sums AS (SELECT ss.id, i.kind, sum(e.self_points) AS s,
 			sum(coalesce(e.adjusted_points, e.self_points)) AS a

@@ -117,7 +117,7 @@ for n in $BENCH_SIZES; do
 	"$DANVAN" seed --synthetic "$n" "$RUN_DIR/credentials.json" \
 		2>>"$RUN_DIR/danvan.log" || die "seed failed; see $RUN_DIR/danvan.log"
 	seeded=$(($(date +%s) - start))
-	"$PSQL" -X -q "$DANVAN_OWNER_DATABASE_URL" -c 'VACUUM ANALYZE' >/dev/null
+	"$PSQL" -X -q "$DANVAN_OWNER_DATABASE_URL" -c 'VACUUM ANALYZE' >/dev/null 2>&1
 	KEY=$(/usr/bin/python3 -c 'import json, sys
 print(next(e["api_key"] for e in json.load(open(sys.argv[1]))
            if e["role"] == "service"))' "$RUN_DIR/credentials.json")
