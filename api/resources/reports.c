@@ -352,23 +352,24 @@ kinds_array(struct req *r)
 	return arena_printf(r->arena, "%s}", s);
 }
 
-/* Checks the query against what rep takes: 400 for a filter it does not
- * take, a bad value or a range that runs backwards; 404 for a plan the
- * caller does not see. */
+/* Reads the filters rep takes (the contract declares no others, so the
+ * request layer answers 400 for any other): 400 for a bad value or a range
+ * that runs backwards, 404 for a plan the caller does not see. */
 static int
 report_query(struct req *r, const struct report *rep, const char **q)
 {
 	int i, bad = 0;
 
-	if (query_params(r, filters, q) == -1)
-		return -1;
-	for (i = 0; i < NQ; i++)
-		if (q[i] != NULL && (rep->filters & ONLY(i)) == 0) {
-			req_field_error(r, filters[i].name, "not_applicable",
-			    "the %s report has no %s filter", rep->name,
-			    filters[i].name);
+	for (i = 0; i < NQ; i++) {
+		q[i] = NULL;
+		if ((rep->filters & ONLY(i)) == 0 ||
+		    (q[i] = req_query(r, filters[i].name)) == NULL)
+			continue;
+		if (query_value(r, &filters[i], q[i]) == -1) {
+			q[i] = NULL;
 			bad++;
 		}
+	}
 	if (q[Q_FROM] != NULL && q[Q_TO] != NULL &&
 	    strcmp(q[Q_FROM], q[Q_TO]) > 0) {
 		req_field_error(r, "to", "range", "to comes before from");
