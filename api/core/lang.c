@@ -524,6 +524,14 @@ const char *const lang_messages[][2] = {
 	{ "the database is at schema version %ld of %zu: run danvan migrate",
 	    "cơ sở dữ liệu ở phiên bản lược đồ %ld trên %zu: hãy chạy danvan "
 	    "migrate" },
+	/* reports.c */
+	{ "no such unit", "không có đơn vị này" },
+	{ "to comes before from", "to đứng trước from" },
+	{ "the report would have %s groups, more than %d: choose a root "
+	  "further down or another group_by",
+	    "báo cáo sẽ có %s nhóm, nhiều hơn %d: hãy chọn đơn vị gốc ở cấp "
+	    "dưới hoặc cách nhóm khác" },
+	{ "report not readable", "không đọc được báo cáo" },
 	{ NULL, NULL },
 };
 
