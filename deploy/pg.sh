@@ -2,6 +2,9 @@
 # Runs danvan's own PostgreSQL 15 cluster (unix socket only, private port), apart
 # from any other cluster on the machine: start (creating it, its roles, database and
 # extensions), stop, destroy, and env (the export lines that point danvan at it).
+# A cluster may archive its WAL (--archive) and may be a hot standby of another one
+# (--standby-of: streaming replication through a replication slot), which promote
+# turns into a primary. deploy/backup.sh and deploy/restore.sh build on it.
 set -euo pipefail
 
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -10,13 +13,22 @@ DEFAULT_PORT=54320
 
 usage() {
 	cat <<EOF
-usage: deploy/pg.sh start   [--dir DIR] [--port PORT] [--throwaway]
+usage: deploy/pg.sh start   [--dir DIR] [--port PORT] [--throwaway] [--archive ADIR]
+                            [--standby-of PDIR [--sync]]
        deploy/pg.sh stop    [--dir DIR]
+       deploy/pg.sh promote [--dir DIR]
+       deploy/pg.sh reload  [--dir DIR]
        deploy/pg.sh destroy [--dir DIR]
        deploy/pg.sh env     [--dir DIR] [--port PORT]
 
 DIR defaults to $REPO/var/pg; PORT to the port the cluster was created with,
 else \$DANVAN_PG_PORT, else $DEFAULT_PORT. --throwaway turns fsync off (tests only).
+--archive copies every finished WAL segment to ADIR (remembered for later starts).
+--standby-of makes a new cluster in DIR as a hot standby of the running cluster in
+PDIR (a base backup, then streaming through a replication slot named after DIR);
+--sync makes the primary wait for this standby on every commit.
+promote turns a standby into a primary (pg_ctl promote); reload rewrites the
+settings of a running cluster and reloads them.
 EOF
 }
 
@@ -70,6 +82,9 @@ shift
 DIR=''
 PORT=''
 THROWAWAY=0
+ARCHIVE=''
+STANDBY_OF=''
+SYNC=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--dir) DIR=${2:?--dir needs a value}; shift 2 ;;
@@ -77,14 +92,26 @@ while [[ $# -gt 0 ]]; do
 	--port) PORT=${2:?--port needs a value}; shift 2 ;;
 	--port=*) PORT=${1#--port=}; shift ;;
 	--throwaway) THROWAWAY=1; shift ;;
+	--archive) ARCHIVE=${2:?--archive needs a directory}; shift 2 ;;
+	--standby-of) STANDBY_OF=${2:?--standby-of needs a directory}; shift 2 ;;
+	--sync) SYNC=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
 
-DIR=${DIR:-$REPO/var/pg}
-[[ "$DIR" == /* ]] || DIR=$PWD/$DIR
-while [[ "$DIR" == */ && "$DIR" != / ]]; do DIR=${DIR%/}; done
+# absdir PATH prints PATH absolute, without trailing slashes.
+absdir() {
+	local d=$1
+	[[ "$d" == /* ]] || d=$PWD/$d
+	while [[ "$d" == */ && "$d" != / ]]; do d=${d%/}; done
+	printf '%s' "$d"
+}
+
+DIR=$(absdir "${DIR:-$REPO/var/pg}")
+[[ -z "$ARCHIVE" ]] || ARCHIVE=$(absdir "$ARCHIVE")
+[[ -z "$STANDBY_OF" ]] || STANDBY_OF=$(absdir "$STANDBY_OF")
+((!SYNC)) || [[ -n "$STANDBY_OF" ]] || die "--sync goes with --standby-of"
 
 PORT_FILE=$DIR/port
 if [[ -z "$PORT" ]]; then
@@ -221,8 +248,74 @@ log_line_prefix = '%m [%p] %q%u@%d '
 fsync = $durable
 synchronous_commit = $durable
 full_page_writes = $durable
+cluster_name = '$(slot_name "$DIR")'
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+hot_standby = on
+hot_standby_feedback = on
 EOF
+	if [[ -s "$DIR/archive" ]]; then
+		local adir
+		adir=$(<"$DIR/archive")
+		adir=${adir//\'/\'\'}
+		cat >>"$DATA/danvan.conf" <<EOF
+archive_mode = on
+archive_command = 'test ! -f $adir/%f && cp %p $adir/%f'
+archive_timeout = 60
+EOF
+	fi
+	if [[ -s "$DIR/synchronous-standbys" ]]; then
+		# A commit waits until the standby has flushed it, even in a throwaway cluster.
+		printf "synchronous_standby_names = '%s'\nsynchronous_commit = on\n" \
+			"$(paste -sd, "$DIR/synchronous-standbys")" >>"$DATA/danvan.conf"
+	fi
 	chown postgres:postgres "$DATA/danvan.conf"
+}
+
+# slot_name DIR: the replication slot (and cluster_name) of the cluster in DIR.
+slot_name() {
+	local n
+	n=$(basename "$1" | tr -c 'a-zA-Z0-9_\n' '_' | tr '[:upper:]' '[:lower:]')
+	printf 'danvan_%s' "${n:0:50}"
+}
+
+# Makes DIR a hot standby of the running cluster in STANDBY_OF: a base backup taken
+# through a new replication slot, with the connection settings written by -R.
+create_standby() {
+	local psock pport slot out
+	[[ -f "$STANDBY_OF/data/PG_VERSION" ]] || die "no cluster in $STANDBY_OF"
+	psock=$(readlink -f "$STANDBY_OF")/run
+	pport=$(sed -n 4p "$STANDBY_OF/data/postmaster.pid" 2>/dev/null || true)
+	[[ -n "$pport" ]] || die "the cluster in $STANDBY_OF is not running"
+	slot=$(slot_name "$DIR")
+	make_dir
+	resolve_paths
+	as_pg mkdir -p -m 0700 "$RDIR/run" "$RDIR/log"
+	"$PG_BIN/psql" -X -q -h "$psock" -p "$pport" -U postgres -d postgres -c \
+		"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+		  WHERE slot_name = '$slot' AND NOT active" >/dev/null ||
+		die "could not reach the primary in $STANDBY_OF"
+	if ! out=$(as_pg "$PG_BIN/pg_basebackup" -h "$psock" -p "$pport" -U postgres \
+		-D "$DATA" -R -C -S "$slot" -X stream -c fast 2>&1); then
+		printf '%s\n' "$out" >&2
+		rm -rf "$DATA"
+		die "pg_basebackup from $STANDBY_OF failed"
+	fi
+	printf '%s\n' "$PORT" >"$PORT_FILE"
+	printf '%s\n' "$STANDBY_OF" >"$DIR/standby-of"
+	[[ ! -e "$STANDBY_OF/throwaway" ]] || : >"$DIR/throwaway"
+	rm -f "$DIR/archive" # archiving is the primary's business
+	if ((SYNC)); then
+		grep -qxF "$slot" "$STANDBY_OF/synchronous-standbys" 2>/dev/null ||
+			printf '%s\n' "$slot" >>"$STANDBY_OF/synchronous-standbys"
+	fi
+	note "created standby in $DIR of $STANDBY_OF (slot $slot, port $PORT)"
+}
+
+# reload_other PDIR: rewrites the settings of the running cluster in PDIR and reloads it.
+reload_other() {
+	"$REPO/deploy/pg.sh" reload --dir "$1" || die "could not reload the cluster in $1"
 }
 
 # Creates the roles, the database and the extensions if they are missing.
@@ -250,20 +343,54 @@ CREATE EXTENSION IF NOT EXISTS ltree;
 SQL
 }
 
+# A cluster restored by deploy/restore.sh replays WAL until its target, then promotes
+# itself and removes recovery.signal; wait for that (bounded), then for connections.
+wait_recovered() {
+	local i
+	[[ -f "$DATA/recovery.signal" ]] || return 0
+	note "replaying WAL in $DIR until the recovery target"
+	for ((i = 0; i < 6000; i++)); do
+		[[ -f "$DATA/recovery.signal" ]] || break
+		is_running || {
+			tail -n 20 "$LOGFILE" >&2 || true
+			die "the cluster in $DIR stopped during recovery"
+		}
+		sleep 0.1
+	done
+	[[ ! -f "$DATA/recovery.signal" ]] || die "recovery in $DIR did not end within 10 minutes"
+	for ((i = 0; i < 600; i++)); do
+		"$PG_BIN/pg_isready" -q -h "$(socket_dir)" -p "$PORT" && return 0
+		sleep 0.1
+	done
+	die "the cluster in $DIR does not accept connections after recovery"
+}
+
 cmd_start() {
 	[[ -x "$PG_BIN/initdb" ]] || {
 		# shellcheck source=SCRIPTDIR/deps.sh
 		source "$REPO/deploy/deps.sh"
 		deps_install
 	}
+	if [[ -n "$ARCHIVE" ]]; then
+		mkdir -p "$ARCHIVE"
+		chown postgres:postgres "$ARCHIVE"
+		chmod 0700 "$ARCHIVE"
+	fi
 	if ! is_cluster; then
-		create_cluster
+		if [[ -n "$STANDBY_OF" ]]; then
+			create_standby
+		else
+			create_cluster
+		fi
+	elif [[ -n "$STANDBY_OF" && ! -f "$DIR/standby-of" ]]; then
+		die "$DIR already holds a cluster that is not a standby"
 	elif ((PORT_GIVEN)) && ! is_running; then
 		printf '%s\n' "$PORT" >"$PORT_FILE"
 	fi
 	if ((THROWAWAY)) && [[ ! -e "$DIR/throwaway" ]]; then
 		: >"$DIR/throwaway"
 	fi
+	[[ -z "$ARCHIVE" ]] || printf '%s\n' "$ARCHIVE" >"$DIR/archive"
 	if is_running; then
 		local rp
 		rp=$(running_port)
@@ -280,9 +407,29 @@ cmd_start() {
 			tail -n 20 "$LOGFILE" >&2 || true
 			die "could not start the cluster in $DIR"
 		fi
+		wait_recovered
+	fi
+	if [[ -f "$DIR/standby-of" ]]; then
+		((!SYNC)) || reload_other "$(<"$DIR/standby-of")"
+		note "standby $DIR is up (socket $(socket_dir), port $PORT)"
+		return 0
 	fi
 	bootstrap || die "could not create the roles and the database"
 	note "cluster $DIR is up (socket $(socket_dir), port $PORT)"
+}
+
+# Turns the standby in DIR into a primary. Its former primary must be down (or
+# fenced) first: two primaries would each take writes the other does not have.
+cmd_promote() {
+	is_running || die "no cluster running in $DIR"
+	[[ -f "$DIR/standby-of" ]] || die "$DIR is not a standby"
+	local out
+	if ! out=$(as_pg "$PG_BIN/pg_ctl" promote -D "$DATA" -w -t 60 2>&1); then
+		printf '%s\n' "$out" >&2
+		die "could not promote $DIR"
+	fi
+	mv -f "$DIR/standby-of" "$DIR/promoted-from"
+	note "$DIR is a primary now"
 }
 
 cmd_stop() {
@@ -308,9 +455,17 @@ cmd_destroy() {
 		rm -f -- "$DIR"
 	elif [[ -d "$DIR" ]]; then
 		cmd_stop immediate
-		rm -rf -- "$DATA" "$DIR/run" "$DIR/log" "$PORT_FILE" "$DIR/throwaway"
+		rm -rf -- "$DATA" "$DIR/run" "$DIR/log" "$PORT_FILE" "$DIR/throwaway" \
+			"$DIR/archive" "$DIR/standby-of" "$DIR/promoted-from" \
+			"$DIR/synchronous-standbys"
 		rmdir -- "$DIR" 2>/dev/null || true
 	fi
+}
+
+cmd_reload() {
+	is_running || die "no cluster running in $DIR"
+	write_conf
+	as_pg "$PG_BIN/pg_ctl" reload -D "$DATA" -s
 }
 
 cmd_env() {
@@ -335,6 +490,8 @@ cmd_env() {
 case $cmd in
 start) cmd_start ;;
 stop) cmd_stop fast ;;
+promote) cmd_promote ;;
+reload) cmd_reload ;;
 destroy) cmd_destroy ;;
 env) cmd_env ;;
 -h | --help | help) usage ;;
