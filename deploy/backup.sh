@@ -42,15 +42,16 @@ RDIR=$(readlink -f "$DIR")
 PORT=$(sed -n 4p "$RDIR/data/postmaster.pid" 2>/dev/null || true)
 [[ -n "$PORT" ]] || die "no cluster is running in $DIR"
 
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
+
 mkdir -p "$TO"
 chown postgres:postgres "$TO"
 chmod 0700 "$TO"
 TO=$(readlink -f "$TO")
+as_pg test -w "$TO" || die "the postgres user cannot reach $TO"
 name=base-$(date -u +%Y%m%dT%H%M%SZ)
 dest=$TO/$name
 [[ ! -e "$dest" ]] || die "$dest exists already"
-
-as_pg() { (cd / && runuser -u postgres -- "$@"); }
 
 if ! as_pg "$PG_BIN/pg_basebackup" -h "$RDIR/run" -p "$PORT" -U postgres \
 	-D "$dest.partial" -Fp -X stream -c fast -l "danvan $name"; then

@@ -256,12 +256,14 @@ hot_standby = on
 hot_standby_feedback = on
 EOF
 	if [[ -s "$DIR/archive" ]]; then
+		# A segment appears in the archive whole (copied aside, then renamed), so a
+		# restore never reads one half-written.
 		local adir
 		adir=$(<"$DIR/archive")
 		adir=${adir//\'/\'\'}
 		cat >>"$DATA/danvan.conf" <<EOF
 archive_mode = on
-archive_command = 'test ! -f $adir/%f && cp %p $adir/%f'
+archive_command = 'test ! -f $adir/%f && cp %p $adir/%f.part && mv $adir/%f.part $adir/%f'
 archive_timeout = 60
 EOF
 	fi
