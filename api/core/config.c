@@ -27,6 +27,8 @@ static const struct setting {
 	{ "DANVAN_OWNER_DATABASE_URL", STR, &cfg.owner_database_url, NULL, 0,
 	    0 },
 	{ "DANVAN_READ_DATABASE_URL", STR, &cfg.read_database_url, NULL, 0, 0 },
+	{ "DANVAN_READ_MAX_LAG_MS", INT, &cfg.read_max_lag_ms, "5000", 0,
+	    3600000 },
 	/* 0: one per online CPU, see config_load. */
 	{ "DANVAN_THREADS", INT, &cfg.threads, "0", 0, 64 },
 	{ "DANVAN_MAX_BODY_BYTES", SIZE, &cfg.max_body_bytes, "1048576", 1024,

@@ -31,6 +31,7 @@ struct config {
 	const char *database_url;
 	const char *owner_database_url;
 	const char *read_database_url;
+	int read_max_lag_ms;
 	int threads;
 	size_t max_body_bytes;
 	size_t max_upload_bytes;

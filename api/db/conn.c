@@ -4,6 +4,12 @@
  * statement prepared. When the server goes away the request gets 503 with
  * Retry-After, and the thread reconnects (at most once a second) on a later
  * request: no restart needed.
+ *
+ * With DANVAN_READ_DATABASE_URL (a streaming standby), a thread also owns a
+ * connection to it, used between db_read_replica() and db_read_primary() for
+ * requests that write nothing. The standby's replay lag is measured at most
+ * once a second per thread; while it is down or lags more than
+ * DANVAN_READ_MAX_LAG_MS, those requests read from the primary instead.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -17,6 +23,7 @@
 #define RETRY_AFTER "1"
 #define RECONNECT_INTERVAL_US 1000000
 #define TX_ATTEMPTS 3
+#define LAG_CHECK_INTERVAL_US 1000000
 
 struct conn {
 	PGconn *pg;
@@ -24,6 +31,15 @@ struct conn {
 	int ready; /* connected and every statement prepared */
 	int depth; /* db_tx calls open: 1 the transaction, more its savepoints */
 	int64_t deadline; /* mono_us() by which the open transaction ends; 0 */
+};
+
+/* A thread's connections: the primary's, and the standby's when there is one. */
+struct thread_db {
+	struct conn primary, replica;
+	int want_replica; /* between db_read_replica() and db_read_primary() */
+	int used_replica; /* a statement went to the standby since */
+	int64_t lag_checked; /* mono_us() of the last lag measurement; 0 */
+	long lag_ms;	     /* that measurement; -1 when it failed */
 };
 
 struct dbres {
@@ -35,17 +51,25 @@ static const struct db_stmt *const *groups;
 static pthread_key_t key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static long reconnects, nconnections;
+static long replica_reads, replica_fallbacks, replica_lag_ms = -1;
 
 static void
-conn_free(void *p)
+conn_close(struct conn *c)
 {
-	struct conn *c = p;
-
 	if (c->pg != NULL) {
 		PQfinish(c->pg);
 		__atomic_fetch_sub(&nconnections, 1, __ATOMIC_RELAXED);
 	}
-	free(c);
+}
+
+static void
+conn_free(void *p)
+{
+	struct thread_db *t = p;
+
+	conn_close(&t->primary);
+	conn_close(&t->replica);
+	free(t);
 }
 
 static void
@@ -57,7 +81,7 @@ make_key(void)
 
 /* Opens a connection with our session settings. Never NULL. */
 static PGconn *
-connect_pg(void)
+connect_pg(const char *info)
 {
 	const char *keys[6], *vals[6];
 	char opts[64];
@@ -68,7 +92,7 @@ connect_pg(void)
 	snprintf(opts, sizeof(opts), "-c statement_timeout=%d -c jit=off",
 	    cfg.statement_timeout_ms);
 	keys[n] = "dbname";
-	vals[n++] = conninfo;
+	vals[n++] = info;
 	keys[n] = "options";
 	vals[n++] = opts;
 	keys[n] = "application_name";
@@ -76,7 +100,7 @@ connect_pg(void)
 	keys[n] = "connect_timeout";
 	vals[n++] = "3";
 	/* Debian's libpq otherwise probes GSSAPI on every TCP connect. */
-	if (strstr(conninfo, "gssencmode") == NULL) {
+	if (strstr(info, "gssencmode") == NULL) {
 		keys[n] = "gssencmode";
 		vals[n++] = "disable";
 	}
@@ -134,18 +158,27 @@ fail_unavailable(struct arena *a, struct failure *f)
 	failure_header(f, "Retry-After", RETRY_AFTER);
 }
 
-/* The calling thread's usable connection, or NULL after recording 503. */
-static struct conn *
-conn_get(struct arena *a, struct failure *f)
+static struct thread_db *
+thread_db(void)
 {
-	struct conn *c;
-	int64_t now;
+	struct thread_db *t;
 
 	pthread_once(&key_once, make_key);
-	if ((c = pthread_getspecific(key)) == NULL) {
-		c = xcalloc(1, sizeof(*c));
-		pthread_setspecific(key, c);
+	if ((t = pthread_getspecific(key)) == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		t->lag_ms = -1;
+		pthread_setspecific(key, t);
 	}
+	return t;
+}
+
+/* Makes c usable, (re)connecting to info when needed: 0, or -1 when the
+ * server cannot be reached now. */
+static int
+conn_open(struct conn *c, const char *info)
+{
+	int64_t now;
+
 	/* Between transactions, read what the server may have sent: a backend
 	 * terminated while idle (a restart, an administrator) says so before
 	 * closing, and is replaced now instead of failing this request. */
@@ -155,19 +188,19 @@ conn_get(struct arena *a, struct failure *f)
 		c->last_attempt = 0;
 	}
 	if (c->ready && PQstatus(c->pg) == CONNECTION_OK)
-		return c;
+		return 0;
 	/* A new connection inside a transaction would run the rest of it
 	 * outside any transaction: the transaction fails instead. */
 	if (c->depth > 0)
-		goto unavailable;
+		return -1;
 	now = mono_us();
 	if (c->last_attempt != 0 &&
 	    now - c->last_attempt < RECONNECT_INTERVAL_US)
-		goto unavailable;
+		return -1;
 	c->last_attempt = now;
 	c->ready = 0;
 	if (c->pg == NULL) {
-		c->pg = connect_pg();
+		c->pg = connect_pg(info);
 		__atomic_fetch_add(&nconnections, 1, __ATOMIC_RELAXED);
 	} else {
 		PQreset(c->pg);
@@ -176,15 +209,109 @@ conn_get(struct arena *a, struct failure *f)
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		log_warn("database connection failed: %s",
 		    PQerrorMessage(c->pg));
-		goto unavailable;
+		return -1;
 	}
 	if (prepare_all(c->pg) == -1)
-		goto unavailable;
+		return -1;
 	c->ready = 1;
-	return c;
-unavailable:
+	return 0;
+}
+
+/* The standby's replay lag in ms (0 when it has replayed all it received,
+ * or has been promoted), or -1 when it cannot tell. */
+static long
+measure_lag(PGconn *pg)
+{
+	PGresult *res = PQexec(pg,
+	    "SELECT CASE WHEN NOT pg_is_in_recovery() OR "
+	    "pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+	    "ELSE coalesce(1000 * extract(epoch FROM now() - "
+	    "pg_last_xact_replay_timestamp()), 0) END::bigint");
+	long lag = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		lag = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return lag < 0 ? -1 : lag;
+}
+
+/* Whether this request's next statement may go to the standby. */
+static int
+replica_usable(struct thread_db *t)
+{
+	struct conn *c = &t->replica;
+	int64_t now;
+
+	if (!t->want_replica || cfg.read_database_url == NULL ||
+	    t->primary.depth > 0)
+		return 0;
+	/* A transaction begun on the standby ends there. */
+	if (c->depth > 0)
+		return 1;
+	if (conn_open(c, cfg.read_database_url) == -1)
+		goto fallback;
+	now = mono_us();
+	if (t->lag_checked == 0 ||
+	    now - t->lag_checked >= LAG_CHECK_INTERVAL_US) {
+		t->lag_checked = now;
+		t->lag_ms = measure_lag(c->pg);
+		__atomic_store_n(&replica_lag_ms, t->lag_ms, __ATOMIC_RELAXED);
+		if (t->lag_ms < 0)
+			c->ready = 0;
+	}
+	if (t->lag_ms < 0 || t->lag_ms > cfg.read_max_lag_ms)
+		goto fallback;
+	return 1;
+fallback:
+	if (!t->used_replica)
+		__atomic_fetch_add(&replica_fallbacks, 1, __ATOMIC_RELAXED);
+	t->want_replica = 0; /* the rest of this request reads the primary */
+	return 0;
+}
+
+/* The calling thread's usable connection, or NULL after recording 503. */
+static struct conn *
+conn_get(struct arena *a, struct failure *f)
+{
+	struct thread_db *t = thread_db();
+
+	if (replica_usable(t)) {
+		t->used_replica = 1;
+		return &t->replica;
+	}
+	if (conn_open(&t->primary, conninfo) == 0)
+		return &t->primary;
 	fail_unavailable(a, f);
 	return NULL;
+}
+
+void
+db_read_replica(void)
+{
+	struct thread_db *t = thread_db();
+
+	t->want_replica = cfg.read_database_url != NULL;
+	t->used_replica = 0;
+}
+
+long
+db_read_primary(void)
+{
+	struct thread_db *t = thread_db();
+	long lag = t->used_replica ? t->lag_ms : -1;
+
+	if (t->used_replica)
+		__atomic_fetch_add(&replica_reads, 1, __ATOMIC_RELAXED);
+	t->want_replica = t->used_replica = 0;
+	return lag;
+}
+
+void
+db_replica_stats(long *reads, long *fallbacks, long *lag_ms)
+{
+	*reads = __atomic_load_n(&replica_reads, __ATOMIC_RELAXED);
+	*fallbacks = __atomic_load_n(&replica_fallbacks, __ATOMIC_RELAXED);
+	*lag_ms = __atomic_load_n(&replica_lag_ms, __ATOMIC_RELAXED);
 }
 
 static void
@@ -211,6 +338,11 @@ fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
 		log_warn("database connection lost during %s: %s", stmt,
 		    PQerrorMessage(c->pg));
 		fail_unavailable(a, f);
+		/* A read that lost the standby is tried again on the primary. */
+		if (c == &thread_db()->replica) {
+			thread_db()->lag_checked = 0;
+			f->retryable = 1;
+		}
 		return;
 	}
 	status = db_sqlstate_http(state, &code, &retry);
@@ -448,7 +580,7 @@ db_init(const char *info, const struct db_stmt *const *g)
 
 	conninfo = info;
 	groups = g;
-	pg = connect_pg();
+	pg = connect_pg(info);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		log_error("cannot connect to the database: %s",
 		    PQerrorMessage(pg));

@@ -55,6 +55,17 @@ int db_rows(const struct dbres *);
 /* The value at row, col as text; NULL for SQL NULL. Owned by the result. */
 const char *db_get(const struct dbres *, int row, int col);
 long db_reconnects(void);
+/* Sends the calling thread's statements to the read replica
+ * (DANVAN_READ_DATABASE_URL) until db_read_primary(), for a request that
+ * writes nothing; they go to the primary when there is no replica, or it is
+ * down, or it lags more than DANVAN_READ_MAX_LAG_MS. */
+void db_read_replica(void);
+/* Back to the primary: the replica's lag in ms when it served a statement
+ * since db_read_replica(), else -1. */
+long db_read_primary(void);
+/* Reads the replica served, requests that fell back to the primary, and the
+ * last lag measured (-1: none). */
+void db_replica_stats(long *reads, long *fallbacks, long *lag_ms);
 long db_connections(void);
 
 /* sqlstate.c */

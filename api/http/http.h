@@ -44,6 +44,9 @@ struct route {
 /* The handler is slow by design (password hashing): run it on the small
  * pool of offload threads, not on an HTTP event thread. */
 #define ROUTE_OFFLOAD 0x1
+/* Writes nothing and may read a streaming standby a moment behind
+ * (reports, the change feed): see db_read_replica(). */
+#define ROUTE_READ_REPLICA 0x40
 /* POST whose replay would be wrong (it issues credentials). */
 #define ROUTE_NO_IDEMPOTENCY 0x2
 /* The body is a file of any type, capped by DANVAN_MAX_UPLOAD_BYTES; the

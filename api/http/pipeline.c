@@ -24,6 +24,22 @@ pipeline_admit(struct req *r)
 	return 0;
 }
 
+/* Runs a read-only handler against the standby when it is up and close
+ * enough, and says how far behind the answer may be. */
+static int
+run_on_replica(struct req *r)
+{
+	long lag;
+	int rc;
+
+	db_read_replica();
+	rc = r->route->handler(r);
+	if ((lag = db_read_primary()) >= 0)
+		req_header_add(r, "X-Replica-Lag-Ms",
+		    arena_printf(r->arena, "%ld", lag));
+	return rc;
+}
+
 int
 pipeline_run(struct req *r)
 {
@@ -38,5 +54,7 @@ pipeline_run(struct req *r)
 	if (r->method == M_POST && !(r->route->flags & ROUTE_NO_IDEMPOTENCY) &&
 	    (key = req_header(r, "Idempotency-Key")) != NULL)
 		return idempotency_run(r, key);
+	if (r->route->flags & ROUTE_READ_REPLICA)
+		return run_on_replica(r);
 	return r->route->handler(r);
 }

@@ -62,6 +62,31 @@ meta_readyz(struct req *r)
 	return req_reply(r, 200, "application/json", body, strlen(body));
 }
 
+/* The standby's counters, when there is one. */
+static const char *
+replica_metrics(struct arena *a)
+{
+	long reads, fallbacks, lag;
+
+	if (cfg.read_database_url == NULL)
+		return "";
+	db_replica_stats(&reads, &fallbacks, &lag);
+	return arena_printf(a,
+	    "# HELP danvan_replica_reads_total Requests answered from the "
+	    "read replica.\n"
+	    "# TYPE danvan_replica_reads_total counter\n"
+	    "danvan_replica_reads_total %ld\n"
+	    "# HELP danvan_replica_fallbacks_total Replica reads sent to the "
+	    "primary (replica down or behind).\n"
+	    "# TYPE danvan_replica_fallbacks_total counter\n"
+	    "danvan_replica_fallbacks_total %ld\n"
+	    "# HELP danvan_replica_lag_seconds Replay lag of the read replica "
+	    "when last measured (-1: it could not be measured).\n"
+	    "# TYPE danvan_replica_lag_seconds gauge\n"
+	    "danvan_replica_lag_seconds %.3f\n",
+	    reads, fallbacks, lag < 0 ? -1.0 : lag / 1000.0);
+}
+
 int
 meta_metrics(struct req *r)
 {
@@ -73,9 +98,9 @@ meta_metrics(struct req *r)
 	    "danvan_db_reconnects_total %ld\n"
 	    "# HELP danvan_db_connections_open Database connections open.\n"
 	    "# TYPE danvan_db_connections_open gauge\n"
-	    "danvan_db_connections_open %ld\n",
+	    "danvan_db_connections_open %ld\n%s",
 	    metrics_render(r->arena, routes, nroutes), db_reconnects(),
-	    db_connections());
+	    db_connections(), replica_metrics(r->arena));
 	return req_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    body, strlen(body));
 }

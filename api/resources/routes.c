@@ -198,7 +198,7 @@ const struct route routes[] = {
 	{ M_GET, "/api/v1/rubrics/{id:uuid}", H(rubrics_get), PERM_PLAN_READ, 0,
 	    0 },
 	{ M_GET, "/api/v1/rubrics/{id:uuid}/ranking", H(rubrics_ranking),
-	    PERM_PLAN_READ, 0, 0 },
+	    PERM_PLAN_READ, 0, ROUTE_READ_REPLICA },
 	{ M_GET, "/api/v1/rubrics/{id:uuid}/score-sheets", H(score_sheets_list),
 	    PERM_PLAN_READ, 0, 0 },
 	{ M_POST, "/api/v1/rubrics/{id:uuid}/score-sheets",

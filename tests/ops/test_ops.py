@@ -199,6 +199,101 @@ class Standby(Fixture):
         self.assertIn("read-only transaction", e.exception.stderr)
 
 
+RUBRIC = "5eed0000-0000-4000-8000-000000000741"
+
+
+def metric(server, name):
+    text = server.request("GET", "/metrics").body.decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no %s in /metrics" % name)
+
+
+class ReadReplica(Fixture):
+    """Report reads go to the standby named by DANVAN_READ_DATABASE_URL,
+    with its lag in a header, and to the primary while it is behind or
+    down; writes never go to it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.primary = cls.cluster("primary")
+        load_demo(cls.primary)
+        cls.standby = cls.cluster("standby", "--standby-of",
+                                  cls.primary.dir)
+        cls.api = cls.server(cls.primary, {
+            "DANVAN_READ_DATABASE_URL": cls.standby.app_url,
+            "DANVAN_READ_MAX_LAG_MS": "800"})
+
+    def rename(self, name):
+        """Rename a ranked unit on the primary; the ranking shows it."""
+        row = self.primary.sql(
+            "UPDATE units SET name = '%s' WHERE id = (SELECT unit_id FROM "
+            "score_sheets WHERE rubric_id = '%s' ORDER BY unit_id LIMIT 1) "
+            "RETURNING id" % (name, RUBRIC), "danvan_owner")
+        return row[0][0]
+
+    def ranked_names(self):
+        r = ok(call("leader", "GET", "/api/v1/rubrics/%s/ranking" % RUBRIC,
+                    srv=self.api))
+        return r, {u["unit_name"] for u in r.json()["items"]}
+
+    def test_1_reports_read_the_standby_after_catch_up(self):
+        name = "Phòng đổi tên " + secrets.token_hex(3)
+        self.rename(name)
+        caught_up(self.primary, self.standby)
+        before = metric(self.api, "danvan_replica_reads_total")
+        r, names = self.ranked_names()
+        self.assertIn(name, names)
+        lag = int(r.headers.get("X-Replica-Lag-Ms"))
+        self.assertGreaterEqual(lag, 0)
+        self.assertLessEqual(lag, 800)
+        self.assertEqual(metric(self.api, "danvan_replica_reads_total"),
+                         before + 1)
+        # The standby's sessions are danvan's own.
+        apps = self.standby.sql("SELECT count(*) FROM pg_stat_activity "
+                                "WHERE application_name = 'danvan'")
+        self.assertGreaterEqual(int(apps[0][0]), 1)
+
+    def test_2_writes_go_to_the_primary(self):
+        r = ok(submission("officer", self.api), 201)
+        self.assertNotIn("X-Replica-Lag-Ms", r.headers)
+        self.assertEqual(self.primary.one(
+            "SELECT count(*) FROM submissions WHERE id = '%s'"
+            % r.json()["id"], "danvan_owner"), "1")
+
+    def test_3_a_standby_too_far_behind_is_passed_over(self):
+        self.standby.sql("SELECT pg_wal_replay_pause()")
+        try:
+            name = "Phòng chờ " + secrets.token_hex(3)
+            self.rename(name)
+            time.sleep(2.2)  # past the bound, and past the lag re-check
+            fell = metric(self.api, "danvan_replica_fallbacks_total")
+            for _ in range(4):  # every thread has measured by now
+                r, names = self.ranked_names()
+            self.assertIn(name, names)
+            self.assertNotIn("X-Replica-Lag-Ms", r.headers)
+            self.assertGreater(
+                metric(self.api, "danvan_replica_fallbacks_total"), fell)
+            self.assertGreater(
+                metric(self.api, "danvan_replica_lag_seconds"), 0.8)
+        finally:
+            self.standby.sql("SELECT pg_wal_replay_resume()")
+
+    def test_4_reports_are_served_with_the_standby_down(self):
+        sh(PG_SH, "stop", "--dir", self.standby.dir)
+        try:
+            name = "Phòng khi hỏng " + secrets.token_hex(3)
+            self.rename(name)
+            for _ in range(6):
+                r, names = self.ranked_names()
+                self.assertIn(name, names)
+                self.assertNotIn("X-Replica-Lag-Ms", r.headers)
+        finally:
+            sh(PG_SH, "start", "--dir", self.standby.dir)
+
+
 class Failover(Fixture):
     """The primary fails under write load; the synchronous standby is
     promoted and danvan pointed at it: every write that was acknowledged is
