@@ -338,8 +338,10 @@ fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
 		log_warn("database connection lost during %s: %s", stmt,
 		    PQerrorMessage(c->pg));
 		fail_unavailable(a, f);
-		/* A read that lost the standby is tried again on the primary. */
+		/* A read that lost the standby is tried again on the primary;
+		 * the standby is left alone for the reconnect interval. */
 		if (c == &thread_db()->replica) {
+			c->last_attempt = mono_us();
 			thread_db()->lag_checked = 0;
 			f->retryable = 1;
 		}
@@ -423,6 +425,13 @@ db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
 	st = PQresultStatus(res);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		fail_from(a, f, c, stmt, res);
+		/* Outside a transaction, a read that lost the standby goes to
+		 * the primary at once (the standby is not retried for now). */
+		if (c == &thread_db()->replica && c->depth == 0 && !c->ready) {
+			failure_clear(f);
+			return db_exec_bin(a, f, stmt, nparams, params, lengths,
+			    binary_result);
+		}
 		return NULL;
 	}
 	d = arena_alloc(a, sizeof(*d));

@@ -219,15 +219,15 @@ const struct route routes[] = {
 	    H(score_sheets_history), PERM_PLAN_READ, 0, 0 },
 
 	{ M_GET, "/api/v1/reports/obligations", H(reports_obligations),
-	    PERM_PLAN_READ, 0, 0 },
+	    PERM_PLAN_READ, 0, ROUTE_READ_REPLICA },
 	{ M_GET, "/api/v1/reports/assignments", H(reports_assignments),
-	    PERM_PLAN_READ, 0, 0 },
+	    PERM_PLAN_READ, 0, ROUTE_READ_REPLICA },
 	{ M_GET, "/api/v1/reports/models", H(reports_models), PERM_PLAN_READ, 0,
-	    0 },
+	    ROUTE_READ_REPLICA },
 	{ M_GET, "/api/v1/reports/inspections", H(reports_inspections),
-	    PERM_PLAN_READ, 0, 0 },
+	    PERM_PLAN_READ, 0, ROUTE_READ_REPLICA },
 	{ M_GET, "/api/v1/reports/scores", H(reports_scores), PERM_PLAN_READ, 0,
-	    0 },
+	    ROUTE_READ_REPLICA },
 };
 const size_t nroutes = nitems(routes);
 

@@ -251,6 +251,11 @@ class ReadReplica(Fixture):
         self.assertLessEqual(lag, 800)
         self.assertEqual(metric(self.api, "danvan_replica_reads_total"),
                          before + 1)
+        # The province's reports read it too.
+        rep = ok(call("service", "GET", "/api/v1/reports/obligations",
+                      srv=self.api))
+        self.assertIn("X-Replica-Lag-Ms", rep.headers)
+        self.assertTrue(rep.json()["rows"])
         # The standby's sessions are danvan's own.
         apps = self.standby.sql("SELECT count(*) FROM pg_stat_activity "
                                 "WHERE application_name = 'danvan'")
@@ -290,6 +295,9 @@ class ReadReplica(Fixture):
                 r, names = self.ranked_names()
                 self.assertIn(name, names)
                 self.assertNotIn("X-Replica-Lag-Ms", r.headers)
+                rep = ok(call("service", "GET", "/api/v1/reports/scores",
+                              srv=self.api))
+                self.assertNotIn("X-Replica-Lag-Ms", rep.headers)
         finally:
             sh(PG_SH, "start", "--dir", self.standby.dir)
 
