@@ -4,7 +4,10 @@
  * valid until it expires, except that the user's account is re-read at most
  * every DANVAN_USER_CHECK_INTERVAL seconds: a deactivated user (or one of a
  * deactivated unit), one whose role or unit changed, or whose password
- * changed since the token was issued, is refused from then on.
+ * changed since the token was issued, is refused from then on. The
+ * signature and claims of a token are checked once per thread (token.c);
+ * this check of the account runs on every request all the same, and a
+ * change of an account here empties the threads' token caches.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -70,6 +73,7 @@ auth_forget_user(const char *id)
 	if (strcmp(s->id, id) == 0)
 		s->checked = 0;
 	pthread_mutex_unlock(&cache.mu);
+	token_cache_drop();
 }
 
 void
@@ -81,6 +85,7 @@ auth_forget_all(void)
 	for (i = 0; i < CACHE_SLOTS; i++)
 		cache.slot[i].checked = 0;
 	pthread_mutex_unlock(&cache.mu);
+	token_cache_drop();
 }
 
 /* 0 when the token's user is still active with the same role, unit and
@@ -171,9 +176,13 @@ auth_authenticate(struct arena *a, struct failure *f, const char *h,
 	if (strncmp(cred, KEY_PREFIX, strlen(KEY_PREFIX)) == 0) {
 		if (service_account(a, f, cred, p) == -1)
 			return -1;
-	} else if (token_verify(a, f, cred, p) == -1 ||
-	    user_current(a, f, p) == -1)
+	} else if (token_verify(a, f, cred, p) == -1)
 		return -1;
+	else if (user_current(a, f, p) == -1) {
+		/* The account changed: the token is not remembered either. */
+		token_cache_forget(cred);
+		return -1;
+	}
 	*out = p;
 	return 0;
 }

@@ -101,9 +101,19 @@ int token_init(void);
 /* Signs an access token for the user; returns an arena string. */
 char *token_issue(struct arena *, const char *user_id, const char *role,
     const char *unit_id, long generation, int64_t *expires_in);
-/* Verifies an access token into p; -1 (failure recorded: 401/400). */
+/* Verifies an access token into p; -1 (failure recorded: 401/400). A token
+ * this thread verified before is taken from its cache until it expires. */
 int token_verify(struct arena *, struct failure *, const char *token,
     struct principal *p);
+/* Empties every thread's token cache (at its next lookup), and this
+ * thread's entry for one token. */
+void token_cache_drop(void);
+void token_cache_forget(const char *token);
+/* What this thread's token cache did. */
+struct token_cache_stats {
+	long hits, misses, drops;
+};
+struct token_cache_stats token_cache_stats(void);
 /* A new random secret (refresh token or API key) in out (base64url, with
  * prefix) and its SHA-256 in hex in hash[65]. */
 void secret_new(const char *prefix, char *out, size_t cap, char *hash);

@@ -4,6 +4,9 @@
  * file pins the algorithm to the key named by "kid", checks it again after
  * decoding, and checks iss, aud, exp, nbf and iat itself, with a small leeway.
  * A NULL key is never passed to jwt_decode: that would accept alg "none".
+ * A token that verified is remembered by its calling thread, keyed by the
+ * whole token, until it expires or token_cache_drop: verifying it again would
+ * give the same claims, and costs more than the rest of a read.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +31,23 @@ struct key {
 
 static struct key keys[2]; /* [0] signs; [1] is the previous, verify only */
 static size_t nkeys;
+
+#define CACHE_SLOTS 64	      /* per thread, direct-mapped */
+#define CACHE_TOKEN_BYTES 768 /* longer tokens are verified every time */
+
+/* The tokens this thread verified, with what they said. */
+static __thread struct {
+	unsigned long epoch; /* of drops seen; another: every slot is stale */
+	struct token_cache_stats stats;
+	struct cached {
+		uint64_t hash;
+		size_t len;	    /* 0: empty */
+		time_t from, until; /* accepted while from <= now <= until */
+		struct principal p;
+		char token[CACHE_TOKEN_BYTES];
+	} slot[CACHE_SLOTS];
+} tcache;
+static unsigned long cache_epoch; /* raised by token_cache_drop */
 
 /* Reads a whole file (a key) into a NUL-terminated heap buffer. */
 static unsigned char *
@@ -244,9 +264,93 @@ copy_claim(jwt_t *jwt, const char *name, char *dst, size_t cap)
 	return 0;
 }
 
+void
+token_cache_drop(void)
+{
+	__atomic_fetch_add(&cache_epoch, 1, __ATOMIC_RELEASE);
+}
+
+void
+token_cache_forget(const char *token)
+{
+	size_t len = strlen(token);
+	uint64_t h = hash_fnv1a(token, len);
+	struct cached *c = &tcache.slot[h % CACHE_SLOTS];
+
+	if (c->len == len && c->hash == h && memcmp(c->token, token, len) == 0)
+		c->len = 0;
+}
+
+struct token_cache_stats
+token_cache_stats(void)
+{
+	return tcache.stats;
+}
+
+/* The slot that holds token, when it is there and valid at now; else NULL
+ * with *slot the one it would go in. */
+static struct cached *
+cache_find(const char *token, size_t len, time_t now, struct cached **slot)
+{
+	unsigned long epoch = __atomic_load_n(&cache_epoch, __ATOMIC_ACQUIRE);
+	uint64_t h = hash_fnv1a(token, len);
+	struct cached *c = &tcache.slot[h % CACHE_SLOTS];
+	size_t i;
+
+	if (tcache.epoch != epoch) {
+		for (i = 0; i < CACHE_SLOTS; i++)
+			tcache.slot[i].len = 0;
+		tcache.epoch = epoch;
+		tcache.stats.drops++;
+	}
+	*slot = c;
+	if (c->len != len || c->hash != h || memcmp(c->token, token, len) != 0)
+		return NULL;
+	if (now < c->from || now > c->until) {
+		c->len = 0;
+		return NULL;
+	}
+	return c;
+}
+
+static int verify(struct arena *, struct failure *, const char *,
+    struct principal *, time_t *, time_t *);
+
 int
 token_verify(struct arena *a, struct failure *f, const char *token,
     struct principal *p)
+{
+	size_t len = strlen(token);
+	time_t now = time(NULL), from = 0, until = 0;
+	struct cached *c, *slot;
+
+	if (len > TOKEN_MAX_BYTES)
+		return auth_fail(a, f, "invalid_request",
+		    "the token is longer than %d bytes", TOKEN_MAX_BYTES);
+	if ((c = cache_find(token, len, now, &slot)) != NULL) {
+		tcache.stats.hits++;
+		*p = c->p;
+		return 0;
+	}
+	tcache.stats.misses++;
+	if (verify(a, f, token, p, &from, &until) == -1)
+		return -1;
+	if (len < CACHE_TOKEN_BYTES) {
+		slot->hash = hash_fnv1a(token, len);
+		slot->len = len;
+		slot->from = from;
+		slot->until = until;
+		slot->p = *p;
+		memcpy(slot->token, token, len);
+	}
+	return 0;
+}
+
+/* Verifies token at the keys and the clock; [*from, *until] is when its
+ * times allow it. */
+static int
+verify(struct arena *a, struct failure *f, const char *token,
+    struct principal *p, time_t *from, time_t *until)
 {
 	const struct key *k;
 	jwt_t *jwt = NULL;
@@ -255,9 +359,6 @@ token_verify(struct arena *a, struct failure *f, const char *token,
 	const char *iss;
 	int rc = -1;
 
-	if (strlen(token) > TOKEN_MAX_BYTES)
-		return auth_fail(a, f, "invalid_request",
-		    "the token is longer than %d bytes", TOKEN_MAX_BYTES);
 	if ((k = header_key(token)) == NULL)
 		return auth_fail(a, f, "invalid_token",
 		    "the token's algorithm or key id is not accepted");
@@ -284,12 +385,16 @@ token_verify(struct arena *a, struct failure *f, const char *token,
 		auth_fail(a, f, "invalid_token", "the token has expired");
 		goto out;
 	}
+	*until = exp + cfg.jwt_leeway;
+	*from = 0;
 	errno = 0;
 	nbf = jwt_get_grant_int(jwt, "nbf");
 	if (errno != ENOENT && nbf - cfg.jwt_leeway > now) {
 		auth_fail(a, f, "invalid_token", "the token is not valid yet");
 		goto out;
 	}
+	if (errno != ENOENT)
+		*from = nbf - cfg.jwt_leeway;
 	errno = 0;
 	iat = jwt_get_grant_int(jwt, "iat");
 	if (errno != ENOENT && iat - cfg.jwt_leeway > now) {
@@ -298,6 +403,8 @@ token_verify(struct arena *a, struct failure *f, const char *token,
 		    "future");
 		goto out;
 	}
+	if (errno != ENOENT && iat - cfg.jwt_leeway > *from)
+		*from = iat - cfg.jwt_leeway;
 	memset(p, 0, sizeof(*p));
 	errno = 0;
 	p->generation = jwt_get_grant_int(jwt, "gen");
