@@ -16,6 +16,9 @@
 
 #include "http/http.h"
 
+/* What a connection's memory pool holds beside the request's headers. */
+#define POOL_SLACK_BYTES 4096
+
 static struct MHD_Daemon *daemon_;
 static struct http_options opts;
 static int stopping;
@@ -373,13 +376,12 @@ http_start(const struct http_options *o)
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/*
-	 * Room for the headers we accept plus the read buffer. Not more:
-	 * libmicrohttpd zeroes the whole pool after every request, so each
-	 * spare KiB costs a KiB of memset per request.
+	 * Room for the headers we accept, their index and the answer's
+	 * headers. Not more: libmicrohttpd zeroes the whole pool after every
+	 * request (each spare KiB costs a KiB of memset per request), and
+	 * that keeps every page of it resident on an idle connection.
 	 */
-	mem = cfg.max_header_bytes + 16384;
-	if (mem < 32768)
-		mem = 32768;
+	mem = cfg.max_header_bytes + POOL_SLACK_BYTES;
 	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
