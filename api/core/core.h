@@ -88,6 +88,10 @@ void arena_defer(struct arena *, void (*fn)(void *), void *p);
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Batch the access log from now on (a thread writes it every 100 ms), and
+ * stop that, with everything written. */
+void log_access_start(void);
+void log_access_stop(void);
 void log_access(const char *id, const char *method, const char *route,
     int status, size_t bytes, int64_t us);
 /* Appends s to buf (capacity cap, NUL-kept) JSON-escaped; returns new length. */

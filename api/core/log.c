@@ -1,16 +1,120 @@
 /*
  * Structured logs: one JSON object per line. The access log goes to stdout,
  * everything else to stderr. Each line is written with one write(2) so lines
- * from different threads never interleave. Request bodies and credentials are
- * never passed here.
+ * from different threads never interleave. While the server runs, access
+ * lines are gathered in one buffer and written together: when it is full,
+ * every ACCESS_FLUSH_MS and at the stop, so a line waits at most that long.
+ * Request bodies and credentials are never passed here.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
 
 #define LINE_MAX_BYTES 2048
+#define ACCESS_BUF_BYTES 65536
+#define ACCESS_FLUSH_MS 100
+
+/* The access lines not yet written; batching is on while the flusher runs. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	pthread_t flusher;
+	int batching, stop;
+	size_t len;
+	char buf[ACCESS_BUF_BYTES];
+} alog = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+/* Writes all of buf; a line that cannot be written is dropped, as before. */
+static void
+write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, buf, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Writes what the buffer holds; called with alog.mu held. */
+static void
+flush_locked(void)
+{
+	write_all(STDOUT_FILENO, alog.buf, alog.len);
+	alog.len = 0;
+}
+
+static void *
+flusher(void *arg)
+{
+	struct timespec at;
+
+	(void)arg;
+	pthread_mutex_lock(&alog.mu);
+	while (!alog.stop) {
+		clock_gettime(CLOCK_REALTIME, &at);
+		at.tv_nsec += ACCESS_FLUSH_MS * 1000000L;
+		if (at.tv_nsec >= 1000000000L) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&alog.wake, &alog.mu, &at);
+		flush_locked();
+	}
+	pthread_mutex_unlock(&alog.mu);
+	return NULL;
+}
+
+void
+log_access_start(void)
+{
+	pthread_mutex_lock(&alog.mu);
+	alog.stop = 0;
+	alog.batching = pthread_create(&alog.flusher, NULL, flusher, NULL) == 0;
+	pthread_mutex_unlock(&alog.mu);
+}
+
+void
+log_access_stop(void)
+{
+	int joined;
+
+	pthread_mutex_lock(&alog.mu);
+	joined = alog.batching;
+	alog.batching = 0;
+	alog.stop = 1;
+	pthread_cond_signal(&alog.wake);
+	pthread_mutex_unlock(&alog.mu);
+	if (joined)
+		pthread_join(alog.flusher, NULL);
+	pthread_mutex_lock(&alog.mu);
+	flush_locked();
+	pthread_mutex_unlock(&alog.mu);
+}
+
+/* One access line, into the batch while batching, else written now. */
+static void
+access_line(const char *line, size_t n)
+{
+	pthread_mutex_lock(&alog.mu);
+	if (alog.len + n > sizeof(alog.buf))
+		flush_locked();
+	memcpy(alog.buf + alog.len, line, n);
+	alog.len += n;
+	if (!alog.batching)
+		flush_locked();
+	pthread_mutex_unlock(&alog.mu);
+}
 
 size_t
 log_escape(char *buf, size_t len, size_t cap, const char *s)
@@ -83,8 +187,9 @@ log_access(const char *id, const char *method, const char *route, int status,
 	n += (size_t)snprintf(line + n, sizeof(line) - n,
 	    "\",\"status\":%d,\"bytes\":%zu,\"us\":%lld}\n", status, bytes,
 	    (long long)us);
-	if (n >= sizeof(line))
+	if (n >= sizeof(line)) {
 		n = sizeof(line) - 1;
-	if (write(STDOUT_FILENO, line, n) < 0)
-		return;
+		line[n - 1] = '\n';
+	}
+	access_line(line, n);
 }

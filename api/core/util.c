@@ -32,14 +32,30 @@ mono_us(void)
 void
 time_rfc3339(char *buf, size_t cap)
 {
+	/* The seconds change once a second: each thread formats them once. */
+	static __thread time_t last = -1;
+	static __thread char secs[24];
+	static __thread size_t nsecs;
 	struct timespec ts;
 	struct tm tm;
-	size_t n;
+	long ms;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, cap - n, ".%03ld+00:00", ts.tv_nsec / 1000000);
+	if (ts.tv_sec != last) {
+		gmtime_r(&ts.tv_sec, &tm);
+		nsecs = strftime(secs, sizeof(secs), "%Y-%m-%dT%H:%M:%S", &tm);
+		last = ts.tv_sec;
+	}
+	if (cap < nsecs + sizeof(".000+00:00")) {
+		snprintf(buf, cap, "%s", secs);
+		return;
+	}
+	ms = ts.tv_nsec / 1000000;
+	memcpy(buf, secs, nsecs);
+	memcpy(buf + nsecs, ".000+00:00", sizeof(".000+00:00"));
+	buf[nsecs + 1] = (char)('0' + ms / 100);
+	buf[nsecs + 2] = (char)('0' + ms / 10 % 10);
+	buf[nsecs + 3] = (char)('0' + ms % 10);
 }
 
 /*

@@ -397,6 +397,7 @@ http_start(const struct http_options *o)
 		return -1;
 	}
 	offload_start();
+	log_access_start();
 	log_info("listening on %s with %d threads", cfg.listen, cfg.threads);
 	return 0;
 }
@@ -421,5 +422,7 @@ http_stop(void)
 	offload_stop();
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	/* Every request has had its access line: write what is batched. */
+	log_access_stop();
 	log_info("stopped");
 }
