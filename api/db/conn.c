@@ -3,7 +3,9 @@
  * connection (no lock on the hot path), opened on first use with every named
  * statement prepared. When the server goes away the request gets 503 with
  * Retry-After, and the thread reconnects (at most once a second) on a later
- * request: no restart needed.
+ * request: no restart needed. A backend that was terminated while idle is
+ * found out by the statement sent to it, which then runs once more on a new
+ * connection (see call).
  *
  * With DANVAN_READ_DATABASE_URL (a streaming standby), a thread also owns a
  * connection to it, used between db_read_replica() and db_read_primary() for
@@ -11,7 +13,6 @@
  * once a second per thread; while it is down or lags more than
  * DANVAN_READ_MAX_LAG_MS, those requests read from the primary instead.
  */
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,21 +133,6 @@ prepare_all(PGconn *pg)
 	return 0;
 }
 
-/* True when the server has closed an idle connection (one poll, no wait). */
-static int
-peer_closed(PGconn *pg)
-{
-	struct pollfd p = { PQsocket(pg), POLLIN | POLLRDHUP, 0 };
-
-	if (p.fd < 0)
-		return 1;
-	if (poll(&p, 1, 0) <= 0)
-		return 0;
-	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
-		return 1;
-	return PQconsumeInput(pg) == 0 || PQstatus(pg) != CONNECTION_OK;
-}
-
 /* Records that the database cannot be reached: 503 with Retry-After. */
 static void
 fail_unavailable(struct arena *a, struct failure *f)
@@ -179,14 +165,6 @@ conn_open(struct conn *c, const char *info)
 {
 	int64_t now;
 
-	/* Between transactions, read what the server may have sent: a backend
-	 * terminated while idle (a restart, an administrator) says so before
-	 * closing, and is replaced now instead of failing this request. */
-	if (c->ready && PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
-	    peer_closed(c->pg)) {
-		c->ready = 0;
-		c->last_attempt = 0;
-	}
 	if (c->ready && PQstatus(c->pg) == CONNECTION_OK)
 		return 0;
 	/* A new connection inside a transaction would run the rest of it
@@ -320,6 +298,89 @@ res_free(void *p)
 	PQclear(p);
 }
 
+/* One statement: a prepared one by name, or plain sql. */
+struct call {
+	const char *name, *sql;
+	int nparams;
+	const char *const *params;
+	const int *lengths, *formats;
+	int binary_result;
+};
+
+/*
+ * Sends k and reads its results as PQexec would (the last one, an error
+ * before others). *unrun is set when the backend said it was terminated
+ * (57P01, 57P05) before any result of k: libpq's last result would no
+ * longer carry that SQLSTATE, and a statement that ran to its end has a
+ * result before its commit.
+ */
+static PGresult *
+call_once(PGconn *pg, const struct call *k, int *unrun)
+{
+	PGresult *res = NULL, *r;
+	const char *state;
+	int sent, ran = 0;
+
+	*unrun = 0;
+	if (k->name != NULL)
+		sent = PQsendQueryPrepared(pg, k->name, k->nparams, k->params,
+		    k->lengths, k->formats, k->binary_result);
+	else
+		sent = PQsendQuery(pg, k->sql);
+	if (!sent)
+		return PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR);
+	while ((r = PQgetResult(pg)) != NULL) {
+		if (PQresultStatus(r) != PGRES_FATAL_ERROR)
+			ran = 1;
+		else if (!ran &&
+		    (state = PQresultErrorField(r, PG_DIAG_SQLSTATE)) != NULL &&
+		    (strcmp(state, "57P01") == 0 || strcmp(state, "57P05") == 0))
+			*unrun = 1;
+		if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR &&
+		    PQresultStatus(r) != PGRES_FATAL_ERROR) {
+			PQclear(r);
+			continue;
+		}
+		PQclear(res);
+		res = r;
+	}
+	if (res == NULL)
+		res = PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR);
+	if (res == NULL)
+		abort();
+	return res;
+}
+
+/*
+ * Runs k on the thread's connection c. A backend terminated while idle (a
+ * restart, an administrator, idle_session_timeout) says so and closes
+ * before it reads what was sent: nothing of k ran, so outside a
+ * transaction k runs once more, on a new connection. Any other loss (a
+ * backend killed, or terminated after k had its result, whose work may
+ * have committed) is not retried. NULL, with the failure recorded, when no
+ * new connection can be had.
+ */
+static PGresult *
+call(struct arena *a, struct failure *f, struct conn *c, const struct call *k)
+{
+	struct thread_db *t = thread_db();
+	int idle = c->depth == 0 && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+	int unrun;
+	PGresult *res = call_once(c->pg, k, &unrun);
+
+	if (!idle || !unrun || PQstatus(c->pg) == CONNECTION_OK)
+		return res;
+	PQclear(res);
+	c->ready = 0;
+	c->last_attempt = 0;
+	if (conn_open(c, c == &t->replica ? cfg.read_database_url : conninfo) ==
+	    -1) {
+		fail_unavailable(a, f);
+		return NULL;
+	}
+	return call_once(c->pg, k, &unrun);
+}
+
 /* Records the failure of res (never NULL) in f. */
 static void
 fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
@@ -400,6 +461,7 @@ db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
     const char *const *params, const int *lengths, int binary_result)
 {
 	int formats[16];
+	struct call k;
 	struct dbres *d;
 	struct conn *c;
 	PGresult *res;
@@ -417,34 +479,41 @@ db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
 	/* A parameter with a length is binary (a file); the others text. */
 	for (i = 0; lengths != NULL && i < nparams; i++)
 		formats[i] = lengths[i] > 0;
-	res = PQexecPrepared(c->pg, stmt, nparams, params, lengths,
-	    lengths ? formats : NULL, binary_result);
-	if (res == NULL)
-		abort();
-	arena_defer(a, res_free, res);
-	st = PQresultStatus(res);
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		fail_from(a, f, c, stmt, res);
-		/* Outside a transaction, a read that lost the standby goes to
-		 * the primary at once (the standby is not retried for now). */
-		if (c == &thread_db()->replica && c->depth == 0 && !c->ready) {
-			failure_clear(f);
-			return db_exec_bin(a, f, stmt, nparams, params, lengths,
-			    binary_result);
+	k = (struct call){ stmt, NULL, nparams, params, lengths,
+		lengths ? formats : NULL, binary_result };
+	res = call(a, f, c, &k);
+	if (res != NULL) {
+		arena_defer(a, res_free, res);
+		st = PQresultStatus(res);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+			d = arena_alloc(a, sizeof(*d));
+			d->res = res;
+			return d;
 		}
-		return NULL;
+		fail_from(a, f, c, stmt, res);
 	}
-	d = arena_alloc(a, sizeof(*d));
-	d->res = res;
-	return d;
+	/* Outside a transaction, a read that lost the standby goes to the
+	 * primary at once (the standby is not retried for now). */
+	if (c == &thread_db()->replica && c->depth == 0 && !c->ready) {
+		c->last_attempt = mono_us();
+		failure_clear(f);
+		return db_exec_bin(a, f, stmt, nparams, params, lengths,
+		    binary_result);
+	}
+	return NULL;
 }
 
 /* Runs an unprepared transaction-control command. */
 static int
 control(struct arena *a, struct failure *f, struct conn *c, const char *sql)
 {
-	PGresult *res = PQexec(c->pg, sql);
-	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	struct call k = { NULL, sql, 0, NULL, NULL, NULL, 0 };
+	PGresult *res;
+	int ok;
+
+	if ((res = call(a, f, c, &k)) == NULL)
+		return -1;
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 	if (!ok)
 		fail_from(a, f, c, sql, res);
