@@ -109,7 +109,8 @@ int token_verify(struct arena *, struct failure *, const char *token,
  * thread's entry for one token. */
 void token_cache_drop(void);
 void token_cache_forget(const char *token);
-/* What this thread's token cache did. */
+/* What the token caches did since the start: tokens found and not found,
+ * and how often they were emptied. */
 struct token_cache_stats {
 	long hits, misses, drops;
 };

@@ -38,7 +38,6 @@ static size_t nkeys;
 /* The tokens this thread verified, with what they said. */
 static __thread struct {
 	unsigned long epoch; /* of drops seen; another: every slot is stale */
-	struct token_cache_stats stats;
 	struct cached {
 		uint64_t hash;
 		size_t len;	    /* 0: empty */
@@ -48,6 +47,7 @@ static __thread struct {
 	} slot[CACHE_SLOTS];
 } tcache;
 static unsigned long cache_epoch; /* raised by token_cache_drop */
+static long cache_hits, cache_misses;
 
 /* Reads a whole file (a key) into a NUL-terminated heap buffer. */
 static unsigned char *
@@ -284,7 +284,13 @@ token_cache_forget(const char *token)
 struct token_cache_stats
 token_cache_stats(void)
 {
-	return tcache.stats;
+	struct token_cache_stats st = {
+		__atomic_load_n(&cache_hits, __ATOMIC_RELAXED),
+		__atomic_load_n(&cache_misses, __ATOMIC_RELAXED),
+		(long)__atomic_load_n(&cache_epoch, __ATOMIC_RELAXED),
+	};
+
+	return st;
 }
 
 /* The slot that holds token, when it is there and valid at now; else NULL
@@ -301,7 +307,6 @@ cache_find(const char *token, size_t len, time_t now, struct cached **slot)
 		for (i = 0; i < CACHE_SLOTS; i++)
 			tcache.slot[i].len = 0;
 		tcache.epoch = epoch;
-		tcache.stats.drops++;
 	}
 	*slot = c;
 	if (c->len != len || c->hash != h || memcmp(c->token, token, len) != 0)
@@ -328,11 +333,11 @@ token_verify(struct arena *a, struct failure *f, const char *token,
 		return auth_fail(a, f, "invalid_request",
 		    "the token is longer than %d bytes", TOKEN_MAX_BYTES);
 	if ((c = cache_find(token, len, now, &slot)) != NULL) {
-		tcache.stats.hits++;
+		__atomic_fetch_add(&cache_hits, 1, __ATOMIC_RELAXED);
 		*p = c->p;
 		return 0;
 	}
-	tcache.stats.misses++;
+	__atomic_fetch_add(&cache_misses, 1, __ATOMIC_RELAXED);
 	if (verify(a, f, token, p, &from, &until) == -1)
 		return -1;
 	if (len < CACHE_TOKEN_BYTES) {

@@ -2,11 +2,13 @@
  * Request metrics kept in plain arrays of atomic counters (no lock on the hot
  * path) and rendered in the Prometheus text format: requests by route, method
  * and status, a latency histogram per route, open connections, requests in
- * flight. Unmatched paths share one pseudo-route, "unmatched".
+ * flight, and what the token caches did. Unmatched paths share one
+ * pseudo-route, "unmatched".
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "http/http.h"
 
 static const int statuses[] = { 200, 201, 202, 204, 206, 304, 400, 401, 403,
@@ -107,6 +109,7 @@ metrics_render(struct arena *a, const struct route *routes, size_t nroutes)
 {
 	struct buf b = { a, arena_alloc(a, 16384), 0, 16384 };
 	const char *name, *method;
+	struct token_cache_stats tc;
 	uint64_t n, cum, total;
 	size_t r, i;
 
@@ -183,5 +186,17 @@ metrics_render(struct arena *a, const struct route *routes, size_t nroutes)
 	    "danvan_http_requests_in_flight %ld\n",
 	    __atomic_load_n(&connections, __ATOMIC_RELAXED),
 	    __atomic_load_n(&inflight, __ATOMIC_RELAXED));
+	tc = token_cache_stats();
+	bprintf(&b,
+	    "# HELP danvan_auth_token_cache_total Access tokens checked, by "
+	    "whether a thread's cache of verified tokens had them.\n"
+	    "# TYPE danvan_auth_token_cache_total counter\n"
+	    "danvan_auth_token_cache_total{result=\"hit\"} %ld\n"
+	    "danvan_auth_token_cache_total{result=\"miss\"} %ld\n"
+	    "# HELP danvan_auth_token_cache_drops_total Times the token caches "
+	    "were emptied because an account changed.\n"
+	    "# TYPE danvan_auth_token_cache_drops_total counter\n"
+	    "danvan_auth_token_cache_drops_total %ld\n",
+	    tc.hits, tc.misses, tc.drops);
 	return b.p;
 }

@@ -720,6 +720,53 @@ class AccountChanges(unittest.TestCase):
         harness.expect_problem(self, r, 401, "invalid_token")
 
 
+    @staticmethod
+    def token_cache():
+        """The server's token cache counters: hit, miss, drops."""
+        text = call(None, "GET", "/metrics").text()
+        got = {}
+        for key, pat in (("hit", r'danvan_auth_token_cache_total'
+                          r'\{result="hit"\} (\d+)'),
+                         ("miss", r'danvan_auth_token_cache_total'
+                          r'\{result="miss"\} (\d+)'),
+                         ("drops", r"danvan_auth_token_cache_drops_total "
+                          r"(\d+)")):
+            m = re.search(pat, text)
+            CHECK.assertIsNotNone(m, "no %s in /metrics" % key)
+            got[key] = int(m.group(1))
+        return got
+
+    def test_token_cache_is_dropped_when_the_account_changes(self):
+        # Every worker thread keeps the tokens it verified: a password
+        # change or a deactivation empties all of them at once, so no
+        # thread serves the old token from its cache.
+        made = harness.new_user(role="viewer")
+        user, doc = made.doc, made.session
+        before = self.token_cache()
+        for _ in range(12):
+            self.assertEqual(probe(doc["access_token"]).status, 200)
+        warm = self.token_cache()
+        self.assertGreaterEqual(warm["hit"] - before["hit"], 12 - 4,
+                                "the token was verified anew each time")
+        time.sleep(1.1)
+        new_pw = strong_password()
+        patch_user(self, user["id"], {"password": new_pw})
+        self.assertGreater(self.token_cache()["drops"], warm["drops"])
+        for _ in range(12):
+            harness.expect_problem(self, probe(doc["access_token"]), 401,
+                                   "invalid_token")
+
+        again = harness.sign_in(user["username"], new_pw)
+        for _ in range(12):
+            self.assertEqual(probe(again["access_token"]).status, 200)
+        warm = self.token_cache()
+        patch_user(self, user["id"], {"active": False})
+        self.assertGreater(self.token_cache()["drops"], warm["drops"])
+        for _ in range(12):
+            harness.expect_problem(self, probe(again["access_token"]), 401,
+                                   "invalid_token")
+
+
 class SameAnswer(unittest.TestCase):
     """Wrong password, unknown user and deactivated user cannot be told
     apart: by the answer or by the time it takes."""

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -493,6 +494,37 @@ class AccessLog(unittest.TestCase):
             self.assertEqual(e["msg"], "request")
             expected_route = "unmatched" if path.startswith("/no/") else path
             self.assertEqual(e["route"], expected_route, e)
+
+
+    def test_every_line_written_on_sigterm(self):
+        # Lines are written in batches: a stop right after the answers
+        # still writes every one of them, from every connection, and an
+        # answer the client did not wait for is logged as well.
+        server = harness.Server(db()).start()
+        tag = "term-" + os.urandom(6).hex()
+        n = 60
+        try:
+            s = socket.create_connection(("127.0.0.1", server.port))
+            s.sendall(("GET /readyz HTTP/1.1\r\nHost: t\r\n"
+                       "X-Request-Id: %s-gone\r\n\r\n" % tag).encode())
+            s.close()
+            time.sleep(0.3)
+            # The stop comes within the batch's 100 ms of the last answers.
+            for i in range(n):
+                r = server.request("GET", "/healthz",
+                                   headers={"X-Request-Id": "%s-%d" % (tag, i)})
+                self.assertEqual(r.status, 200, r.describe())
+            server.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(server.proc.wait(timeout=15), 0,
+                             server.stderr())
+            ids = [e["id"] for e in server.access_log()
+                   if str(e.get("id", "")).startswith(tag)]
+            want = ["%s-%d" % (tag, i) for i in range(n)] + [tag + "-gone"]
+            self.assertEqual(sorted(ids), sorted(want),
+                             "stdout:\n" + server.stdout()[-2000:])
+        finally:
+            server.stop()
+            shutil.rmtree(server.dir, ignore_errors=True)
 
 
 class Metrics(unittest.TestCase):

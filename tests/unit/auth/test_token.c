@@ -1,7 +1,8 @@
 /*
  * Access tokens without a database: what token_issue makes, token_verify
  * accepts; and every defect it must refuse (alg none, another algorithm,
- * another key, kid, issuer or audience, expiry, not-before, size).
+ * another key, kid, issuer or audience, expiry, not-before, size); what the
+ * cache of verified tokens keeps, and when it lets go.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -164,6 +165,88 @@ test_refuses_defects(void **state)
 	expect_invalid(t, 401);
 }
 
+/* The cache counters moved by: hits, misses, drops. */
+static void
+expect_cache(struct token_cache_stats before, long hits, long misses, long drops)
+{
+	struct token_cache_stats now = token_cache_stats();
+
+	assert_int_equal(now.hits - before.hits, hits);
+	assert_int_equal(now.misses - before.misses, misses);
+	assert_int_equal(now.drops - before.drops, drops);
+}
+
+static void
+test_cache(void **state)
+{
+	struct token_cache_stats st;
+	struct principal p;
+	char *t, *other;
+
+	(void)state;
+	t = token_issue(r.arena, USER, "officer", UNIT, 7, &(int64_t){ 0 });
+	st = token_cache_stats();
+	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
+	expect_cache(st, 0, 1, 0);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
+	expect_cache(st, 1, 1, 0);
+	/* The cached claims are the token's. */
+	assert_string_equal(p.id, USER);
+	assert_string_equal(p.unit_id, UNIT);
+	assert_int_equal(p.role, ROLE_OFFICER);
+	assert_int_equal(p.generation, 7);
+
+	/* Keyed by the whole token: one character off is verified (and
+	 * refused), never taken for the cached one. */
+	other = arena_strdup(r.arena, t);
+	other[strlen(other) - 2] = other[strlen(other) - 2] == 'A' ? 'B' : 'A';
+	st = token_cache_stats();
+	expect_invalid(other, 401);
+	expect_cache(st, 0, 1, 0);
+	expect_invalid(other, 401);
+	expect_cache(st, 0, 2, 0);
+
+	/* An account changed (auth_forget_user calls this): every cache is
+	 * emptied, and the token is verified again. */
+	st = token_cache_stats();
+	token_cache_drop();
+	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
+	expect_cache(st, 0, 1, 1);
+	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
+	expect_cache(st, 1, 1, 1);
+	/* A token the account check refused is forgotten. */
+	token_cache_forget(t);
+	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
+	expect_cache(st, 1, 2, 1);
+}
+
+static void
+test_cache_ends_at_exp(void **state)
+{
+	struct token_cache_stats st;
+	struct principal p;
+	int leeway = cfg.jwt_leeway;
+	time_t until;
+	char *t;
+
+	(void)state;
+	cfg.jwt_leeway = 0;
+	t = forge(JWT_ALG_HS256, SECRET, "k1", "danvan", "danvan-api", 1, 0);
+	until = time(NULL) + 1;
+	st = token_cache_stats();
+	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
+	assert_int_equal(token_verify(r.arena, &r.fail, t, &p), 0);
+	expect_cache(st, 1, 1, 0);
+	while (time(NULL) <= until)
+		usleep(50000);
+	/* Past its exp the cached token is not served: verified, refused. */
+	expect_invalid(t, 401);
+	assert_non_null(strstr(r.fail.detail, "expired"));
+	expect_cache(st, 1, 2, 0);
+	cfg.jwt_leeway = leeway;
+}
+
 #define PREVIOUS "a-retired-secret-still-accepted-for-rotation"
 
 static void
@@ -214,6 +297,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_ends_at_exp, setup,
+		    teardown),
 	};
 	char previous[] = "/tmp/danvan-previous-key.XXXXXX";
 	int fd, rc;
