@@ -16,8 +16,10 @@
 
 #include "http/http.h"
 
-/* What a connection's memory pool holds beside the request's headers. */
-#define POOL_SLACK_BYTES 4096
+/* What a connection's memory pool holds beside the request's headers: the
+ * index of about 130 of them (libmicrohttpd answers 431 itself past that)
+ * and the answer's headers. */
+#define POOL_SLACK_BYTES 2048
 
 static struct MHD_Daemon *daemon_;
 static struct http_options opts;

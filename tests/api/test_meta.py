@@ -453,6 +453,14 @@ class Limits(unittest.TestCase):
     def test_headers_under_cap_served(self):
         r = get("/healthz", {"X-Pad": "h" * 8000})
         self.assertEqual(r.status, 200, r.describe())
+        r = get("/healthz", {"X-Pad": "h" * 16000})
+        self.assertEqual(r.status, 200, r.describe())
+
+    def test_a_hundred_headers_served(self):
+        # The connection's memory holds the cap's bytes and the index of
+        # as many headers as a client sends (a browser: about twenty).
+        r = get("/healthz", {"X-Pad-%d" % i: "h" * 40 for i in range(100)})
+        self.assertEqual(r.status, 200, r.describe())
 
 
 class AccessLog(unittest.TestCase):
