@@ -264,6 +264,16 @@ copy_claim(jwt_t *jwt, const char *name, char *dst, size_t cap)
 	return 0;
 }
 
+/* A token's slot comes from its last bytes, the signature's: what differs
+ * most between tokens. The whole token is compared all the same. */
+static uint64_t
+token_hash(const char *token, size_t len)
+{
+	size_t n = len < 32 ? len : 32;
+
+	return hash_fnv1a(token + len - n, n);
+}
+
 void
 token_cache_drop(void)
 {
@@ -274,7 +284,7 @@ void
 token_cache_forget(const char *token)
 {
 	size_t len = strlen(token);
-	uint64_t h = hash_fnv1a(token, len);
+	uint64_t h = token_hash(token, len);
 	struct cached *c = &tcache.slot[h % CACHE_SLOTS];
 
 	if (c->len == len && c->hash == h && memcmp(c->token, token, len) == 0)
@@ -299,7 +309,7 @@ static struct cached *
 cache_find(const char *token, size_t len, time_t now, struct cached **slot)
 {
 	unsigned long epoch = __atomic_load_n(&cache_epoch, __ATOMIC_ACQUIRE);
-	uint64_t h = hash_fnv1a(token, len);
+	uint64_t h = token_hash(token, len);
 	struct cached *c = &tcache.slot[h % CACHE_SLOTS];
 	size_t i;
 
@@ -341,7 +351,7 @@ token_verify(struct arena *a, struct failure *f, const char *token,
 	if (verify(a, f, token, p, &from, &until) == -1)
 		return -1;
 	if (len < CACHE_TOKEN_BYTES) {
-		slot->hash = hash_fnv1a(token, len);
+		slot->hash = token_hash(token, len);
 		slot->len = len;
 		slot->from = from;
 		slot->until = until;
