@@ -336,6 +336,9 @@ pgbench_ceiling() {
 				cat "$out" >&2
 				die "pgbench failed"
 			}
+			# pgbench's backends end with it: let the postmaster reap them
+			# (their CPU moves to its cutime+cstime) before reading.
+			sleep 0.5
 			pg=$(($(pg_ticks) - pg0))
 			tps=$(awk '$1 == "tps" && $2 == "=" { printf "%.1f", $3; exit }' "$out")
 			n=$(awk -F': ' '/actually processed/ { print $2 + 0; exit }' "$out")
