@@ -5,7 +5,8 @@
 # PostgreSQL spent (from /proc: utime+stime), with the memory idle and holding 1,000
 # keep-alive connections; PASS/MISS against the targets, written to var/bench/last.txt.
 # A measurement, not a test. Environment: BENCH_SECONDS (10), BENCH_THREADS (nproc:
-# DANVAN_THREADS), BENCH_RUNS (1: median of), BENCH_ONLY (regex), BENCH_STRICT.
+# DANVAN_THREADS), BENCH_RUNS (1: median of), BENCH_ONLY (regex), BENCH_STRICT, BENCH_DANVAN
+# (the binary: build/danvan).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -26,7 +27,7 @@ OUT_DIR=$REPO/var/bench
 RAW_DIR=$OUT_DIR/raw   # this run's wrk and pgbench outputs and danvan's stderr
 PG_DIR=$REPO/var/bench-pg
 RUN_DIR=$OUT_DIR/run   # this run's server copy, key, nginx and SQL files; removed on exit
-DANVAN=$REPO/build/danvan
+DANVAN=${BENCH_DANVAN:-$REPO/build/danvan} # another build, to compare before and after
 
 # The one-row read that /readyz makes, run by pgbench as the same role.
 ONE_ROW_SQL='SELECT max(version) FROM schema_migrations;'
