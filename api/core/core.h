@@ -162,6 +162,10 @@ uint64_t hash_fnv1a(const void *, size_t);
 /* The number of characters (code points) in a NUL-terminated UTF-8 string
  * that is known to be valid: every byte but a continuation byte counts. */
 size_t utf8_chars(const char *);
+/* Decodes the UTF-8 character at *s and moves *s past it; -1 (*s kept)
+ * when it is not well-formed (overlong, a surrogate, past U+10FFFF, cut
+ * short). */
+int32_t utf8_next(const unsigned char **s);
 /* Aborts on allocation failure: out of memory is not a recoverable error here. */
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);

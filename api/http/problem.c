@@ -47,6 +47,36 @@ status_title(int status)
 	return status >= 500 ? "Server Error" : "Client Error";
 }
 
+/*
+ * s as well-formed UTF-8, each byte that is not part of a character made
+ * '?': a detail may hold bytes a client sent, or a "%.16s" cut through a
+ * character, and json_pack refuses such text.
+ */
+static const char *
+utf8_text(struct arena *a, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *q;
+	char *out, *o;
+
+	while (*p != '\0' && utf8_next(&p) != -1)
+		;
+	if (*p == '\0')
+		return s;
+	o = out = arena_alloc(a, strlen(s) + 1);
+	for (p = (const unsigned char *)s; *p != '\0';) {
+		q = p;
+		if (utf8_next(&p) == -1) {
+			*o++ = '?';
+			p++;
+		} else {
+			memcpy(o, q, (size_t)(p - q));
+			o += p - q;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 char *
 problem_render(struct req *r, size_t *len)
 {
@@ -57,7 +87,7 @@ problem_render(struct req *r, size_t *len)
 	int vi;
 
 	type = arena_printf(r->arena, "urn:danvan:problem:%s",
-	    r->fail.code ? r->fail.code : "internal");
+	    r->fail.code ? utf8_text(r->arena, r->fail.code) : "internal");
 	vi = r->fail.vi;
 	if ((title = codes_title(r->fail.code, vi)) == NULL)
 		title = status_title(r->fail.status);
@@ -65,8 +95,8 @@ problem_render(struct req *r, size_t *len)
 	if ((detail = vi ? r->fail.detail_vi : r->fail.detail) == NULL)
 		detail = title;
 	doc = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",
-	    title, "status", r->fail.status, "detail", detail, "request_id",
-	    r->id);
+	    title, "status", r->fail.status, "detail",
+	    utf8_text(r->arena, detail), "request_id", r->id);
 	if (doc == NULL)
 		abort();
 	if (r->fail.fields != NULL) {
@@ -75,11 +105,13 @@ problem_render(struct req *r, size_t *len)
 
 		for (e = r->fail.fields; e != NULL; e = e->next)
 			json_array_append_new(errors,
-			    json_pack("{s:s, s:s, s:s}", "field", e->field,
-				"code", e->code, "message",
-				!vi			  ? e->message :
-				    e->message_vi != NULL ? e->message_vi :
-							    title));
+			    json_pack("{s:s, s:s, s:s}", "field",
+				utf8_text(r->arena, e->field), "code",
+				utf8_text(r->arena, e->code), "message",
+				utf8_text(r->arena,
+				    !vi			      ? e->message :
+					e->message_vi != NULL ? e->message_vi :
+								title)));
 		json_object_set_new(doc, "errors", errors);
 	}
 	n = json_dumpb(doc, NULL, 0, JSON_COMPACT);

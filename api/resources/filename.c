@@ -65,38 +65,6 @@ static const struct {
 	{ "application/vnd.ms-excel", { "xls", NULL } },
 };
 
-/* Decodes one UTF-8 character at *s; -1 when it is not well-formed
- * (overlong, a surrogate, past U+10FFFF, cut short). */
-static int32_t
-utf8_next(const unsigned char **s)
-{
-	const unsigned char *p = *s;
-	uint32_t c, min;
-	int n, i;
-
-	if (p[0] < 0x80) {
-		*s = p + 1;
-		return p[0];
-	}
-	if ((p[0] & 0xe0) == 0xc0)
-		n = 1, c = p[0] & 0x1f, min = 0x80;
-	else if ((p[0] & 0xf0) == 0xe0)
-		n = 2, c = p[0] & 0x0f, min = 0x800;
-	else if ((p[0] & 0xf8) == 0xf0)
-		n = 3, c = p[0] & 0x07, min = 0x10000;
-	else
-		return -1;
-	for (i = 1; i <= n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return -1;
-	*s = p + n + 1;
-	return (int32_t)c;
-}
-
 static int
 is_hidden(uint32_t c)
 {

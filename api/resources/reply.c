@@ -229,7 +229,12 @@ check_locked(struct req *r, struct dbres *cur, const char *version,
 const char *
 if_match(struct req *r)
 {
-	const char *h = req_header(r, "If-Match");
+	return if_match_parse(r, req_header(r, "If-Match"));
+}
+
+const char *
+if_match_parse(struct req *r, const char *h)
+{
 	size_t n;
 
 	if (h == NULL) {

@@ -204,6 +204,8 @@ int reply_entity(struct req *, struct dbres *, int status, const char *what);
 /* The version that If-Match names as a strong tag, "3" (arena memory), or
  * NULL after 428/412. */
 const char *if_match(struct req *);
+/* if_match on an If-Match value h (NULL: absent). */
+const char *if_match_parse(struct req *, const char *h);
 
 /* tx.c */
 /* db_tx on the request's arena and failure record; fn runs inside

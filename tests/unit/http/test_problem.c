@@ -130,6 +130,44 @@ test_titles(void **state)
 	assert_string_equal(status_title(599), "Server Error");
 }
 
+/* Found by tests/fuzz/fuzz_problem: a detail, a field name or a message
+ * that is not UTF-8 (bytes a client sent, or a %.16s cut through a
+ * character) made json_pack fail, and the renderer abort the server. */
+static void
+test_bytes_not_utf8(void **state)
+{
+	struct req r = { 0 };
+	json_t *v, *e;
+
+	(void)state;
+	r.arena = arena_new();
+	snprintf(r.id, sizeof(r.id), "%s", "abc123");
+	req_field_error(&r, "f\xff", "type", "m\xc3");
+	req_field_error(&r, "tên", "type", "phải là chuỗi");
+	req_fail(&r, 405, "method_not_allowed", "method %.16s is not supported",
+	    "ĐĐĐĐĐĐĐố");
+	v = render(&r);
+	assert_int_equal(json_integer_value(json_object_get(v, "status")), 405);
+	assert_string_equal(json_string_value(json_object_get(v, "detail")),
+	    "method ĐĐĐĐĐĐĐ?? is not supported");
+	e = json_object_get(v, "errors");
+	assert_int_equal(json_array_size(e), 2);
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(e, 0), "field")),
+	    "f?");
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(e, 0),
+				    "message")),
+	    "m?");
+	/* Well-formed text is kept as it is. */
+	assert_string_equal(json_string_value(
+				json_object_get(json_array_get(e, 1),
+				    "message")),
+	    "phải là chuỗi");
+	json_decref(v);
+	arena_free(r.arena);
+}
+
 int
 main(void)
 {
@@ -138,6 +176,7 @@ main(void)
 		cmocka_unit_test(test_field_errors),
 		cmocka_unit_test(test_vietnamese),
 		cmocka_unit_test(test_titles),
+		cmocka_unit_test(test_bytes_not_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
