@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds danvan twice (RelWithDebInfo in build/, ASan+UBSan in build-asan/) and runs
-# every CTest suite of each against a throwaway PostgreSQL cluster made for this run.
+# Builds danvan three times (RelWithDebInfo in build/, ASan+UBSan in build-asan/, the
+# libFuzzer targets with clang in build-fuzz/) and runs every CTest suite of each
+# against a throwaway PostgreSQL cluster made for this run (build-fuzz runs its fuzz
+# label only: each target for a few seconds).
 # Options: --quick (normal build only), -L LABEL (only tests with that CTest label),
 # -R REGEX (only tests whose CTest name matches).
 set -euo pipefail
@@ -15,8 +17,10 @@ usage() {
 	cat <<EOF
 usage: tests/run.sh [--quick] [-L LABEL]... [-R REGEX]
 
-  --quick    build and test only the normal build (build/), not build-asan/
-  -L LABEL   run only the tests with this CTest label (unit, api, contract, style)
+  --quick    build and test only the normal build (build/), not build-asan/ nor
+             build-fuzz/
+  -L LABEL   run only the tests with this CTest label (unit, api, contract, style,
+             fault; fuzz, which only build-fuzz/ has)
   -R REGEX   run only the tests whose CTest name matches (api_submissions, unit_http_)
 EOF
 }
@@ -67,15 +71,20 @@ source deploy/deps.sh
 deps_install
 
 builds=(build)
-((quick)) || builds+=(build-asan)
+((quick)) || builds+=(build-asan build-fuzz)
 declare -A state detail
 ok_builds=()
 
 for b in "${builds[@]}"; do
+	cc=()
 	if [[ $b == build ]]; then
 		cfg=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	else
 		cfg=(-DDANVAN_SANITIZE=ON)
+		if [[ $b == build-fuzz ]]; then
+			cfg=(-DDANVAN_FUZZ=ON -DDANVAN_TESTS=OFF)
+			cc=(CC=clang)
+		fi
 		if [[ ${state[build]} == failed ]]; then
 			state[$b]=skipped
 			detail[$b]="not built: the normal build failed"
@@ -83,7 +92,8 @@ for b in "${builds[@]}"; do
 		fi
 	fi
 	echo "== $b: configure and build"
-	if cmake -S . -B "$b" "${cfg[@]}" --log-level=WARNING && cmake --build "$b" -j2; then
+	if env "${cc[@]}" cmake -S . -B "$b" "${cfg[@]}" --log-level=WARNING &&
+		cmake --build "$b" -j2; then
 		state[$b]=built
 		ok_builds+=("$b")
 	else
@@ -126,16 +136,27 @@ for b in "${ok_builds[@]}"; do
 	echo "== $b: ctest ${ctest_filter[*]}"
 	env_vars=("DANVAN_BIN=$REPO/$b/danvan")
 	filter=("${ctest_filter[@]}")
-	if [[ $b == build-asan ]]; then
+	no_tests=error
+	if [[ $b == build-fuzz ]]; then
+		# Only fuzz targets are built there: a filter for other tests
+		# selects none of them, which is no failure.
+		if [[ ${#filter[@]} -gt 0 ]]; then
+			no_tests=ignore
+		else
+			filter=(-L '^fuzz$')
+		fi
+	elif [[ $b == build-asan ]]; then
 		env_vars+=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
-		# The style checks read the source, not the binary: once is enough.
-		[[ ${#filter[@]} -gt 0 ]] || filter=(-LE '^style$')
+		# The style checks read the source, not the binary: once is enough;
+		# so do the fault tests, which take long and kill the processes
+		# they start.
+		[[ ${#filter[@]} -gt 0 ]] || filter=(-LE '^(style|fault)$')
 	fi
 	log=$LOG_DIR/$b.log
 	rc=0
 	env "${env_vars[@]}" ctest --test-dir "$b" --output-on-failure -j2 --timeout 600 \
-		--no-tests=error --output-log "$log" "${filter[@]}" || rc=$?
+		--no-tests="$no_tests" --output-log "$log" "${filter[@]}" || rc=$?
 	counts=$(sed -nE 's/.*[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/p' \
 		"$log" | tail -n 1)
 	failed=${counts% *}

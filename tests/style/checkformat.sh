@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # style_format: clang-format in check mode (--dry-run -Werror, with the
-# repository's .clang-format) over the C sources of api/ and tests/unit/.
+# repository's .clang-format) over the C sources of api/, tests/unit/ and tests/fuzz/.
 # Prints `path:line: ...` for each file it would change (the first line, and
 # how many), then the share of all lines; exits 1 if it would change any.
 # Fix a file with `clang-format -i FILE`. CLANG_FORMAT names another binary.
@@ -19,7 +19,7 @@ case $version in
 *) echo "style_format: warning: .clang-format is tuned for clang-format 14, this is: $version" >&2 ;;
 esac
 
-mapfile -t files < <(find api tests/unit -type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort)
+mapfile -t files < <(find api tests/unit tests/fuzz -type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort)
 total=0
 changed=0
 bad=0

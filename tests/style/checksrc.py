@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Source checker for the C code, in the spirit of curl's scripts/checksrc.pl.
 
-Checks every .c and .h file under api/ and tests/unit/ (or the files and
+Checks every .c and .h file under api/, tests/unit/ and tests/fuzz/ (or the files and
 folders given as arguments) for what clang-format cannot see:
 
   banned     sprintf, vsprintf, strcpy, strcat and gets: they write without a
@@ -23,7 +23,7 @@ import re
 import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-DEFAULT_DIRS = ["api", "tests/unit"]
+DEFAULT_DIRS = ["api", "tests/unit", "tests/fuzz"]
 
 BANNED = re.compile(r"\b(sprintf|vsprintf|strcpy|strcat|gets)\s*\(")
 GROUP = re.compile(r"^/\*\s*([\w./-]+\.c)\s*\*/\s*$")
