@@ -40,6 +40,12 @@ test_map(void **state)
 	assert_int_equal(retry, 0);
 	assert_int_equal(st("08006", &code, &retry), 503);
 	assert_string_equal(code, "database_unavailable");
+	/* A backend ended by another's crash, or by idle_session_timeout:
+	 * the next connection works. */
+	assert_int_equal(st("57P02", &code, &retry), 503);
+	assert_string_equal(code, "database_unavailable");
+	assert_int_equal(st("57P05", &code, &retry), 503);
+	assert_string_equal(code, "database_unavailable");
 	assert_int_equal(st("42P01", &code, &retry), 500);
 	assert_string_equal(code, "internal");
 	assert_int_equal(st(NULL, &code, &retry), 500);
