@@ -134,6 +134,17 @@ class HeaderValues(unittest.TestCase):
         problem(self, r, 400, "invalid_header")
         alive(self)
 
+    def test_a_method_that_is_not_utf8_405(self):
+        # Found by tests/fuzz/fuzz_problem: the method as sent is named in
+        # the detail, cut at 16 bytes, and text that was not UTF-8 made the
+        # problem renderer abort the whole server.
+        for method in (b"GET\x80", "ĐĐĐĐĐĐĐố".encode()):
+            with self.subTest(method=method):
+                r = raw(method + b" /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                doc = problem(self, r, 405, "method_not_allowed")
+                self.assertRegex(doc["detail"], r"^method .*\? is not")
+                alive(self)
+
     def test_ordinary_heads_are_served(self):
         cases = [
             head("/healthz"),
