@@ -1,9 +1,9 @@
 /*
  * The request header values the server parses itself: Range and If-Range
- * (shape.c), If-Match (reply.c), If-None-Match and Accept-Encoding
+ * (shape.c), If-Match (reply.c), If-None-Match, Accept-Encoding and Accept
  * (shape.c, lex.c), the request target, X-Request-Id, Content-Type and
  * Transfer-Encoding and Content-Length against a route (limits.c). The
- * input is NUL-separated in that order, after two bytes that give the
+ * input is NUL-separated in that order (Accept last), after two bytes that give the
  * length of the body a Range applies to (and pick the route).
  */
 #include <string.h>
@@ -22,6 +22,7 @@ enum {
 	CONTENT_TYPE,
 	TRANSFER_ENCODING,
 	CONTENT_LENGTH,
+	ACCEPT,
 	NPIECES
 };
 
@@ -89,8 +90,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct req *r = fuzz_req();
+	static const char *const media[] = { "application/json", "text/csv",
+		"application/"
+		"vnd.openxmlformats-officedocument.spreadsheetml.sheet" };
 	char *p[NPIECES];
-	size_t len;
+	size_t len, i;
+	int w;
 
 	if (size < 2)
 		goto out;
@@ -114,6 +119,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(r->fail.status == 400 || r->fail.status == 501);
 	req_clear_failure(r);
 	body(r, &routes[len % nroutes], p[CONTENT_LENGTH], p[CONTENT_TYPE]);
+	for (i = 0; i < nitems(media); i++) {
+		w = shape_accept_weight(p[ACCEPT], media[i]);
+		FUZZ_ASSERT(w >= 0 && w <= 1000);
+	}
 out:
 	fuzz_req_free(r);
 	return 0;
