@@ -90,9 +90,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct req *r = fuzz_req();
-	static const char *const media[] = { "application/json", "text/csv",
-		"application/"
-		"vnd.openxmlformats-officedocument.spreadsheetml.sheet" };
+	static const char xlsx[] =
+	    "application/"
+	    "vnd.openxmlformats-officedocument."
+	    "spreadsheetml.sheet";
+	const char *const media[] = { "application/json", "text/csv", xlsx };
 	char *p[NPIECES];
 	size_t len, i;
 	int w;
