@@ -33,7 +33,7 @@ static const struct {
 	{ "55P03", 503, "lock_timeout", 0, NULL },
 	{ "53300", 503, "database_unavailable", 0, NULL },
 	{ "57P01", 503, "database_unavailable", 0, NULL },
-	/* The backend ends after either: crash restart, idle session timeout. */
+	/* The backend is gone: another crashed, or the session idled out. */
 	{ "57P02", 503, "database_unavailable", 0, NULL },
 	{ "57P05", 503, "database_unavailable", 0, NULL },
 	{ "57P03", 503, "database_unavailable", 0, NULL },
