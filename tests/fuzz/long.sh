@@ -83,6 +83,11 @@ for t in "${targets[@]}"; do
 	cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
 	ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
 	n=$(find "$out/$t-findings" -type f | wc -l)
+	if [[ -z $execs ]]; then
+		# It did not finish a run: that hides nothing, it fails.
+		echo "$t: did not run to its end; see $log" >&2
+		n=$((n + 1))
+	fi
 	found=$((found + n))
 	printf '%-12s %12s %7s %7s %9s %8s\n' "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
 		"$n" "${secs:-?}"
