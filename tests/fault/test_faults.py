@@ -5,7 +5,9 @@ transaction deadline.
 
 Village clients write concurrently: a submission (client-generated id) with
 an attachment, submitted, then reviewed by the commune, every POST under an
-Idempotency-Key and retried the way a mobile client retries. During the
+Idempotency-Key and retried the way a mobile client retries; then a progress
+report on one of the village's assignments (PATCH under If-Match, re-read
+and sent again after a 503 or a 412). During the
 fault every answer is 503 with Retry-After (never 500, never later than the
 request timeout); afterwards the same server answers again by itself; and
 the database holds every write that got a 2xx exactly once, and nothing half
