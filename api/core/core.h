@@ -65,6 +65,7 @@ struct config {
 	int login_limit;
 	int login_window;
 	int trust_proxy;
+	const char *proxy_addresses;
 	int user_check_interval;
 	const char *cors_origins; /* allowed browser origins; NULL: none */
 };

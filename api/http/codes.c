@@ -119,6 +119,8 @@ const struct problem_code codes_list[] = {
 	{ "precondition_required", 428, "If-Match required", "Cần If-Match" },
 	{ "too_many_attempts", 429, "Too many sign-in attempts",
 	    "Đăng nhập quá nhiều lần" },
+	/* Answered by nginx (deploy/nginx/danvan.conf), not by the server. */
+	{ "too_many_requests", 429, "Too many requests", "Quá nhiều yêu cầu" },
 	{ "headers_too_large", 431, "Request headers too large",
 	    "Tiêu đề yêu cầu quá lớn" },
 	{ "internal", 500, "Internal error", "Lỗi nội bộ" },
@@ -130,6 +132,8 @@ const struct problem_code codes_list[] = {
 	{ "not_migrated", 503, "Database not migrated",
 	    "Cơ sở dữ liệu chưa được cập nhật lược đồ" },
 	{ "busy", 503, "Server busy", "Máy chủ đang bận" },
+	{ "service_unavailable", 503, "Service unreachable",
+	    "Không kết nối được dịch vụ" },
 	{ "serialization_failure", 503, "Concurrent change",
 	    "Thay đổi đồng thời" },
 	{ "deadlock", 503, "Deadlock", "Bế tắc giao dịch" },

@@ -166,6 +166,40 @@ attempt_count(struct req *r, const struct attempt *t, const char *k1,
 	    0;
 }
 
+/* Whether addr is one of the comma-separated addresses of list. */
+static int
+listed(const char *list, const char *addr)
+{
+	size_t n = strlen(addr), len;
+
+	for (; list != NULL && *list != '\0'; list += len + (list[len] == ',')) {
+		len = strcspn(list, ",");
+		if (len == n && strncmp(list, addr, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The address attempts are counted for: the peer's, or with
+ * DANVAN_TRUST_PROXY=1 and a peer in DANVAN_PROXY_ADDRESSES (nginx) the
+ * X-Real-IP it sets. A client that reaches danvan directly cannot pick its
+ * address, nor can a header with anything but an address's characters. */
+static void
+client_addr(struct req *r, char *buf, size_t cap)
+{
+	const char *real = req_header(r, "X-Real-IP");
+	size_t n;
+
+	req_client_addr(r, buf, cap);
+	if (!cfg.trust_proxy || real == NULL ||
+	    !listed(cfg.proxy_addresses, buf))
+		return;
+	n = strlen(real);
+	if (n == 0 || n >= cap || strspn(real, "0123456789abcdefABCDEF.:") != n)
+		return;
+	memcpy(buf, real, n + 1);
+}
+
 /* Names the counters for username (lower-cased), answers 429 while one is
  * over its limit, else counts the attempt. */
 static int
@@ -175,11 +209,7 @@ attempt_begin(struct req *r, struct attempt *t, const char *lower)
 	struct dbres *res;
 	char addr[64];
 
-	if (cfg.trust_proxy && req_header(r, "X-Real-IP") != NULL)
-		snprintf(addr, sizeof(addr), "%.60s",
-		    req_header(r, "X-Real-IP"));
-	else
-		req_client_addr(r, addr, sizeof(addr));
+	client_addr(r, addr, sizeof(addr));
 	t->pair = arena_printf(r->arena, "fail:%s@%s", lower, addr);
 	t->addr_fails = arena_printf(r->arena, "fail:%s", addr);
 	t->user_tries = arena_printf(r->arena, "try:%s", lower);

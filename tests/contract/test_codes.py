@@ -106,6 +106,12 @@ def code_uses():
                                src.count("\n", 0, m.start()) + 1)
             for code in code_literals(args[ci]):
                 uses.append((code, status, where))
+    # nginx answers some problems itself (rate limits, body cap, danvan
+    # unreachable) with `return STATUS '{"type":"urn:danvan:problem:CODE"`.
+    conf = ROOT / "deploy" / "nginx" / "danvan.conf"
+    for m in re.finditer(r"return (\d{3}) '\{\"type\":\"%s([a-z_]+)\""
+                         % re.escape(PREFIX), conf.read_text()):
+        uses.append((m.group(2), int(m.group(1)), "deploy/nginx/danvan.conf"))
     sqlstate = (ROOT / "api" / "db" / "sqlstate.c").read_text()
     for m in re.finditer(r'\{\s*"[0-9A-Z]{2,5}",\s*(\d{3}),\s*"([a-z_]+)"',
                          sqlstate):
