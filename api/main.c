@@ -70,6 +70,10 @@ cmd_serve(void)
 	if (auth_init() == -1 || db_init(cfg.database_url, statements) == -1 ||
 	    http_start(&o) == -1)
 		return 1;
+	if (sandbox_enter() == -1) {
+		http_stop();
+		return 1;
+	}
 	sigwait(&set, &sig);
 	log_info("%s received: finishing requests in flight",
 	    sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -75,6 +75,7 @@ static const struct setting {
 	{ "DANVAN_LOGIN_LIMIT", INT, &cfg.login_limit, "5", 1, 1000 },
 	{ "DANVAN_LOGIN_WINDOW", INT, &cfg.login_window, "60", 1, 86400 },
 	{ "DANVAN_TRUST_PROXY", INT, &cfg.trust_proxy, "0", 0, 1 },
+	{ "DANVAN_SECCOMP", INT, &cfg.seccomp, "1", 0, 1 },
 	{ "DANVAN_PROXY_ADDRESSES", STR, &cfg.proxy_addresses, "127.0.0.1,::1",
 	    0, 0 },
 	{ "DANVAN_USER_CHECK_INTERVAL", INT, &cfg.user_check_interval, "60", 0,

@@ -66,10 +66,14 @@ struct config {
 	int login_window;
 	int trust_proxy;
 	const char *proxy_addresses;
+	int seccomp;
 	int user_check_interval;
 	const char *cors_origins; /* allowed browser origins; NULL: none */
 };
 extern struct config cfg;
+
+/* sandbox.c */
+int sandbox_enter(void);
 
 /* arena.c */
 struct arena;
