@@ -134,19 +134,42 @@ static const char *const fatal[] = {
 	"ptrace",
 };
 
-/* What LeakSanitizer does at exit in a sanitizer build. */
+/*
+ * What LeakSanitizer does at exit in a sanitizer build: a tracer task
+ * (clone without CLONE_THREAD) reads /proc/self/task and /proc/self/maps,
+ * attaches to every thread and reads its registers.
+ */
 static const char *const sanitizer[] = {
+	"clone",
+	"open",
+	"getdents",
+	"access",
 	"ptrace",
 	"wait4",
+	"waitid",
 	"prctl",
-	"getdents64",
 	"openat",
+	"getdents64",
 	"readlink",
+	"readlinkat",
 	"getppid",
-	"clone",
-	"sched_getparam",
 	"kill",
 	"tkill",
+	"sched_getparam",
+	"prlimit64",
+	"getrlimit",
+	"sigaltstack",
+	"pipe",
+	"dup2",
+	"dup3",
+	"stat",
+	"lstat",
+	"sysinfo",
+	"arch_prctl",
+	"personality",
+	"sched_getscheduler",
+	"getpriority",
+	"unshare",
 };
 
 static int

@@ -107,6 +107,14 @@ a_thread(void)
 	return pthread_join(t, NULL) == 0 ? 0 : 2;
 }
 
+/* exit(), not _exit(): atexit handlers, LeakSanitizer's check among them,
+ * run under the filter. */
+static int
+exit_normally(void)
+{
+	exit(0);
+}
+
 static int
 run_a_program(void)
 {
@@ -131,6 +139,7 @@ test_allowed(void **state)
 	assert_exits_0(sandboxed(read_a_file));
 	assert_exits_0(sandboxed(sockets));
 	assert_exits_0(sandboxed(a_thread));
+	assert_exits_0(sandboxed(exit_normally));
 }
 
 static void
