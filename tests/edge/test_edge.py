@@ -24,9 +24,9 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
@@ -305,16 +305,23 @@ class Tls(unittest.TestCase):
             out = _edge.curl("--tlsv" + v, "--tls-max", v, "-o", "/dev/null",
                              "-w", "%{response_code}", _edge.url("/healthz"))
             self.assertEqual(out, "200", "TLS " + v)
-        # A client that would accept TLS 1.1 (or 1.0) is refused.
+        # A client that offers only TLS 1.1 or 1.0 (which this OpenSSL
+        # does at security level 0) is refused by nginx with the
+        # protocol_version alert, not by its own library.
         ctx = _edge.context()
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
         raw = socket.create_connection(("127.0.0.1", _edge.https_port),
                                        timeout=10)
-        with self.assertRaises(ssl.SSLError):
-            ctx.wrap_socket(raw, server_hostname="127.0.0.1")
-        raw.close()
+        try:
+            with self.assertRaises(ssl.SSLError) as cm:
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        finally:
+            raw.close()
+        self.assertIn("ALERT_PROTOCOL_VERSION", str(cm.exception))
 
     def test_plain_http_is_redirected_to_https(self):
         conn = http.client.HTTPConnection("127.0.0.1", _edge.http_port,
@@ -534,8 +541,8 @@ class Buffering(unittest.TestCase):
                                           "/api/v1/submissions")
         self.assertEqual(resp.status, 401, resp.describe())
         self.assertGreater(took, 2.5)
+        # The median: a shared machine may stall any one request.
         times.sort()
-        print("readyz while trickling: %s" % ["%.3f" % t for t in times], file=sys.stderr)
         self.assertLess(times[len(times) // 2], 0.2, times)
         log = self.stop_and_read_log()
         self.assertIn(rid, log)
