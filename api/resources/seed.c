@@ -1,9 +1,10 @@
 /*
  * Demo data: the organisation of Binh Chuong commune (db/seed/) and one
- * account per role, including a village officer and the province's service
- * account. New accounts get random passwords, written to a credentials file
- * readable by its owner only; running it again keeps what exists. With
- * --synthetic, a province of sample communes for tests and benchmarks.
+ * account per role, including a village officer, an officer of an office
+ * that owes the reports and the province's service account. New accounts get
+ * random passwords, written to a credentials file readable by its owner only;
+ * running it again keeps what exists. With --synthetic, a province of sample
+ * communes for tests and benchmarks.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@ const struct db_stmt seed_stmts[] = {
 #define VILLAGE1 "5eed0000-0000-4000-8000-000000000021"
 #define KINHTE "5eed0000-0000-4000-8000-000000000012"
 #define BXDD "5eed0000-0000-4000-8000-000000000016"
+#define CUNGUNG "5eed0000-0000-4000-8000-000000000015"
 
 static const struct {
 	const char *role, *username, *full_name, *unit_id;
@@ -67,6 +69,10 @@ static const struct {
 	 * inspected, and a member of the team from the Party's committee. */
 	{ "officer", "kinhte", "Cán bộ Phòng Kinh tế (mẫu)", KINHTE },
 	{ "inspector", "bxdd", "Cán bộ Ban Xây dựng đảng (mẫu)", BXDD },
+	/* For the reporting story: an office that owes the plan, six-month
+	 * and annual reports and has sent none of them yet. */
+	{ "officer", "cungung", "Cán bộ Trung tâm Cung ứng dịch vụ công (mẫu)",
+	    CUNGUNG },
 };
 #define SERVICE_NAME "Sở Nội vụ – tổng hợp số liệu (mẫu)"
 

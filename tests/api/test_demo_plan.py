@@ -358,6 +358,21 @@ class Milestones(unittest.TestCase):
                 self.assertEqual(m["plan_id"], COMMUNE_PLAN)
 
     @against_text
+    def test_an_officer_owes_the_reports(self):
+        """The demo's reporting officer (`cungung`, Trung tâm Cung ứng dịch
+        vụ công) owes all three milestones and has sent none, so the
+        six-month and annual report story can be walked from the seed."""
+        me = get("/api/v1/me", role="cungung")
+        self.assertEqual((me["role"], me["unit_id"]),
+                         ("officer", U["tt-cung-ung-dvc"]))
+        owed = get("/api/v1/plans/%s/obligations?unit_id=%s"
+                   % (COMMUNE_PLAN, U["tt-cung-ung-dvc"]), role="cungung")
+        self.assertEqual(sorted(o["milestone_kind"] for o in owed["items"]),
+                         ["annual_report", "six_month_report", "unit_plan"])
+        self.assertEqual({o["submission_id"] for o in owed["items"]}, {None})
+        # The village officer stays the first officer of the seed.
+        self.assertEqual(harness.demo_account("officer")["username"], "thon1")
+
     def test_dates_are_in_section_iv(self):
         part = text[text.index("IV. TỔ CHỨC THỰC HIỆN"):]
         for m in milestones:
