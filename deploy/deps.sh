@@ -71,17 +71,58 @@ deps_install() {
 	fi
 
 	echo "deps: installing ${missing[*]}" >&2
+	echo "deps: updating the package lists, then installing (a few minutes on a fresh machine)" >&2
 	local log
 	log=$(mktemp /tmp/danvan-deps.XXXXXX)
 	if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
 		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+			--no-install-recommends "${missing[@]}"; } 2>&1 | deps_progress "$log"; then
 		echo "deps: apt-get failed; last lines of $log:" >&2
 		tail -n 20 "$log" >&2
 		return 1
 	fi
 	rm -f "$log"
 	hash -r
+	if printf '%s\n' "${missing[@]}" | grep -qxF postgresql-15; then
+		deps_debian_cluster_note
+	fi
+}
+
+# deps_progress LOG copies apt-get's output to LOG and prints a line on
+# standard error for each stage: the package lists, the download, and every
+# tenth package set up.
+deps_progress() {
+	local log=$1 line total=0 n=0
+	while IFS= read -r line; do
+		printf '%s\n' "$line" >>"$log"
+		case $line in
+		"Reading package lists..."*) ;;
+		*" newly installed, "*)
+			total=$(awk '{ print $3 }' <<<"$line")
+			echo "deps: $total packages to install" >&2
+			;;
+		"Need to get "*) echo "deps: downloading ${line#Need to get }" >&2 ;;
+		"Fetched "*) echo "deps: $line" >&2 ;;
+		"Setting up "*)
+			n=$((n + 1))
+			if ((n % 10 == 0 || n == total)); then
+				echo "deps: set up $n of $total packages" >&2
+			fi
+			;;
+		esac
+	done
+}
+
+# deps_debian_cluster_note says what installing postgresql-15 did besides.
+deps_debian_cluster_note() {
+	cat >&2 <<-'EOF'
+	deps: note: Debian's postgresql-15 package also created its own cluster
+	deps:   (15/main, port 5432) and enabled postgresql.service. danvan does not
+	deps:   use it (deploy/pg.sh runs its own cluster on DANVAN_PG_PORT). To remove it:
+	deps:     pg_dropcluster --stop 15 main
+	deps:   and to keep the service from starting at boot:
+	deps:     systemctl disable --now postgresql
+	EOF
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

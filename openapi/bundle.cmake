@@ -1,0 +1,27 @@
+# Builds the docs page bundle (Redoc) for the binary: `npm ci` in openapi/ from the
+# pinned package-lock.json, then a copy of the bundle to OUT. The first build needs the
+# npm registry; without it the build goes on with a stand-in bundle that says, on /docs,
+# that the page was built without it (/openapi.json is served either way). The stand-in
+# is dated 1970, so the next build tries npm again.
+#   cmake -DNPM=npm -DSRC=<openapi dir> -DOUT=<file> -P bundle.cmake
+set(REAL ${SRC}/node_modules/redoc/bundles/redoc.standalone.js)
+execute_process(
+  COMMAND ${NPM} ci --prefer-offline --no-audit --no-fund --loglevel=error
+    --fetch-retries=1 --fetch-timeout=30000
+  WORKING_DIRECTORY ${SRC}
+  RESULT_VARIABLE rc)
+if(rc EQUAL 0 AND EXISTS ${REAL})
+  file(COPY_FILE ${REAL} ${OUT})
+  return()
+endif()
+message(WARNING "npm ci in ${SRC} failed (is the npm registry reachable?): "
+  "building without the docs page bundle; /docs will say so, /openapi.json is "
+  "served as usual. The next build tries again.")
+file(WRITE ${OUT} "/* Stand-in: the Redoc bundle was not built (npm could not install it). */
+window.Redoc = { init: function (url, options, el) {
+  el.innerHTML = '<p style=\"font-family: system-ui, sans-serif; margin: 2em\">' +
+    'This server was built without the docs page bundle (npm could not reach its ' +
+    'registry). The contract is at <a href=\"' + url + '\">' + url + '</a>.</p>';
+} };
+")
+execute_process(COMMAND touch -d @0 ${OUT})
