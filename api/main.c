@@ -29,6 +29,8 @@ usage(void)
 	    "  routes   print the route table: method, path, handler,\n"
 	    "           permission, body cap in bytes (tab-separated)\n"
 	    "  codes    print the problem codes: code, status, title\n"
+	    "  codes fields\n"
+	    "           print the codes of errors[] entries: code, meaning\n"
 	    "  enums    print each list of accepted values: name, values\n"
 	    "  permissions\n"
 	    "           print each permission and the roles that have it\n"
@@ -132,12 +134,23 @@ cmd_routes(void)
 	return 0;
 }
 
-/* One line per problem code the API answers: code, status, title. */
+/*
+ * One line per problem code the API answers: code, status, title; with
+ * "fields", one per code of an errors[] entry: code, meaning.
+ */
 static int
-cmd_codes(void)
+cmd_codes(int argc, char **argv)
 {
 	size_t i;
 
+	if (argc == 3 && strcmp(argv[2], "fields") == 0) {
+		for (i = 0; i < field_codes_count; i++)
+			printf("%s %s\n", field_codes_list[i].code,
+			    field_codes_list[i].meaning);
+		return 0;
+	}
+	if (argc != 2)
+		return usage();
 	for (i = 0; i < codes_count; i++)
 		printf("%s %d %s\n", codes_list[i].code, codes_list[i].status,
 		    codes_list[i].title);
@@ -254,7 +267,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "routes") == 0)
 		return cmd_routes();
 	if (strcmp(argv[1], "codes") == 0)
-		return cmd_codes();
+		return cmd_codes(argc, argv);
 	if (strcmp(argv[1], "enums") == 0)
 		return cmd_enums();
 	if (strcmp(argv[1], "permissions") == 0)

@@ -4,6 +4,8 @@
  * list of the API's error vocabulary. `danvan
  * codes` prints it, and tests/contract/test_codes.py holds it equal to the
  * codes the sources pass and to the Problem type of openapi/openapi.yaml.
+ * The second list is the codes of errors[] entries (`danvan codes fields`),
+ * held the same way to the FieldError code of the contract.
  */
 #include <string.h>
 
@@ -163,3 +165,29 @@ codes_title(const char *code, int vi)
 
 	return c == NULL ? NULL : vi ? c->title_vi : c->title;
 }
+
+const struct field_code field_codes_list[] = {
+	{ "unknown", "not a field of the resource, or one that cannot change" },
+	{ "required", "missing" },
+	{ "null", "null where a value is needed" },
+	{ "type", "of the wrong JSON type" },
+	{ "format", "not in the expected format (uuid, date, code)" },
+	{ "enum", "not one of the accepted values" },
+	{ "length", "too short or too long, or too many entries" },
+	{ "range", "a number or date out of range" },
+	{ "weak", "a password too weak" },
+	{ "invalid", "a credential, or an entry of a list of objects" },
+	{ "wrong", "the current password is not the account's" },
+	{ "not_allowed", "a field this entity may not have" },
+	{ "after_deadline", "a date after the deadline it must keep" },
+	{ "duplicate", "given twice" },
+	{ "mismatch", "does not match what it refers to" },
+	{ "not_owed", "the unit owes nothing for this milestone" },
+	{ "lead", "an inspection team without exactly one lead" },
+	{ "order", "entries out of order" },
+	{ "cap", "points over the criterion's maximum" },
+	{ "evidence_required", "a criterion that needs evidence has none" },
+	{ "extension", "a file name whose extension does not fit the file" },
+	{ "encoding", "a query parameter that is not valid UTF-8" },
+};
+const size_t field_codes_count = nitems(field_codes_list);

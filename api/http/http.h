@@ -180,6 +180,14 @@ const struct problem_code *codes_find(const char *code);
 /* The code's title, in Vietnamese when vi is set; NULL for no such code. */
 const char *codes_title(const char *code, int vi);
 
+/* A code of one errors[] entry (the FieldError code of the contract). */
+struct field_code {
+	const char *code;
+	const char *meaning;
+};
+extern const struct field_code field_codes_list[];
+extern const size_t field_codes_count;
+
 /* problem.c */
 const char *status_title(int status);
 /* Renders the recorded failure as an application/problem+json body. */
