@@ -19,8 +19,8 @@ usage: tests/run.sh [--quick] [-L LABEL]... [-R REGEX]
 
   --quick    build and test only the normal build (build/), not build-asan/ nor
              build-fuzz/
-  -L LABEL   run only the tests with this CTest label (unit, api, contract, style,
-             fault; fuzz, which only build-fuzz/ has)
+  -L LABEL   run only the tests with this CTest label (unit, api, contract, client,
+             style, fault; fuzz, which only build-fuzz/ has)
   -R REGEX   run only the tests whose CTest name matches (api_submissions, unit_http_)
 EOF
 }

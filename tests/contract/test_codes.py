@@ -3,6 +3,8 @@ the sources and the contract: every code literal that the C sources pass to
 req_fail, failure_set or auth_fail, and every code of the SQLSTATE map, is
 in the list with the status it is passed with; every listed code is used;
 and the Problem type of openapi/openapi.yaml enumerates exactly the list.
+The same for the codes of errors[] entries (`danvan codes fields`, passed to
+failure_field and req_field_error) and the FieldError code of the contract.
 Needs no database."""
 
 import os
@@ -21,10 +23,13 @@ PREFIX = "urn:danvan:problem:"
 CALLS = {"req_fail": (1, 2), "failure_set": (2, 3), "failure_vset": (2, 3),
          "auth_fail": (None, 2)}
 CALL_RE = re.compile(r"\b(%s)\s*\(" % "|".join(CALLS))
+# Function -> index of the code of an errors[] entry.
+FIELD_CALLS = {"failure_field": 3, "failure_vfield": 3, "req_field_error": 2}
+FIELD_CALL_RE = re.compile(r"\b(%s)\s*\(" % "|".join(FIELD_CALLS))
 
 
-def danvan_codes():
-    p = subprocess.run([os.environ["DANVAN_BIN"], "codes"],
+def danvan_codes(*args):
+    p = subprocess.run([os.environ["DANVAN_BIN"], "codes", *args],
                        capture_output=True, text=True, timeout=30,
                        stdin=subprocess.DEVNULL,
                        env={k: v for k, v in os.environ.items()
@@ -119,6 +124,56 @@ def code_uses():
     return uses
 
 
+def field_code_uses():
+    """(code, where) for every errors[] code literal passed."""
+    uses = []
+    for path in sorted((ROOT / "api").rglob("*.c")):
+        src = blank_comments(path.read_text(encoding="utf-8"))
+        for m in FIELD_CALL_RE.finditer(src):
+            args = arguments(src, m.end())
+            ci = FIELD_CALLS[m.group(1)]
+            if len(args) <= ci:
+                continue
+            where = "%s:%d" % (path.relative_to(ROOT),
+                               src.count("\n", 0, m.start()) + 1)
+            for code in code_literals(args[ci]):
+                uses.append((code, where))
+    return uses
+
+
+class FieldCodes(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lines = danvan_codes("fields").splitlines()
+        cls.codes = [line.split(" ", 1)[0] for line in cls.lines]
+
+    def test_list_is_well_formed(self):
+        bad = [line for line in self.lines
+               if not re.fullmatch(r"[a-z][a-z0-9_]* \S.*", line)]
+        self.assertEqual(bad, [], "lines not `code meaning`")
+        self.assertEqual(len(self.codes), len(set(self.codes)), "duplicates")
+
+    def test_every_code_passed_is_listed(self):
+        uses = field_code_uses()
+        self.assertGreater(len(uses), 50, "the scanner found too few calls")
+        missing = ["%s (%s)" % (c, w) for c, w in uses
+                   if c not in self.codes]
+        self.assertEqual(missing, [], "errors[] codes not in `danvan codes "
+                         "fields` (add them to api/http/codes.c)")
+
+    def test_every_listed_code_is_used(self):
+        used = {c for c, _ in field_code_uses()}
+        self.assertEqual(sorted(set(self.codes) - used), [],
+                         "listed errors[] codes the server never answers")
+
+    def test_openapi_field_error_code_enumerates_the_list(self):
+        schema = harness.openapi()["components"]["schemas"]["FieldError"]
+        enum = schema["properties"]["code"].get("enum")
+        self.assertEqual(enum, self.codes, "FieldError.code is not the list "
+                         "(python3 openapi/sweep.py writes it)")
+
+
 class Codes(unittest.TestCase):
 
     @classmethod
@@ -163,6 +218,10 @@ class Codes(unittest.TestCase):
                 if status is None or status >= 400}
         # auth_fail answers any other OAuth error as invalid_token.
         used.add("invalid_token")
+        # The proxy in front answers some (its rate limit, an absent server).
+        for conf in (ROOT / "deploy" / "nginx").glob("*.conf"):
+            used |= set(re.findall(re.escape(PREFIX) + r"([a-z][a-z0-9_]*)",
+                                   conf.read_text(encoding="utf-8")))
         unused = sorted(set(self.table) - used)
         self.assertEqual(unused, [], "listed codes the server never answers")
 
