@@ -144,9 +144,6 @@ const struct problem_code codes_list[] = {
 	    "Yêu cầu xử lý quá lâu" },
 	{ "lock_timeout", 503, "Row locked too long",
 	    "Dòng dữ liệu bị khóa quá lâu" },
-	/* Answered by the proxy in front when the server does not answer. */
-	{ "service_unavailable", 503, "Service unavailable",
-	    "Dịch vụ tạm thời không phục vụ được" },
 };
 const size_t codes_count = nitems(codes_list);
 
