@@ -89,28 +89,36 @@ deps_install() {
 }
 
 # deps_progress LOG copies apt-get's output to LOG and prints a line on
-# standard error for each stage: the package lists, the download, and every
-# tenth package set up.
+# standard error for each stage: the package lists, the download, and each
+# tenth of the packages unpacked and set up.
 deps_progress() {
-	local log=$1 line total=0 n=0
+	local log=$1 line total=0 unpacked=0 set_up=0
 	while IFS= read -r line; do
 		printf '%s\n' "$line" >>"$log"
 		case $line in
-		"Reading package lists..."*) ;;
 		*" newly installed, "*)
 			total=$(awk '{ print $3 }' <<<"$line")
 			echo "deps: $total packages to install" >&2
 			;;
 		"Need to get "*) echo "deps: downloading ${line#Need to get }" >&2 ;;
 		"Fetched "*) echo "deps: $line" >&2 ;;
+		"Unpacking "*)
+			unpacked=$((unpacked + 1))
+			deps_tenth unpacked "$unpacked" "$total"
+			;;
 		"Setting up "*)
-			n=$((n + 1))
-			if ((n % 10 == 0 || n == total)); then
-				echo "deps: set up $n of $total packages" >&2
-			fi
+			set_up=$((set_up + 1))
+			deps_tenth "set up" "$set_up" "$total"
 			;;
 		esac
 	done
+}
+
+# deps_tenth WHAT N TOTAL prints "WHAT N of TOTAL" when N is a tenth more.
+deps_tenth() {
+	if (($3 > 0 && ($2 * 10 / $3 > ($2 - 1) * 10 / $3))); then
+		echo "deps: $1 $2 of $3 packages" >&2
+	fi
 }
 
 # deps_debian_cluster_note says what installing postgresql-15 did besides.

@@ -1,8 +1,8 @@
 # Builds the docs page bundle (Redoc) for the binary: `npm ci` in openapi/ from the
 # pinned package-lock.json, then a copy of the bundle to OUT. The first build needs the
 # npm registry; without it the build goes on with a stand-in bundle that says, on /docs,
-# that the page was built without it (/openapi.json is served either way). The stand-in
-# is dated 1970, so the next build tries npm again.
+# that the page was built without it (/openapi.json is served either way). Deleting OUT
+# (build/redoc.standalone.js) makes the next build try npm again.
 #   cmake -DNPM=npm -DSRC=<openapi dir> -DOUT=<file> -P bundle.cmake
 set(REAL ${SRC}/node_modules/redoc/bundles/redoc.standalone.js)
 execute_process(
@@ -16,7 +16,7 @@ if(rc EQUAL 0 AND EXISTS ${REAL})
 endif()
 message(WARNING "npm ci in ${SRC} failed (is the npm registry reachable?): "
   "building without the docs page bundle; /docs will say so, /openapi.json is "
-  "served as usual. The next build tries again.")
+  "served as usual. To try again: rm ${OUT} and build.")
 file(WRITE ${OUT} "/* Stand-in: the Redoc bundle was not built (npm could not install it). */
 window.Redoc = { init: function (url, options, el) {
   el.innerHTML = '<p style=\"font-family: system-ui, sans-serif; margin: 2em\">' +
@@ -24,4 +24,3 @@ window.Redoc = { init: function (url, options, el) {
     'registry). The contract is at <a href=\"' + url + '\">' + url + '</a>.</p>';
 } };
 ")
-execute_process(COMMAND touch -d @0 ${OUT})
