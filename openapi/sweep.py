@@ -9,6 +9,8 @@ after adding operations or schemas, then review the diff.
   `TooManyRequests` and `ServiceUnavailable` (which carry `Retry-After`);
 - every integer schema has a `format` (int32 when its bounds fit, else int64);
 - the `items` of every page hold at most the largest `limit`;
+- a response that `fields=` trims is `anyOf` its schema and `<Name>Fields`,
+  the same members (by reference) with none required;
 - Problem.type and FieldError.code enumerate `danvan codes` and
   `danvan codes fields` (the one list, api/http/codes.c): the code is the
   source, the contract is written from it, never the other way.
@@ -126,6 +128,114 @@ def page_limits(root, edits):
                       "%smaxItems: %s\n" % (" " * col, top)))
 
 
+def fields_targets(root):
+    """The JSON schema nodes of the 200 responses of the operations that
+    take `fields=`, which are a plain `$ref` still."""
+    comps = child(root, "components")
+    out = []
+    for _, item in child(root, "paths").value:
+        shared = child(item, "parameters")
+        for mkey, op in item.value:
+            if mkey.value not in METHODS:
+                continue
+            params = [p for n in (child(op, "parameters"), shared)
+                      if n is not None for p in n.value]
+            if not any(getattr(child(p, "$ref"), "value", "").endswith(
+                    "/parameters/Fields") for p in params):
+                continue
+            resp = child(child(op, "responses"), "200")
+            ref = child(resp, "$ref")
+            if ref is not None:
+                resp = child(child(comps, "responses"),
+                             ref.value.rsplit("/", 1)[1])
+            schema = child(child(child(resp, "content"), "application/json"),
+                           "schema")
+            if schema is not None and len(schema.value) == 1 and \
+                    child(schema, "$ref") is not None:
+                out.append(schema)
+    return out
+
+
+def fields_block(name, schema, data):
+    """The text of the trimmed schema of schema `name` (and its item's, for a
+    page), or {} when it has no properties to trim."""
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return {}
+    ref = "'#/components/schemas/%s/properties/%s'"
+    items = props.get("items", {})
+    item_ref = items.get("items", {}).get("$ref", "")
+    if "next_cursor" in props and item_ref:
+        item = item_ref.rsplit("/", 1)[1]
+        blocks = fields_block(item, data[item], data)
+        text = ["    %sFields:\n" % name, "      type: object\n",
+                "      description: A `%s` whose items `fields=` trimmed.\n"
+                % name]
+        if schema.get("required"):
+            text.append("      required: [%s]\n"
+                        % ", ".join(schema["required"]))
+        text += ["      additionalProperties: false\n",
+                 "      properties:\n"]
+        for key in props:
+            if key == "items":
+                text += ["        items:\n", "          type: array\n"]
+                if "maxItems" in items:
+                    text.append("          maxItems: %d\n" % items["maxItems"])
+                text += ["          items:\n",
+                         "            $ref: '#/components/schemas/%sFields'\n"
+                         % item]
+            else:
+                text += ["        %s:\n" % key,
+                         "          $ref: %s\n" % (ref % (name, key))]
+        blocks[name + "Fields"] = "".join(text)
+        return blocks
+    text = ["    %sFields:\n" % name, "      type: object\n",
+            "      description: The members of `%s` that `fields=` names; "
+            "none is required.\n" % name,
+            "      additionalProperties: false\n", "      properties:\n"]
+    for key in props:
+        text += ["        %s:\n" % key,
+                 "          $ref: %s\n" % (ref % (name, key))]
+    return {name + "Fields": "".join(text)}
+
+
+def trimmed_schemas(root, text, edits):
+    """A response that `fields=` trims is `anyOf` the whole schema and its
+    `<Name>Fields` schema: the same members, none required."""
+    data = yaml.safe_load(text)["components"]["schemas"]
+    schemas = child(child(root, "components"), "schemas")
+    blocks = {}
+    for node in fields_targets(root):
+        ref = child(node, "$ref")
+        name = ref.value.rsplit("/", 1)[1]
+        made = fields_block(name, data[name], data)
+        if not made:
+            continue
+        blocks.update(made)
+        col = ref.start_mark.column
+        edits.append((ref.start_mark.line,
+                      "%sanyOf:\n%s  - $ref: '#/components/schemas/%s'\n"
+                      "%s  - $ref: '#/components/schemas/%sFields'\n"
+                      % (" " * col, " " * col, name, " " * col, name),
+                      ref.start_mark.line + 1))
+    # The trimmed schemas already written are rewritten when their schema
+    # changed; the others go at the end of components/schemas.
+    for key, value in schemas.value:
+        if key.value.endswith("Fields") and key.value[:-6] in data:
+            made = fields_block(key.value[:-6], data[key.value[:-6]], data)
+            want = made.get(key.value)
+            if want is None:
+                continue
+            start = key.start_mark.line
+            if "".join(text.splitlines(keepends=True)[start:end_line(value)]) \
+                    != want:
+                edits.append((start, want, end_line(value)))
+            blocks.pop(key.value, None)
+    if blocks:
+        edits.append((end_line(schemas),
+                      "".join(blocks[k] for k in sorted(blocks))))
+
+
 def danvan_lines(binary, *args):
     p = subprocess.run([binary, "codes", *args], capture_output=True,
                        text=True, check=True, stdin=subprocess.DEVNULL,
@@ -173,6 +283,7 @@ def sweep(text, binary):
     shared_responses(root, lines, edits)
     integer_formats(root, lines, edits)
     page_limits(root, edits)
+    trimmed_schemas(root, text, edits)
     if binary:
         code_enums(root, lines, edits, binary)
     # From the bottom up, so earlier line numbers hold.

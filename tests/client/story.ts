@@ -10,7 +10,8 @@ import { appendFileSync } from "node:fs";
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./gen/api.js";
 
-type Submission = components["schemas"]["Submission"];
+type Schemas = components["schemas"];
+type Submission = Schemas["Submission"];
 
 function env(name: string): string {
   const v = process.env[name];
@@ -52,6 +53,18 @@ function must<T>(r: { data?: T; error?: unknown; response: Response },
   return r.data;
 }
 
+// A response that fields= may trim is typed as the whole schema or the trimmed one
+// (the contract's anyOf). Read without fields= it is the whole one: this checks the
+// member the caller needs came, and narrows to the whole schema.
+function isWhole<W extends object>(x: object, key: keyof W & string): x is W {
+  return key in x;
+}
+
+function whole<W extends object>(x: object, key: keyof W & string, what: string): W {
+  if (!isWhole<W>(x, key)) throw new Error(`${what} came without ${key}`);
+  return x;
+}
+
 function header(r: { response: Response }, name: string): string {
   const v = r.response.headers.get(name);
   if (v === null) throw new Error(`no ${name} header`);
@@ -80,23 +93,27 @@ async function main(): Promise<void> {
   const reviewer = await signIn(env("DANVAN_CLIENT_REVIEWER"),
     env("DANVAN_CLIENT_REVIEWER_PASSWORD"));
 
-  const me = must(await officer.GET("/api/v1/me"), 200, "me");
+  const me = whole<Schemas["Me"]>(must(await officer.GET("/api/v1/me"), 200, "me"),
+    "unit_id", "me");
+  // The inbox as a village phone reads it: only the members it shows.
   const inbox = must(await officer.GET("/api/v1/assignments", {
-    params: { query: { limit: 50 } },
+    params: { query: { limit: 50, fields: "id,unit_id,status" } },
   }), 200, "inbox");
-  check(inbox.items.every((a) => a.unit_id === me.unit_id),
-    "the inbox holds another unit's assignment");
+  check(inbox.items.every((a) => a.unit_id === me.unit_id && a.task_title === undefined),
+    "the inbox holds another unit's assignment, or more than was asked");
 
   // What the unit owes: the six-month report of an issued plan.
   const plans = must(await officer.GET("/api/v1/plans", {
     params: { query: { status: "issued" } },
   }), 200, "plans");
   let owed: components["schemas"]["Obligation"] | undefined;
-  for (const plan of plans.items) {
+  for (const item of plans.items) {
+    const plan = whole<Schemas["Plan"]>(item, "id", "plan");
     const page = must(await officer.GET("/api/v1/plans/{id}/obligations", {
       params: { path: { id: plan.id }, query: { unit_id: me.unit_id } },
     }), 200, "obligations");
-    owed = page.items.find((o) => o.milestone_kind === "six_month_report"
+    owed = page.items.map((o) => whole<Schemas["Obligation"]>(o, "milestone_id",
+      "obligation")).find((o) => o.milestone_kind === "six_month_report"
       && o.submission_id === null) ?? owed;
   }
   if (owed === undefined) throw new Error("the unit owes no six-month report");
@@ -110,7 +127,7 @@ async function main(): Promise<void> {
       body: "I. Kết quả thực hiện …",
     },
   });
-  let sub: Submission = must(created, 201, "create");
+  let sub = whole<Submission>(must(created, 201, "create"), "id", "create");
   check(sub.status === "draft", "a new submission is a draft");
 
   const attached = must(await officer.POST("/api/v1/submissions/{id}/attachments", {
@@ -125,7 +142,7 @@ async function main(): Promise<void> {
     params: { path: { id: sub.id }, header: { "If-Match": header(created, "ETag") } },
     body: {},
   });
-  sub = must(submitted, 200, "submit");
+  sub = whole<Submission>(must(submitted, 200, "submit"), "id", "submit");
   check(sub.status === "submitted", "submitted");
 
   // The receiving office finds it in its review queue and returns it.
@@ -153,7 +170,7 @@ async function main(): Promise<void> {
     params: { path: { id: sub.id }, header: { "If-Match": header(edited, "ETag") } },
     body: {},
   });
-  sub = must(again, 200, "resubmit");
+  sub = whole<Submission>(must(again, 200, "resubmit"), "id", "resubmit");
   check(sub.revision === 2, "the resubmission is revision 2");
 
   const accepted = await reviewer.POST("/api/v1/submissions/{id}/accept", {
