@@ -5,6 +5,13 @@
 # (build/redoc.standalone.js) makes the next build try npm again.
 #   cmake -DNPM=npm -DSRC=<openapi dir> -DOUT=<file> -P bundle.cmake
 set(REAL ${SRC}/node_modules/redoc/bundles/redoc.standalone.js)
+# Installed from this lock file already (by another build directory): no npm.
+set(STAMP ${SRC}/node_modules/.package-lock.json)
+if(EXISTS ${REAL} AND EXISTS ${STAMP}
+    AND NOT ${SRC}/package-lock.json IS_NEWER_THAN ${STAMP})
+  file(COPY_FILE ${REAL} ${OUT})
+  return()
+endif()
 execute_process(
   COMMAND ${NPM} ci --prefer-offline --no-audit --no-fund --loglevel=error
     --fetch-retries=1 --fetch-timeout=30000
