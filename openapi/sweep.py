@@ -277,6 +277,19 @@ def code_enums(root, lines, edits, binary):
 
 
 def sweep(text, binary):
+    """The document with every rule applied, and how many edits it took:
+    passes until one changes nothing (a page given its maxItems changes
+    the trimmed page written from it)."""
+    total = 0
+    for _ in range(5):
+        text, n = sweep_once(text, binary)
+        total += n
+        if n == 0:
+            break
+    return text, total
+
+
+def sweep_once(text, binary):
     root = yaml.compose(text)
     lines = text.splitlines(keepends=True)
     edits = []
