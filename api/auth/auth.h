@@ -118,6 +118,13 @@ struct token_cache_stats token_cache_stats(void);
 /* A new random secret (refresh token or API key) in out (base64url, with
  * prefix) and its SHA-256 in hex in hash[65]. */
 void secret_new(const char *prefix, char *out, size_t cap, char *hash);
+/* A keyed MAC (BLAKE2b, 128 bits) of msg, as hex into mac[TOKEN_MAC_HEX
+ * + 1]: what makes a value the server hands out (a feed cursor)
+ * tamper-evident. */
+#define TOKEN_MAC_HEX 32
+void token_mac(const char *msg, char *mac);
+/* 1 when mac is token_mac(msg), compared in constant time. */
+int token_mac_ok(const char *msg, const char *mac);
 /* SHA-256 hex of s into hash[65]. */
 void secret_hash(const char *s, char *hash);
 /* SHA-256 hex of n bytes at p into hash[65]. */

@@ -31,6 +31,9 @@ struct key {
 
 static struct key keys[2]; /* [0] signs; [1] is the previous, verify only */
 static size_t nkeys;
+/* The key of token_mac, derived from the signing key: every node that signs
+ * tokens checks the others' MACs, and a new signing key retires them. */
+static unsigned char mac_key[crypto_generichash_KEYBYTES];
 
 #define CACHE_SLOTS 64	      /* per thread, direct-mapped */
 #define CACHE_TOKEN_BYTES 768 /* longer tokens are verified every time */
@@ -145,7 +148,29 @@ token_init(void)
 			return -1;
 		nkeys = 2;
 	}
+	crypto_generichash(mac_key, sizeof(mac_key), keys[0].sign,
+	    keys[0].sign_len, (const unsigned char *)"danvan token_mac", 16);
 	return 0;
+}
+
+void
+token_mac(const char *msg, char *mac)
+{
+	unsigned char d[16];
+
+	crypto_generichash(d, sizeof(d), (const unsigned char *)msg,
+	    strlen(msg), mac_key, sizeof(mac_key));
+	sodium_bin2hex(mac, TOKEN_MAC_HEX + 1, d, sizeof(d));
+}
+
+int
+token_mac_ok(const char *msg, const char *mac)
+{
+	char want[TOKEN_MAC_HEX + 1];
+
+	token_mac(msg, want);
+	return strlen(mac) == TOKEN_MAC_HEX &&
+	    sodium_memcmp(want, mac, TOKEN_MAC_HEX) == 0;
 }
 
 int

@@ -57,6 +57,7 @@ static const struct setting {
 	    "10000", 0, 3600000 },
 	{ "DANVAN_SHUTDOWN_GRACE", INT, &cfg.shutdown_grace_s, "10", 0, 300 },
 	{ "DANVAN_OFFLOAD_QUEUE", INT, &cfg.offload_queue, "32", 0, 100000 },
+	{ "DANVAN_MAX_WAITERS", INT, &cfg.max_waiters, "256", 0, 100000 },
 	{ "DANVAN_JWT_ALG", STR, &cfg.jwt_alg, "HS256", 0, 0 },
 	{ "DANVAN_JWT_SECRET", STR, &cfg.jwt_secret, NULL, 0, 0 },
 	{ "DANVAN_JWT_SECRET_FILE", STR, &cfg.jwt_secret_file, NULL, 0, 0 },

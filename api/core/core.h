@@ -49,6 +49,7 @@ struct config {
 	int transaction_timeout_ms; /* a db_tx's deadline, checked per statement */
 	int shutdown_grace_s;
 	int offload_queue;
+	int max_waiters; /* change-feed requests waiting at once */
 	const char *jwt_alg;
 	const char *jwt_secret;
 	const char *jwt_secret_file;

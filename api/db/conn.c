@@ -110,6 +110,12 @@ connect_pg(const char *info)
 	return PQconnectdbParams(keys, vals, 1);
 }
 
+PGconn *
+db_pg_connect(void)
+{
+	return connect_pg(conninfo);
+}
+
 /* Prepares every statement; -1 (logged) when one does not fit the schema. */
 static int
 prepare_all(PGconn *pg)

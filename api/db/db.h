@@ -67,6 +67,20 @@ long db_read_primary(void);
  * last lag measured (-1: none). */
 void db_replica_stats(long *reads, long *fallbacks, long *lag_ms);
 long db_connections(void);
+/* A new connection with the session settings of the others (libpq's
+ * PGconn; never NULL), for listen.c. The caller owns it. */
+struct pg_conn;
+struct pg_conn *db_pg_connect(void);
+
+/* listen.c */
+/* Opens the one LISTEN connection, on channel; 0, or -1 (logged: it is
+ * retried by db_listen_wait). */
+int db_listen_start(const char *channel);
+/* Waits up to timeout_ms for a notification: 1 when one came (or the
+ * connection was replaced, so one may have been missed), 0 on timeout, -1
+ * while the database cannot be reached (after waiting). One thread only. */
+int db_listen_wait(int timeout_ms);
+void db_listen_stop(void);
 
 /* sqlstate.c */
 /* Maps a SQLSTATE to an HTTP status and problem code; *retry is set for

@@ -100,6 +100,15 @@ struct req {
 
 	/* The first failure recorded; rendered as a problem document. */
 	struct failure fail;
+
+	/* Waiting for a change (wait.c). may_wait is set by the server when
+	 * the handler may ask to wait; a handler that has nothing to answer
+	 * yet sets suspend_until (mono_us) with the wait_generation() it read
+	 * before looking, and returns 0 without a reply: it runs again when a
+	 * change is notified or the time is up. */
+	int may_wait;
+	int64_t suspend_until;
+	long wait_gen;
 };
 
 /* request.c */
@@ -327,6 +336,28 @@ int offload_reserve(void);
 void offload_push(struct offload_job *);
 /* Runs the jobs still queued, then joins the threads. */
 void offload_stop(void);
+
+/* wait.c */
+/* A request waiting for a change, embedded in its owner; wake is called
+ * on the waiting thread (with the registry locked) when it is due. */
+struct wait_entry {
+	struct wait_entry *next;
+	int64_t until; /* mono_us() at which it is woken anyway */
+	void (*wake)(struct wait_entry *);
+};
+/* Starts the thread that LISTENs for changes. */
+void wait_start(void);
+/* How many change notifications came so far. */
+long wait_generation(void);
+/* Takes a place for one waiting request: 0, or -1 when
+ * DANVAN_MAX_WAITERS already wait (or the server is stopping). */
+int wait_reserve(void);
+void wait_release(void);
+/* Registers e (not copied) unless a notification came after generation or
+ * the server is stopping: then -1, and the caller wakes it itself. */
+int wait_add(struct wait_entry *, long generation);
+/* Stops the thread and wakes every waiting request. */
+void wait_stop(void);
 
 /* wire.c */
 /* For server.c, which owns the connection (an opaque type to everything

@@ -33,6 +33,9 @@ struct conn_req {
 	struct req r;
 	struct MHD_Connection *c;
 	struct offload_job job; /* for a ROUTE_OFFLOAD handler */
+	struct wait_entry wait; /* while waiting for a change */
+	int waiting;		/* suspended in wait.c's registry */
+	int wait_slot;		/* holds one of DANVAN_MAX_WAITERS */
 	/* The request target as sent: why it is malformed (NULL: it is not),
 	 * and where its text ended, to find a NUL byte that cut it short. */
 	const char *target_bad, *target_end;
@@ -199,6 +202,8 @@ dispatch(struct conn_req *cr)
 {
 	struct req *r = &cr->r;
 
+	r->may_wait = !__atomic_load_n(&stopping, __ATOMIC_RELAXED);
+	r->suspend_until = 0;
 	if (cr->too_big) {
 		req_fail(r, 413, "payload_too_large",
 		    "the body is larger than %zu bytes",
@@ -217,6 +222,46 @@ offloaded(struct offload_job *job)
 
 	dispatch(cr);
 	MHD_resume_connection(cr->c);
+}
+
+/* On the waiting thread: a change came or the time is up. */
+static void
+woken(struct wait_entry *e)
+{
+	struct conn_req *cr = (struct conn_req *)(void *)((char *)e -
+	    offsetof(struct conn_req, wait));
+
+	MHD_resume_connection(cr->c);
+}
+
+/*
+ * After the handler ran: when it asked to wait for a change, suspend the
+ * connection until wait.c wakes it, and say so (1); the handler runs again
+ * on the next call. 0 when the answer is ready.
+ */
+static int
+suspend_for_change(struct conn_req *cr)
+{
+	struct req *r = &cr->r;
+
+	if (r->suspend_until == 0 || r->fail.status != 0)
+		return 0;
+	if (!cr->wait_slot && wait_reserve() == -1) {
+		failure_header(&r->fail, "Retry-After", "1");
+		req_fail(r, 503, "busy",
+		    "too many requests are waiting for changes; retry in a "
+		    "second");
+		return 0;
+	}
+	cr->wait_slot = 1;
+	cr->waiting = 1;
+	cr->wait.until = r->suspend_until;
+	cr->wait.wake = woken;
+	MHD_suspend_connection(cr->c);
+	/* A change came while the handler looked: look again at once. */
+	if (wait_add(&cr->wait, r->wait_gen) == -1)
+		MHD_resume_connection(cr->c);
+	return 1;
 }
 
 static enum MHD_Result
@@ -263,12 +308,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (cr->queued)
 		return MHD_YES;
-	if (!cr->dispatched && cr->r.fail.status == 0 && !cr->preflight) {
+	if (cr->waiting) {
+		cr->waiting = 0;
+		dispatch(cr);
+		if (suspend_for_change(cr))
+			return MHD_YES;
+	} else if (!cr->dispatched && cr->r.fail.status == 0 &&
+	    !cr->preflight) {
 		cr->dispatched = 1;
 		__atomic_fetch_add(&handling, 1, __ATOMIC_RELAXED);
-		if (!(cr->r.route->flags & ROUTE_OFFLOAD))
+		if (!(cr->r.route->flags & ROUTE_OFFLOAD)) {
 			dispatch(cr);
-		else if (offload_reserve() == 0) {
+			if (suspend_for_change(cr))
+				return MHD_YES;
+		} else if (offload_reserve() == 0) {
 			MHD_suspend_connection(c);
 			cr->job.run = offloaded;
 			offload_push(&cr->job);
@@ -314,6 +367,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	metrics_inflight(-1);
 	if (cr->dispatched)
 		__atomic_fetch_sub(&handling, 1, __ATOMIC_RELAXED);
+	if (cr->wait_slot)
+		wait_release();
 	arena_free(r->arena);
 	free(cr);
 }
@@ -400,6 +455,7 @@ http_start(const struct http_options *o)
 	}
 	offload_start();
 	log_access_start();
+	wait_start();
 	log_info("listening on %s with %d threads", cfg.listen, cfg.threads);
 	return 0;
 }
@@ -416,6 +472,8 @@ http_stop(void)
 	fd = MHD_quiesce_daemon(daemon_);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* Requests waiting for a change answer now, with what there is. */
+	wait_stop();
 	deadline = mono_us() + (int64_t)cfg.shutdown_grace_s * 1000000;
 	while (__atomic_load_n(&handling, __ATOMIC_RELAXED) > 0 &&
 	    mono_us() < deadline)

@@ -699,4 +699,8 @@ int reports_models(struct req *);
 int reports_inspections(struct req *);
 int reports_scores(struct req *);
 
+/* changes.c */
+extern const struct db_stmt changes_stmts[];
+int changes_list(struct req *);
+
 #endif

@@ -228,6 +228,8 @@ const struct route routes[] = {
 	    PERM_PLAN_READ, 0, ROUTE_READ_REPLICA },
 	{ M_GET, "/api/v1/reports/scores", H(reports_scores), PERM_PLAN_READ, 0,
 	    ROUTE_READ_REPLICA },
+
+	{ M_GET, "/api/v1/changes", H(changes_list), PERM_SIGNED_IN, 0, 0 },
 };
 const size_t nroutes = nitems(routes);
 
@@ -265,5 +267,6 @@ const struct db_stmt *const statements[] = {
 	score_entries_stmts,
 	ranking_stmts,
 	reports_stmts,
+	changes_stmts,
 	NULL,
 };
