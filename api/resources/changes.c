@@ -90,8 +90,8 @@ cursor_make(struct req *r, const struct pos *at)
 {
 	char mac[TOKEN_MAC_HEX + 1];
 
-	token_mac(arena_printf(r->arena, "%s:%s.%s", r->principal->id,
-		      at->xid, at->seq),
+	token_mac(arena_printf(r->arena, "%s:%s.%s", r->principal->id, at->xid,
+		      at->seq),
 	    mac);
 	return arena_printf(r->arena, "%s.%s.%s", at->xid, at->seq, mac);
 }
@@ -110,8 +110,7 @@ cursor_parse(struct req *r, const char *since, struct pos *at)
 	    (dot2 = strchr(dot1 + 1, '.')) != NULL &&
 	    digits(since, (size_t)(dot1 - since)) &&
 	    digits(dot1 + 1, (size_t)(dot2 - dot1 - 1))) {
-		at->xid = arena_strndup(r->arena, since,
-		    (size_t)(dot1 - since));
+		at->xid = arena_strndup(r->arena, since, (size_t)(dot1 - since));
 		at->seq = arena_strndup(r->arena, dot1 + 1,
 		    (size_t)(dot2 - dot1 - 1));
 		if (token_mac_ok(arena_printf(r->arena, "%s:%s.%s",
@@ -133,7 +132,7 @@ types_parse(struct req *r, const char *types)
 	size_t i, n;
 	int want;
 
-	for (p = types; p != NULL && *p != '\0'; p = *end ? end + 1 : end) {
+	for (p = types; p != NULL; p = *end ? end + 1 : NULL) {
 		end = p + strcspn(p, ",");
 		n = (size_t)(end - p);
 		for (i = 0; i < nitems(kinds); i++)
@@ -207,17 +206,16 @@ item(struct req *r, struct dbres *res, int i, const char **out)
 	*out = arena_printf(r->arena,
 	    "{\"type\":\"%s\",\"id\":\"%s\",\"operation\":\"%s\","
 	    "\"version\":%s%s%s}",
-	    type, id,
-	    json != NULL ? "upsert" : "delete", version ? version : "null",
-	    json != NULL ? ",\"entity\":" : "", json != NULL ? json : "");
+	    type, id, json != NULL ? "upsert" : "delete",
+	    version ? version : "null", json != NULL ? ",\"entity\":" : "",
+	    json != NULL ? json : "");
 	return 0;
 }
 
 /* Nothing to answer yet: wait until a change is notified (looking again
  * soon when some wait behind a running transaction) or the time is up. */
 static int
-wait_for_change(struct req *r, const struct pos *at, int64_t deadline,
-    long gen)
+wait_for_change(struct req *r, const struct pos *at, int64_t deadline, long gen)
 {
 	const char *params[2] = { at->xid, at->seq };
 	struct dbres *res;
