@@ -394,6 +394,32 @@ class Wait(unittest.TestCase):
             self.assertEqual(r.status, 200)
             self.assertEqual([i["id"] for i in r.json()["items"]], [u["id"]])
 
+    def test_a_stop_answers_the_waiters_at_once(self):
+        # A server of its own: suspended connections never time out, so
+        # one that forgot them would not stop.
+        other = harness.Server(db()).start()
+        since = head("admin")
+        # Signed in there before the waiters go (a sign-in takes a while).
+        ok(call("admin", "GET", "/api/v1/changes?limit=1", srv=other))
+        answers = []
+
+        def waiter():
+            answers.append(call("admin", "GET", "/api/v1/changes?wait=25&"
+                                "since=" + since, srv=other, timeout=30))
+
+        threads = [threading.Thread(target=waiter) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        other.stop()
+        for t in threads:
+            t.join(10)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual([(r.status, r.text()) for r in answers if
+                          r.status != 200], [])
+        self.assertEqual([r.json()["items"] for r in answers], [[]] * 3)
+
 
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)
