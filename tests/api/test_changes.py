@@ -221,6 +221,27 @@ class Items(unittest.TestCase):
             self.assertEqual(i["type"], "unit")
             self.assertEqual(i["entity"], got)
 
+    def test_every_type_renders_as_its_get(self):
+        # The seed holds every type; the leader may read each of them.
+        paths = {"unit": "units", "user": "users", "plan": "plans",
+                 "milestone": "milestones", "task": "tasks",
+                 "assignment": "assignments", "submission": "submissions",
+                 "model": "models", "inspection_plan": "inspection-plans",
+                 "inspection": "inspections",
+                 "recommendation": "recommendations", "rubric": "rubrics",
+                 "score_sheet": "score-sheets"}
+        last = {}
+        for i in follow("leader")[0]:
+            last[(i["type"], i["id"])] = i
+        self.assertEqual({t for t, _ in last}, set(paths))
+        for (t, eid), i in sorted(last.items()):
+            r = call("leader", "GET", "/api/v1/%s/%s" % (paths[t], eid))
+            if i["operation"] == "upsert":
+                self.assertEqual(ok(r).json(), i["entity"], i)
+                self.assertLessEqual(i["version"], i["entity"]["version"])
+            else:
+                self.assertEqual(r.status, 404, i)
+
     def test_delete_is_a_tombstone(self):
         u = new_unit()
         since = head("admin")
