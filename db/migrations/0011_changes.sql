@@ -30,10 +30,15 @@ REVOKE UPDATE, DELETE, TRUNCATE ON changes FROM danvan_app;
 -- The unit paths a row of an entity table names: its own (a unit), the
 -- units it belongs to, is issued by, received by, aimed at or inspected
 -- by, and those of the plan, task, inspection or rubric it hangs from.
+-- PL/pgSQL, not SQL: its query is planned once per connection, where a SQL
+-- function called from a trigger is planned again for every row.
 CREATE FUNCTION change_paths(r jsonb) RETURNS ltree[]
-	LANGUAGE sql STABLE
-BEGIN ATOMIC
-	SELECT coalesce(array_agg(DISTINCT x), '{}') FROM (
+	LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF r IS NULL THEN
+		RETURN '{}';
+	END IF;
+	RETURN (SELECT coalesce(array_agg(DISTINCT x), '{}') FROM (
 		SELECT u.path FROM units u WHERE u.id IN (
 			SELECT (r ->> k)::uuid FROM unnest(ARRAY['unit_id',
 				'issuing_unit_id', 'receiving_unit_id',
@@ -50,8 +55,8 @@ BEGIN ATOMIC
 				WHERE i.id = (r ->> 'inspection_id')::uuid
 			UNION ALL SELECT b.unit_id FROM rubrics b
 				WHERE b.id = (r ->> 'rubric_id')::uuid)
-		UNION ALL SELECT (r ->> 'path')::ltree WHERE r ? 'path') s (x);
-END;
+		UNION ALL SELECT (r ->> 'path')::ltree WHERE r ? 'path') s (x));
+END $$;
 
 CREATE FUNCTION record_change() RETURNS trigger
 	LANGUAGE plpgsql AS $$
@@ -64,8 +69,7 @@ BEGIN
 		CASE WHEN cur IS NULL THEN 'delete' ELSE 'upsert' END,
 		(coalesce(cur, old) ->> 'version')::integer,
 		ARRAY(SELECT DISTINCT p FROM unnest(
-			coalesce(change_paths(cur), '{}') ||
-			coalesce(change_paths(old), '{}')) p);
+			change_paths(cur) || change_paths(old)) p);
 	-- One notification per transaction: identical ones are folded.
 	PERFORM pg_notify('danvan_changes', '');
 	RETURN NULL;
