@@ -17,7 +17,7 @@
 #define SCAN_MAX_SQL "1000"
 /* How soon a waiting request looks again when changes have committed but
  * wait behind a transaction still running (it notifies nothing itself). */
-#define HELD_BACK_US 100000
+#define HELD_BACK_US 200000
 
 /* clang-format off */
 /* The rows after the cursor below the horizon, each with whether the

@@ -13,6 +13,12 @@
 -- neither skips nor repeats a row, whatever order the writers commit in. A
 -- sequence number taken at insert alone would not do: a transaction with a
 -- smaller number can commit after a reader has passed a larger one.
+-- The price: a change is served only once every transaction that began
+-- writing before it has ended (at most DANVAN_TRANSACTION_TIMEOUT_MS
+-- later), and the horizon is the cluster's, so this database belongs in a
+-- cluster of its own. A counter row updated by every writing transaction
+-- would give commit order without that delay, but would make every writer
+-- wait for the one before it to commit.
 CREATE TABLE changes (
 	xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
 	seq bigserial NOT NULL,
