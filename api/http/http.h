@@ -353,6 +353,8 @@ long wait_generation(void);
  * DANVAN_MAX_WAITERS already wait (or the server is stopping). */
 int wait_reserve(void);
 void wait_release(void);
+/* How many places are taken: requests waiting for a change. */
+int wait_count(void);
 /* Registers e (not copied) unless a notification came after generation or
  * the server is stopping: then -1, and the caller wakes it itself. */
 int wait_add(struct wait_entry *, long generation);

@@ -198,5 +198,10 @@ metrics_render(struct arena *a, const struct route *routes, size_t nroutes)
 	    "# TYPE danvan_auth_token_cache_drops_total counter\n"
 	    "danvan_auth_token_cache_drops_total %ld\n",
 	    tc.hits, tc.misses, tc.drops);
+	bprintf(&b,
+	    "# HELP danvan_changes_waiting Change-feed requests waiting "
+	    "for a change now.\n# TYPE danvan_changes_waiting gauge\n"
+	    "danvan_changes_waiting %d\n",
+	    wait_count());
 	return b.p;
 }

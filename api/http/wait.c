@@ -107,6 +107,17 @@ wait_reserve(void)
 	return ok ? 0 : -1;
 }
 
+int
+wait_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&w.mu);
+	n = w.admitted;
+	pthread_mutex_unlock(&w.mu);
+	return n;
+}
+
 void
 wait_release(void)
 {

@@ -418,6 +418,8 @@ class Wait(unittest.TestCase):
         ok(srv().request("GET", "/healthz"))
         ok(call("admin", "GET", "/api/v1/units?limit=5"))
         self.assertLess(time.monotonic() - t0, 0.5)
+        self.assertIn("\ndanvan_changes_waiting %d\n" % MAX_WAITERS,
+                      ok(srv().request("GET", "/metrics")).text())
         # One waiter too many is told to come back.
         r = call("admin", "GET", "/api/v1/changes?wait=20&since=" + since)
         self.assertEqual(r.status, 503, r.describe())
