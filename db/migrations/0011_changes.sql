@@ -67,15 +67,51 @@ END $$;
 CREATE FUNCTION record_change() RETURNS trigger
 	LANGUAGE plpgsql AS $$
 DECLARE
-	cur jsonb := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END;
-	old jsonb := CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END;
+	after_row jsonb := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END;
+	before_row jsonb := CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END;
 BEGIN
 	INSERT INTO changes (entity_type, entity_id, op, version, paths)
-	SELECT TG_ARGV[0], (coalesce(cur, old) ->> 'id')::uuid,
-		CASE WHEN cur IS NULL THEN 'delete' ELSE 'upsert' END,
-		(coalesce(cur, old) ->> 'version')::integer,
+	SELECT TG_ARGV[0], (coalesce(after_row, before_row) ->> 'id')::uuid,
+		CASE WHEN after_row IS NULL THEN 'delete' ELSE 'upsert' END,
+		(coalesce(after_row, before_row) ->> 'version')::integer,
 		ARRAY(SELECT DISTINCT p FROM unnest(
-			change_paths(cur) || change_paths(old)) p);
+			change_paths(after_row) || change_paths(before_row)) p);
+	-- A unit that moves takes what belongs to it along: each such entity
+	-- changes who may see it, so it is offered again, to the units it left
+	-- too (which see it as a delete). The units below it move by their
+	-- own rows, and so take theirs.
+	IF TG_TABLE_NAME = 'units' AND TG_OP = 'UPDATE' AND
+	    before_row ->> 'path' IS DISTINCT FROM after_row ->> 'path' THEN
+		INSERT INTO changes (entity_type, entity_id, op, version, paths)
+		SELECT e.t, e.id, 'upsert', e.version, ARRAY(SELECT DISTINCT p
+			FROM unnest(change_paths(e.r) ||
+			(before_row ->> 'path')::ltree) p)
+		FROM (SELECT 'user', x.id, x.version, to_jsonb(x) FROM users x
+			WHERE x.unit_id = NEW.id
+		UNION ALL SELECT 'plan', x.id, x.version, to_jsonb(x)
+			FROM plans x WHERE x.issuing_unit_id = NEW.id
+		UNION ALL SELECT 'milestone', x.id, x.version, to_jsonb(x)
+			FROM milestones x WHERE x.receiving_unit_id = NEW.id
+		UNION ALL SELECT 'assignment', x.id, x.version, to_jsonb(x)
+			FROM assignments x WHERE x.unit_id = NEW.id
+		UNION ALL SELECT 'submission', x.id, x.version, to_jsonb(x)
+			FROM submissions x WHERE NEW.id IN (x.unit_id,
+				x.receiving_unit_id)
+		UNION ALL SELECT 'model', x.id, x.version, to_jsonb(x)
+			FROM models x WHERE x.unit_id = NEW.id
+		UNION ALL SELECT 'inspection_plan', x.id, x.version, to_jsonb(x)
+			FROM inspection_plans x WHERE x.issuing_unit_id = NEW.id
+		UNION ALL SELECT 'inspection', x.id, x.version, to_jsonb(x)
+			FROM inspections x WHERE NEW.id IN (x.target_unit_id,
+				x.inspecting_unit_id)
+		UNION ALL SELECT 'recommendation', x.id, x.version, to_jsonb(x)
+			FROM recommendations x WHERE x.responsible_unit_id = NEW.id
+		UNION ALL SELECT 'rubric', x.id, x.version, to_jsonb(x)
+			FROM rubrics x WHERE x.unit_id = NEW.id
+		UNION ALL SELECT 'score_sheet', x.id, x.version, to_jsonb(x)
+			FROM score_sheets x WHERE x.unit_id = NEW.id)
+			AS e (t, id, version, r);
+	END IF;
 	-- One notification per transaction: identical ones are folded.
 	PERFORM pg_notify('danvan_changes', '');
 	RETURN NULL;

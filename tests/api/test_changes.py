@@ -326,6 +326,24 @@ class Scope(unittest.TestCase):
         self.assertEqual(items2[0]["operation"], "upsert")
         self.assertEqual(items2[0]["entity"], moved)
 
+    def test_what_belongs_to_a_unit_moved_away_leaves_with_it(self):
+        harness.new_user(U["thon-1"], "leader", "leader1", "Trưởng thôn 1",
+                         name="leader1")
+        u = new_unit("thon-1")
+        person = harness.new_user(u["id"], "viewer", signed_in=False)
+        since, commune = head("leader1"), head("leader")
+        patch_unit(u, parent_id=U["thon-2"])
+        items, _ = follow("leader1", since)
+        self.assertEqual(sorted((i["type"], i["id"], i["operation"])
+                                for i in items),
+                         [("unit", u["id"], "delete"),
+                          ("user", person.id, "delete")])
+        # The commune's leader still sees both, where they are now.
+        items, _ = follow("leader", commune)
+        mine = {i["id"]: i for i in items}
+        self.assertEqual(mine[person.id]["operation"], "upsert")
+        self.assertEqual(mine[u["id"]]["entity"]["parent_id"], U["thon-2"])
+
 
 class BadInput(unittest.TestCase):
     def test_tampered_foreign_and_malformed_cursors(self):
