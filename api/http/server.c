@@ -313,8 +313,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		dispatch(cr);
 		if (suspend_for_change(cr))
 			return MHD_YES;
-	} else if (!cr->dispatched && cr->r.fail.status == 0 &&
-	    !cr->preflight) {
+	} else if (!cr->dispatched && cr->r.fail.status == 0 && !cr->preflight) {
 		cr->dispatched = 1;
 		__atomic_fetch_add(&handling, 1, __ATOMIC_RELAXED);
 		if (!(cr->r.route->flags & ROUTE_OFFLOAD)) {
