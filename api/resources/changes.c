@@ -1,6 +1,6 @@
 /*
  * The change feed: every create, update and delete of the entities the
- * caller may see, in one total order (see db/migrations/0011_changes.sql
+ * caller may see, in one total order (see db/migrations/0012_changes.sql
  * for why it neither skips nor repeats), each with the entity as its own
  * GET handler renders it now, so scope and draft rules are the GET's. An
  * entity the caller may no longer see arrives as a delete. wait= holds an
