@@ -23,7 +23,8 @@
  * and its order;
  * mem every unit of the root's subtree with the key of its group: its
  * kind, the root's child it lies under (the root itself for the root), or
- * the deepest commune at or above it below the root (else the root).
+ * the deepest commune at or above it below the root (its stored
+ * commune_path when that lies below the root, else the root).
  */
 /* clang-format off */
 #define REPORT_HEAD                                                          \
@@ -45,20 +46,14 @@
 	"  WHERE $3 = 'commune' AND u.kind = 'commune'"                      \
 	"  UNION ALL SELECT NULL, k.kind, k.kind, k.kind, NULL, k.kind, k.n"   \
 	"  FROM unnest($10::text[]) WITH ORDINALITY k (kind, n) WHERE $3 = 'kind')," \
-	" sub AS (SELECT u.id, u.kind, u.path FROM root JOIN units u"         \
-	"  ON u.path <@ root.path),"                                          \
-	" depth AS (SELECT DISTINCT nlevel(path) AS d FROM grp WHERE ord = 1" \
-	"  AND $3 = 'commune'),"                                              \
-	" cm AS (SELECT DISTINCT ON (s.id) s.id, g.key FROM sub s"           \
-	"  JOIN depth ON nlevel(s.path) >= depth.d"                          \
-	"  JOIN grp g ON g.ord = 1"                                          \
-	"  AND g.key = ltree2text(subpath(s.path, depth.d - 1, 1))"           \
-	"  ORDER BY s.id, depth.d DESC),"                                     \
+	" sub AS (SELECT u.id, u.kind, u.path, u.commune_path FROM root"    \
+	"  JOIN units u ON u.path <@ root.path),"                             \
 	" mem AS (SELECT s.id, CASE $3 WHEN 'kind' THEN s.kind"               \
 	"  WHEN 'unit' THEN CASE WHEN nlevel(s.path) > root.lvl"              \
 	"   THEN ltree2text(subpath(s.path, root.lvl, 1)) ELSE root.key END"  \
-	"  ELSE coalesce(cm.key, root.key) END AS key"                        \
-	"  FROM sub s CROSS JOIN root LEFT JOIN cm ON cm.id = s.id),"
+	"  ELSE CASE WHEN nlevel(s.commune_path) > root.lvl"                  \
+	"   THEN ltree2text(subpath(s.commune_path, -1)) ELSE root.key END"   \
+	"  END AS key FROM sub s CROSS JOIN root),"
 
 /* A plan a report counts: issued or closed, of the year, and the plan
  * asked for or one that cites it as its parent. */
