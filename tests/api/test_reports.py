@@ -578,5 +578,80 @@ class BadInput(unittest.TestCase):
         self.assertEqual(doc["totals"]["expected"], len(facts))
 
 
+
+class CommuneOfAUnit(unittest.TestCase):
+    """Each unit's stored commune (units.commune_path) follows a change of
+    kind and a move, its subtree with it, and the very next report counts
+    the unit in its new commune."""
+
+    def patch(self, uid, changes):
+        r = ok(call("admin", "GET", "/api/v1/units/" + uid))
+        return ok(call("admin", "PATCH", "/api/v1/units/" + uid, body=changes,
+                       headers={"If-Match": r.headers["ETag"]}))
+
+    def expected(self):
+        doc = report("obligations", group_by="commune")
+        return {k: r["expected"] for k, r in by_key(doc).items()}
+
+    def assert_stored_communes(self):
+        load_units()
+        for uid, path in db().psql(
+                "SELECT id, coalesce(ltree2text(subpath(commune_path, -1)),"
+                " '') FROM units"):
+            communes = [u for u in chain(uid) if F.units[u][1] == "commune"]
+            want = communes[0].replace("-", "") if communes else ""
+            self.assertEqual(path, want, F.units[uid][2])
+
+    def test_kind_change_and_move_regroup_the_subtree(self):
+        office = ok(call("admin", "POST", "/api/v1/units", body={
+            "parent_id": U["commune"], "kind": "office",
+            "code": "phong-chuyen-" + tag(), "name": "Phòng chuyển"}),
+            201).json()["id"]
+        village = ok(call("admin", "POST", "/api/v1/units", body={
+            "parent_id": office, "kind": "village",
+            "code": "thon-chuyen-" + tag(), "name": "Thôn chuyển"}),
+            201).json()["id"]
+        plan = ok(call("leader", "POST", "/api/v1/plans", body={
+            "title": "Kế hoạch chuyển " + tag(), "year": 2026,
+            "issuing_unit_id": U["commune"]}), 201).json()
+        ok(call("leader", "POST", "/api/v1/plans/%s/milestones" % plan["id"],
+                body={"kind": "custom", "title": "Mốc " + tag(),
+                      "due_on": (F.today + datetime.timedelta(30)).isoformat(),
+                      "receiving_unit_id": U["phong-vh-xh"],
+                      "owing": {"unit_ids": [village]}}), 201)
+        v = ok(call("leader", "GET", "/api/v1/plans/" + plan["id"])).json()
+        ok(call("leader", "POST", "/api/v1/plans/%s/issue" % plan["id"],
+                headers={"If-Match": '"%d"' % v["version"]}))
+        before = self.expected()
+        self.assertNotIn(office, before)
+        self.assert_stored_communes()
+
+        # The office becomes a commune: the village below it moves along.
+        self.patch(office, {"kind": "commune"})
+        now = self.expected()
+        self.assertEqual(now[office], 1)
+        self.assertEqual(now[U["commune"]], before[U["commune"]] - 1)
+        self.assert_stored_communes()
+
+        # The village moves out of it, straight under the demo commune.
+        self.patch(village, {"parent_id": U["commune"]})
+        now = self.expected()
+        self.assertEqual(now[office], 0)
+        self.assertEqual(now[U["commune"]], before[U["commune"]])
+        self.assert_stored_communes()
+
+        # Back under the office, then the office (a commune still) moves
+        # under a village: its subtree is re-pointed with it.
+        self.patch(village, {"parent_id": office})
+        self.patch(office, {"parent_id": U["thon-1"]})
+        now = self.expected()
+        self.assertEqual(now[office], 1)
+        self.assert_stored_communes()
+
+        self.patch(office, {"parent_id": U["commune"], "kind": "office"})
+        self.assertEqual(self.expected(), before)
+        self.assert_stored_communes()
+
+
 if __name__ == "__main__":
     harness.main(harness.IDENTITY_ENV)
