@@ -56,3 +56,14 @@ CREATE TRIGGER units_commune_update AFTER UPDATE ON units
 -- The communes below a root, without reading the rest of its subtree.
 CREATE INDEX units_commune_path ON units USING gist (path)
 	WHERE kind = 'commune';
+
+-- Re-pointing commune_path is derived bookkeeping, not a change a GET shows:
+-- the change feed records a unit's update only when something else changed.
+DROP TRIGGER units_changes ON units;
+CREATE TRIGGER units_changes AFTER INSERT OR DELETE ON units
+	FOR EACH ROW EXECUTE FUNCTION record_change('unit');
+CREATE TRIGGER units_changes_update AFTER UPDATE ON units
+	FOR EACH ROW
+	WHEN ((to_jsonb(OLD) - 'commune_path') IS DISTINCT FROM
+		(to_jsonb(NEW) - 'commune_path'))
+	EXECUTE FUNCTION record_change('unit');
