@@ -203,13 +203,28 @@ rules(scmp_filter_ctx ctx, uint32_t action, const char *const *names, size_t n)
 	return 0;
 }
 
+/* A test of the first argument, every field set (libseccomp's SCMP_A0
+ * leaves datum_b out when it is not needed, which clang warns about). */
+static struct scmp_arg_cmp
+arg0(enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = { .arg = 0,
+		.op = op,
+		.datum_a = a,
+		.datum_b = b };
+
+	return c;
+}
+
 int
 sandbox_enter(void)
 {
-	const struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ,
+	const struct scmp_arg_cmp thread = arg0(SCMP_CMP_MASKED_EQ,
 	    CLONE_THREAD, CLONE_THREAD);
+	const struct scmp_arg_cmp process = arg0(SCMP_CMP_MASKED_EQ,
+	    CLONE_THREAD, 0);
 	/* libmicrohttpd names its threads. */
-	const struct scmp_arg_cmp name = SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME);
+	const struct scmp_arg_cmp name = arg0(SCMP_CMP_EQ, PR_SET_NAME, 0);
 	static const int families[] = { AF_UNIX, AF_INET, AF_INET6 };
 	scmp_filter_ctx ctx;
 	struct scmp_arg_cmp family;
@@ -242,16 +257,13 @@ sandbox_enter(void)
 		    rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, &name) == -1)
 			goto out;
 		/* clone without CLONE_THREAD makes a process. */
-		if (rule(ctx, SCMP_ACT_KILL_PROCESS, "clone", 1,
-			&(struct scmp_arg_cmp)SCMP_A0(SCMP_CMP_MASKED_EQ,
-			    CLONE_THREAD, 0)) == -1)
+		if (rule(ctx, SCMP_ACT_KILL_PROCESS, "clone", 1, &process) == -1)
 			goto out;
 	}
 	if (rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL) == -1)
 		goto out;
 	for (i = 0; i < nitems(families); i++) {
-		family = (struct scmp_arg_cmp)SCMP_A0(SCMP_CMP_EQ,
-		    (scmp_datum_t)families[i]);
+		family = arg0(SCMP_CMP_EQ, (scmp_datum_t)families[i], 0);
 		if (rule(ctx, SCMP_ACT_ALLOW, "socket", 1, &family) == -1)
 			goto out;
 	}
