@@ -72,6 +72,19 @@ qvalue(const char **p)
 
 static int weight(const char **);
 
+/* Moves *p past whitespace and empty elements of a comma-separated list
+ * (RFC 9110 5.6.1) to its next element: 1, or 0 at the end of the list. */
+static int
+list_next(const char **p)
+{
+	for (;;) {
+		lex_ows(p);
+		if (**p != ',')
+			return **p != '\0';
+		(*p)++;
+	}
+}
+
 /*
  * One element of Accept-Encoding at *p: a coding and its parameters, q
  * among them anywhere. Returns its weight (0 to 1000), with the coding at
@@ -115,14 +128,7 @@ shape_accepts_gzip(const char *ae)
 
 	if (ae == NULL)
 		return 0;
-	for (;;) {
-		lex_ows(&p);
-		if (*p == ',') {
-			p++;
-			continue;
-		}
-		if (*p == '\0')
-			break;
+	while (list_next(&p)) {
 		if ((q = coding(&p, &name, &n)) == -1) {
 			p += strcspn(p, ",");
 			continue;
@@ -157,14 +163,7 @@ shape_accepts_vi(const char *al)
 
 	if (al == NULL)
 		return 0;
-	for (;;) {
-		lex_ows(&p);
-		if (*p == ',') {
-			p++;
-			continue;
-		}
-		if (*p == '\0')
-			break;
+	while (list_next(&p)) {
 		if ((q = coding(&p, &name, &n)) == -1) {
 			p += strcspn(p, ",");
 			continue;
@@ -211,14 +210,7 @@ shape_accept_weight(const char *accept, const char *type)
 
 	if (accept == NULL)
 		return 1000;
-	for (;;) {
-		lex_ows(&p);
-		if (*p == ',') {
-			p++;
-			continue;
-		}
-		if (*p == '\0')
-			break;
+	while (list_next(&p)) {
 		if ((q = media_range(&p, &name, &n, &sub, &sn)) == -1) {
 			p += strcspn(p, ",");
 			continue;
@@ -286,14 +278,7 @@ shape_etag_matches(const char *inm, const char *etag)
 	}
 	/* A list of entity-tags, compared weakly: the opaque tags alone. A
 	 * malformed list matches nothing. */
-	for (;;) {
-		lex_ows(&p);
-		if (*p == ',') {
-			p++;
-			continue;
-		}
-		if (*p == '\0')
-			return found;
+	while (list_next(&p)) {
 		if ((o = entity_tag(&p, &n)) == NULL)
 			return 0;
 		found |= n == mn && memcmp(o, mine, n) == 0;
@@ -301,6 +286,7 @@ shape_etag_matches(const char *inm, const char *etag)
 		if (*p != ',' && *p != '\0')
 			return 0;
 	}
+	return found;
 }
 
 int
