@@ -290,6 +290,12 @@ db_read_primary(void)
 	return lag;
 }
 
+int
+db_on_replica(void)
+{
+	return thread_db()->used_replica;
+}
+
 void
 db_replica_stats(long *reads, long *fallbacks, long *lag_ms)
 {

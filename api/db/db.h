@@ -63,6 +63,8 @@ void db_read_replica(void);
 /* Back to the primary: the replica's lag in ms when it served a statement
  * since db_read_replica(), else -1. */
 long db_read_primary(void);
+/* Whether a statement of this request went to the replica so far. */
+int db_on_replica(void);
 /* Reads the replica served, requests that fell back to the primary, and the
  * last lag measured (-1: none). */
 void db_replica_stats(long *reads, long *fallbacks, long *lag_ms);

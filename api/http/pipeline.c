@@ -34,7 +34,9 @@ run_on_replica(struct req *r)
 
 	db_read_replica();
 	rc = r->route->handler(r);
-	if ((lag = db_read_primary()) >= 0)
+	lag = db_read_primary();
+	/* A handler that suspends runs again: the answer says it then. */
+	if (lag >= 0 && r->suspend_until == 0)
 		req_header_add(r, "X-Replica-Lag-Ms",
 		    arena_printf(r->arena, "%ld", lag));
 	return rc;

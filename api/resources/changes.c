@@ -213,7 +213,8 @@ item(struct req *r, struct dbres *res, int i, const char **out)
 }
 
 /* Nothing to answer yet: wait until a change is notified (looking again
- * soon when some wait behind a running transaction) or the time is up. */
+ * soon when some wait behind a running transaction, or the standby may be
+ * behind) or the time is up. */
 static int
 wait_for_change(struct req *r, const struct pos *at, int64_t deadline, long gen)
 {
@@ -224,7 +225,9 @@ wait_for_change(struct req *r, const struct pos *at, int64_t deadline, long gen)
 		 params)) == NULL)
 		return -1;
 	r->suspend_until = deadline;
-	if (strcmp(db_get(res, 0, 0), "t") == 0 &&
+	/* A standby hears of a change (NOTIFY comes from the primary) before
+	 * it has replayed it: read from one, look again soon as well. */
+	if ((strcmp(db_get(res, 0, 0), "t") == 0 || db_on_replica()) &&
 	    mono_us() + HELD_BACK_US < deadline)
 		r->suspend_until = mono_us() + HELD_BACK_US;
 	r->wait_gen = gen;

@@ -229,7 +229,8 @@ const struct route routes[] = {
 	{ M_GET, "/api/v1/reports/scores", H(reports_scores), PERM_PLAN_READ, 0,
 	    ROUTE_READ_REPLICA },
 
-	{ M_GET, "/api/v1/changes", H(changes_list), PERM_SIGNED_IN, 0, 0 },
+	{ M_GET, "/api/v1/changes", H(changes_list), PERM_SIGNED_IN, 0,
+	    ROUTE_READ_REPLICA },
 };
 const size_t nroutes = nitems(routes);
 

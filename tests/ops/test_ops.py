@@ -261,6 +261,33 @@ class ReadReplica(Fixture):
                                 "WHERE application_name = 'danvan'")
         self.assertGreaterEqual(int(apps[0][0]), 1)
 
+    def test_1b_the_change_feed_follows_the_standby(self):
+        first = ok(call("officer", "GET", "/api/v1/changes?limit=200",
+                        srv=self.api))
+        self.assertIn("X-Replica-Lag-Ms", first.headers)
+        cursor = first.json()["next_cursor"]
+        while first.json()["has_more"]:
+            first = ok(call("officer", "GET", "/api/v1/changes?limit=200&"
+                            "since=" + cursor, srv=self.api))
+            cursor = first.json()["next_cursor"]
+        result = {}
+
+        def follow():
+            t0 = time.monotonic()
+            r = call("officer", "GET", "/api/v1/changes?wait=20&since="
+                     + cursor, srv=self.api, timeout=30)
+            result.update(resp=r, took=time.monotonic() - t0)
+
+        t = threading.Thread(target=follow)
+        t.start()
+        time.sleep(0.5)
+        sid = ok(submission("officer", self.api), 201).json()["id"]
+        t.join(30)
+        r = ok(result["resp"])
+        self.assertLess(result["took"], 10, "wait= did not wake")
+        self.assertIn(sid, [i["id"] for i in r.json()["items"]])
+        self.assertEqual(len(r.headers.get_all("X-Replica-Lag-Ms")), 1)
+
     def test_2_writes_go_to_the_primary(self):
         r = ok(submission("officer", self.api), 201)
         self.assertNotIn("X-Replica-Lag-Ms", r.headers)
