@@ -373,7 +373,7 @@ TOKEN=$(curl -sf -H 'Content-Type: application/json' \
 # (plan_drafts binds 'unit' for an officer)
 "$RUN_DIR/danvan" sql tasks_list | sed -e 's/\$1/:unit/g' -e 's/\$2/:plan/g' \
 	-e 's/\$3::text/NULL::text/g; s/\$3/NULL::text/g' -e 's/\$4/51/g' \
-	-e "s/\\\$5/'unit'/g" >"$RUN_DIR/tasks.sql"
+	-e "s/\\\$5/'unit'/g" -e 's/\$6::text/NULL::text/g; s/\$6/NULL::text/g' >"$RUN_DIR/tasks.sql"
 PGBENCH_DEFINES=(-D "unit=$OFFICER_UNIT" -D "plan=$DEMO_PLAN")
 
 # GET /api/v1/tasks/{id} as the same officer, the one-row read a village phone makes (token
