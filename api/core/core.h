@@ -74,6 +74,18 @@ struct config {
 extern struct config cfg;
 
 /* sandbox.c */
+/* 1 in an AddressSanitizer build (gcc or clang), whose runtime makes system
+ * calls of its own that the filter has to allow. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
 int sandbox_enter(void);
 
 /* arena.c */

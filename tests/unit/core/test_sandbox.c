@@ -25,17 +25,6 @@
 
 #include "core/core.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
 /* Runs fn under the filter in a child; its wait status. */
 static int
 sandboxed(int (*fn)(void))
