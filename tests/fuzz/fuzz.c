@@ -8,12 +8,18 @@
 
 #include "fuzz.h"
 
-/* A test key, known to the token target, which signs with it. */
-#define FUZZ_SECRET "fuzz-secret-0123456789abcdef0123456789"
-
-void
-fuzz_setup(void)
+/* What a target needs beyond the settings; most need nothing. */
+__attribute__((weak)) void
+fuzz_init(void)
 {
+}
+
+/* Once, before the first input: the settings, then the target's own. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
 	unsetenv("DANVAN_CONFIG");
 	setenv("DANVAN_JWT_SECRET", FUZZ_SECRET, 1);
 	setenv("DANVAN_JWT_KID", "k1", 1);
@@ -23,6 +29,8 @@ fuzz_setup(void)
 		fprintf(stderr, "fuzz: the settings do not load\n");
 		exit(1);
 	}
+	fuzz_init();
+	return 0;
 }
 
 struct req *

@@ -18,10 +18,17 @@
 			fuzz_fail(__FILE__, __LINE__, #cond);                  \
 	} while (0)
 
+/* The JWT key the settings load with; the token target signs with it. */
+#define FUZZ_SECRET "fuzz-secret-0123456789abcdef0123456789"
+
+/* libFuzzer's entry points: fuzz.c has the first, which loads the default
+ * settings with FUZZ_SECRET and then calls the target's fuzz_init (if it
+ * has one); each target has the second. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+void fuzz_init(void);
+
 /* fuzz.c */
-/* Loads the default settings with a test JWT key; once, from
- * LLVMFuzzerInitialize. */
-void fuzz_setup(void);
 /* A zeroed request on a new arena; free it with fuzz_req_free. */
 struct req *fuzz_req(void);
 void fuzz_req_free(struct req *);

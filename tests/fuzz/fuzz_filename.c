@@ -15,18 +15,6 @@
 static const char *const types[] = { "application/pdf", "image/jpeg",
 	"image/png", "image/webp", "application/msword", "text/html", NULL };
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_setup();
-	return 0;
-}
-
 static int
 unhex(int c)
 {

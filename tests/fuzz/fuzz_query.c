@@ -28,18 +28,6 @@ static const struct field filters[] = {
 
 #define FIRST_FILTER 4
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_setup();
-	return 0;
-}
-
 static void
 page(struct req *r, const char *limit, const char *cursor)
 {

@@ -10,18 +10,11 @@
 #include "fuzz.h"
 #include "resources/resources.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+void
+fuzz_init(void)
 {
-	(void)argc;
-	(void)argv;
-	fuzz_setup();
 	if (router_check(routes, nroutes) == -1)
 		fuzz_fail(__FILE__, __LINE__, "the route table is bad");
-	return 0;
 }
 
 static int

@@ -13,21 +13,13 @@
 #include "auth/auth.h"
 #include "fuzz.h"
 
-#define FUZZ_SECRET "fuzz-secret-0123456789abcdef0123456789"
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+void
+fuzz_init(void)
 {
-	(void)argc;
-	(void)argv;
-	fuzz_setup();
 	if (sodium_init() < 0 || token_init() == -1)
 		fuzz_fail(__FILE__, __LINE__, "no token key");
-	return 0;
 }
 
 static char *
