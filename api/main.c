@@ -4,11 +4,13 @@
  * Configuration comes from the environment (see core/config.c); the process
  * stops cleanly on SIGTERM.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "resources/resources.h"
 
@@ -68,6 +70,12 @@ cmd_serve(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Found now, not by the first spreadsheet someone asks for. */
+	if (access(cfg.export_dir, W_OK | X_OK) == -1) {
+		log_error("DANVAN_EXPORT_DIR %s: %s", cfg.export_dir,
+		    strerror(errno));
+		return 1;
+	}
 	meta_init();
 	if (auth_init() == -1 || db_init(cfg.database_url, statements) == -1 ||
 	    http_start(&o) == -1)

@@ -7,6 +7,7 @@ unknown format is 400; the ranking's access rules hold for every form."""
 import csv
 import io
 import os
+import subprocess
 import tempfile
 import time
 import unittest
@@ -190,6 +191,23 @@ class SizeCap(unittest.TestCase):
         finally:
             srv.stop()
         self.assertEqual(os.listdir(EXPORT_DIR), [])
+
+
+class ExportDir(unittest.TestCase):
+
+    def test_the_server_will_not_start_without_it(self):
+        # Found at start, not by the first spreadsheet a province asks for.
+        missing = os.path.join(EXPORT_DIR, "missing")
+        srv = harness.Server(harness.db())
+        srv.port = harness.free_port()
+        env = srv._env()
+        env["DANVAN_EXPORT_DIR"] = missing
+        p = subprocess.run([os.environ["DANVAN_BIN"], "serve"], env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("DANVAN_EXPORT_DIR", p.stderr)
+        self.assertIn(missing, p.stderr)
 
 
 class Caching(unittest.TestCase):
