@@ -31,6 +31,7 @@ usage(void)
 	    "  routes   print the route table: method, path, handler,\n"
 	    "           permission, body cap in bytes (tab-separated)\n"
 	    "  codes    print the problem codes: code, status, title\n"
+	    "  codes vi the same with the Vietnamese titles\n"
 	    "  codes fields\n"
 	    "           print the codes of errors[] entries: code, meaning\n"
 	    "  enums    print each list of accepted values: name, values\n"
@@ -157,11 +158,13 @@ cmd_codes(int argc, char **argv)
 			    field_codes_list[i].meaning);
 		return 0;
 	}
-	if (argc != 2)
+	if (argc == 3 && strcmp(argv[2], "vi") != 0)
+		return usage();
+	if (argc > 3)
 		return usage();
 	for (i = 0; i < codes_count; i++)
 		printf("%s %d %s\n", codes_list[i].code, codes_list[i].status,
-		    codes_list[i].title);
+		    argc == 3 ? codes_list[i].title_vi : codes_list[i].title);
 	return 0;
 }
 

@@ -7,6 +7,7 @@ The same for the codes of errors[] entries (`danvan codes fields`, passed to
 failure_field and req_field_error) and the FieldError code of the contract.
 Needs no database."""
 
+import json
 import os
 import re
 import subprocess
@@ -38,6 +39,22 @@ def danvan_codes(*args):
         raise AssertionError("danvan codes exited %d: %s"
                              % (p.returncode, p.stderr))
     return p.stdout
+
+
+def nginx_problems():
+    """(status, language, document) of each problem document nginx writes
+    itself: the values of `map $danvan_lang $danvan_problem_STATUS`."""
+    conf = (ROOT / "deploy" / "nginx" / "danvan.conf").read_text(
+        encoding="utf-8")
+    out = []
+    for m in re.finditer(r"map \$danvan_lang \$danvan_problem_(\d{3}) \{(.*?)\n\}",
+                         conf, flags=re.S):
+        for v in re.finditer(r"^\s*(default|vi)\s+'(.*)';$", m.group(2),
+                             flags=re.M):
+            body = v.group(2).replace("\\n", "\n")
+            out.append((int(m.group(1)), "en" if v.group(1) == "default"
+                        else "vi", json.loads(body)))
+    return out
 
 
 def blank_comments(src):
@@ -112,11 +129,10 @@ def code_uses():
             for code in code_literals(args[ci]):
                 uses.append((code, status, where))
     # nginx answers some problems itself (rate limits, body cap, danvan
-    # unreachable) with `return STATUS '{"type":"urn:danvan:problem:CODE"`.
-    conf = ROOT / "deploy" / "nginx" / "danvan.conf"
-    for m in re.finditer(r"return (\d{3}) '\{\"type\":\"%s([a-z_]+)\""
-                         % re.escape(PREFIX), conf.read_text()):
-        uses.append((m.group(2), int(m.group(1)), "deploy/nginx/danvan.conf"))
+    # unreachable), in each language.
+    for status, lang, doc in nginx_problems():
+        uses.append((doc["type"][len(PREFIX):], status,
+                     "deploy/nginx/danvan.conf"))
     sqlstate = (ROOT / "api" / "db" / "sqlstate.c").read_text()
     for m in re.finditer(r'\{\s*"[0-9A-Z]{2,5}",\s*(\d{3}),\s*"([a-z_]+)"',
                          sqlstate):
@@ -147,6 +163,25 @@ class FieldCodes(unittest.TestCase):
     def setUpClass(cls):
         cls.lines = danvan_codes("fields").splitlines()
         cls.codes = [line.split(" ", 1)[0] for line in cls.lines]
+
+    def test_nginx_problems_say_what_danvan_says(self):
+        # The same type has the same title wherever it is answered (RFC
+        # 9457), in English and in Vietnamese.
+        titles = {"en": {}, "vi": {}}
+        for lang, args in (("en", ()), ("vi", ("vi",))):
+            for line in danvan_codes(*args).splitlines():
+                code, status, title = line.split(" ", 2)
+                titles[lang][code] = (int(status), title)
+        docs = nginx_problems()
+        self.assertEqual(sorted({(s, lang) for s, lang, _ in docs}),
+                         [(s, lang) for s in (403, 413, 429, 503)
+                          for lang in ("en", "vi")])
+        for status, lang, doc in docs:
+            code = doc["type"][len(PREFIX):]
+            self.assertEqual((doc["status"], doc["title"]),
+                             titles[lang][code], (status, lang))
+            self.assertEqual(doc["status"], status)
+            self.assertEqual(doc["request_id"], "$danvan_request_id")
 
     def test_list_is_well_formed(self):
         bad = [line for line in self.lines

@@ -422,7 +422,16 @@ class Limits(unittest.TestCase):
 
     def test_metrics_denied_from_outside(self):
         r = _edge.request("GET", "/metrics", source="127.0.0.23")
-        nginx_problem(self, r, 403, "forbidden")
+        doc = nginx_problem(self, r, 403, "forbidden")
+        self.assertEqual(doc["title"], "Not allowed for this role")
+        self.assertEqual(r.headers.get("Content-Language"), "en")
+        # In Vietnamese for a client that asks for it first, as danvan does.
+        r = _edge.request("GET", "/metrics", source="127.0.0.23",
+                          headers={"Accept-Language": "vi-VN,vi;q=0.9,en;q=0.5"})
+        doc = nginx_problem(self, r, 403, "forbidden")
+        self.assertEqual(doc["title"], "Vai trò này không được phép")
+        self.assertEqual(r.headers.get("Content-Language"), "vi")
+        self.assertIn("Accept-Language", r.headers.get("Vary") or "")
         # The monitoring host (here, this host) still reads it.
         r = _edge.request("GET", "/metrics")
         self.assertEqual(r.status, 200, r.describe())
