@@ -183,6 +183,30 @@ class FieldCodes(unittest.TestCase):
             self.assertEqual(doc["status"], status)
             self.assertEqual(doc["request_id"], "$danvan_request_id")
 
+    def test_problem_examples_say_what_danvan_says(self):
+        titles = {}
+        for line in danvan_codes().splitlines():
+            code, status, title = line.split(" ", 2)
+            titles[code] = (int(status), title)
+        wrong = []
+
+        def walk(node, where):
+            if isinstance(node, dict):
+                t = node.get("type")
+                if isinstance(t, str) and t.startswith(PREFIX) and \
+                        "title" in node:
+                    got = (node.get("status"), node["title"])
+                    if titles.get(t[len(PREFIX):]) != got:
+                        wrong.append((where, t, got))
+                for k, v in node.items():
+                    walk(v, where + "/" + str(k))
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, where + "/" + str(i))
+        walk(harness.openapi(), "")
+        self.assertEqual(wrong, [], "problem examples whose status and "
+                         "title are not their code's (`danvan codes`)")
+
     def test_list_is_well_formed(self):
         bad = [line for line in self.lines
                if not re.fullmatch(r"[a-z][a-z0-9_]* \S.*", line)]
