@@ -412,11 +412,12 @@ LUA
 		# shellcheck disable=SC2016 # the $ is Python's and SQL's, not the shell's
 		"$RUN_DIR/danvan" sql "$stmt" | /usr/bin/python3 -c '
 import re, sys
-# The values the server binds, as pgbench variables and literals.
+# The values the server binds, as pgbench variables and literals (the context
+# binds the nil UUID for a reference left out).
+nil = "'"'"'00000000-0000-0000-0000-000000000000'"'"'::uuid"
 v = {
     "idem_claim": {1: ":user", 2: "(:k)::text", 3: "'"'"'h'"'"'"},
-    "submissions_context": {1: ":unit", 2: ":unit", 3: "NULL::uuid",
-                            4: "NULL::uuid", 5: "NULL::uuid"},
+    "submissions_context": {1: ":unit", 2: ":unit", 3: nil, 4: nil, 5: nil},
     "submissions_create": {1: "NULL::uuid", 2: ":unit", 3: "'"'"'progress_report'"'"'",
                            4: "NULL::uuid", 5: "NULL::uuid", 6: "NULL::uuid",
                            7: "NULL::uuid", 8: ":commune", 9: "'"'"'bench'"'"'",
