@@ -31,6 +31,7 @@ struct conn {
 	int64_t last_attempt;
 	int ready; /* connected and every statement prepared */
 	int depth; /* db_tx calls open: 1 the transaction, more its savepoints */
+	int shared; /* the depth whose db_tx calls join it (db_tx_share); 0 */
 	int64_t deadline; /* mono_us() by which the open transaction ends; 0 */
 };
 
@@ -571,6 +572,34 @@ savepoint(struct arena *a, struct failure *f, struct conn *c, int (*fn)(void *),
 	return rc == DB_ROLLBACK ? 0 : -1;
 }
 
+/* A db_tx inside one that shares itself: fn runs in it, no savepoint. */
+static int
+joined(struct arena *a, struct failure *f, struct conn *c, int (*fn)(void *),
+    void *arg)
+{
+	int rc;
+
+	c->depth++;
+	rc = fn(arg);
+	c->depth--;
+	if (rc != DB_ROLLBACK)
+		return rc;
+	log_error(
+	    "a db_tx that shares its caller's transaction cannot roll "
+	    "back alone");
+	failure_set(f, a, 500, "internal", "the request could not be completed");
+	return -1;
+}
+
+void
+db_tx_share(int on)
+{
+	struct thread_db *t = thread_db();
+	struct conn *c = t->primary.depth > 0 ? &t->primary : &t->replica;
+
+	c->shared = on ? c->depth : 0;
+}
+
 int
 db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 {
@@ -585,6 +614,8 @@ db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 	for (attempt = 1;; attempt++) {
 		if ((c = conn_get(a, f)) == NULL)
 			return -1;
+		if (c->depth > 0 && c->shared == c->depth)
+			return joined(a, f, c, fn, arg);
 		if (c->depth > 0)
 			return savepoint(a, f, c, fn, arg);
 		if (control(a, f, c, "BEGIN") == -1)
@@ -593,6 +624,7 @@ db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 		c->depth = 1;
 		rc = fn(arg);
 		c->depth = 0;
+		c->shared = 0;
 		if (rc == 0 && control(a, f, c, "COMMIT") == 0)
 			return 0;
 		if (PQstatus(c->pg) == CONNECTION_OK &&

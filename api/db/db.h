@@ -51,6 +51,11 @@ size_t db_len(const struct dbres *, int row, int col);
  * failure, or DB_ROLLBACK. Returns 0 (committed, or rolled back as asked)
  * or -1 with the failure recorded. */
 int db_tx(struct arena *, struct failure *, int (*fn)(void *), void *arg);
+/* Inside a db_tx's fn, on: a db_tx opened at this level runs in the same
+ * transaction, without a savepoint (two round trips and a subtransaction
+ * fewer), until off. For a caller whose own failure follows from the inner
+ * one, around code that never returns DB_ROLLBACK (that fails with 500). */
+void db_tx_share(int on);
 int db_rows(const struct dbres *);
 /* The value at row, col as text; NULL for SQL NULL. Owned by the result. */
 const char *db_get(const struct dbres *, int row, int col);

@@ -52,6 +52,9 @@ struct route {
 /* The body is a file of any type, capped by DANVAN_MAX_UPLOAD_BYTES; the
  * handler checks what it is. */
 #define ROUTE_RAW_BODY 0x4
+/* The handler may undo its own transaction although nothing failed (a dry
+ * run): under an Idempotency-Key it runs in a savepoint of the key's. */
+#define ROUTE_DRY_RUN 0x80
 
 struct header {
 	struct header *next;

@@ -69,6 +69,7 @@ idem_tx(void *arg)
 	struct req *r = k->r;
 	struct dbres *res;
 	char status[8];
+	int rc;
 
 	if (db_exec(r->arena, &r->fail, "idem_timeout", 0, NULL) == NULL)
 		return -1;
@@ -102,7 +103,13 @@ idem_tx(void *arg)
 		return req_reply(r, atoi(db_get(res, 0, 1)), db_get(res, 0, 2),
 		    db_get(res, 0, 3), strlen(db_get(res, 0, 3)));
 	}
-	if (r->route->handler(r) == -1)
+	/* The handler's failure is this transaction's: its own transaction
+	 * needs no savepoint in this one, unless it may roll back alone. */
+	if (!(r->route->flags & ROUTE_DRY_RUN))
+		db_tx_share(1);
+	rc = r->route->handler(r);
+	db_tx_share(0);
+	if (rc == -1)
 		return -1;
 	snprintf(status, sizeof(status), "%d", r->status);
 	k->params[2] = status;

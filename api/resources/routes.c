@@ -60,7 +60,7 @@ const struct route routes[] = {
 	{ M_POST, "/api/v1/plans", H(plans_create), PERM_PLAN_WRITE, 256 * KB,
 	    0 },
 	{ M_POST, "/api/v1/plans/import", H(plans_import), PERM_PLAN_WRITE,
-	    1024 * KB, 0 },
+	    1024 * KB, ROUTE_DRY_RUN },
 	{ M_GET, "/api/v1/plans/{id:uuid}", H(plans_get), PERM_PLAN_READ, 0, 0 },
 	{ M_PATCH, "/api/v1/plans/{id:uuid}", H(plans_update), PERM_PLAN_WRITE,
 	    256 * KB, 0 },
