@@ -73,6 +73,7 @@ struct static_body {
 	unsigned char *gz;
 	size_t gzlen;
 	char etag[24];
+	int ready; /* gz and etag computed */
 };
 
 struct req {
@@ -127,8 +128,7 @@ int req_reply_json(struct req *, int status, json_t *v);
 /* Sends body (not copied: static or arena memory) with the given type. Returns 0. */
 int req_reply(struct req *, int status, const char *ctype, const void *body,
     size_t len);
-int req_reply_static(struct req *, const char *ctype,
-    const struct static_body *);
+int req_reply_static(struct req *, const char *ctype, struct static_body *);
 void req_header_add(struct req *, const char *name, const char *value);
 /* Hands v to the request's arena (decref when it ends) and returns it. */
 json_t *req_own(struct req *, json_t *v);
@@ -283,8 +283,12 @@ int limits_body(struct req *, const char *content_length,
  * when a is NULL); the compressed length goes to *outlen. */
 unsigned char *shape_gzip(struct arena *a, const void *src, size_t len,
     size_t *outlen);
-/* Prepares a static body: computes its gzip form and ETag once. */
+/* Prepares a static body; its gzip form and ETag are computed once, when
+ * it is first served (static_body_ready), so that a body nobody asks for
+ * (the docs' script, a megabyte) is neither read nor compressed. */
 void static_body_init(struct static_body *, const unsigned char *, size_t);
+/* Computes sb's gzip form and ETag if no thread has yet. Thread-safe. */
+void static_body_ready(struct static_body *sb);
 /* True when an Accept-Encoding value (NULL: absent) takes gzip: gzip or
  * x-gzip with a weight above 0, or, when neither is named, "*" with one. */
 int shape_accepts_gzip(const char *accept_encoding);

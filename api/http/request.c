@@ -76,8 +76,9 @@ req_reply_json(struct req *r, int status, json_t *v)
 }
 
 int
-req_reply_static(struct req *r, const char *ctype, const struct static_body *sb)
+req_reply_static(struct req *r, const char *ctype, struct static_body *sb)
 {
+	static_body_ready(sb);
 	r->stat = sb;
 	r->etag = sb->etag;
 	return req_reply(r, 200, ctype, sb->data, sb->len);

@@ -5,6 +5,7 @@
  * a connection; shape_response applies them to a handled request.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +46,25 @@ static_body_init(struct static_body *sb, const unsigned char *data, size_t len)
 {
 	sb->data = data;
 	sb->len = len;
-	sb->gz = shape_gzip(NULL, data, len, &sb->gzlen);
-	snprintf(sb->etag, sizeof(sb->etag), "\"%016llx\"",
-	    (unsigned long long)hash_fnv1a(data, len));
+	sb->gz = NULL;
+	sb->ready = 0;
+}
+
+void
+static_body_ready(struct static_body *sb)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+	if (__atomic_load_n(&sb->ready, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&mu);
+	if (!sb->ready) {
+		sb->gz = shape_gzip(NULL, sb->data, sb->len, &sb->gzlen);
+		snprintf(sb->etag, sizeof(sb->etag), "\"%016llx\"",
+		    (unsigned long long)hash_fnv1a(sb->data, sb->len));
+		__atomic_store_n(&sb->ready, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&mu);
 }
 
 /* A qvalue (RFC 9110 12.4.2) in thousandths, or -1 when malformed. */
