@@ -17,12 +17,14 @@
 #define IDEM_KEY_MAX 128
 
 /* clang-format off */
-static const char idem_timeout[] =
-    "SELECT set_config('lock_timeout', '2000', true)";
-/* Claims the key; an expired record (over a day old) is taken over. */
+/* Claims the key; an expired record (over a day old) is taken over. A
+ * claim that waits for another's still running gives up after 2 s: the
+ * transaction's lock_timeout, set before the row is offered for insertion
+ * (one round trip, not a statement of its own). */
 static const char idem_claim[] =
     "INSERT INTO idempotency_keys (principal, key, request_hash)"
-    " VALUES ($1, $2, $3)"
+    " SELECT $1, $2, $3"
+    " WHERE set_config('lock_timeout', '2000', true) IS NOT NULL"
     " ON CONFLICT (principal, key) DO UPDATE SET request_hash = $3,"
     "  status = NULL, content_type = NULL, body = NULL, etag = NULL,"
     "  location = NULL, created_at = now()"
@@ -37,7 +39,6 @@ static const char idem_store[] =
 /* clang-format on */
 
 const struct db_stmt idempotency_stmts[] = {
-	{ "idem_timeout", idem_timeout },
 	{ "idem_claim", idem_claim },
 	{ "idem_get", idem_get },
 	{ "idem_store", idem_store },
@@ -71,8 +72,6 @@ idem_tx(void *arg)
 	char status[8];
 	int rc;
 
-	if (db_exec(r->arena, &r->fail, "idem_timeout", 0, NULL) == NULL)
-		return -1;
 	if ((res = db_exec(r->arena, &r->fail, "idem_claim", 3, k->params)) ==
 	    NULL) {
 		if (r->fail.code != NULL &&

@@ -408,7 +408,7 @@ LUA
 {
 	echo '\set k random(1, 2000000000)'
 	echo 'BEGIN;'
-	for stmt in idem_timeout idem_claim submissions_context submissions_create idem_store; do
+	for stmt in idem_claim submissions_context submissions_create idem_store; do
 		# shellcheck disable=SC2016 # the $ is Python's and SQL's, not the shell's
 		"$RUN_DIR/danvan" sql "$stmt" | /usr/bin/python3 -c '
 import re, sys
