@@ -212,7 +212,8 @@ def trimmed_schemas(root, text, edits):
         if not made:
             continue
         blocks.update(made)
-        col = ref.start_mark.column
+        # The column of the `$ref` key, not of its value.
+        col = node.value[0][0].start_mark.column
         edits.append((ref.start_mark.line,
                       "%sanyOf:\n%s  - $ref: '#/components/schemas/%s'\n"
                       "%s  - $ref: '#/components/schemas/%sFields'\n"
