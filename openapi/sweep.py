@@ -300,14 +300,21 @@ def sweep_once(text, binary):
     trimmed_schemas(root, text, edits)
     if binary:
         code_enums(root, lines, edits, binary)
+    return apply_edits(lines, edits), len(edits)
+
+
+def apply_edits(lines, edits):
+    """The text of lines with each edit (at, new text[, stop]) made: the
+    lines at:stop (none without stop) replaced by the new text."""
     # From the bottom up, so earlier line numbers hold.
+    lines = list(lines)
     order = sorted(range(len(edits)), key=lambda i: (edits[i][0], i),
                    reverse=True)
     for e in (edits[i] for i in order):
         at, new = e[0], e[1]
         stop = e[2] if len(e) > 2 else at
         lines[at:stop] = [new]
-    return "".join(lines), len(edits)
+    return "".join(lines)
 
 
 def main():

@@ -502,6 +502,51 @@ def check_contract(resp, request_headers=None):
         if "schema" in mobj:
             validate_schema(doc, _branch(mobj["schema"], trimmed),
                             "response %s of %s" % (key, where))
+        record_example(resp, op, key, media, doc, trimmed)
+    elif media == "text/csv":
+        record_example(resp, op, key, media, resp.text(), False)
+
+
+# --- examples ----------------------------------------------------------------
+
+# DANVAN_RECORD_EXAMPLES=DIR (an absolute path): each test module writes
+# DIR/<module>.json, the best body it saw of every 2xx operation, status and
+# media type (a whole one over one that fields= trimmed, a page with items
+# over an empty one, else the first); openapi/examples.py writes them into
+# openapi.yaml as the operations' examples.
+RECORD_DIR = os.environ.get("DANVAN_RECORD_EXAMPLES")
+_examples = {}
+
+
+def _example_rank(body, trimmed):
+    empty = isinstance(body, dict) and body.get("items") == []
+    return (not trimmed, not empty)
+
+
+def record_example(resp, op, status, media, body, trimmed):
+    """Keep a body that held to the contract as the example of its
+    operation (see RECORD_DIR); nothing without DANVAN_RECORD_EXAMPLES."""
+    if not RECORD_DIR or not status.startswith("2"):
+        return
+    if not _examples:
+        atexit.register(_write_examples)
+    key = (op["operationId"], status, media)
+    rank = _example_rank(body, trimmed)
+    have = _examples.get(key)
+    if have is None or rank > have["rank"]:
+        _examples[key] = {"operation": key[0], "status": status,
+                          "media": media, "rank": rank,
+                          "request": "%s %s" % (resp.method, resp.path),
+                          "body": body}
+
+
+def _write_examples():
+    os.makedirs(RECORD_DIR, exist_ok=True)
+    out = os.path.join(RECORD_DIR, Path(sys.argv[0]).stem + ".json")
+    with open(out + ".tmp", "w", encoding="utf-8") as f:
+        json.dump([_examples[k] for k in sorted(_examples)], f,
+                  ensure_ascii=False, indent=1)
+    os.replace(out + ".tmp", out)
 
 
 # --- the database ------------------------------------------------------------
