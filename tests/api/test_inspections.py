@@ -8,6 +8,7 @@ input, roles that may not, objects of other units (404) and ids smuggled in
 the body (422 invalid_reference, the same for missing and out of reach)."""
 
 import datetime
+import hashlib
 import secrets
 import unittest
 import uuid
@@ -262,6 +263,131 @@ class Demo(unittest.TestCase):
                        "inspection_id=" + items[0]["id"]))["items"]
         self.assertEqual(sorted((x["status"], x["overdue"]) for x in recs),
                          [("open", True), ("resolved", False)])
+
+
+class Records(unittest.TestCase):
+    """While a second visit to Phòng Kinh tế is in progress, the team
+    corrects a finding, adds recommendations by themselves (one of the
+    visit, one of the finding) and files the visit's minutes, which the
+    visit's list of files shows."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.visit = ok(call("vhxh", "POST", "/api/v1/inspections", body={
+            "inspection_plan_id": F.iplan["id"], "kind": "inspection",
+            "title": "Kiểm tra lại Phòng Kinh tế (thử)", "target_unit_id": KT,
+            "scheduled_on": day(0), "team": team("kiemtra")}), 201)
+        cls.path = "/api/v1/inspections/" + cls.visit["id"]
+        r, _ = step("kiemtra", cls.path, "start")
+        CHECK.assertEqual(ok(r)["status"], "in_progress")
+
+    def finding(self, text):
+        return ok(call("kiemtra", "POST", self.path + "/findings", body={
+            "text": text, "severity": "info"}), 201)
+
+    def findings(self):
+        return {f["id"]: f for f in
+                ok(call("kiemtra", "GET", self.path + "/findings"))["items"]}
+
+    def test_finding_corrected(self):
+        f = self.finding("Sổ theo dõi chưa cập nhật")
+        path = "/api/v1/findings/" + f["id"]
+        r = call("kiemtra", "PATCH", path, body={
+            "text": "Sổ theo dõi đơn thư chưa cập nhật từ tháng 9",
+            "severity": "major", "task_id": F.tasks[2]},
+            headers={"If-Match": '"%d"' % f["version"]})
+        doc = ok(r)
+        self.assertEqual((doc["id"], doc["text"], doc["severity"],
+                          doc["task_id"], doc["version"]),
+                         (f["id"], "Sổ theo dõi đơn thư chưa cập nhật từ "
+                          "tháng 9", "major", F.tasks[2], f["version"] + 1))
+        self.assertEqual(r.headers["ETag"], '"%d"' % doc["version"])
+        self.assertEqual(self.findings()[f["id"]], doc)
+        # The version it was read at is gone; who is not on the team may not.
+        r = call("kiemtra", "PATCH", path, body={"severity": "minor"},
+                 headers={"If-Match": '"%d"' % f["version"]})
+        harness.expect_problem(self, r, 412, "precondition_failed")
+        r = call("vhxh", "PATCH", path, body={"severity": "minor"},
+                 headers={"If-Match": '"%d"' % doc["version"]})
+        harness.expect_problem(self, r, 409, "not_on_team")
+        self.assertEqual(self.findings()[f["id"]]["severity"], "major")
+
+    def test_recommendations_of_the_team(self):
+        r = call("kiemtra", "POST", "/api/v1/recommendations", body={
+            "inspection_id": self.visit["id"],
+            "text": "Niêm yết quy trình tiếp nhận phản ánh", "due_on": day(14)})
+        own = ok(r, 201)
+        self.assertEqual(r.headers["Location"],
+                         "/api/v1/recommendations/" + own["id"])
+        self.assertEqual((own["inspection_id"], own["finding_id"],
+                          own["responsible_unit_id"], own["due_on"],
+                          own["status"], own["overdue"], own["attachments"]),
+                         (self.visit["id"], None, KT, day(14), "open", False,
+                          0))
+        self.assertEqual(ok(call("kinhte", "GET", r.headers["Location"])),
+                         own)
+        f = self.finding("Chưa phân công người theo dõi")
+        of = ok(call("kiemtra", "POST", "/api/v1/recommendations", body={
+            "inspection_id": self.visit["id"], "finding_id": f["id"],
+            "text": "Phân công một cán bộ theo dõi", "due_on": day(7)}), 201)
+        self.assertEqual((of["finding_id"], of["responsible_unit_id"]),
+                         (f["id"], KT))
+        self.assertEqual(self.findings()[f["id"]]["recommendation_ids"],
+                         [of["id"]])
+        # Its unit answers with a photo, stored once however often sent.
+        photo = b"\x89PNG\r\n\x1a\n" + of["id"].encode()
+        url = "/api/v1/recommendations/%s/attachments?filename=anh.png" \
+            % of["id"]
+        first = ok(call("kinhte", "POST", url, raw=photo,
+                        headers={"Content-Type": "image/png"}), 201)
+        again = ok(call("kinhte", "POST", url, raw=photo,
+                        headers={"Content-Type": "image/png"}))
+        self.assertEqual(again, first)
+        self.assertEqual(ok(call("kinhte", "GET", "/api/v1/recommendations/"
+                                 + of["id"]))["attachments"], 1)
+        mine = ok(call("kinhte", "GET", "/api/v1/recommendations?"
+                       "inspection_id=" + self.visit["id"]))["items"]
+        self.assertEqual(sorted(x["id"] for x in mine),
+                         sorted((own["id"], of["id"])))
+        r = call("vhxh", "POST", "/api/v1/recommendations", body={
+            "inspection_id": self.visit["id"], "text": "Ngoài đoàn",
+            "due_on": day(7)})
+        harness.expect_problem(self, r, 409, "not_on_team")
+
+    def test_visit_changed(self):
+        cur = fresh("kiemtra", self.path)
+        version = cur.json()["version"]
+        doc = ok(call("kiemtra", "PATCH", self.path, body={
+            "title": "Kiểm tra lại Phòng Kinh tế, đợt 2 (thử)",
+            "scheduled_on": day(1)}, headers=etag(cur)))
+        self.assertEqual((doc["title"], doc["scheduled_on"], doc["status"],
+                          doc["version"]),
+                         ("Kiểm tra lại Phòng Kinh tế, đợt 2 (thử)", day(1),
+                          "in_progress", version + 1))
+        self.assertEqual(fresh("kinhte", self.path).json(), doc)
+        r = call("kinhte", "PATCH", self.path, body={"title": "x"},
+                 headers=etag(fresh("kinhte", self.path)))
+        harness.expect_problem(self, r, 403, "forbidden")
+
+    def test_minutes_filed(self):
+        url = (self.path + "/attachments?filename=Bi%C3%AAn%20b%E1%BA%A3n"
+               "%20l%E1%BA%A7n%202.pdf")
+        r = call("kiemtra", "POST", url, raw=PDF,
+                 headers={"Content-Type": "application/pdf"})
+        att = ok(r, 201)
+        # The same bytes again are the file stored: no second one.
+        r = call("kiemtra", "POST", url, raw=PDF,
+                 headers={"Content-Type": "application/pdf"})
+        self.assertEqual(ok(r), att)
+        for who in ("kiemtra", "kinhte"):
+            files = ok(call(who, "GET", self.path + "/attachments"))["items"]
+            self.assertEqual([(x["id"], x["inspection_id"],
+                               x["recommendation_id"], x["filename"],
+                               x["content_type"], x["size"], x["sha256"])
+                              for x in files],
+                             [(att["id"], self.visit["id"], None,
+                               "Biên bản lần 2.pdf", "application/pdf",
+                               len(PDF), hashlib.sha256(PDF).hexdigest())])
 
 
 def uid():

@@ -521,6 +521,33 @@ class Exports(unittest.TestCase):
             self.assertEqual(int(line[5]), row["expected"])
         self.assertIn("obligations.csv", r.headers["Content-Disposition"])
 
+    def test_every_report_as_csv_is_its_json(self):
+        def cell(v):
+            if v is None:
+                return ""
+            if isinstance(v, bool):
+                return "true" if v else "false"
+            if isinstance(v, float):
+                return "%.15g" % v
+            if isinstance(v, str):
+                return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") \
+                    else v
+            return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+        for name in REPORTS:
+            with self.subTest(name=name):
+                q = "unit_id=%s&group_by=unit" % U["commune"]
+                doc = report(name, unit_id=U["commune"], group_by="unit")
+                r = ok(call("service", "GET",
+                            "/api/v1/reports/%s?%s&format=csv" % (name, q)))
+                self.assertTrue(r.content_type.startswith("text/csv"))
+                rows = list(csv.reader(io.StringIO(r.text()[1:], newline="")))
+                self.assertEqual(rows[0], doc["columns"])
+                self.assertEqual(rows[1:], [[cell(row.get(c)) for c in
+                                             doc["columns"]]
+                                            for row in doc["rows"]])
+                self.assertGreater(len(rows), 2)
+
     def test_xlsx_reads_back_with_its_diacritics(self):
         import openpyxl
         doc = report("scores", unit_id=U["commune"], group_by="unit")

@@ -111,6 +111,15 @@ class AStory(unittest.TestCase):
             self.assertEqual((doc["status"], doc["self_total"],
                               doc["adjusted_total"], doc["delta"]),
                              ("draft", sum(pts), sum(pts), 0))
+        # Oldest first; all four for the commune's coordinator, one unit's
+        # own sheet for its officer.
+        listed = ok(call("coordinator", "GET", base))["items"]
+        self.assertEqual([(x["id"], x["unit_id"], x["status"])
+                          for x in listed],
+                         [(F.sheets[u], u, "draft")
+                          for u in (VP, KT, HCC, DVC)])
+        self.assertEqual([x["id"] for x in ok(call(KT, "GET", base))
+                          ["items"]], [F.sheets[KT]])
         # Bonus over its cap: 4 + 3 > 5.
         cur = call(HCC, "GET", sheet_path(HCC))
         r = call(HCC, "PATCH", sheet_path(HCC), body={"scores": [
