@@ -192,7 +192,10 @@ def block(value, col, flat=False):
     text = yaml.dump({"example": value},
                      Dumper=_Indentless if flat else _Dumper,
                      allow_unicode=True, sort_keys=False,
-                     default_flow_style=False, width=1 << 30, indent=2)
+                     default_flow_style=False, indent=2,
+                     # A CSV table folded, as the document's own; text in
+                     # objects on one line.
+                     width=100 if isinstance(value, str) else 1 << 30)
     return "".join(" " * col + line if line.strip() else line
                    for line in text.splitlines(keepends=True))
 
