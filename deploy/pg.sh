@@ -346,20 +346,24 @@ SQL
 }
 
 # A cluster restored by deploy/restore.sh replays WAL until its target, then promotes
-# itself and removes recovery.signal; wait for that (bounded), then for connections.
+# itself and removes recovery.signal; wait for that (bounded), then for connections,
+# even when the file is already gone: it goes before the end-of-recovery checkpoint,
+# and until that is done the cluster still refuses connections.
 wait_recovered() {
 	local i
-	[[ -f "$DATA/recovery.signal" ]] || return 0
-	note "replaying WAL in $DIR until the recovery target"
-	for ((i = 0; i < 6000; i++)); do
-		[[ -f "$DATA/recovery.signal" ]] || break
-		is_running || {
-			tail -n 20 "$LOGFILE" >&2 || true
-			die "the cluster in $DIR stopped during recovery"
-		}
-		sleep 0.1
-	done
-	[[ ! -f "$DATA/recovery.signal" ]] || die "recovery in $DIR did not end within 10 minutes"
+	if [[ -f "$DATA/recovery.signal" ]]; then
+		note "replaying WAL in $DIR until the recovery target"
+		for ((i = 0; i < 6000; i++)); do
+			[[ -f "$DATA/recovery.signal" ]] || break
+			is_running || {
+				tail -n 20 "$LOGFILE" >&2 || true
+				die "the cluster in $DIR stopped during recovery"
+			}
+			sleep 0.1
+		done
+		[[ ! -f "$DATA/recovery.signal" ]] ||
+			die "recovery in $DIR did not end within 10 minutes"
+	fi
 	for ((i = 0; i < 600; i++)); do
 		"$PG_BIN/pg_isready" -q -h "$(socket_dir)" -p "$PORT" && return 0
 		sleep 0.1
