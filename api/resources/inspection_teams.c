@@ -21,17 +21,22 @@ static const char check_refs[] =
     " coalesce((SELECT min(o) FROM jsonb_array_elements_text($4::jsonb)"
     "  WITH ORDINALITY t(e, o) WHERE NOT EXISTS (SELECT 1 FROM tasks k"
     "  WHERE k.id = e::uuid AND k.plan_id = $5)), 0)";
-/* Replaces the team ($2) and, when $3 is not null, the scope. */
+/* Replaces the team ($2) and, when $3 is not null, the scope. Each insert
+ * reads its delete, which so runs first: the parts of a statement run in
+ * no set order, and a member or task that stays would otherwise meet its
+ * old row (the lead too, by the one-lead index). */
 static const char set_team[] =
     "WITH d AS (DELETE FROM inspection_members WHERE inspection_id = $1"
-    "  AND $2::jsonb IS NOT NULL),"
+    "  AND $2::jsonb IS NOT NULL RETURNING 1),"
     " m AS (INSERT INTO inspection_members (inspection_id, user_id, role)"
     "  SELECT $1, (e->>'user_id')::uuid, e->>'role'"
-    "  FROM jsonb_array_elements($2::jsonb) e),"
+    "  FROM jsonb_array_elements($2::jsonb) e"
+    "  WHERE (SELECT count(*) FROM d) >= 0),"
     " dt AS (DELETE FROM inspection_tasks WHERE inspection_id = $1"
-    "  AND $3::jsonb IS NOT NULL)"
+    "  AND $3::jsonb IS NOT NULL RETURNING 1)"
     "INSERT INTO inspection_tasks (inspection_id, task_id)"
-    " SELECT $1, e::uuid FROM jsonb_array_elements_text($3::jsonb) e";
+    " SELECT $1, e::uuid FROM jsonb_array_elements_text($3::jsonb) e"
+    " WHERE (SELECT count(*) FROM dt) >= 0";
 /* clang-format on */
 
 const struct db_stmt inspection_teams_stmts[] = {

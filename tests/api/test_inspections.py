@@ -369,6 +369,20 @@ class Records(unittest.TestCase):
                  headers=etag(fresh("kinhte", self.path)))
         harness.expect_problem(self, r, 403, "forbidden")
 
+    def test_team_and_scope_replaced_keeping_some(self):
+        # The lead and a task stay, a member comes, then goes again.
+        for names, tasks in ((("kiemtra", "bxdd"), [F.tasks[2]]),
+                             (("kiemtra",), [F.tasks[2], F.tasks[3]])):
+            cur = fresh("kiemtra", self.path)
+            doc = ok(call("kiemtra", "PATCH", self.path, body={
+                "team": team(*names), "task_ids": tasks},
+                headers=etag(cur)))
+            self.assertEqual(sorted((m["user_id"], m["role"])
+                                    for m in doc["team"]),
+                             sorted((t["user_id"], t["role"])
+                                    for t in team(*names)))
+            self.assertEqual(sorted(doc["task_ids"]), sorted(tasks))
+
     def test_minutes_filed(self):
         url = (self.path + "/attachments?filename=Bi%C3%AAn%20b%E1%BA%A3n"
                "%20l%E1%BA%A7n%202.pdf")
