@@ -43,16 +43,22 @@ static const char list[] =
     "  convert_from(decode($3, 'hex'), 'UTF8'))"
     " AND ($5::text IS NULL OR fold(a.filename) LIKE like_pattern($5))"
     " ORDER BY a.created_at::text || a.id::text LIMIT $4";
+/* File $2 of a submission, or an inspection's or a recommendation's (seen
+ * as their owner is; $1 the caller's unit, $3 the caller). */
+#define VISIBLE_FILE                                                         \
+    " FROM attachments a LEFT JOIN submissions s ON s.id = a.submission_id"  \
+    " WHERE a.id = $2"                                                       \
+    " AND (EXISTS (SELECT 1 FROM units su, units me WHERE me.id = $1"        \
+    "  AND su.id IN (s.unit_id, s.receiving_unit_id) AND su.path <@ me.path)"\
+    " OR inspection_visible(a.inspection_id, $1, $3)"                        \
+    " OR recommendation_visible(a.recommendation_id, $1, $3))"
 /* In binary form: the bytes as they are, the text columns as text. */
-/* A submission's file, or an inspection's or a recommendation's (seen as
- * their owner is, $3 the caller). */
 static const char get[] =
-    "SELECT a.data, a.content_type, a.filename, a.sha256 FROM attachments a"
-    " LEFT JOIN submissions s ON s.id = a.submission_id WHERE a.id = $2"
-    " AND (EXISTS (SELECT 1 FROM units su, units me WHERE me.id = $1"
-    "  AND su.id IN (s.unit_id, s.receiving_unit_id) AND su.path <@ me.path)"
-    " OR inspection_visible(a.inspection_id, $1, $3)"
-    " OR recommendation_visible(a.recommendation_id, $1, $3))";
+    "SELECT a.data, a.content_type, a.filename, a.sha256" VISIBLE_FILE;
+static const char meta[] =
+    "SELECT a.sha256, CASE WHEN a.submission_id IS NOT NULL"
+    " THEN " ATTACHMENT_JSON("a") " ELSE " EVIDENCE_JSON("a") " END"
+    VISIBLE_FILE;
 /* clang-format on */
 
 const struct db_stmt attachments_stmts[] = {
@@ -61,6 +67,7 @@ const struct db_stmt attachments_stmts[] = {
 	{ "attachments_same", same },
 	{ "attachments_list", list },
 	{ "attachments_get", get },
+	{ "attachments_meta", meta },
 	{ NULL, NULL },
 };
 
@@ -305,4 +312,17 @@ attachments_get(struct req *r)
 	r->ranges = 1;
 	return req_reply(r, 200, db_get(res, 0, 1), db_get(res, 0, 0),
 	    db_len(res, 0, 0));
+}
+
+int
+attachments_meta(struct req *r)
+{
+	const char *params[3] = { r->principal->unit_id, r->param[0],
+		r->principal->id };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "attachments_meta", 3,
+		 params)) == NULL)
+		return -1;
+	return reply_entity(r, res, 200, "attachment");
 }

@@ -55,10 +55,13 @@ static const struct kind {
 	{ "milestone", milestones_get, PERM_PLAN_READ },
 	{ "task", tasks_get, PERM_PLAN_READ },
 	{ "assignment", assignments_get, PERM_PLAN_READ },
+	{ "obligation", obligations_get, PERM_PLAN_READ },
 	{ "submission", submissions_get, PERM_PLAN_READ },
+	{ "attachment", attachments_meta, PERM_PLAN_READ },
 	{ "model", models_get, PERM_PLAN_READ },
 	{ "inspection_plan", inspection_plans_get, PERM_PLAN_READ },
 	{ "inspection", inspections_get, PERM_PLAN_READ },
+	{ "finding", findings_get, PERM_PLAN_READ },
 	{ "recommendation", recommendations_get, PERM_PLAN_READ },
 	{ "rubric", rubrics_get, PERM_PLAN_READ },
 	{ "score_sheet", score_sheets_get, PERM_PLAN_READ },
@@ -142,9 +145,10 @@ types_parse(struct req *r, const char *types)
 		if (i == nitems(kinds)) {
 			req_field_error(r, "types", "enum",
 			    "types is a comma-separated list of unit, user, "
-			    "plan, milestone, task, assignment, submission, "
-			    "model, inspection_plan, inspection, "
-			    "recommendation, rubric, score_sheet");
+			    "plan, milestone, task, assignment, obligation, "
+			    "submission, attachment, model, inspection_plan, "
+			    "inspection, finding, recommendation, rubric, "
+			    "score_sheet");
 			req_fail(r, 400, "invalid_query",
 			    "a query parameter is invalid");
 			return NULL;

@@ -12,12 +12,6 @@
 #include "resources/resources.h"
 
 /* clang-format off */
-#define EVIDENCE_JSON(a)                                                     \
-	"json_build_object('id', " a ".id, 'inspection_id', " a ".inspection_id," \
-	" 'recommendation_id', " a ".recommendation_id,"                     \
-	" 'filename', " a ".filename, 'content_type', " a ".content_type,"   \
-	" 'size', " a ".size, 'sha256', " a ".sha256,"                       \
-	" 'created_at', " a ".created_at)"
 #define KEY(a) "(" a ".created_at::text || " a ".id::text)"
 
 /* $1 the inspection or NULL, $2 the recommendation or NULL. */

@@ -28,6 +28,9 @@ static const char list[] =
     "  'UTF8')) ORDER BY " KEY("f") " LIMIT $3";
 static const char get[] =
     "SELECT f.version, " FINDING_JSON("f") " FROM findings f WHERE f.id = $1";
+static const char get_visible[] =
+    "SELECT f.version, " FINDING_JSON("f") " FROM findings f WHERE f.id = $2"
+    " AND inspection_visible(f.inspection_id, $1, $3)";
 static const char task_ok[] =
     "SELECT 1 FROM tasks WHERE id = $1 AND plan_id = $2";
 static const char insert[] =
@@ -55,6 +58,7 @@ const struct db_stmt findings_stmts[] = {
 	{ "findings_visible", visible },
 	{ "findings_list", list },
 	{ "findings_get", get },
+	{ "findings_get_visible", get_visible },
 	{ "findings_task_ok", task_ok },
 	{ "findings_insert", insert },
 	{ "findings_owner", owner },
@@ -93,6 +97,19 @@ findings_list(struct req *r)
 	if ((res = page_exec(r, "findings_list", 3, params, &pg)) == NULL)
 		return -1;
 	return reply_page(r, res, &pg);
+}
+
+int
+findings_get(struct req *r)
+{
+	const char *params[3] = { r->principal->unit_id, r->param[0],
+		r->principal->id };
+	struct dbres *res;
+
+	if ((res = db_exec(r->arena, &r->fail, "findings_get_visible", 3,
+		 params)) == NULL)
+		return -1;
+	return reply_entity(r, res, 200, "finding");
 }
 
 static int

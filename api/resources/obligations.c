@@ -9,39 +9,47 @@
 
 #include "resources/resources.h"
 
-/* Rows in scope: units of the caller's subtree, or every row when the
- * caller's unit receives the milestone or manages the plan. */
+/* The obligations in scope (me is the caller's unit): those of units of
+ * the caller's subtree, or every one when the caller's unit receives the
+ * milestone or manages the plan; the caller adds its conditions after. */
 /* clang-format off */
+#define OBLIGATION_ROWS                                                      \
+    "SELECT mu.id, m.id AS milestone_id, m.kind, m.title, u.id AS unit_id,"  \
+    "  u.name AS unit_name, m.receiving_unit_id,"                            \
+    "  coalesce(e.due_on, m.due_on) AS due_on, e.reason AS extension_reason,"\
+    "  s.id AS submission_id, s.submitted_at,"                               \
+    "  CASE WHEN s.id IS NOT NULL"                                           \
+    "   THEN timeliness(s.submitted_at, coalesce(e.due_on, m.due_on))"       \
+    "   WHEN coalesce(e.due_on, m.due_on) < today_vn() THEN 'missing'"       \
+    "   ELSE 'pending' END AS state"                                         \
+    "  FROM plans p JOIN milestones m ON m.plan_id = p.id"                   \
+    "  JOIN milestone_units mu ON mu.milestone_id = m.id"                    \
+    "  JOIN units u ON u.id = mu.unit_id"                                    \
+    "  JOIN units ru ON ru.id = m.receiving_unit_id"                         \
+    "  JOIN units iu ON iu.id = p.issuing_unit_id CROSS JOIN me"             \
+    "  LEFT JOIN extensions e ON e.milestone_id = m.id"                      \
+    "   AND e.unit_id = mu.unit_id"                                          \
+    "  LEFT JOIN LATERAL (SELECT s.id, s.submitted_at FROM submissions s"    \
+    "   WHERE s.milestone_id = m.id AND s.unit_id = mu.unit_id"              \
+    "   AND s.status <> 'draft' ORDER BY s.submitted_at, s.id LIMIT 1) s"    \
+    "   ON true"                                                             \
+    "  WHERE (u.path <@ me.path OR ru.path <@ me.path OR iu.path <@ me.path)"
+/* An obligation of OBLIGATION_ROWS as the API shows it. */
+#define OBLIGATION_JSON                                                      \
+    "json_build_object('id', id, 'milestone_id', milestone_id,"              \
+    " 'milestone_kind', kind, 'milestone_title', title, 'unit_id', unit_id," \
+    " 'unit_name', unit_name, 'receiving_unit_id', receiving_unit_id,"       \
+    " 'due_on', due_on, 'extended', extension_reason IS NOT NULL,"           \
+    " 'extension_reason', extension_reason, 'state', state,"                 \
+    " 'submission_id', submission_id, 'submitted_at', submitted_at)"
+
 static const char list[] =
     "WITH me AS (SELECT path FROM units WHERE id = $1),"
-    " rows AS (SELECT m.id AS milestone_id, m.kind, m.title, u.id AS unit_id,"
-    "  u.name AS unit_name, m.receiving_unit_id,"
-    "  coalesce(e.due_on, m.due_on) AS due_on, e.reason AS extension_reason,"
-    "  s.id AS submission_id, s.submitted_at,"
-    "  CASE WHEN s.id IS NOT NULL"
-    "   THEN timeliness(s.submitted_at, coalesce(e.due_on, m.due_on))"
-    "   WHEN coalesce(e.due_on, m.due_on) < today_vn() THEN 'missing'"
-    "   ELSE 'pending' END AS state"
-    "  FROM plans p JOIN milestones m ON m.plan_id = p.id"
-    "  JOIN milestone_units mu ON mu.milestone_id = m.id"
-    "  JOIN units u ON u.id = mu.unit_id"
-    "  JOIN units ru ON ru.id = m.receiving_unit_id"
-    "  JOIN units iu ON iu.id = p.issuing_unit_id CROSS JOIN me"
-    "  LEFT JOIN extensions e ON e.milestone_id = m.id AND e.unit_id = mu.unit_id"
-    "  LEFT JOIN LATERAL (SELECT s.id, s.submitted_at FROM submissions s"
-    "   WHERE s.milestone_id = m.id AND s.unit_id = mu.unit_id"
-    "   AND s.status <> 'draft' ORDER BY s.submitted_at, s.id LIMIT 1) s ON true"
-    "  WHERE p.id = $2 AND (u.path <@ me.path OR ru.path <@ me.path"
-    "   OR iu.path <@ me.path)"
+    " rows AS (" OBLIGATION_ROWS " AND p.id = $2"
     "  AND ($3::uuid IS NULL OR u.id = $3)"
     "  AND ($4::uuid IS NULL OR m.id = $4)),"
     " picked AS (SELECT * FROM rows WHERE $5::text IS NULL OR state = $5)"
-    "SELECT json_build_object('milestone_id', milestone_id, 'milestone_kind',"
-    " kind, 'milestone_title', title, 'unit_id', unit_id, 'unit_name',"
-    " unit_name, 'receiving_unit_id', receiving_unit_id, 'due_on', due_on,"
-    " 'extended', extension_reason IS NOT NULL, 'extension_reason',"
-    " extension_reason, 'state', state, 'submission_id', submission_id,"
-    " 'submitted_at', submitted_at),"
+    "SELECT " OBLIGATION_JSON ","
     " encode(convert_to(due_on::text || milestone_id::text || unit_id::text,"
     "  'UTF8'), 'hex'),"
     " json_build_object('expected', count(*) OVER (),"
@@ -52,6 +60,13 @@ static const char list[] =
     "  'pending', count(*) FILTER (WHERE state = 'pending') OVER ())"
     " FROM picked"
     " ORDER BY due_on::text || milestone_id::text || unit_id::text";
+/* One obligation, in scope and of a plan the caller sees ($3: its draft
+ * access); tagged by what it shows, having no version. */
+static const char get[] =
+    "WITH me AS (SELECT path FROM units WHERE id = $1),"
+    " one AS (SELECT " OBLIGATION_JSON " AS j FROM (" OBLIGATION_ROWS
+    "  AND mu.id = $2 AND " PLAN_VISIBLE("p", "$3") ") x)"
+    "SELECT md5(j::text), j FROM one";
 
 /* The milestone, if the caller's unit receives it (or is above). */
 static const char milestone_of[] =
@@ -80,6 +95,7 @@ static const char grant[] =
 
 const struct db_stmt obligations_stmts[] = {
 	{ "obligations_list", list },
+	{ "obligations_get", get },
 	{ "obligations_milestone_of", milestone_of },
 	{ "obligations_grant", grant },
 	{ NULL, NULL },
@@ -129,6 +145,12 @@ obligations_list(struct req *r)
 	len = (size_t)snprintf(body, len, "%.*s,\"summary\":%s}",
 	    (int)r->resp_len - 1, (const char *)r->resp, summary);
 	return req_reply(r, 200, "application/json", body, len);
+}
+
+int
+obligations_get(struct req *r)
+{
+	return reply_plan_get(r, "obligations_get", "obligation");
 }
 
 static const struct field grant_fields[] = {

@@ -433,6 +433,9 @@ int import_document(struct req *, json_t *doc, int dry_run);
 /* obligations.c */
 extern const struct db_stmt obligations_stmts[];
 int obligations_list(struct req *);
+/* The obligation r->param[0] as obligations_list shows it (the change
+ * feed's GET of it: there is no route); 404 outside the caller's view. */
+int obligations_get(struct req *);
 int extensions_grant(struct req *);
 
 /* A submission s as the API shows it (submissions.c, submission_review.c). */
@@ -494,6 +497,10 @@ extern const struct db_stmt attachments_stmts[];
 int attachments_upload(struct req *);
 int attachments_list(struct req *);
 int attachments_get(struct req *);
+/* The metadata of attachment r->param[0] as its owner's list shows it (the
+ * change feed's view of it; GET /attachments/{id} sends the bytes); 404
+ * when the caller may not download it. */
+int attachments_meta(struct req *);
 /* For an evidence upload: checks the filename query parameter, that the
  * body's first bytes are of its allowed Content-Type and that the name
  * ends in that type's extension; sets *filename and *type. Returns 0, or
@@ -608,6 +615,9 @@ int inspections_follow_up(struct req *);
 /* findings.c */
 extern const struct db_stmt findings_stmts[];
 int findings_list(struct req *);
+/* The finding r->param[0] as findings_list shows it, when the caller sees
+ * its inspection (the change feed's GET of it: there is no route). */
+int findings_get(struct req *);
 int findings_create(struct req *);
 int findings_update(struct req *);
 
@@ -642,6 +652,15 @@ int inspection_team_only(struct req *, const struct inspection_state *,
     int after_completion);
 
 /* evidence.c */
+/* A file of an inspection or a recommendation as the API shows it. */
+/* clang-format off */
+#define EVIDENCE_JSON(a)                                                     \
+	"json_build_object('id', " a ".id, 'inspection_id', " a ".inspection_id," \
+	" 'recommendation_id', " a ".recommendation_id,"                     \
+	" 'filename', " a ".filename, 'content_type', " a ".content_type,"   \
+	" 'size', " a ".size, 'sha256', " a ".sha256,"                       \
+	" 'created_at', " a ".created_at)"
+/* clang-format on */
 extern const struct db_stmt evidence_stmts[];
 int inspections_attach(struct req *);
 int inspections_attachments(struct req *);

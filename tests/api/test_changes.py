@@ -7,11 +7,13 @@ arrives as a delete); tampered and foreign cursors, unknown types and
 limits; wait= answering as soon as a change commits, timing out with an
 empty page, and many waiters holding no worker thread."""
 
+import datetime
 import subprocess
 import threading
 import time
 import unittest
 import uuid
+import zoneinfo
 
 import harness
 from harness import CHECK, U, call, db, ok, srv, tag
@@ -22,8 +24,12 @@ MAX_WAITERS = 40
 def build():
     harness.new_user(U["thon-2"], "officer", "thon2", "Cán bộ Thôn 2",
                      name="thon2")
-    for role in ("admin", "officer", "viewer", "leader"):
+    for role in ("admin", "officer", "viewer", "leader", "coordinator"):
         harness.token(role)
+    # The inspectors of the commune and of its Party building board, the
+    # office of the economy.
+    for name in ("kiemtra", "bxdd", "kinhte", "vhxh"):
+        harness.token(name)
 
 
 setUpModule, tearDownModule = harness.fixtures(
@@ -99,6 +105,101 @@ def recorded(ids):
         "SELECT entity_id, version, op FROM changes WHERE entity_id IN (%s)"
         " ORDER BY xid, seq" % ",".join("'%s'" % i for i in ids))
     return [(r[0], int(r[1]), r[2]) for r in rows]
+
+
+def listed(who, t, entity):
+    """The obligation, finding or file's metadata as its list shows it to
+    who (None when it does not)."""
+    if t == "obligation":
+        plan = ok(call(who, "GET", "/api/v1/milestones/" +
+                       entity["milestone_id"])).json()["plan_id"]
+        path = "/api/v1/plans/%s/obligations?milestone_id=%s" % (
+            plan, entity["milestone_id"])
+    elif t == "finding":
+        path = "/api/v1/inspections/%s/findings?limit=200" % \
+            entity["inspection_id"]
+    else:
+        owner = next(k for k in ("submission", "inspection",
+                                 "recommendation")
+                     if entity.get(k + "_id") is not None)
+        path = "/api/v1/%ss/%s/attachments?limit=200" % (
+            owner, entity[owner + "_id"])
+    return next((x for x in ok(call(who, "GET", path)).json()["items"]
+                 if x["id"] == entity["id"]), None)
+
+
+def of(items, eid):
+    """(operation, whether it has an entity) of the items of one entity."""
+    return [(i["operation"], "entity" in i) for i in items if i["id"] == eid]
+
+
+def shown(items):
+    """The ids of the items that came with their entity."""
+    return {i["id"] for i in items if "entity" in i}
+
+
+VN_TODAY = None
+
+
+def due(days):
+    global VN_TODAY
+    if VN_TODAY is None:
+        VN_TODAY = datetime.datetime.now(
+            zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    return (VN_TODAY + datetime.timedelta(days=days)).isoformat()
+
+
+def new_plan():
+    return ok(call("leader", "POST", "/api/v1/plans", body={
+        "title": "Kế hoạch " + tag(), "year": int(due(0)[:4]),
+        "issuing_unit_id": U["commune"]}), 201).json()
+
+
+def get(who, path):
+    return ok(call(who, "GET", path)).json()
+
+
+def issue(plan):
+    v = get("leader", "/api/v1/plans/" + plan["id"])["version"]
+    ok(call("leader", "POST", "/api/v1/plans/%s/issue" % plan["id"],
+            headers={"If-Match": '"%d"' % v}))
+
+
+def milestone(plan, owing, receiving=U["phong-vh-xh"]):
+    return ok(call("leader", "POST",
+                   "/api/v1/plans/%s/milestones" % plan["id"],
+                   body={"kind": "annual_report", "title": "Mốc " + tag(),
+                         "due_on": due(20), "receiving_unit_id": receiving,
+                         "owing": {"unit_ids": owing}}), 201).json()
+
+
+def set_owing(m, owing):
+    v = get("leader", "/api/v1/milestones/" + m["id"])["version"]
+    ok(call("leader", "PATCH", "/api/v1/milestones/" + m["id"],
+            body={"owing": {"unit_ids": owing},
+                  "amendment_reason": "Đổi đơn vị báo cáo"},
+            headers={"If-Match": '"%d"' % v}))
+
+
+def task_for(plan, unit, number=1):
+    """A task of the plan and its assignment to unit."""
+    t = ok(call("leader", "POST", "/api/v1/plans/%s/tasks" % plan["id"],
+                body={"number": number, "title": "Nhiệm vụ " + tag(),
+                      "schedule": "ongoing"}), 201).json()
+    a = ok(call("leader", "POST", "/api/v1/tasks/%s/assignments" % t["id"],
+                body={"role": "implement", "unit_id": unit}),
+           201).json()["items"][0]
+    return t, a
+
+
+def obligations(who, plan):
+    return {o["id"]: o for o in get(
+        who, "/api/v1/plans/%s/obligations" % plan["id"])["items"]}
+
+
+def pdf():
+    return (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n% " +
+            tag().encode() + b"\n%%EOF\n")
 
 
 class ConcurrentWriters(unittest.TestCase):
@@ -237,7 +338,10 @@ class Items(unittest.TestCase):
             self.assertEqual(i["entity"], got)
 
     def test_every_type_renders_as_its_get(self):
-        # The seed holds every type; the leader may read each of them.
+        # The seed holds every type but files (Attachments adds some); the
+        # leader may read each of them. Obligations, findings and files'
+        # metadata have no GET of their own (a file's sends its bytes):
+        # their lists show them.
         paths = {"unit": "units", "user": "users", "plan": "plans",
                  "milestone": "milestones", "task": "tasks",
                  "assignment": "assignments", "submission": "submissions",
@@ -248,8 +352,14 @@ class Items(unittest.TestCase):
         last = {}
         for i in follow("leader")[0]:
             last[(i["type"], i["id"])] = i
-        self.assertEqual({t for t, _ in last}, set(paths))
+        self.assertLessEqual(set(paths) | {"obligation", "finding"},
+                             {t for t, _ in last})
         for (t, eid), i in sorted(last.items()):
+            if t not in paths:
+                if i["operation"] == "upsert":
+                    self.assertEqual(listed("leader", t, i["entity"]),
+                                     i["entity"], i)
+                continue
             r = call("leader", "GET", "/api/v1/%s/%s" % (paths[t], eid))
             if i["operation"] == "upsert":
                 self.assertEqual(ok(r).json(), i["entity"], i)
@@ -363,7 +473,7 @@ class BadInput(unittest.TestCase):
         feed("admin", cursor)
 
     def test_unknown_types_and_limits(self):
-        for bad in ("units", "unit,", ",", "unit,,plan", "obligation",
+        for bad in ("units", "unit,", ",", "unit,,plan", "extension",
                     "unit;plan", "x" * 401):
             feed("admin", types=bad, status=400)
         for bad in ("0", "201", "-1", "abc", "1.5"):
@@ -477,6 +587,214 @@ class Wait(unittest.TestCase):
         self.assertEqual([(r.status, r.text()) for r in answers if
                           r.status != 200], [])
         self.assertEqual([r.json()["items"] for r in answers], [[]] * 3)
+
+
+class Obligations(unittest.TestCase):
+    def test_an_obligation_created_changed_and_removed(self):
+        plan = new_plan()
+        m = milestone(plan, [U["thon-3"]])
+        issue(plan)
+        since = {w: head(w) for w in ("officer", "thon2", "coordinator")}
+        seen = {w: [] for w in since}
+
+        def step():
+            for w in since:
+                items, since[w] = follow(w, since[w], types="obligation")
+                seen[w] += items
+            return seen["officer"][-1]
+
+        set_owing(m, [U["thon-3"], U["thon-1"]])
+        oid = next(o for o, x in obligations("officer", plan).items()
+                   if x["unit_id"] == U["thon-1"])
+        item = step()
+        self.assertEqual(of(seen["officer"], oid), [("upsert", True)])
+        self.assertEqual(item["entity"], obligations("officer", plan)[oid])
+        self.assertEqual((item["entity"]["state"], item["entity"]["extended"],
+                          item["version"]), ("pending", False, None))
+        # An extension, then the unit's report: each once, as it is then.
+        ok(call("coordinator", "POST",
+                "/api/v1/milestones/%s/extensions" % m["id"],
+                body={"unit_id": U["thon-1"], "due_on": due(30),
+                      "reason": "Mưa bão"}), 201)
+        item = step()
+        self.assertEqual(of(seen["officer"], oid), [("upsert", True)] * 2)
+        self.assertEqual(item["entity"], obligations("officer", plan)[oid])
+        self.assertEqual(item["entity"]["due_on"], due(30))
+        s = ok(call("officer", "POST", "/api/v1/submissions", body={
+            "unit_id": U["thon-1"], "kind": "annual_report",
+            "milestone_id": m["id"], "title": "Báo cáo " + tag(),
+            "body": "Nội dung.", "submit": True}), 201).json()
+        item = step()
+        self.assertEqual(of(seen["officer"], oid), [("upsert", True)] * 3)
+        self.assertEqual(item["entity"], obligations("officer", plan)[oid])
+        self.assertEqual((item["entity"]["state"],
+                          item["entity"]["submission_id"]),
+                         ("on_time", s["id"]))
+        # The unit no longer owes it: a tombstone.
+        set_owing(m, [U["thon-3"]])
+        step()
+        self.assertEqual(of(seen["officer"], oid),
+                         [("upsert", True)] * 3 + [("delete", False)])
+        self.assertEqual(seen["officer"][-1],
+                         {"type": "obligation", "id": oid,
+                          "operation": "delete", "version": None})
+        # The receiving office had each change; another village none.
+        self.assertEqual(len(of(seen["coordinator"], oid)), 4)
+        self.assertNotIn(oid, shown(seen["thon2"]))
+
+
+class Attachments(unittest.TestCase):
+    def test_a_file_added_and_removed_with_its_submission(self):
+        plan = new_plan()
+        m = milestone(plan, [U["thon-1"]])
+        issue(plan)
+        since = {w: head(w) for w in ("officer", "thon2", "coordinator")}
+        s = ok(call("officer", "POST", "/api/v1/submissions", body={
+            "unit_id": U["thon-1"], "kind": "annual_report",
+            "milestone_id": m["id"], "title": "Báo cáo " + tag(),
+            "body": "Nội dung."}), 201).json()
+        a = ok(call("officer", "POST", "/api/v1/submissions/%s/attachments"
+                    "?filename=bao-cao.pdf" % s["id"], raw=pdf(),
+                    headers={"Content-Type": "application/pdf"}),
+               201).json()
+        items = {w: follow(w, since[w], types="attachment")
+                 for w in since}
+        for w in ("officer", "coordinator"):
+            mine = [i for i in items[w][0] if i["id"] == a["id"]]
+            self.assertEqual([(i["operation"], i["version"]) for i in mine],
+                             [("upsert", None)], w)
+            self.assertEqual(mine[0]["entity"], a)
+            self.assertEqual(listed(w, "attachment", a), a)
+        self.assertNotIn(a["id"], shown(items["thon2"][0]))
+        # No request removes a file; its submission's removal does (ON
+        # DELETE CASCADE), when the submission is gone already.
+        db().psql("DELETE FROM submissions WHERE id = '%s'" % s["id"])
+        for w in ("officer", "coordinator"):
+            mine, _ = follow(w, items[w][1], types="attachment")
+            self.assertEqual(mine, [{"type": "attachment", "id": a["id"],
+                                     "operation": "delete",
+                                     "version": None}], w)
+
+
+class Inspections(unittest.TestCase):
+    """A visit of the economy office by the Phòng VH-XH, whose team holds
+    an inspector of the commune and one of its Party building board: that
+    board lies outside both the inspected and the inspecting unit, yet its
+    inspector sees the visit."""
+
+    def test_findings_and_a_team_member_from_outside(self):
+        ids = {n: harness.user_id(n) for n in ("kiemtra", "bxdd")}
+        ip = ok(call("vhxh", "POST", "/api/v1/inspection-plans", body={
+            "plan_id": harness.COMMUNE_PLAN,
+            "issuing_unit_id": U["phong-vh-xh"],
+            "title": "Kiểm tra " + tag(), "period_start": due(-30),
+            "period_end": due(60)}), 201).json()
+        ok(call("vhxh", "POST", "/api/v1/inspection-plans/%s/issue" % ip["id"],
+                headers={"If-Match": '"%d"' % ip["version"]}))
+        watchers = ("bxdd", "kinhte", "officer")
+        since = {w: head(w) for w in watchers}
+        visit = ok(call("vhxh", "POST", "/api/v1/inspections", body={
+            "inspection_plan_id": ip["id"], "kind": "inspection",
+            "title": "Kiểm tra Phòng Kinh tế " + tag(),
+            "target_unit_id": U["phong-kinh-te"], "scheduled_on": due(0),
+            "team": [{"user_id": ids["kiemtra"], "role": "lead"},
+                     {"user_id": ids["bxdd"], "role": "member"}]}),
+                   201).json()
+        path = "/api/v1/inspections/" + visit["id"]
+        ok(call("kiemtra", "POST", path + "/start",
+                headers={"If-Match": '"%d"' % visit["version"]}))
+        f = ok(call("kiemtra", "POST", path + "/findings", body={
+            "text": "Chưa niêm yết công khai", "severity": "minor"}),
+               201).json()
+        seen = {w: follow(w, since[w]) for w in watchers}
+        for w in ("bxdd", "kinhte"):
+            items = seen[w][0]
+            self.assertIn(visit["id"], shown(items), w)
+            self.assertEqual(
+                [i for i in items if i["id"] == visit["id"]][-1]["entity"],
+                get(w, path))
+            self.assertEqual(of(items, f["id"]), [("upsert", True)], w)
+            self.assertEqual(
+                [i for i in items if i["id"] == f["id"]][0]["entity"],
+                listed(w, "finding", f))
+        self.assertEqual(shown(seen["officer"][0]) &
+                         {visit["id"], f["id"]}, set())
+        # Changed, then removed (no request removes one): once each.
+        f = ok(call("kiemtra", "PATCH", "/api/v1/findings/" + f["id"],
+                    body={"severity": "major"},
+                    headers={"If-Match": '"%d"' % f["version"]})).json()
+        for w in ("bxdd", "kinhte"):
+            items, since[w] = follow(w, seen[w][1], types="finding")
+            self.assertEqual([(i["operation"], i["version"], i["entity"])
+                              for i in items if i["id"] == f["id"]],
+                             [("upsert", 2, f)], w)
+        db().psql("DELETE FROM findings WHERE id = '%s'" % f["id"])
+        for w in ("bxdd", "kinhte"):
+            items, since[w] = follow(w, since[w], types="finding")
+            self.assertEqual(items, [{"type": "finding", "id": f["id"],
+                                      "operation": "delete",
+                                      "version": 2}], w)
+        # Off the team: the visit leaves the member's view.
+        since["bxdd"] = head("bxdd")
+        cur = get("kiemtra", path)
+        ok(call("kiemtra", "PATCH", path, body={
+            "team": [{"user_id": ids["kiemtra"], "role": "lead"}]},
+            headers={"If-Match": '"%d"' % cur["version"]}))
+        self.assertEqual(call("bxdd", "GET", path).status, 404)
+        items, _ = follow("bxdd", since["bxdd"], types="inspection")
+        self.assertEqual(of(items, visit["id"])[-1], ("delete", False))
+
+
+class PlanIssue(unittest.TestCase):
+    def test_what_a_plan_holds_is_offered_when_it_is_issued(self):
+        since = head("officer")
+        plan = new_plan()
+        m = milestone(plan, [U["thon-1"]])
+        t, a = task_for(plan, U["thon-1"])
+        # A draft: the village sees none of it.
+        items, since = follow("officer", since)
+        self.assertEqual(shown(items) & {plan["id"], m["id"], t["id"],
+                                         a["id"]}, set())
+        issue(plan)
+        items, _ = follow("officer", since)
+        last = {(i["type"], i["id"]): i for i in items}
+        (oid, obligation), = obligations("officer", plan).items()
+        for key, want in (
+                (("plan", plan["id"]), get("officer",
+                                           "/api/v1/plans/" + plan["id"])),
+                (("milestone", m["id"]), get("officer",
+                                             "/api/v1/milestones/" + m["id"])),
+                (("task", t["id"]), get("officer", "/api/v1/tasks/" + t["id"])),
+                (("assignment", a["id"]), get("officer",
+                                              "/api/v1/assignments/" +
+                                              a["id"])),
+                (("obligation", oid), obligation)):
+            self.assertIn(key, last)
+            self.assertEqual(last[key].get("entity"), want, key)
+
+
+class CascadeTombstones(unittest.TestCase):
+    def test_rows_a_cascade_removes_leave_tombstones(self):
+        # A sibling office sees the plan's tasks and assignments (not by
+        # its own unit), the receiving office its obligations: both only
+        # through the task and the milestone, gone before their rows.
+        plan = new_plan()
+        m = milestone(plan, [U["thon-1"]])
+        t, a = task_for(plan, U["thon-1"])
+        issue(plan)
+        (oid, _), = obligations("coordinator", plan).items()
+        since = {w: head(w) for w in ("kinhte", "coordinator")}
+        self.assertEqual(get("kinhte", "/api/v1/assignments/" + a["id"])["id"],
+                         a["id"])
+        db().psql("DELETE FROM tasks WHERE id = '%s';"
+                  " DELETE FROM milestones WHERE id = '%s'" % (t["id"],
+                                                              m["id"]))
+        items, _ = follow("kinhte", since["kinhte"])
+        self.assertEqual(of(items, a["id"]), [("delete", False)])
+        self.assertEqual(of(items, t["id"]), [("delete", False)])
+        items, _ = follow("coordinator", since["coordinator"])
+        self.assertEqual(of(items, oid), [("delete", False)])
+        self.assertEqual(of(items, m["id"]), [("delete", False)])
 
 
 if __name__ == "__main__":
