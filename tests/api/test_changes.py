@@ -5,7 +5,13 @@ deletes as tombstones; the entity as its GET shows it; scope (a village
 never sees another village's units, and a unit moved out of its subtree
 arrives as a delete); tampered and foreign cursors, unknown types and
 limits; wait= answering as soon as a change commits, timing out with an
-empty page, and many waiters holding no worker thread."""
+empty page, and many waiters holding no worker thread. Obligations (created,
+extended, received, no longer owed), files (added, removed with their
+submission) and findings (made, changed, removed), each as its list shows it
+and to those who may see it (an inspector of a board outside the inspected
+and inspecting units, on the team, too; off it, a delete); a plan's contents
+offered again when it is issued; tombstones of rows a cascade removes after
+their parent."""
 
 import datetime
 import subprocess
@@ -734,6 +740,27 @@ class Inspections(unittest.TestCase):
             self.assertEqual(items, [{"type": "finding", "id": f["id"],
                                       "operation": "delete",
                                       "version": 2}], w)
+        # A recommendation for a finding changes it (it lists them); the
+        # visit's minutes are offered as its list of files shows them.
+        f = ok(call("kiemtra", "POST", path + "/findings", body={
+            "text": "Chưa có sổ theo dõi", "severity": "info"}), 201).json()
+        items, since["bxdd"] = follow("bxdd", since["bxdd"])
+        self.assertEqual(of(items, f["id"]), [("upsert", True)])
+        rec = ok(call("kiemtra", "POST", "/api/v1/recommendations", body={
+            "inspection_id": visit["id"], "finding_id": f["id"],
+            "text": "Lập sổ theo dõi", "due_on": due(7)}), 201).json()
+        minutes = ok(call("kiemtra", "POST", path + "/attachments"
+                          "?filename=bien-ban.pdf", raw=pdf(),
+                          headers={"Content-Type": "application/pdf"}),
+                     201).json()
+        items, since["bxdd"] = follow("bxdd", since["bxdd"])
+        self.assertEqual(of(items, f["id"]), [("upsert", True)])
+        self.assertEqual([i["entity"]["recommendation_ids"] for i in items
+                          if i["id"] == f["id"]], [[rec["id"]]])
+        self.assertEqual(of(items, rec["id"]), [("upsert", True)])
+        self.assertEqual([i["entity"] for i in items
+                          if i["id"] == minutes["id"]],
+                         [listed("bxdd", "attachment", minutes)])
         # Off the team: the visit leaves the member's view.
         since["bxdd"] = head("bxdd")
         cur = get("kiemtra", path)
