@@ -23,14 +23,14 @@ CREATE UNIQUE INDEX milestone_units_id ON milestone_units (id);
 -- An entity's last change, for its tombstone.
 CREATE INDEX changes_entity ON changes (entity_id, xid, seq);
 
--- The unit paths a row of type t names: its own (a unit), the units it
--- belongs to, is issued by, received by, aimed at or inspected by, those
+-- The unit paths a row of type etype names: its own (a unit), the units
+-- it belongs to, is issued by, received by, aimed at or inspected by, those
 -- of the plan, task, milestone, submission, recommendation, inspection
 -- (with its team's units) or rubric it hangs from.
 -- Its query is planned once per connection (as 0012's was): a plan made
 -- for each call's values would drop the branches of other types, and so
 -- look cheaper than the one plan, and be made again for every row (~1 ms).
-CREATE FUNCTION change_paths(t text, r jsonb) RETURNS ltree[]
+CREATE FUNCTION change_paths(etype text, r jsonb) RETURNS ltree[]
 	LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
 	insp uuid;
@@ -38,9 +38,9 @@ BEGIN
 	IF r IS NULL THEN
 		RETURN '{}';
 	END IF;
-	insp := CASE WHEN t = 'inspection' THEN r ->> 'id'
+	insp := CASE WHEN etype = 'inspection' THEN r ->> 'id'
 		ELSE r ->> 'inspection_id' END;
-	IF insp IS NULL AND t = 'attachment' THEN
+	IF insp IS NULL AND etype = 'attachment' THEN
 		SELECT x.inspection_id INTO insp FROM recommendations x
 		WHERE x.id = (r ->> 'recommendation_id')::uuid;
 	END IF;
@@ -67,37 +67,38 @@ BEGIN
 			UNION ALL SELECT v.x FROM milestones m, plans p,
 				LATERAL (VALUES (m.receiving_unit_id),
 					(p.issuing_unit_id)) v (x)
-				WHERE t = 'obligation'
+				WHERE etype = 'obligation'
 				AND m.id = (r ->> 'milestone_id')::uuid
 				AND p.id = m.plan_id
 			UNION ALL SELECT v.x FROM submissions s,
 				LATERAL (VALUES (s.unit_id),
 					(s.receiving_unit_id)) v (x)
-				WHERE t = 'attachment'
+				WHERE etype = 'attachment'
 				AND s.id = (r ->> 'submission_id')::uuid
 			UNION ALL SELECT x.responsible_unit_id
-				FROM recommendations x WHERE t = 'attachment'
+				FROM recommendations x WHERE etype = 'attachment'
 				AND x.id = (r ->> 'recommendation_id')::uuid)
 		UNION ALL SELECT (r ->> 'path')::ltree WHERE r ? 'path') s (x));
 END $$;
 
--- One change of an entity of type t, its row after and before (NULL when
+-- One change of an entity of type etype, its row after and before (NULL when
 -- created, deleted), offered to the units of both and to extra.
-CREATE FUNCTION change_add(t text, after_row jsonb, before_row jsonb,
+CREATE FUNCTION change_add(etype text, after_row jsonb, before_row jsonb,
 	extra ltree[] DEFAULT '{}') RETURNS void
 	LANGUAGE plpgsql AS $$
 DECLARE
-	id uuid := coalesce(after_row, before_row) ->> 'id';
-	paths ltree[] := change_paths(t, after_row) ||
-		change_paths(t, before_row) || extra;
+	eid uuid := coalesce(after_row, before_row) ->> 'id';
+	paths ltree[] := change_paths(etype, after_row) ||
+		change_paths(etype, before_row) || extra;
 BEGIN
 	IF after_row IS NULL THEN
 		paths := paths || coalesce((SELECT c.paths FROM changes c
-			WHERE c.entity_id = id AND c.entity_type = t
+			WHERE c.entity_id = eid AND c.entity_type = etype
 			ORDER BY c.xid DESC, c.seq DESC LIMIT 1), '{}');
 	END IF;
 	INSERT INTO changes (entity_type, entity_id, op, version, paths)
-	VALUES (t, id, CASE WHEN after_row IS NULL THEN 'delete' ELSE 'upsert' END,
+	VALUES (etype, eid,
+		CASE WHEN after_row IS NULL THEN 'delete' ELSE 'upsert' END,
 		(coalesce(after_row, before_row) ->> 'version')::integer,
 		ARRAY(SELECT DISTINCT p FROM unnest(paths) p));
 	-- One notification per transaction: identical ones are folded.
