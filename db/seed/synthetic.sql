@@ -51,6 +51,9 @@ ALTER TABLE inspections DISABLE TRIGGER inspections_changes;
 ALTER TABLE recommendations DISABLE TRIGGER recommendations_changes;
 ALTER TABLE rubrics DISABLE TRIGGER rubrics_changes;
 ALTER TABLE score_sheets DISABLE TRIGGER score_sheets_changes;
+ALTER TABLE milestone_units DISABLE TRIGGER milestone_units_changes;
+ALTER TABLE submissions DISABLE TRIGGER submissions_obligation_insert;
+ALTER TABLE submissions DISABLE TRIGGER submissions_obligation_update;
 -- The paths of a change row, each once (NULLs left out). SQL without a
 -- query, so it is inlined into the statement and costs no call a row.
 CREATE OR REPLACE FUNCTION pg_temp.syn_paths(a ltree, b ltree, c ltree)
@@ -176,9 +179,21 @@ SELECT 'milestone', i.id, 'upsert', i.version,
 	pg_temp.syn_paths(r.path, p.plan_path, NULL)
 FROM ins i JOIN syn_path r ON r.id = i.receiving_unit_id
 	JOIN syn_vhxh p ON p.plan = i.plan_id;
-INSERT INTO milestone_units (milestone_id, unit_id)
-SELECT m.id, u.id FROM syn_ms m JOIN syn_units u USING (n) WHERE u.ord <= 22
-ON CONFLICT DO NOTHING;
+-- An obligation is seen by its unit, the receiving office and the plan's
+-- commune (its state follows the submissions below: read when served).
+WITH ins AS (
+	INSERT INTO milestone_units (milestone_id, unit_id)
+	SELECT m.id, u.id FROM syn_ms m JOIN syn_units u USING (n)
+	WHERE u.ord <= 22
+	ON CONFLICT DO NOTHING
+	RETURNING id, milestone_id, unit_id)
+INSERT INTO changes (entity_type, entity_id, op, version, paths)
+SELECT 'obligation', i.id, 'upsert', NULL,
+	pg_temp.syn_paths(u.path, r.path, p.plan_path)
+FROM ins i JOIN syn_path u ON u.id = i.unit_id
+	JOIN syn_ms m ON m.id = i.milestone_id
+	JOIN syn_path r ON r.id = m.receiving
+	JOIN syn_vhxh p ON p.plan = m.plan;
 
 -- What each owing unit did, by a hash of the pair: 0-59 on time, 60-74
 -- late, 75-79 returned (sent on time), 80-84 a draft, 85-99 nothing. The
@@ -439,6 +454,9 @@ ALTER TABLE inspections ENABLE TRIGGER inspections_changes;
 ALTER TABLE recommendations ENABLE TRIGGER recommendations_changes;
 ALTER TABLE rubrics ENABLE TRIGGER rubrics_changes;
 ALTER TABLE score_sheets ENABLE TRIGGER score_sheets_changes;
+ALTER TABLE milestone_units ENABLE TRIGGER milestone_units_changes;
+ALTER TABLE submissions ENABLE TRIGGER submissions_obligation_insert;
+ALTER TABLE submissions ENABLE TRIGGER submissions_obligation_update;
 -- What the triggers would have sent once for the transaction.
 SELECT pg_notify('danvan_changes', '');
 

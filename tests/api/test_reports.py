@@ -29,6 +29,7 @@ SYNTHETIC = 3
 
 class F:
     units = {}     # id -> (parent_id, kind, code, name)
+    seed_feed = {}  # type -> (entities without a change row, wrong paths)
     empty = None   # a village made here, with no data at all
     today = None
 
@@ -40,11 +41,45 @@ def danvan(*args):
                           capture_output=True, timeout=240, env=env)
 
 
+# Every entity table of the change feed, as the feed names its type.
+FEED_TABLES = (("unit", "units"), ("plan", "plans"),
+               ("milestone", "milestones"), ("task", "tasks"),
+               ("assignment", "assignments"),
+               ("obligation", "milestone_units"),
+               ("submission", "submissions"), ("model", "models"),
+               ("inspection_plan", "inspection_plans"),
+               ("inspection", "inspections"),
+               ("recommendation", "recommendations"),
+               ("rubric", "rubrics"), ("score_sheet", "score_sheets"))
+
+
+def seed_feed_faults(after_seq):
+    """The seed writes its change rows itself, without the feed's triggers:
+    per type, the entities with no change row at all, and the rows the seed
+    wrote (seq above after_seq) whose paths are not those change_paths()
+    gives the entity as it is."""
+    entities = " UNION ALL ".join(
+        "SELECT '%s' AS t, x.id, to_jsonb(x) AS r FROM %s x" % tt
+        for tt in FEED_TABLES)
+    return {t: (int(missing), int(wrong)) for t, missing, wrong in db().psql(
+        "WITH e AS (%s) SELECT e.t,"
+        " count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM changes c"
+        "  WHERE c.entity_id = e.id AND c.entity_type = e.t)),"
+        " count(*) FILTER (WHERE EXISTS (SELECT 1 FROM changes c"
+        "  WHERE c.entity_id = e.id AND c.entity_type = e.t"
+        "  AND c.seq > %d AND NOT (c.paths @> change_paths(e.t, e.r)"
+        "  AND change_paths(e.t, e.r) @> c.paths)))"
+        " FROM e GROUP BY e.t" % (entities, after_seq))}
+
+
 def build():
+    after_seq = int(db().psql(
+        "SELECT coalesce(max(seq), 0) FROM changes")[0][0])
     with tempfile.TemporaryDirectory() as d:
         p = danvan("seed", "--synthetic", str(SYNTHETIC), d + "/c.json")
     if p.returncode != 0:
         raise AssertionError("seed --synthetic failed: %s" % p.stderr)
+    F.seed_feed = seed_feed_faults(after_seq)
     F.empty = ok(call("admin", "POST", "/api/v1/units", body={
         "parent_id": U["commune"], "kind": "village",
         "code": "thon-rong-" + tag(), "name": "Thôn không số liệu"}),
@@ -388,6 +423,14 @@ class Numbers(unittest.TestCase):
                 out["band_%d" % i] = sum(1 for *_, b in fs if b == i)
             return out
         self.check("scores", facts, counts)
+
+
+class SeedFeed(unittest.TestCase):
+    def test_every_seeded_entity_is_in_the_feed_with_its_paths(self):
+        self.assertEqual(sorted(F.seed_feed),
+                         sorted(t for t, _ in FEED_TABLES))
+        self.assertEqual({t: v for t, v in F.seed_feed.items()
+                          if v != (0, 0)}, {})
 
 
 class Drafts(unittest.TestCase):
