@@ -390,19 +390,26 @@ TASK_DEFINES=(-D "unit=$OFFICER_UNIT" -D "task=$TASK_ID")
 # pgbench running the same statements in one transaction: the idempotency claim, the
 # context read, the INSERT with its audit event, the stored answer.
 OFFICER_ID=$(psql -X -qAt "$DANVAN_OWNER_DATABASE_URL" -c "SELECT id FROM users WHERE username = 'thon1'")
+# Every wrk run (the warm-up too) has keys of its own, from /dev/urandom: math.random is not
+# seeded, so keys made from it came again in the next run, and were answered as replays.
 cat >"$RUN_DIR/submit.lua" <<'LUA'
 local n = 0
 local auth = "Bearer " .. os.getenv("BENCH_TOKEN")
 local body = '{"unit_id":"' .. os.getenv("BENCH_UNIT") ..
     '","kind":"progress_report","title":"Bao cao tien do (bench)"}'
+local f = assert(io.open("/dev/urandom", "rb"))
+local run = f:read(8):gsub(".", function(c) return string.format("%02x", c:byte()) end)
+f:close()
+local threads = 0
 function setup(thread)
-	thread:set("tid", math.random(1, 1000000000))
+	threads = threads + 1
+	thread:set("tid", run .. "-" .. threads)
 end
 function request()
 	n = n + 1
 	return wrk.format("POST", nil, {["Content-Type"] = "application/json",
 	    ["Authorization"] = auth,
-	    ["Idempotency-Key"] = string.format("bench-%d-%d", tid, n)}, body)
+	    ["Idempotency-Key"] = string.format("bench-%s-%d", tid, n)}, body)
 end
 LUA
 {
