@@ -212,6 +212,32 @@ test_deadline(void **state)
 	assert_string_equal(get(), "unlimited");
 }
 
+/* A transaction whose first statement is a nested db_tx's SAVEPOINT. */
+static int
+nested_first(void *p)
+{
+	struct step *s = p;
+
+	s->inner_rc = db_tx(a, &f, step, s->inner);
+	return 0;
+}
+
+static void
+test_savepoint_first(void **state)
+{
+	struct step in = { "inner", DB_ROLLBACK, NULL, 0, NULL };
+	struct step out = { NULL, 0, &in, 0, NULL };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, nested_first, &out), 0);
+	assert_int_equal(out.inner_rc, 0);
+	assert_string_equal(get(), "before");
+	in.rc = 0;
+	assert_int_equal(db_tx(a, &f, nested_first, &out), 0);
+	assert_int_equal(f.status, 0);
+	assert_string_equal(get(), "inner");
+}
+
 /* Holds its value for later, and reads what a statement after it sees. */
 struct held {
 	const char *value, *seen;
@@ -326,6 +352,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_three_levels, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_savepoint_first, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_later_commits_with_the_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(
