@@ -26,6 +26,15 @@
 #define TX_ATTEMPTS 3
 #define LAG_CHECK_INTERVAL_US 1000000
 
+/* One statement: a prepared one by name, or plain sql. */
+struct call {
+	const char *name, *sql;
+	int nparams;
+	const char *const *params;
+	const int *lengths, *formats;
+	int binary_result;
+};
+
 struct conn {
 	PGconn *pg;
 	int64_t last_attempt;
@@ -33,6 +42,10 @@ struct conn {
 	int depth; /* db_tx calls open: 1 the transaction, more its savepoints */
 	int shared; /* the depth whose db_tx calls join it (db_tx_share); 0 */
 	int64_t deadline; /* mono_us() by which the open transaction ends; 0 */
+	/* Not sent yet, but in the round trip of the next statement: the
+	 * transaction's BEGIN, and a statement of db_exec_later. */
+	int begin_pending, has_later;
+	struct call later;
 };
 
 /* A thread's connections: the primary's, and the standby's when there is one. */
@@ -175,8 +188,9 @@ conn_open(struct conn *c, const char *info)
 	if (c->ready && PQstatus(c->pg) == CONNECTION_OK)
 		return 0;
 	/* A new connection inside a transaction would run the rest of it
-	 * outside any transaction: the transaction fails instead. */
-	if (c->depth > 0)
+	 * outside any transaction: the transaction fails instead (unless
+	 * nothing of it was sent yet). */
+	if (c->depth > 0 && !c->begin_pending)
 		return -1;
 	now = mono_us();
 	if (c->last_attempt != 0 &&
@@ -311,51 +325,106 @@ res_free(void *p)
 	PQclear(p);
 }
 
-/* One statement: a prepared one by name, or plain sql. */
-struct call {
-	const char *name, *sql;
-	int nparams;
-	const char *const *params;
-	const int *lengths, *formats;
-	int binary_result;
-};
+/* Sends k: in a pipeline by the extended protocol, which is the only one
+ * a pipeline takes (a transaction-control command too). */
+static int
+send_call(PGconn *pg, const struct call *k, int pipelined)
+{
+	if (k->name != NULL)
+		return PQsendQueryPrepared(pg, k->name, k->nparams, k->params,
+		    k->lengths, k->formats, k->binary_result);
+	if (pipelined)
+		return PQsendQueryParams(pg, k->sql, 0, NULL, NULL, NULL, NULL,
+		    0);
+	return PQsendQuery(pg, k->sql);
+}
 
 /*
- * Sends k and reads its results as PQexec would (the last one, an error
- * before others). *unrun is set when the backend said it was terminated
- * (57P01, 57P05) before any result of k: libpq's last result would no
- * longer carry that SQLSTATE, and a statement that ran to its end has a
- * result before its commit.
+ * Reads one statement's results as PQexec would, into *res (the last one,
+ * an error before others). *unrun is set when the backend said it was
+ * terminated (57P01, 57P05) before any result of the round trip (*ran):
+ * libpq's last result would no longer carry that SQLSTATE, and a statement
+ * that ran to its end has a result before its commit.
  */
-static PGresult *
-call_once(PGconn *pg, const struct call *k, int *unrun)
+static void
+read_call(PGconn *pg, PGresult **res, int *ran, int *unrun)
 {
-	PGresult *res = NULL, *r;
+	PGresult *r;
 	const char *state;
-	int sent, ran = 0;
 
-	*unrun = 0;
-	if (k->name != NULL)
-		sent = PQsendQueryPrepared(pg, k->name, k->nparams, k->params,
-		    k->lengths, k->formats, k->binary_result);
-	else
-		sent = PQsendQuery(pg, k->sql);
-	if (!sent)
-		return PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR);
 	while ((r = PQgetResult(pg)) != NULL) {
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(
+			    r); /* a sync is the round trip's end, no result */
+			break;
+		}
 		if (PQresultStatus(r) != PGRES_FATAL_ERROR)
-			ran = 1;
-		else if (!ran &&
+			*ran = 1;
+		else if (!*ran &&
 		    (state = PQresultErrorField(r, PG_DIAG_SQLSTATE)) != NULL &&
 		    (strcmp(state, "57P01") == 0 || strcmp(state, "57P05") == 0))
 			*unrun = 1;
-		if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR &&
+		if (*res != NULL && PQresultStatus(*res) == PGRES_FATAL_ERROR &&
 		    PQresultStatus(r) != PGRES_FATAL_ERROR) {
 			PQclear(r);
 			continue;
 		}
-		PQclear(res);
-		res = r;
+		PQclear(*res);
+		*res = r;
+	}
+}
+
+/*
+ * Sends k, after what waits for it on c (the transaction's BEGIN, a
+ * db_exec_later statement) in the same round trip: a libpq pipeline, in
+ * which a statement that fails skips the rest. Returns k's result, or the
+ * first that failed (*failed then names its statement), never NULL.
+ */
+static PGresult *
+call_once(struct conn *c, const struct call *k, int *unrun, const char **failed)
+{
+	static const struct call begin = { NULL, "BEGIN", 0, NULL, NULL, NULL,
+		0 };
+	const struct call *ks[3];
+	PGresult *res = NULL, *r;
+	PGconn *pg = c->pg;
+	int i, n = 0, ran = 0, ok = 1;
+
+	*unrun = 0;
+	*failed = k->name != NULL ? k->name : k->sql;
+	if (c->begin_pending)
+		ks[n++] = &begin;
+	if (c->has_later)
+		ks[n++] = &c->later;
+	ks[n++] = k;
+	if (n > 1 && !PQenterPipelineMode(pg))
+		return PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR);
+	for (i = 0; i < n && ok; i++)
+		ok = send_call(pg, ks[i], n > 1);
+	if (ok && n > 1)
+		ok = PQpipelineSync(pg);
+	for (i = 0; i < n && ok; i++) {
+		r = NULL;
+		read_call(pg, &r, &ran, unrun);
+		if (r == NULL)
+			r = PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR);
+		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK ||
+		    PQresultStatus(res) == PGRES_COMMAND_OK) {
+			PQclear(res);
+			res = r;
+			*failed = ks[i]->name != NULL ? ks[i]->name :
+							ks[i]->sql;
+		} else
+			PQclear(r);
+	}
+	if (n > 1) {
+		r = NULL;
+		if (ok)
+			read_call(pg, &r, &ran, unrun); /* up to the sync */
+		PQclear(r);
+		/* Results left unread: the connection is of no further use. */
+		if (!PQexitPipelineMode(pg))
+			c->ready = 0;
 	}
 	if (res == NULL)
 		res = PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR);
@@ -368,30 +437,36 @@ call_once(PGconn *pg, const struct call *k, int *unrun)
  * Runs k on the thread's connection c. A backend terminated while idle (a
  * restart, an administrator, idle_session_timeout) says so and closes
  * before it reads what was sent: nothing of k ran, so outside a
- * transaction k runs once more, on a new connection. Any other loss (a
- * backend killed, or terminated after k had its result, whose work may
- * have committed) is not retried. NULL, with the failure recorded, when no
- * new connection can be had.
+ * transaction (or at its start, nothing of it sent yet) k runs once more,
+ * on a new connection. Any other loss (a backend killed, or terminated
+ * after k had its result, whose work may have committed) is not retried.
+ * NULL, with the failure recorded, when no new connection can be had.
+ * *failed names the statement whose result is returned.
  */
 static PGresult *
-call(struct arena *a, struct failure *f, struct conn *c, const struct call *k)
+call(struct arena *a, struct failure *f, struct conn *c, const struct call *k,
+    const char **failed)
 {
 	struct thread_db *t = thread_db();
-	int idle = c->depth == 0 && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+	int idle = (c->depth == 0 || c->begin_pending) &&
+	    PQtransactionStatus(c->pg) == PQTRANS_IDLE;
 	int unrun;
-	PGresult *res = call_once(c->pg, k, &unrun);
+	PGresult *res = call_once(c, k, &unrun, failed);
 
-	if (!idle || !unrun || PQstatus(c->pg) == CONNECTION_OK)
-		return res;
-	PQclear(res);
-	c->ready = 0;
-	c->last_attempt = 0;
-	if (conn_open(c, c == &t->replica ? cfg.read_database_url : conninfo) ==
-	    -1) {
-		fail_unavailable(a, f);
-		return NULL;
+	if (idle && unrun && PQstatus(c->pg) != CONNECTION_OK) {
+		PQclear(res);
+		c->ready = 0;
+		c->last_attempt = 0;
+		res = NULL;
+		if (conn_open(c,
+			c == &t->replica ? cfg.read_database_url : conninfo) ==
+		    -1)
+			fail_unavailable(a, f);
+		else
+			res = call_once(c, k, &unrun, failed);
 	}
-	return call_once(c->pg, k, &unrun);
+	c->begin_pending = c->has_later = 0;
+	return res;
 }
 
 /* Records the failure of res (never NULL) in f. */
@@ -474,6 +549,7 @@ db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
     const char *const *params, const int *lengths, int binary_result)
 {
 	int formats[16];
+	const char *failed;
 	struct call k;
 	struct dbres *d;
 	struct conn *c;
@@ -494,7 +570,7 @@ db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
 		formats[i] = lengths[i] > 0;
 	k = (struct call){ stmt, NULL, nparams, params, lengths,
 		lengths ? formats : NULL, binary_result };
-	res = call(a, f, c, &k);
+	res = call(a, f, c, &k, &failed);
 	if (res != NULL) {
 		arena_defer(a, res_free, res);
 		st = PQresultStatus(res);
@@ -503,7 +579,7 @@ db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
 			d->res = res;
 			return d;
 		}
-		fail_from(a, f, c, stmt, res);
+		fail_from(a, f, c, failed, res);
 	}
 	/* Outside a transaction, a read that lost the standby goes to the
 	 * primary at once (the standby is not retried for now). */
@@ -521,15 +597,16 @@ static int
 control(struct arena *a, struct failure *f, struct conn *c, const char *sql)
 {
 	struct call k = { NULL, sql, 0, NULL, NULL, NULL, 0 };
+	const char *failed;
 	PGresult *res;
 	int ok;
 
-	if ((res = call(a, f, c, &k)) == NULL)
+	if ((res = call(a, f, c, &k, &failed)) == NULL)
 		return -1;
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 	if (!ok)
-		fail_from(a, f, c, sql, res);
+		fail_from(a, f, c, failed, res);
 	PQclear(res);
 	return ok ? 0 : -1;
 }
@@ -591,6 +668,25 @@ joined(struct arena *a, struct failure *f, struct conn *c, int (*fn)(void *),
 	return -1;
 }
 
+int
+db_exec_later(struct arena *a, struct failure *f, const char *stmt, int nparams,
+    const char *const *params)
+{
+	struct thread_db *t = thread_db();
+	struct conn *c = t->primary.depth > 0 ? &t->primary : &t->replica;
+	const char **copy;
+
+	/* Outside a transaction, or with one held already (which goes now,
+	 * with this one), the statement runs at once. */
+	if (c->depth == 0 || c->has_later)
+		return db_exec(a, f, stmt, nparams, params) == NULL ? -1 : 0;
+	copy = arena_alloc(a, sizeof(*copy) * (nparams > 0 ? nparams : 1));
+	memcpy(copy, params, sizeof(*copy) * nparams);
+	c->later = (struct call){ stmt, NULL, nparams, copy, NULL, NULL, 0 };
+	c->has_later = 1;
+	return 0;
+}
+
 void
 db_tx_share(int on)
 {
@@ -618,15 +714,21 @@ db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 			return joined(a, f, c, fn, arg);
 		if (c->depth > 0)
 			return savepoint(a, f, c, fn, arg);
-		if (control(a, f, c, "BEGIN") == -1)
-			return -1;
+		/* BEGIN goes in the round trip of the first statement. */
+		c->begin_pending = 1;
 		c->deadline = deadline;
 		c->depth = 1;
 		rc = fn(arg);
 		c->depth = 0;
 		c->shared = 0;
+		/* A transaction that sent nothing has nothing to end. */
+		if (rc == 0 && c->begin_pending && !c->has_later) {
+			c->begin_pending = 0;
+			return 0;
+		}
 		if (rc == 0 && control(a, f, c, "COMMIT") == 0)
 			return 0;
+		c->begin_pending = c->has_later = 0;
 		if (PQstatus(c->pg) == CONNECTION_OK &&
 		    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 			PGresult *res = PQexec(c->pg, "ROLLBACK");

@@ -51,6 +51,13 @@ size_t db_len(const struct dbres *, int row, int col);
  * failure, or DB_ROLLBACK. Returns 0 (committed, or rolled back as asked)
  * or -1 with the failure recorded. */
 int db_tx(struct arena *, struct failure *, int (*fn)(void *), void *arg);
+/* Inside a db_tx, a statement whose rows nobody reads (the last write
+ * before the commit): it goes in the round trip of the next statement or
+ * of the COMMIT, and its failure is theirs, the transaction's. params must
+ * live as long as the arena (the array is copied). Outside a transaction
+ * it runs at once. Returns 0, or -1 with the failure recorded. */
+int db_exec_later(struct arena *, struct failure *, const char *stmt,
+    int nparams, const char *const *params);
 /* Inside a db_tx's fn, on: a db_tx opened at this level runs in the same
  * transaction, without a savepoint (two round trips and a subtransaction
  * fewer), until off. For a caller whose own failure follows from the inner

@@ -69,7 +69,6 @@ idem_tx(void *arg)
 	struct idem *k = arg;
 	struct req *r = k->r;
 	struct dbres *res;
-	char status[8];
 	int rc;
 
 	if ((res = db_exec(r->arena, &r->fail, "idem_claim", 3, k->params)) ==
@@ -110,15 +109,13 @@ idem_tx(void *arg)
 	db_tx_share(0);
 	if (rc == -1)
 		return -1;
-	snprintf(status, sizeof(status), "%d", r->status);
-	k->params[2] = status;
+	k->params[2] = arena_printf(r->arena, "%d", r->status);
 	k->params[3] = r->ctype;
 	k->params[4] = arena_strndup(r->arena, r->resp, r->resp_len);
 	k->params[5] = r->etag;
 	k->params[6] = reply_header(r, "Location");
-	return db_exec(r->arena, &r->fail, "idem_store", 7, k->params) == NULL ?
-	    -1 :
-	    0;
+	/* Sent with the COMMIT: one round trip for both. */
+	return db_exec_later(r->arena, &r->fail, "idem_store", 7, k->params);
 }
 
 /* By name, then by value (a name without '=' first). */

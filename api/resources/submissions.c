@@ -47,40 +47,68 @@ static const char get[] =
 #define IN_ISSUED_PLAN(plan_id)                                              \
 	"EXISTS (SELECT 1 FROM plans p WHERE p.id = " plan_id                 \
 	" AND p.status <> 'draft' AND " PLAN_VISIBLE("p", "'none'") ")"
-static const char context[] =
-    "SELECT u.id IS NOT NULL,"
-    " coalesce(m.receiving_unit_id, u.parent_id, u.id),"
-    " coalesce(m.plan_id, t.plan_id, at.plan_id),"
-    " m.id IS NOT NULL, m.kind,"
-    " EXISTS (SELECT 1 FROM milestone_units mu WHERE mu.milestone_id = m.id"
-    "  AND mu.unit_id = u.id),"
-    " t.id IS NOT NULL, a.id IS NOT NULL AND a.unit_id = u.id,"
-    " (SELECT count(DISTINCT x) FROM unnest(ARRAY[m.plan_id, t.plan_id,"
-    "  at.plan_id]) x) <= 1,"
-    " (SELECT s.id FROM submissions s WHERE s.milestone_id = m.id"
-    "  AND s.unit_id = u.id)"
-    " FROM (SELECT 1) one"
-    " LEFT JOIN units u ON u.id = $2 AND u.active"
-    "  AND u.path <@ " SCOPE
-    " LEFT JOIN milestones m ON m.id = $3 AND " IN_ISSUED_PLAN("m.plan_id")
-    " LEFT JOIN tasks t ON t.id = $4 AND " IN_ISSUED_PLAN("t.plan_id")
-    " LEFT JOIN assignments a ON a.id = $5"
-    " LEFT JOIN tasks at ON at.id = a.task_id AND "
-    IN_ISSUED_PLAN("at.plan_id");
+/*
+ * What the context binds for a reference the body leaves out: the nil UUID,
+ * which no row has (ids come from gen_random_uuid), rather than NULL. With a
+ * NULL the planner folds the joins away, so a custom plan looks cheaper than
+ * the generic one and the statement is planned anew on every call (0.7 ms,
+ * ten times its run); with a value it keeps its one generic plan.
+ */
+#define NO_REF "00000000-0000-0000-0000-000000000000"
+#define NIL "'" NO_REF "'::uuid"
+#define CONTEXT                                                              \
+    "SELECT u.id IS NOT NULL AS unit_ok,"                                    \
+    " coalesce(m.receiving_unit_id, u.parent_id, u.id) AS receiving,"        \
+    " coalesce(m.plan_id, t.plan_id, at.plan_id) AS plan,"                   \
+    " m.id IS NOT NULL AS milestone_ok, m.kind AS milestone_kind,"           \
+    " EXISTS (SELECT 1 FROM milestone_units mu WHERE mu.milestone_id = m.id" \
+    "  AND mu.unit_id = u.id) AS owed,"                                      \
+    " t.id IS NOT NULL AS task_ok,"                                          \
+    " a.id IS NOT NULL AND a.unit_id = u.id AS assignment_ok,"               \
+    " (SELECT count(DISTINCT x) FROM unnest(ARRAY[m.plan_id, t.plan_id,"     \
+    "  at.plan_id]) x) <= 1 AS one_plan,"                                    \
+    " (SELECT s.id FROM submissions s WHERE s.milestone_id = m.id"           \
+    "  AND s.unit_id = u.id) AS answer"                                      \
+    " FROM (SELECT 1) one"                                                   \
+    " LEFT JOIN units u ON u.id = $2 AND u.active"                           \
+    "  AND u.path <@ " SCOPE                                                 \
+    " LEFT JOIN milestones m ON m.id = $3 AND " IN_ISSUED_PLAN("m.plan_id")  \
+    " LEFT JOIN tasks t ON t.id = $4 AND " IN_ISSUED_PLAN("t.plan_id")       \
+    " LEFT JOIN assignments a ON a.id = $5"                                  \
+    " LEFT JOIN tasks at ON at.id = a.task_id AND "                          \
+    IN_ISSUED_PLAN("at.plan_id")
+/*
+ * The create, in one statement with its context (one round trip): the row
+ * and its audit event are written only when the context allows what
+ * create_tx checks again to say what is wrong: the unit, each reference
+ * given (not the nil UUID), one plan, the milestone not answered yet by
+ * another submission. Columns 0-2: the new row (NULL when none), then the
+ * context's. The references are $3-$5 as the context binds them.
+ */
 static const char create[] =
-    "WITH ins AS (INSERT INTO submissions (id, unit_id, kind, milestone_id,"
+    "WITH ctx AS (" CONTEXT "),"
+    " ins AS (INSERT INTO submissions (id, unit_id, kind, milestone_id,"
     "  task_id, assignment_id, plan_id, receiving_unit_id, title, body, data,"
     "  request_hash, created_by, due_on)"
-    "  VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7,"
-    "  $8, $9, coalesce($10, ''), coalesce($11::jsonb, '{}'), $12, $13,"
+    "  SELECT coalesce($6::uuid, gen_random_uuid()), $2, $7,"
+    "  nullif($3, " NIL "), nullif($4, " NIL "), nullif($5, " NIL "),"
+    "  ctx.plan, ctx.receiving, $8, coalesce($9, ''),"
+    "  coalesce($10::jsonb, '{}'), $11, $12,"
     "  (SELECT coalesce(e.due_on, m.due_on) FROM milestones m"
     "   LEFT JOIN extensions e ON e.milestone_id = m.id AND e.unit_id = $2"
-    "   WHERE m.id = $4))"
+    "   WHERE m.id = $3)"
+    "  FROM ctx WHERE ctx.unit_ok"
+    "  AND ($3 = " NIL " OR (ctx.milestone_ok AND ctx.owed"
+    "   AND ctx.milestone_kind IN ('custom', $7::text)))"
+    "  AND ($4 = " NIL " OR ctx.task_ok)"
+    "  AND ($5 = " NIL " OR ctx.assignment_ok) AND ctx.one_plan"
+    "  AND (ctx.answer IS NULL OR ctx.answer = $6::uuid)"
     "  ON CONFLICT DO NOTHING RETURNING *)"
-    "SELECT ins.version, " SUBMISSION_JSON("ins") ", ins.id"
-    " FROM ins JOIN units u ON u.id = ins.unit_id,"
-    " audit_event($13, $14, 'create', 'submission', ins.id, u.path, NULL,"
-    "  to_jsonb(ins) - 'request_hash', $15)";
+    "SELECT new.version, new.json, new.id, ctx.* FROM ctx"
+    " LEFT JOIN (SELECT ins.version, " SUBMISSION_JSON("ins") " AS json,"
+    "  ins.id FROM ins JOIN units u ON u.id = ins.unit_id,"
+    "  audit_event($12, $13, 'create', 'submission', ins.id, u.path, NULL,"
+    "   to_jsonb(ins) - 'request_hash', $14)) new ON true";
 /* A create repeated with the client's id: same request, or a clash. */
 static const char existing[] =
     "SELECT s.version, " SUBMISSION_JSON("s") ", s.request_hash = $3"
@@ -108,7 +136,6 @@ static const char visible[] =
 const struct db_stmt submissions_stmts[] = {
 	{ "submissions_list", list },
 	{ "submissions_get", get },
-	{ "submissions_context", context },
 	{ "submissions_create", create },
 	{ "submissions_existing", existing },
 	{ "submissions_update", update },
@@ -254,23 +281,17 @@ milestone_answered(struct req *r, const char *id)
 	    id);
 }
 
-/*
- * What the context binds for a reference the body leaves out: the nil UUID,
- * which no row has (ids come from gen_random_uuid), rather than NULL. With a
- * NULL the planner folds the joins away, so a custom plan looks cheaper than
- * the generic one and the statement is planned anew on every call (0.7 ms,
- * ten times its run); with a value it keeps its one generic plan.
- */
-#define NO_REF "00000000-0000-0000-0000-000000000000"
+/* Column i of the create's context (after the new row's three). */
+#define CTX(i) db_get(res, 0, 3 + (i))
 
 static int
 create_tx(struct req *r, void *arg)
 {
 	const struct principal *p = r->principal;
 	struct create *c = arg;
-	const char *params[15], *kind = c->v[F_KIND];
+	const char *params[14], *kind = c->v[F_KIND];
 	struct submission_state st;
-	struct dbres *ctx, *res;
+	struct dbres *res;
 	int bad = 0;
 
 	params[0] = p->unit_id;
@@ -278,45 +299,54 @@ create_tx(struct req *r, void *arg)
 	params[2] = c->v[F_MILESTONE] != NULL ? c->v[F_MILESTONE] : NO_REF;
 	params[3] = c->v[F_TASK] != NULL ? c->v[F_TASK] : NO_REF;
 	params[4] = c->v[F_ASSIGNMENT] != NULL ? c->v[F_ASSIGNMENT] : NO_REF;
-	if ((ctx = db_exec(r->arena, &r->fail, "submissions_context", 5,
+	params[5] = c->v[F_ID];
+	params[6] = kind;
+	params[7] = c->v[F_TITLE];
+	params[8] = c->v[F_BODY];
+	params[9] = c->v[F_DATA];
+	params[10] = c->hash;
+	params[11] = p->id;
+	params[12] = actor_kind(r);
+	params[13] = r->id;
+	if ((res = db_exec(r->arena, &r->fail, "submissions_create", 14,
 		 params)) == NULL)
 		return -1;
-	if (strcmp(db_get(ctx, 0, 0), "t") != 0) {
+	if (strcmp(CTX(0), "t") != 0) {
 		return fail_reference(r, "unit_id",
 		    "unit_id names no active "
 		    "unit of yours");
 	}
 	if (c->v[F_MILESTONE] != NULL) {
-		if (strcmp(db_get(ctx, 0, 3), "t") != 0) {
+		if (strcmp(CTX(3), "t") != 0) {
 			req_field_error(r, "milestone_id", "unknown",
 			    "milestone_id names nothing that exists");
 			bad++;
-		} else if (strcmp(db_get(ctx, 0, 5), "t") != 0)
+		} else if (strcmp(CTX(5), "t") != 0)
 			return req_fail(r, 422, "not_owed",
 			    "the unit owes "
 			    "nothing for this milestone");
-		else if (strcmp(db_get(ctx, 0, 4), "custom") != 0 &&
-		    strcmp(db_get(ctx, 0, 4), kind) != 0) {
+		else if (strcmp(CTX(4), "custom") != 0 &&
+		    strcmp(CTX(4), kind) != 0) {
 			req_field_error(r, "kind", "mismatch",
 			    "the milestone "
 			    "expects a %s",
-			    db_get(ctx, 0, 4));
+			    CTX(4));
 			bad++;
 		}
 	}
-	if (c->v[F_TASK] != NULL && strcmp(db_get(ctx, 0, 6), "t") != 0) {
+	if (c->v[F_TASK] != NULL && strcmp(CTX(6), "t") != 0) {
 		req_field_error(r, "task_id", "unknown",
 		    "task_id names nothing "
 		    "that exists");
 		bad++;
 	}
-	if (c->v[F_ASSIGNMENT] != NULL && strcmp(db_get(ctx, 0, 7), "t") != 0) {
+	if (c->v[F_ASSIGNMENT] != NULL && strcmp(CTX(7), "t") != 0) {
 		req_field_error(r, "assignment_id", "unknown",
 		    "assignment_id "
 		    "names no assignment of this unit");
 		bad++;
 	}
-	if (bad == 0 && strcmp(db_get(ctx, 0, 8), "t") != 0) {
+	if (bad == 0 && strcmp(CTX(8), "t") != 0) {
 		req_field_error(r, "task_id", "mismatch",
 		    "the milestone, task "
 		    "and assignment belong to different plans");
@@ -326,28 +356,10 @@ create_tx(struct req *r, void *arg)
 		return req_fail(r, 422, "invalid_reference",
 		    "a reference does not fit");
 	/* A unit answers a milestone once: point at the answer it made. */
-	if (db_get(ctx, 0, 9) != NULL &&
-	    (c->v[F_ID] == NULL || strcmp(c->v[F_ID], db_get(ctx, 0, 9)) != 0))
-		return milestone_answered(r, db_get(ctx, 0, 9));
-	params[0] = c->v[F_ID];
-	params[1] = c->v[F_UNIT];
-	params[2] = kind;
-	params[3] = c->v[F_MILESTONE];
-	params[4] = c->v[F_TASK];
-	params[5] = c->v[F_ASSIGNMENT];
-	params[6] = db_get(ctx, 0, 2);
-	params[7] = db_get(ctx, 0, 1);
-	params[8] = c->v[F_TITLE];
-	params[9] = c->v[F_BODY];
-	params[10] = c->v[F_DATA];
-	params[11] = c->hash;
-	params[12] = p->id;
-	params[13] = actor_kind(r);
-	params[14] = r->id;
-	if ((res = db_exec(r->arena, &r->fail, "submissions_create", 15,
-		 params)) == NULL)
-		return -1;
-	if (db_rows(res) == 0) {
+	if (CTX(9) != NULL &&
+	    (c->v[F_ID] == NULL || strcmp(c->v[F_ID], CTX(9)) != 0))
+		return milestone_answered(r, CTX(9));
+	if (db_get(res, 0, 2) == NULL) {
 		/* The client's id exists: its own earlier try, or a clash. */
 		const char *ep[3] = { p->unit_id, c->v[F_ID], c->hash };
 

@@ -4,7 +4,10 @@
  * after a failure, undoes the inner work alone and the outer goes on.
  * What a transaction did is read back from a session setting, which a
  * rollback undoes and a commit keeps, so no table is needed. A transaction
- * past its deadline fails at its next statement and is rolled back.
+ * past its deadline fails at its next statement and is rolled back. A
+ * statement held by db_exec_later runs before the next one, or with the
+ * COMMIT, whose failure it then is. A backend terminated while idle before
+ * a transaction (whose BEGIN goes with its first statement) costs nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "db/db.h"
 
@@ -23,6 +27,7 @@ static const struct db_stmt stmts[] = {
 	{ "t_set", "SELECT set_config('danvan.t', $1, false)" },
 	{ "t_get", "SELECT coalesce(current_setting('danvan.t', true), '')" },
 	{ "t_fail", "SELECT 1 / 0" },
+	{ "t_pid", "SELECT pg_backend_pid()::text" },
 	{ NULL, NULL },
 };
 static const struct db_stmt *const groups[] = { stmts, NULL };
@@ -207,6 +212,128 @@ test_deadline(void **state)
 	assert_string_equal(get(), "unlimited");
 }
 
+/* A transaction whose first statement is a nested db_tx's SAVEPOINT. */
+static int
+nested_first(void *p)
+{
+	struct step *s = p;
+
+	s->inner_rc = db_tx(a, &f, step, s->inner);
+	return 0;
+}
+
+static void
+test_savepoint_first(void **state)
+{
+	struct step in = { "inner", DB_ROLLBACK, NULL, 0, NULL };
+	struct step out = { NULL, 0, &in, 0, NULL };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, nested_first, &out), 0);
+	assert_int_equal(out.inner_rc, 0);
+	assert_string_equal(get(), "before");
+	in.rc = 0;
+	assert_int_equal(db_tx(a, &f, nested_first, &out), 0);
+	assert_int_equal(f.status, 0);
+	assert_string_equal(get(), "inner");
+}
+
+/* Holds its value for later, and reads what a statement after it sees. */
+struct held {
+	const char *value, *seen;
+	int read_after;
+};
+
+static int
+hold(void *p)
+{
+	struct held *h = p;
+
+	if (db_exec_later(a, &f, "t_set", 1, &h->value) == -1)
+		return -1;
+	if (h->read_after)
+		h->seen = arena_strdup(a, get());
+	return 0;
+}
+
+static void
+test_later_commits_with_the_transaction(void **state)
+{
+	struct held h = { "held", NULL, 0 };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, hold, &h), 0);
+	assert_int_equal(f.status, 0);
+	assert_string_equal(get(), "held");
+}
+
+static void
+test_later_runs_before_the_next_statement(void **state)
+{
+	struct held h = { "held", NULL, 1 };
+
+	(void)state;
+	assert_int_equal(db_tx(a, &f, hold, &h), 0);
+	assert_string_equal(h.seen, "held");
+	assert_string_equal(get(), "held");
+}
+
+/* Sets its value, then holds a statement that fails. */
+static int
+hold_failing(void *p)
+{
+	set(p);
+	return db_exec_later(a, &f, "t_fail", 0, NULL);
+}
+
+static void
+test_failed_later_fails_the_commit(void **state)
+{
+	(void)state;
+	assert_int_equal(db_tx(a, &f, hold_failing, "lost"), -1);
+	assert_int_equal(f.status, 422); /* 22012, division by zero */
+	failure_clear(&f);
+	/* Rolled back, and the connection is usable again. */
+	assert_string_equal(get(), "before");
+}
+
+static void
+test_terminated_idle_backend_before_a_transaction(void **state)
+{
+	struct step s = { "after", 0, NULL, 0, NULL };
+	struct dbres *res = db_exec(a, &f, "t_pid", 0, NULL);
+	PGconn *other = db_pg_connect();
+	char sql[80];
+	PGresult *r;
+	int i, gone = 0;
+
+	(void)state;
+	assert_non_null(res);
+	assert_int_equal(PQstatus(other), CONNECTION_OK);
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%s, 5000)",
+	    db_get(res, 0, 0));
+	r = PQexec(other, sql);
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	for (i = 0; i < 100 && !gone; i++) {
+		snprintf(sql, sizeof(sql),
+		    "SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+		    db_get(res, 0, 0));
+		r = PQexec(other, sql);
+		gone = strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+		PQclear(r);
+		if (!gone)
+			usleep(10 * 1000);
+	}
+	PQfinish(other);
+	assert_true(gone);
+	/* Its BEGIN and first statement go again, on a new connection; the
+	 * setting of the old session went with it. */
+	assert_int_equal(db_tx(a, &f, step, &s), 0);
+	assert_int_equal(f.status, 0);
+	assert_string_equal(get(), "after");
+}
+
 int
 main(void)
 {
@@ -225,6 +352,17 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_three_levels, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_savepoint_first, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_later_commits_with_the_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_later_runs_before_the_next_statement, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_later_fails_the_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_terminated_idle_backend_before_a_transaction, setup,
+		    teardown),
 	};
 	const char *url = getenv("DANVAN_SUPER_DATABASE_URL");
 
