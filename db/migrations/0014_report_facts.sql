@@ -22,7 +22,6 @@ CREATE TABLE obligation_facts (
 	FOREIGN KEY (milestone_id, unit_id) REFERENCES milestone_units
 		ON DELETE CASCADE
 );
-CREATE INDEX obligation_facts_unit ON obligation_facts (unit_id);
 
 -- Rewrites the facts of the (milestone, unit) pairs given (ms[i], us[i])
 -- from the live tables; a pair no longer expected has lost its row by the
@@ -71,6 +70,17 @@ BEGIN
 		SELECT array_agg(mu.milestone_id), array_agg(mu.unit_id)
 		INTO ms, us FROM milestone_units mu WHERE mu.milestone_id = NEW.id;
 	ELSIF TG_TABLE_NAME = 'submissions' AND TG_LEVEL = 'ROW' THEN
+		-- The busy case, a submission's answer changed where it stands:
+		-- one row rejudged against the due day it already holds.
+		IF OLD.milestone_id = NEW.milestone_id
+			AND OLD.unit_id = NEW.unit_id THEN
+			UPDATE obligation_facts f SET answered = CASE
+				WHEN NEW.status <> 'draft' THEN
+				timeliness(NEW.submitted_at, f.due_on) END
+			WHERE f.milestone_id = NEW.milestone_id
+			AND f.unit_id = NEW.unit_id;
+			RETURN NULL;
+		END IF;
 		ms := ARRAY[OLD.milestone_id, NEW.milestone_id];
 		us := ARRAY[OLD.unit_id, NEW.unit_id];
 	ELSIF TG_OP = 'INSERT' THEN
@@ -116,9 +126,9 @@ CREATE TRIGGER submissions_facts_delete AFTER DELETE ON submissions
 -- nearly all leave its answer as it was: a row trigger whose condition is
 -- tested without calling anything costs those nothing, where a statement
 -- trigger would copy every updated row into its transition tables (and
--- cannot be limited to some columns). So are the updates of milestones,
--- sheets and rubrics below: rare changes among many that change nothing
--- counted.
+-- cannot be limited to some columns). The updates of milestones (above),
+-- sheets and rubrics (below) are row triggers for the same reason: rare
+-- changes among many that change nothing counted.
 CREATE TRIGGER submissions_facts_update AFTER UPDATE ON submissions
 	FOR EACH ROW
 	WHEN ((OLD.milestone_id IS NOT NULL OR NEW.milestone_id IS NOT NULL)
