@@ -97,32 +97,36 @@
 	" x (label, n) JOIN units a ON a.id = x.label::uuid)"
 
 /*
- * The facts of a report are counted twice: first per unit (CTE `uf`: the
- * unit, the facts' dimensions, their number n), over the whole tree and
- * without the units, so that the plan joins them in one hash join however
- * few units it guesses the root holds (the root is a row of the statement,
- * unknown to a generic plan, whose guess would otherwise drive an index
- * probe per unit); then per group (`f`, BY_GROUP: the units mapped to
- * their group once), so that each column of a row sums a few rows, not a
- * pass over every fact per column.
+ * The facts of a report, each with its unit and its dimensions (CTE `uf`),
+ * meet the root's units in one hash join and are counted per group and
+ * combination of dimensions (`f`, BY_GROUP), so that each column of a row
+ * sums a few rows, not a pass over every fact per column. The root is a
+ * row of the statement, unknown to a generic plan, which guesses its
+ * subtree at a few units; that guess made it probe the facts' index on
+ * their unit once per unit, thousands of times. A subquery kept whole
+ * (OFFSET 0) cannot be probed so: the set of facts is read once instead,
+ * as a root at the top needs anyway. The milestones or tasks counted are
+ * found first the same way, so that each fact meets them in one hash
+ * probe rather than one per table.
  */
 #define BY_GROUP(dims, by)                                                   \
-	" f AS (SELECT m.key, " dims ", sum(uf.n) AS n FROM uf"                \
-	"  JOIN mem m ON m.id = uf.unit_id GROUP BY " by "),"
+	" f AS (SELECT m.key, " dims ", count(*) AS n FROM (SELECT * FROM uf"  \
+	"  OFFSET 0) uf JOIN mem m ON m.id = uf.unit_id GROUP BY " by "),"
+/* Today in Vietnam, read once (an InitPlan, not a join with every fact). */
+#define TODAY "(SELECT today FROM q)"
 #define N(cond) "coalesce(sum(f.n) FILTER (WHERE " cond "), 0)"
 #define N_ALL "coalesce(sum(f.n), 0)"
 
 /* Each expected submission from its kept facts (obligation_facts): its
  * answer, else missing once its due day is past in Vietnam. */
 static const char obligations[] = REPORT_HEAD
-    " ms AS MATERIALIZED (SELECT ms.id FROM plans p"
-    "  JOIN milestones ms ON ms.plan_id = p.id"
-    "  WHERE " PLAN_MATCH("p") " AND ($6::text IS NULL OR ms.kind = $6)),"
     " uf AS (SELECT o.unit_id, coalesce(o.answered, CASE WHEN"
-    "   o.due_on < q.today THEN 'missing' ELSE 'pending' END) AS state,"
-    "  count(*) AS n FROM q, obligation_facts o"
-    "  JOIN ms ON ms.id = o.milestone_id"
-    "  WHERE " DATE_MATCH("o.due_on") " GROUP BY 1, 2),"
+    "   o.due_on < " TODAY " THEN 'missing' ELSE 'pending' END) AS state"
+    "  FROM obligation_facts o JOIN (SELECT ms.id FROM plans p"
+    "   JOIN milestones ms ON ms.plan_id = p.id"
+    "   WHERE " PLAN_MATCH("p") " AND ($6::text IS NULL OR ms.kind = $6)"
+    "   OFFSET 0) ms ON ms.id = o.milestone_id"
+    "  WHERE " DATE_MATCH("o.due_on") "),"
     BY_GROUP("uf.state", "1, 2")
     REPORT_TAIL("'expected', " N_ALL ","
     " 'received', " N("f.state IN ('on_time', 'late')") ","
@@ -134,13 +138,12 @@ static const char obligations[] = REPORT_HEAD
     " 'reporting_rate_on_time', " RATE(N("f.state = 'on_time'"), N_ALL));
 
 static const char assignments[] = REPORT_HEAD
-    " tk AS MATERIALIZED (SELECT t.id, t.due_on, t.schedule, p.year"
-    "  FROM plans p JOIN tasks t ON t.plan_id = p.id"
-    "  WHERE " PLAN_MATCH("p") "),"
     " uf AS (SELECT a.unit_id, a.status, coalesce(a.status <> 'done' AND "
-    ASSIGNMENT_DUE("a", "tk", "tk") " < q.today, false) AS overdue,"
-    "  count(*) AS n FROM q, assignments a JOIN tk ON tk.id = a.task_id"
-    "  WHERE " DATE_MATCH(ASSIGNMENT_DUE("a", "tk", "tk")) " GROUP BY 1, 2, 3),"
+    ASSIGNMENT_DUE("a", "t", "t") " < " TODAY ", false) AS overdue"
+    "  FROM assignments a JOIN (SELECT t.id, t.due_on, t.schedule, p.year"
+    "   FROM plans p JOIN tasks t ON t.plan_id = p.id"
+    "   WHERE " PLAN_MATCH("p") " OFFSET 0) t ON t.id = a.task_id"
+    "  WHERE " DATE_MATCH(ASSIGNMENT_DUE("a", "t", "t")) "),"
     BY_GROUP("uf.status, uf.overdue", "1, 2, 3")
     REPORT_TAIL("'assigned', " N_ALL ","
     " 'not_started', " N("f.status = 'not_started'") ","
@@ -151,13 +154,13 @@ static const char assignments[] = REPORT_HEAD
 
 /* A model's year and dates are those of its registration in Vietnam. */
 static const char models[] = REPORT_HEAD
-    " uf AS (SELECT mo.unit_id, mo.status, mo.field, count(*) AS n"
+    " uf AS (SELECT mo.unit_id, mo.status, mo.field"
     "  FROM models mo"
     "  WHERE ($4::int IS NULL OR extract(year FROM mo.created_at"
     "   AT TIME ZONE 'Asia/Ho_Chi_Minh') = $4)"
     "  AND ($9::text IS NULL OR mo.field = $9)"
     "  AND " DATE_MATCH("(mo.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date")
-    "  GROUP BY 1, 2, 3),"
+    "),"
     BY_GROUP("uf.status, uf.field", "1, 2, 3")
     REPORT_TAIL("'models', " N_ALL ","
     " 'registered', " N("f.status = 'registered'") ","
@@ -180,13 +183,11 @@ static const char inspections[] = REPORT_HEAD
     "  JOIN inspection_plans ip ON ip.id = i.inspection_plan_id"
     "  JOIN plans p ON p.id = ip.plan_id"
     "  WHERE " PLAN_MATCH("p") " AND " DATE_MATCH("i.scheduled_on") "),"
-    " uf AS (SELECT x.unit_id, x.what, x.status, x.overdue, count(*) AS n"
-    "  FROM (SELECT v.target_unit_id AS unit_id, 'visit' AS what, v.status,"
-    "  false AS overdue FROM v"
+    " uf AS (SELECT v.target_unit_id AS unit_id, 'visit' AS what,"
+    "  v.status, false AS overdue FROM v"
     "  UNION ALL SELECT r.responsible_unit_id, 'recommendation', r.status,"
-    "  r.status <> 'resolved' AND r.due_on < q.today"
-    "  FROM q, v JOIN recommendations r ON r.inspection_id = v.id) x"
-    "  GROUP BY 1, 2, 3, 4),"
+    "  r.status <> 'resolved' AND r.due_on < " TODAY
+    "  FROM v JOIN recommendations r ON r.inspection_id = v.id),"
     BY_GROUP("uf.what, uf.status, uf.overdue", "1, 2, 3, 4")
     REPORT_TAIL("'visits', " N("f.what = 'visit'") ","
     " 'visits_planned', " N("f.what = 'visit' AND f.status = 'planned'") ","
@@ -209,16 +210,14 @@ static const char inspections[] = REPORT_HEAD
  * their kept results (score_sheet_results: the reviewed total and the
  * place of its band); a sheet ruled not eligible has no band. */
 static const char scores[] = REPORT_HEAD
-    " rb AS MATERIALIZED (SELECT r.id FROM rubrics r"
-    "  JOIN plans p ON p.id = r.plan_id WHERE " PLAN_MATCH("p")
-    "  AND NOT EXISTS (SELECT 1 FROM rubrics n WHERE n.replaces_id = r.id)),"
     " uf AS (SELECT ss.unit_id, ss.status, ss.eligible,"
-    "  CASE WHEN ss.eligible THEN x.band END AS band, count(*) AS n,"
-    "  sum(x.adjusted_total) AS total"
-    "  FROM score_sheets ss JOIN rb ON rb.id = ss.rubric_id"
+    "  CASE WHEN ss.eligible THEN x.band END AS band, x.adjusted_total"
+    "  FROM score_sheets ss JOIN rubrics r ON r.id = ss.rubric_id"
+    "  JOIN plans p ON p.id = r.plan_id"
     "  JOIN score_sheet_results x ON x.score_sheet_id = ss.id"
-    "  WHERE ss.status <> 'draft' GROUP BY 1, 2, 3, 4),"
-    BY_GROUP("uf.status, uf.eligible, uf.band, sum(uf.total) AS total",
+    "  WHERE ss.status <> 'draft' AND " PLAN_MATCH("p")
+    "  AND NOT EXISTS (SELECT 1 FROM rubrics n WHERE n.replaces_id = r.id)),"
+    BY_GROUP("uf.status, uf.eligible, uf.band, sum(uf.adjusted_total) AS total",
     "1, 2, 3, 4")
     REPORT_TAIL("'sheets', " N_ALL ","
     " 'finalized', " N("f.status = 'finalized'") ","
