@@ -26,13 +26,15 @@
  * unit with the key of its group when it lies in the root's subtree: its
  * kind, the root's child it lies under (the root itself for the root), or
  * the deepest commune at or above it below the root (its stored
- * commune_path when that lies below the root). That is done once per unit
- * (MATERIALIZED), not once per fact joined to it, and over every unit
- * rather than those found below the root by the path index: a plan cannot
- * know how many those are and guesses a thousandth of the tree, and at a
- * province's size one pass over the units served the whole tree faster
- * (a sixth less time for the obligations and assignments reports at 3,321
- * communes); a small root pays that pass too. Keys compare bytewise
+ * commune_path when that lies below the root). It is a subquery kept whole
+ * (OFFSET 0), so the key is computed once per unit, not once per fact
+ * joined to it, and the facts are hashed against the units' own ids, whose
+ * statistics tell the plan to build its table on the units (a CTE's
+ * columns have none: it hashed the facts instead, spilling to disk at a
+ * province's size). It covers every unit rather than those the path index
+ * finds below the root: a plan cannot know how many those are and guesses
+ * a thousandth of the tree, and one pass over the units served the whole
+ * tree faster; a small root pays that pass too. Keys compare bytewise
  * (COLLATE "C"): the same order for these ASCII keys as the locale's, at
  * a fraction of the cost.
  */
@@ -58,13 +60,13 @@
 	"  UNION ALL SELECT NULL, k.kind, k.kind, k.kind, NULL,"             \
 	"  k.kind COLLATE \"C\", k.n"                                         \
 	"  FROM unnest($10::text[]) WITH ORDINALITY k (kind, n) WHERE $3 = 'kind')," \
-	" mem AS MATERIALIZED (SELECT s.id, CASE WHEN s.path <@ root.path"    \
+	" mem AS (SELECT s.id, CASE WHEN s.path <@ root.path"                 \
 	"  THEN (CASE $3 WHEN 'kind' THEN s.kind"                            \
 	"  WHEN 'unit' THEN CASE WHEN nlevel(s.path) > root.lvl"              \
 	"   THEN ltree2text(subpath(s.path, root.lvl, 1)) ELSE root.key END"  \
 	"  ELSE CASE WHEN nlevel(s.commune_path) > root.lvl"                  \
 	"   THEN ltree2text(subpath(s.commune_path, -1)) ELSE root.key END"   \
-	"  END) COLLATE \"C\" END AS key FROM units s CROSS JOIN root),"
+	"  END) COLLATE \"C\" END AS key FROM units s CROSS JOIN root OFFSET 0),"
 
 /* A plan a report counts: issued or closed, of the year, and the plan
  * asked for or one that cites it as its parent. */
