@@ -2,9 +2,11 @@
  * The province's roll-ups (GET /api/v1/reports/{name}): counts and rates
  * below a root unit, one row per group (the root's children, the communes,
  * or the kinds of unit), every group present with zeros, and the totals.
- * Each report is one statement over the live tables, so an answer is never
- * behind the data it counts; as_of is when that data last changed (its
- * newest audit event), so the same counts are the same bytes and ETag.
+ * Each report is one statement over the live tables and the facts kept
+ * beside them in the same transactions (0014_report_facts.sql), so an
+ * answer is never behind the data it counts; as_of is when that data last
+ * changed (its newest audit event), so the same counts are the same bytes
+ * and ETag.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +20,23 @@
  * What every report shares, $1 the caller's unit and then the query:
  * $2 root (NULL: the caller's unit), $3 group_by, $4 year, $5 plan_id,
  * $6 milestone_kind, $7 from, $8 to, $9 field, $10 the unit kinds in
- * order; q holds them with today in Vietnam, read once. root is the root when the caller sees it; grp the groups, each
- * with the key its members carry (a unit's last path label, or a kind)
- * and its order;
- * mem every unit of the root's subtree with the key of its group: its
+ * order; q holds them with today in Vietnam, read once. root is the root
+ * when the caller sees it; grp the groups, each with the key its members
+ * carry (a unit's last path label, or a kind) and its order; mem every
+ * unit with the key of its group when it lies in the root's subtree: its
  * kind, the root's child it lies under (the root itself for the root), or
  * the deepest commune at or above it below the root (its stored
- * commune_path when that lies below the root, else the root).
+ * commune_path when that lies below the root). It is a subquery kept whole
+ * (OFFSET 0), so the key is computed once per unit, not once per fact
+ * joined to it, and the facts are hashed against the units' own ids, whose
+ * statistics tell the plan to build its table on the units (a CTE's
+ * columns have none: it hashed the facts instead, spilling to disk at a
+ * province's size). It covers every unit rather than those the path index
+ * finds below the root: a plan cannot know how many those are and guesses
+ * a thousandth of the tree, and one pass over the units served the whole
+ * tree faster; a small root pays that pass too. Keys compare bytewise
+ * (COLLATE "C"): the same order for these ASCII keys as the locale's, at
+ * a fraction of the cost.
  */
 /* clang-format off */
 #define REPORT_HEAD                                                          \
@@ -32,28 +44,29 @@
 	"  $6::text AS milestone_kind, $7::date AS d_from, $8::date AS d_to,"  \
 	"  $9::text AS field, today_vn() AS today),"                         \
 	" root AS (SELECT u.id, u.code, u.name, u.kind, u.path,"             \
-	"  nlevel(u.path) AS lvl, ltree2text(subpath(u.path, -1)) AS key"    \
+	"  nlevel(u.path) AS lvl, ltree2text(subpath(u.path, -1)) COLLATE \"C\"" \
+	"  AS key"                                                           \
 	"  FROM units u"                                                     \
 	"  WHERE u.id = coalesce($2::uuid, $1) AND u.path <@ " SCOPE "),"     \
 	" grp AS (SELECT u.id, u.code, u.name, u.kind, u.path, u.key,"       \
 	"  0::bigint AS ord FROM root u WHERE $3::text IN ('unit', 'commune')" \
 	"  UNION ALL SELECT u.id, u.code, u.name, u.kind, u.path,"           \
-	"  ltree2text(subpath(u.path, -1)), 1"                               \
+	"  ltree2text(subpath(u.path, -1)) COLLATE \"C\", 1"                  \
 	"  FROM root JOIN units u ON u.parent_id = root.id WHERE $3 = 'unit'"  \
 	"  UNION ALL SELECT u.id, u.code, u.name, u.kind, u.path,"           \
-	"  ltree2text(subpath(u.path, -1)), 1"                               \
+	"  ltree2text(subpath(u.path, -1)) COLLATE \"C\", 1"                  \
 	"  FROM root JOIN units u ON u.path <@ root.path AND u.id <> root.id"   \
 	"  WHERE $3 = 'commune' AND u.kind = 'commune'"                      \
-	"  UNION ALL SELECT NULL, k.kind, k.kind, k.kind, NULL, k.kind, k.n"   \
+	"  UNION ALL SELECT NULL, k.kind, k.kind, k.kind, NULL,"             \
+	"  k.kind COLLATE \"C\", k.n"                                         \
 	"  FROM unnest($10::text[]) WITH ORDINALITY k (kind, n) WHERE $3 = 'kind')," \
-	" sub AS (SELECT u.id, u.kind, u.path, u.commune_path FROM root"    \
-	"  JOIN units u ON u.path <@ root.path),"                             \
-	" mem AS (SELECT s.id, CASE $3 WHEN 'kind' THEN s.kind"               \
+	" mem AS (SELECT s.id, CASE WHEN s.path <@ root.path"                 \
+	"  THEN (CASE $3 WHEN 'kind' THEN s.kind"                            \
 	"  WHEN 'unit' THEN CASE WHEN nlevel(s.path) > root.lvl"              \
 	"   THEN ltree2text(subpath(s.path, root.lvl, 1)) ELSE root.key END"  \
 	"  ELSE CASE WHEN nlevel(s.commune_path) > root.lvl"                  \
 	"   THEN ltree2text(subpath(s.commune_path, -1)) ELSE root.key END"   \
-	"  END AS key FROM sub s CROSS JOIN root),"
+	"  END) COLLATE \"C\" END AS key FROM units s CROSS JOIN root OFFSET 0),"
 
 /* A plan a report counts: issued or closed, of the year, and the plan
  * asked for or one that cites it as its parent. */
@@ -89,73 +102,86 @@
 	" unnest(string_to_array(ltree2text(" u ".path), '.')) WITH ORDINALITY" \
 	" x (label, n) JOIN units a ON a.id = x.label::uuid)"
 
+/*
+ * The facts of a report, each with its unit and its dimensions (CTE `uf`),
+ * meet the root's units in one hash join and are counted per group and
+ * combination of dimensions (`f`, BY_GROUP), so that each column of a row
+ * sums a few rows, not a pass over every fact per column. The root is a
+ * row of the statement, unknown to a generic plan, which guesses its
+ * subtree at a few units; that guess made it probe the facts' index on
+ * their unit once per unit, thousands of times. A subquery kept whole
+ * (OFFSET 0) cannot be probed so: the set of facts is read once instead,
+ * as a root at the top needs anyway. The milestones or tasks counted are
+ * found first the same way, so that each fact meets them in one hash
+ * probe rather than one per table.
+ */
+#define BY_GROUP(dims, by)                                                   \
+	" f AS (SELECT m.key, " dims ", count(*) AS n FROM (SELECT * FROM uf"  \
+	"  OFFSET 0) uf JOIN mem m ON m.id = uf.unit_id"                       \
+	"  WHERE m.key IS NOT NULL GROUP BY " by "),"
+/* Today in Vietnam, read once (an InitPlan, not a join with every fact). */
+#define TODAY "(SELECT today FROM q)"
+#define N(cond) "coalesce(sum(f.n) FILTER (WHERE " cond "), 0)"
+#define N_ALL "coalesce(sum(f.n), 0)"
+
+/* Each expected submission from its kept facts (obligation_facts): its
+ * answer, else missing once its due day is past in Vietnam. */
 static const char obligations[] = REPORT_HEAD
-    " f AS (SELECT m.key, CASE WHEN s.submitted_at IS NOT NULL"
-    "   THEN timeliness(s.submitted_at, coalesce(e.due_on, ms.due_on))"
-    "   WHEN coalesce(e.due_on, ms.due_on) < q.today THEN 'missing'"
-    "   ELSE 'pending' END AS state"
-    "  FROM q, plans p JOIN milestones ms ON ms.plan_id = p.id"
-    "  JOIN milestone_units mu ON mu.milestone_id = ms.id"
-    "  JOIN mem m ON m.id = mu.unit_id"
-    "  LEFT JOIN extensions e ON e.milestone_id = ms.id"
-    "   AND e.unit_id = mu.unit_id"
-    "  LEFT JOIN submissions s ON s.milestone_id = ms.id"
-    "   AND s.unit_id = mu.unit_id AND s.status <> 'draft'"
-    "  WHERE " PLAN_MATCH("p") " AND ($6::text IS NULL OR ms.kind = $6)"
-    "  AND " DATE_MATCH("coalesce(e.due_on, ms.due_on)") "),"
-    REPORT_TAIL("'expected', count(f.key),"
-    " 'received', count(*) FILTER (WHERE f.state IN ('on_time', 'late')),"
-    " 'on_time', count(*) FILTER (WHERE f.state = 'on_time'),"
-    " 'late', count(*) FILTER (WHERE f.state = 'late'),"
-    " 'missing', count(*) FILTER (WHERE f.state = 'missing'),"
-    " 'pending', count(*) FILTER (WHERE f.state = 'pending'),"
-    " 'reporting_rate', " RATE("count(*) FILTER (WHERE f.state IN"
-    "  ('on_time', 'late'))", "count(f.key)") ","
-    " 'reporting_rate_on_time', " RATE("count(*) FILTER (WHERE"
-    "  f.state = 'on_time')", "count(f.key)"));
+    " uf AS (SELECT o.unit_id, coalesce(o.answered, CASE WHEN"
+    "   o.due_on < " TODAY " THEN 'missing' ELSE 'pending' END) AS state"
+    "  FROM obligation_facts o JOIN (SELECT ms.id FROM plans p"
+    "   JOIN milestones ms ON ms.plan_id = p.id"
+    "   WHERE " PLAN_MATCH("p") " AND ($6::text IS NULL OR ms.kind = $6)"
+    "   OFFSET 0) ms ON ms.id = o.milestone_id"
+    "  WHERE " DATE_MATCH("o.due_on") "),"
+    BY_GROUP("uf.state", "1, 2")
+    REPORT_TAIL("'expected', " N_ALL ","
+    " 'received', " N("f.state IN ('on_time', 'late')") ","
+    " 'on_time', " N("f.state = 'on_time'") ","
+    " 'late', " N("f.state = 'late'") ","
+    " 'missing', " N("f.state = 'missing'") ","
+    " 'pending', " N("f.state = 'pending'") ","
+    " 'reporting_rate', " RATE(N("f.state IN ('on_time', 'late')"), N_ALL) ","
+    " 'reporting_rate_on_time', " RATE(N("f.state = 'on_time'"), N_ALL));
 
 static const char assignments[] = REPORT_HEAD
-    " f AS (SELECT m.key, a.status, coalesce(a.status <> 'done' AND "
-    ASSIGNMENT_DUE("a", "t", "p") " < q.today, false) AS overdue"
-    "  FROM q, plans p JOIN tasks t ON t.plan_id = p.id"
-    "  JOIN assignments a ON a.task_id = t.id JOIN mem m ON m.id = a.unit_id"
-    "  WHERE " PLAN_MATCH("p") " AND " DATE_MATCH(ASSIGNMENT_DUE("a", "t",
-    "p")) "),"
-    REPORT_TAIL("'assigned', count(f.key),"
-    " 'not_started', count(*) FILTER (WHERE f.status = 'not_started'),"
-    " 'in_progress', count(*) FILTER (WHERE f.status = 'in_progress'),"
-    " 'done', count(*) FILTER (WHERE f.status = 'done'),"
-    " 'overdue', count(*) FILTER (WHERE f.overdue),"
-    " 'completion_rate', " RATE("count(*) FILTER (WHERE f.status = 'done')",
-    "count(f.key)"));
+    " uf AS (SELECT a.unit_id, a.status, coalesce(a.status <> 'done' AND "
+    ASSIGNMENT_DUE("a", "t", "t") " < " TODAY ", false) AS overdue"
+    "  FROM assignments a JOIN (SELECT t.id, t.due_on, t.schedule, p.year"
+    "   FROM plans p JOIN tasks t ON t.plan_id = p.id"
+    "   WHERE " PLAN_MATCH("p") " OFFSET 0) t ON t.id = a.task_id"
+    "  WHERE " DATE_MATCH(ASSIGNMENT_DUE("a", "t", "t")) "),"
+    BY_GROUP("uf.status, uf.overdue", "1, 2, 3")
+    REPORT_TAIL("'assigned', " N_ALL ","
+    " 'not_started', " N("f.status = 'not_started'") ","
+    " 'in_progress', " N("f.status = 'in_progress'") ","
+    " 'done', " N("f.status = 'done'") ","
+    " 'overdue', " N("f.overdue") ","
+    " 'completion_rate', " RATE(N("f.status = 'done'"), N_ALL));
 
 /* A model's year and dates are those of its registration in Vietnam. */
 static const char models[] = REPORT_HEAD
-    " f AS (SELECT m.key, mo.status, mo.field FROM models mo"
-    "  JOIN mem m ON m.id = mo.unit_id"
+    " uf AS (SELECT mo.unit_id, mo.status, mo.field"
+    "  FROM models mo"
     "  WHERE ($4::int IS NULL OR extract(year FROM mo.created_at"
     "   AT TIME ZONE 'Asia/Ho_Chi_Minh') = $4)"
     "  AND ($9::text IS NULL OR mo.field = $9)"
     "  AND " DATE_MATCH("(mo.created_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date")
     "),"
-    REPORT_TAIL("'models', count(f.key),"
-    " 'registered', count(*) FILTER (WHERE f.status = 'registered'),"
-    " 'implementing', count(*) FILTER (WHERE f.status = 'implementing'),"
-    " 'recognised', count(*) FILTER (WHERE f.status = 'recognised'),"
-    " 'replicated', count(*) FILTER (WHERE f.status = 'replicated'),"
-    " 'field_administrative_reform', count(*) FILTER (WHERE"
-    "  f.field = 'administrative_reform'),"
-    " 'field_environment', count(*) FILTER (WHERE f.field = 'environment'),"
-    " 'field_new_rural_areas', count(*) FILTER (WHERE"
-    "  f.field = 'new_rural_areas'),"
-    " 'field_citizen_satisfaction', count(*) FILTER (WHERE"
-    "  f.field = 'citizen_satisfaction'),"
-    " 'field_security_order', count(*) FILTER (WHERE"
-    "  f.field = 'security_order'),"
-    " 'field_economy', count(*) FILTER (WHERE f.field = 'economy'),"
-    " 'field_culture_society', count(*) FILTER (WHERE"
-    "  f.field = 'culture_society'),"
-    " 'field_other', count(*) FILTER (WHERE f.field = 'other')");
+    BY_GROUP("uf.status, uf.field", "1, 2, 3")
+    REPORT_TAIL("'models', " N_ALL ","
+    " 'registered', " N("f.status = 'registered'") ","
+    " 'implementing', " N("f.status = 'implementing'") ","
+    " 'recognised', " N("f.status = 'recognised'") ","
+    " 'replicated', " N("f.status = 'replicated'") ","
+    " 'field_administrative_reform', " N("f.field = 'administrative_reform'") ","
+    " 'field_environment', " N("f.field = 'environment'") ","
+    " 'field_new_rural_areas', " N("f.field = 'new_rural_areas'") ","
+    " 'field_citizen_satisfaction', " N("f.field = 'citizen_satisfaction'") ","
+    " 'field_security_order', " N("f.field = 'security_order'") ","
+    " 'field_economy', " N("f.field = 'economy'") ","
+    " 'field_culture_society', " N("f.field = 'culture_society'") ","
+    " 'field_other', " N("f.field = 'other'"));
 
 /* Visits count for the inspected unit, recommendations for the unit that
  * must answer them; both by the visit's plan and scheduled day. */
@@ -164,58 +190,52 @@ static const char inspections[] = REPORT_HEAD
     "  JOIN inspection_plans ip ON ip.id = i.inspection_plan_id"
     "  JOIN plans p ON p.id = ip.plan_id"
     "  WHERE " PLAN_MATCH("p") " AND " DATE_MATCH("i.scheduled_on") "),"
-    " f AS (SELECT m.key, 'visit' AS what, v.status, false AS overdue"
-    "  FROM v JOIN mem m ON m.id = v.target_unit_id"
-    "  UNION ALL SELECT m.key, 'recommendation', r.status,"
-    "  r.status <> 'resolved' AND r.due_on < q.today"
-    "  FROM q, v JOIN recommendations r ON r.inspection_id = v.id"
-    "  JOIN mem m ON m.id = r.responsible_unit_id),"
-    REPORT_TAIL("'visits', count(*) FILTER (WHERE f.what = 'visit'),"
-    " 'visits_planned', count(*) FILTER (WHERE f.what = 'visit'"
-    "  AND f.status = 'planned'),"
-    " 'visits_in_progress', count(*) FILTER (WHERE f.what = 'visit'"
-    "  AND f.status = 'in_progress'),"
-    " 'visits_completed', count(*) FILTER (WHERE f.what = 'visit'"
-    "  AND f.status = 'completed'),"
-    " 'visits_cancelled', count(*) FILTER (WHERE f.what = 'visit'"
-    "  AND f.status = 'cancelled'),"
-    " 'recommendations', count(*) FILTER (WHERE f.what = 'recommendation'),"
-    " 'recommendations_open', count(*) FILTER (WHERE"
-    "  f.what = 'recommendation' AND f.status = 'open'),"
-    " 'recommendations_responded', count(*) FILTER (WHERE"
-    "  f.what = 'recommendation' AND f.status = 'responded'),"
-    " 'recommendations_resolved', count(*) FILTER (WHERE"
-    "  f.what = 'recommendation' AND f.status = 'resolved'),"
-    " 'recommendations_overdue', count(*) FILTER (WHERE f.overdue)");
+    " uf AS (SELECT v.target_unit_id AS unit_id, 'visit' AS what,"
+    "  v.status, false AS overdue FROM v"
+    "  UNION ALL SELECT r.responsible_unit_id, 'recommendation', r.status,"
+    "  r.status <> 'resolved' AND r.due_on < " TODAY
+    "  FROM v JOIN recommendations r ON r.inspection_id = v.id),"
+    BY_GROUP("uf.what, uf.status, uf.overdue", "1, 2, 3, 4")
+    REPORT_TAIL("'visits', " N("f.what = 'visit'") ","
+    " 'visits_planned', " N("f.what = 'visit' AND f.status = 'planned'") ","
+    " 'visits_in_progress', " N("f.what = 'visit'"
+    "  AND f.status = 'in_progress'") ","
+    " 'visits_completed', " N("f.what = 'visit'"
+    "  AND f.status = 'completed'") ","
+    " 'visits_cancelled', " N("f.what = 'visit'"
+    "  AND f.status = 'cancelled'") ","
+    " 'recommendations', " N("f.what = 'recommendation'") ","
+    " 'recommendations_open', " N("f.what = 'recommendation'"
+    "  AND f.status = 'open'") ","
+    " 'recommendations_responded', " N("f.what = 'recommendation'"
+    "  AND f.status = 'responded'") ","
+    " 'recommendations_resolved', " N("f.what = 'recommendation'"
+    "  AND f.status = 'resolved'") ","
+    " 'recommendations_overdue', " N("f.overdue"));
 
-/* Score sheets past their draft, of the current rubric of each plan: the
- * final total is the reviewed one (score_sheet_totals), the band its place in
- * the rubric's bands from the highest (band_5: the fifth or lower). */
+/* Score sheets past their draft, of the current rubric of each plan, with
+ * their kept results (score_sheet_results: the reviewed total and the
+ * place of its band); a sheet ruled not eligible has no band. */
 static const char scores[] = REPORT_HEAD
-    " s0 AS (SELECT ss.id, m.key, ss.status, ss.eligible, r.doc"
+    " uf AS (SELECT ss.unit_id, ss.status, ss.eligible,"
+    "  CASE WHEN ss.eligible THEN x.band END AS band, x.adjusted_total"
     "  FROM score_sheets ss JOIN rubrics r ON r.id = ss.rubric_id"
-    "  JOIN plans p ON p.id = r.plan_id JOIN mem m ON m.id = ss.unit_id"
+    "  JOIN plans p ON p.id = r.plan_id"
+    "  JOIN score_sheet_results x ON x.score_sheet_id = ss.id"
     "  WHERE ss.status <> 'draft' AND " PLAN_MATCH("p")
     "  AND NOT EXISTS (SELECT 1 FROM rubrics n WHERE n.replaces_id = r.id)),"
-    " s AS (SELECT s0.*, t.adjusted_total FROM s0"
-    "  JOIN score_sheet_totals((SELECT array_agg(id) FROM s0)) t"
-    "  ON t.score_sheet_id = s0.id),"
-    " f AS (SELECT s.key, s.status, s.eligible, s.adjusted_total,"
-    "  CASE WHEN s.eligible AND rubric_band(s.doc, s.adjusted_total)"
-    "   IS NOT NULL THEN least(5, 1 + (SELECT count(*) FROM"
-    "   jsonb_array_elements(s.doc->'bands') b"
-    "   WHERE (b->>'min_total')::numeric > s.adjusted_total)) END AS band"
-    "  FROM s),"
-    REPORT_TAIL("'sheets', count(f.key),"
-    " 'finalized', count(*) FILTER (WHERE f.status = 'finalized'),"
-    " 'not_eligible', count(*) FILTER (WHERE NOT f.eligible),"
-    " 'band_1', count(*) FILTER (WHERE f.band = 1),"
-    " 'band_2', count(*) FILTER (WHERE f.band = 2),"
-    " 'band_3', count(*) FILTER (WHERE f.band = 3),"
-    " 'band_4', count(*) FILTER (WHERE f.band = 4),"
-    " 'band_5', count(*) FILTER (WHERE f.band = 5),"
-    " 'mean_final_score', round(avg(f.adjusted_total) FILTER (WHERE"
-    "  f.eligible), 2)");
+    BY_GROUP("uf.status, uf.eligible, uf.band, sum(uf.adjusted_total) AS total",
+    "1, 2, 3, 4")
+    REPORT_TAIL("'sheets', " N_ALL ","
+    " 'finalized', " N("f.status = 'finalized'") ","
+    " 'not_eligible', " N("NOT f.eligible") ","
+    " 'band_1', " N("f.band = 1") ","
+    " 'band_2', " N("f.band = 2") ","
+    " 'band_3', " N("f.band = 3") ","
+    " 'band_4', " N("f.band = 4") ","
+    " 'band_5', " N("f.band = 5") ","
+    " 'mean_final_score', round(sum(f.total) FILTER (WHERE f.eligible)"
+    "  / nullif(" N("f.eligible") ", 0), 2)");
 /* clang-format on */
 
 const struct db_stmt reports_stmts[] = {

@@ -323,8 +323,9 @@ def enum(name):
     raise AssertionError("no list %s in danvan enums" % name)
 
 
-class Numbers(unittest.TestCase):
-    """Every row and the totals, recomputed here from the database."""
+class Counting:
+    """Every row and the totals of a report, recomputed here from the
+    database."""
 
     def check(self, name, facts, counts, root=U["province"], **q):
         load_units()
@@ -341,6 +342,10 @@ class Numbers(unittest.TestCase):
                 self.assertEqual(doc["totals"], counts(
                     [f for fs in want.values() for f in fs]))
         return doc
+
+
+class Numbers(Counting, unittest.TestCase):
+    """Every row and the totals, recomputed here from the database."""
 
     def test_obligations(self):
         facts = obligation_facts()
@@ -398,31 +403,39 @@ class Numbers(unittest.TestCase):
 
     def test_scores_agree_with_the_rankings(self):
         """Per unit: the band of its sheet in each rubric's ranking."""
-        facts = []
-        for rubric, doc in db().psql("SELECT id, doc::text FROM rubrics"):
-            bands = sorted((b["min_total"], b["name"]) for b in
-                           json.loads(doc)["bands"])[::-1]
-            place = {name: i + 1 for i, (_, name) in enumerate(bands)}
-            for item in ok(call("service", "GET", "/api/v1/rubrics/%s/"
-                                "ranking" % rubric)).json()["items"]:
-                facts.append((item["unit_id"], (
-                    item["status"], item["eligible"],
-                    Decimal(str(item["adjusted_total"])),
-                    min(5, place[item["band"]]) if item["band"] else None)))
+        facts = score_facts()
         self.assertGreater(len(facts), 3 * 20)
+        self.check("scores", facts, score_counts)
 
-        def counts(fs):
-            el = [t for _, e, t, _ in fs if e]
-            mean = (float((sum(el) / len(el)).quantize(
-                Decimal("0.01"), ROUND_HALF_UP)) if el else None)
-            out = {"sheets": len(fs),
-                   "finalized": sum(1 for s, *_ in fs if s == "finalized"),
-                   "not_eligible": sum(1 for _, e, *_ in fs if not e),
-                   "mean_final_score": mean}
-            for i in range(1, 6):
-                out["band_%d" % i] = sum(1 for *_, b in fs if b == i)
-            return out
-        self.check("scores", facts, counts)
+
+def score_facts():
+    """(unit, (status, eligible, final total, band)) of every sheet in the
+    rankings, the band its place among the rubric's bands."""
+    facts = []
+    for rubric, doc in db().psql("SELECT id, doc::text FROM rubrics"):
+        bands = sorted((b["min_total"], b["name"]) for b in
+                       json.loads(doc)["bands"])[::-1]
+        place = {name: i + 1 for i, (_, name) in enumerate(bands)}
+        for item in ok(call("service", "GET", "/api/v1/rubrics/%s/"
+                            "ranking" % rubric)).json()["items"]:
+            facts.append((item["unit_id"], (
+                item["status"], item["eligible"],
+                Decimal(str(item["adjusted_total"])),
+                min(5, place[item["band"]]) if item["band"] else None)))
+    return facts
+
+
+def score_counts(fs):
+    el = [t for _, e, t, _ in fs if e]
+    mean = (float((sum(el) / len(el)).quantize(
+        Decimal("0.01"), ROUND_HALF_UP)) if el else None)
+    out = {"sheets": len(fs),
+           "finalized": sum(1 for s, *_ in fs if s == "finalized"),
+           "not_eligible": sum(1 for _, e, *_ in fs if not e),
+           "mean_final_score": mean}
+    for i in range(1, 6):
+        out["band_%d" % i] = sum(1 for *_, b in fs if b == i)
+    return out
 
 
 class SeedFeed(unittest.TestCase):
@@ -721,6 +734,162 @@ class CommuneOfAUnit(unittest.TestCase):
         self.patch(office, {"parent_id": U["commune"], "kind": "office"})
         self.assertEqual(self.expected(), before)
         self.assert_stored_communes()
+
+
+# The kept facts computed afresh here: each expected submission's due day
+# (an extension's, else the milestone's) and its first answer judged by the
+# day it came in Vietnam; each sheet's results by the shared totals.
+FRESH_OBLIGATIONS = (
+    "SELECT mu.milestone_id, mu.unit_id, coalesce(e.due_on, m.due_on),"
+    " CASE WHEN s.submitted_at IS NULL THEN NULL"
+    "  WHEN (s.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
+    "  <= coalesce(e.due_on, m.due_on) THEN 'on_time' ELSE 'late' END"
+    " FROM milestone_units mu JOIN milestones m ON m.id = mu.milestone_id"
+    " LEFT JOIN extensions e ON e.milestone_id = mu.milestone_id"
+    "  AND e.unit_id = mu.unit_id"
+    " LEFT JOIN submissions s ON s.milestone_id = mu.milestone_id"
+    "  AND s.unit_id = mu.unit_id AND s.status <> 'draft'")
+KEPT_OBLIGATIONS = ("SELECT milestone_id, unit_id, due_on, answered"
+                    " FROM obligation_facts")
+FRESH_RESULTS = ("SELECT * FROM score_sheet_results_of((SELECT array_agg(id)"
+                 " FROM score_sheets))")
+KEPT_RESULTS = ("SELECT score_sheet_id, adjusted_total, band"
+                " FROM score_sheet_results")
+
+
+class KeptFacts(Counting, unittest.TestCase):
+    """The facts the reports read (obligation_facts, score_sheet_results)
+    follow every change of what they derive from, through the API and
+    through SQL, in the same transaction: after each, they equal a
+    computation from scratch and the reports equal the counts made here."""
+
+    def assert_kept(self, expected_ms=None):
+        for kept, fresh in ((KEPT_OBLIGATIONS, FRESH_OBLIGATIONS),
+                            (KEPT_RESULTS, FRESH_RESULTS)):
+            extra = db().psql("(%s) EXCEPT (%s)" % (kept, fresh))
+            missing = db().psql("(%s) EXCEPT (%s)" % (fresh, kept))
+            self.assertEqual((extra, missing), ([], []), kept)
+        self.check("obligations", obligation_facts(), obligation_counts)
+        self.check("scores", score_facts(), score_counts)
+
+    def fact(self, mid, unit):
+        rows = db().psql("SELECT due_on, coalesce(answered, '') FROM"
+                         " obligation_facts WHERE milestone_id = '%s'"
+                         " AND unit_id = '%s'" % (mid, unit))
+        return tuple(rows[0]) if rows else None
+
+    def unit(self, parent, kind="village"):
+        return ok(call("admin", "POST", "/api/v1/units", body={
+            "parent_id": parent, "kind": kind, "code": "thon-giu-" + tag(),
+            "name": "Thôn giữ " + tag()}), 201).json()["id"]
+
+    def test_obligations_follow_submissions_extensions_due_days_and_moves(self):
+        day = lambda n: (F.today + datetime.timedelta(n)).isoformat()
+        u1, u2, u3 = (self.unit(U["commune"]) for _ in range(3))
+        plan = ok(call("leader", "POST", "/api/v1/plans", body={
+            "title": "Kế hoạch giữ số liệu " + tag(), "year": F.today.year,
+            "issuing_unit_id": U["commune"]}), 201).json()
+        m = ok(call("leader", "POST", "/api/v1/plans/%s/milestones"
+                    % plan["id"], body={
+                        "kind": "six_month_report",
+                        "title": "Mốc " + tag(), "due_on": day(10),
+                        "receiving_unit_id": U["phong-vh-xh"],
+                        "owing": {"unit_ids": [u1, u2]}}), 201).json()
+        mid = m["id"]
+        self.assertEqual(self.fact(mid, u1), (day(10), ""))
+
+        # Owing units replaced and the due day moved, through the API.
+        ok(call("leader", "PATCH", "/api/v1/milestones/" + mid, body={
+            "due_on": day(20), "owing": {"unit_ids": [u1, u2, u3]}},
+            headers={"If-Match": '"%d"' % m["version"]}))
+        self.assertEqual(self.fact(mid, u3), (day(20), ""))
+        self.assertEqual(self.fact(mid, u1), (day(20), ""))
+        v = ok(call("leader", "GET", "/api/v1/plans/" + plan["id"])).json()
+        ok(call("leader", "POST", "/api/v1/plans/%s/issue" % plan["id"],
+                headers={"If-Match": '"%d"' % v["version"]}))
+        self.assert_kept()
+
+        # A draft answers nothing; its submission does, and a return
+        # keeps the first answer.
+        s = ok(call("leader", "POST", "/api/v1/submissions", body={
+            "unit_id": u1, "kind": "six_month_report", "milestone_id": mid,
+            "title": "Báo cáo " + tag(), "body": "Nội dung."}), 201).json()
+        self.assertEqual(self.fact(mid, u1), (day(20), ""))
+        ok(call("leader", "POST", "/api/v1/submissions/%s/submit" % s["id"],
+                headers={"If-Match": '"%d"' % s["version"]}))
+        self.assertEqual(self.fact(mid, u1), (day(20), "on_time"))
+        s = ok(call("leader", "GET", "/api/v1/submissions/" + s["id"])).json()
+        ok(call("coordinator", "POST", "/api/v1/submissions/%s/return"
+                % s["id"], body={"reason": "Bổ sung số liệu"},
+                headers={"If-Match": '"%d"' % s["version"]}))
+        self.assertEqual(self.fact(mid, u1), (day(20), "on_time"))
+        self.assert_kept()
+
+        # The due day moved into the past (SQL): the answer turns late, the
+        # others missing; an extension (API) makes u1 on time and u2
+        # pending again, its withdrawal (SQL) undoes u1's.
+        db().psql("UPDATE milestones SET due_on = '%s' WHERE id = '%s'"
+                  % (day(-30), mid))
+        self.assertEqual(self.fact(mid, u1), (day(-30), "late"))
+        self.assertEqual(self.fact(mid, u2), (day(-30), ""))
+        for u in (u1, u2):
+            ok(call("coordinator", "POST", "/api/v1/milestones/%s/extensions"
+                    % mid, body={"unit_id": u, "due_on": day(5),
+                                 "reason": "Gia hạn " + tag()}), 201)
+        self.assertEqual(self.fact(mid, u1), (day(5), "on_time"))
+        self.assertEqual(self.fact(mid, u2), (day(5), ""))
+        self.assert_kept()
+        db().psql("DELETE FROM extensions WHERE milestone_id = '%s'"
+                  " AND unit_id = '%s'" % (mid, u1))
+        self.assertEqual(self.fact(mid, u1), (day(-30), "late"))
+        self.assert_kept()
+
+        # A unit moved to another commune counts there at once; a unit no
+        # longer owing and an answer taken back (SQL) leave no trace.
+        other = next(u for u, v in F.units.items() if v[1] == "commune"
+                     and u != U["commune"])
+        r = ok(call("admin", "GET", "/api/v1/units/" + u2))
+        ok(call("admin", "PATCH", "/api/v1/units/" + u2,
+                body={"parent_id": other},
+                headers={"If-Match": r.headers["ETag"]}))
+        db().psql("DELETE FROM milestone_units WHERE milestone_id = '%s'"
+                  " AND unit_id = '%s'" % (mid, u3))
+        self.assertIsNone(self.fact(mid, u3))
+        db().psql("UPDATE submissions SET status = 'draft',"
+                  " submitted_at = NULL WHERE id = '%s'" % s["id"])
+        self.assertEqual(self.fact(mid, u1), (day(-30), ""))
+        self.assert_kept()
+
+    def test_results_follow_entries_reviews_and_rulings(self):
+        sheet, code = db().psql(
+            "SELECT ss.id, e.code FROM score_sheets ss JOIN score_entries e"
+            " ON e.score_sheet_id = ss.id WHERE ss.status = 'submitted'"
+            " AND ss.eligible ORDER BY ss.id, e.code LIMIT 1")[0]
+        before = db().psql("SELECT adjusted_total FROM score_sheet_results"
+                           " WHERE score_sheet_id = '%s'" % sheet)[0][0]
+        # Reviewed: one entry adjusted down to nothing, the sheet moved on.
+        db().psql("UPDATE score_entries SET adjusted_points = 0,"
+                  " adjust_reason = 'Không có minh chứng'"
+                  " WHERE score_sheet_id = '%s' AND code = '%s';"
+                  " UPDATE score_sheets SET status = 'reviewed'"
+                  " WHERE id = '%s'" % (sheet, code, sheet))
+        after = db().psql("SELECT adjusted_total FROM score_sheet_results"
+                          " WHERE score_sheet_id = '%s'" % sheet)[0][0]
+        self.assertLessEqual(Decimal(after), Decimal(before))
+        self.assert_kept()
+        # An entry removed and scored again, then the sheet ruled out.
+        points = db().psql("SELECT self_points FROM score_entries WHERE"
+                           " score_sheet_id = '%s' AND code = '%s'"
+                           % (sheet, code))[0][0]
+        db().psql("DELETE FROM score_entries WHERE score_sheet_id = '%s'"
+                  " AND code = '%s'" % (sheet, code))
+        self.assert_kept()
+        db().psql("INSERT INTO score_entries (score_sheet_id, code,"
+                  " self_points) VALUES ('%s', '%s', %s);"
+                  " UPDATE score_sheets SET eligible = false,"
+                  " not_eligible_reason = 'Vi phạm' WHERE id = '%s'"
+                  % (sheet, code, points, sheet))
+        self.assert_kept()
 
 
 if __name__ == "__main__":
