@@ -317,3 +317,14 @@ CREATE TRIGGER inspection_members_join AFTER INSERT ON inspection_members
 CREATE TRIGGER inspection_members_leave AFTER DELETE ON inspection_members
 	REFERENCING OLD TABLE AS team_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION inspection_team_change();
+
+-- What exists already of the three new types is in the feed from here on:
+-- a client that follows it learns of them now, not at their next change.
+INSERT INTO changes (entity_type, entity_id, op, version, paths)
+SELECT e.t, e.id, 'upsert', (e.r ->> 'version')::integer,
+	change_paths(e.t, e.r)
+FROM (SELECT 'obligation', x.id, to_jsonb(x) FROM milestone_units x
+	UNION ALL SELECT 'finding', x.id, to_jsonb(x) FROM findings x
+	UNION ALL SELECT 'attachment', x.id, attachment_change_row(x.id,
+		x.submission_id, x.inspection_id, x.recommendation_id)
+		FROM attachments x) e (t, id, r);
