@@ -681,7 +681,8 @@ db_exec_later(struct arena *a, struct failure *f, const char *stmt, int nparams,
 	if (c->depth == 0 || c->has_later)
 		return db_exec(a, f, stmt, nparams, params) == NULL ? -1 : 0;
 	copy = arena_alloc(a, sizeof(*copy) * (nparams > 0 ? nparams : 1));
-	memcpy(copy, params, sizeof(*copy) * nparams);
+	if (nparams > 0) /* params may be NULL then */
+		memcpy(copy, params, sizeof(*copy) * nparams);
 	c->later = (struct call){ stmt, NULL, nparams, copy, NULL, NULL, 0 };
 	c->has_later = 1;
 	return 0;
