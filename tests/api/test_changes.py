@@ -491,6 +491,7 @@ class BadInput(unittest.TestCase):
         since = head("admin")
         for _ in range(3):
             new_unit()
+        settle()
         page = feed("admin", since, limit=2).json()
         self.assertEqual(len(page["items"]), 2)
         self.assertTrue(page["has_more"])
