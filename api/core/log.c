@@ -168,28 +168,58 @@ LOGFN(log_info, STDERR_FILENO, "info")
 LOGFN(log_warn, STDERR_FILENO, "warn")
 LOGFN(log_error, STDERR_FILENO, "error")
 
+/* Appends the decimal digits of v at buf + n; returns the new length. */
+static size_t
+append_int(char *buf, size_t n, long long v)
+{
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+				       (unsigned long long)v;
+	char digits[24];
+	size_t k = 0;
+
+	do {
+		digits[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		buf[n++] = '-';
+	while (k > 0)
+		buf[n++] = digits[--k];
+	return n;
+}
+
+/* Appends a string literal; its length is known when compiled. */
+#define APPEND(buf, n, lit)                                                    \
+	(memcpy((buf) + (n), (lit), sizeof(lit) - 1), (n) + sizeof(lit) - 1)
+
+/*
+ * Built by hand, not with snprintf, which was a tenth of the instructions
+ * of a /healthz request. The caps of the escaped fields keep the line well
+ * inside LINE_MAX_BYTES.
+ */
 void
 log_access(const char *id, const char *method, const char *route, int status,
     size_t bytes, int64_t us)
 {
-	char line[LINE_MAX_BYTES], ts[40];
+	char line[LINE_MAX_BYTES];
 	size_t n;
 
-	time_rfc3339(ts, sizeof(ts));
-	n = (size_t)snprintf(line, sizeof(line),
-	    "{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"id\":\"",
-	    ts);
+	n = APPEND(line, 0, "{\"time\":\"");
+	time_rfc3339(line + n, 40);
+	n += strlen(line + n);
+	n = APPEND(line, n,
+	    "\",\"level\":\"info\",\"msg\":\"request\",\"id\":\"");
 	n = log_escape(line, n, 256, id);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"method\":\"");
+	n = APPEND(line, n, "\",\"method\":\"");
 	n = log_escape(line, n, n + 32, method);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"route\":\"");
+	n = APPEND(line, n, "\",\"route\":\"");
 	n = log_escape(line, n, n + 512, route);
-	n += (size_t)snprintf(line + n, sizeof(line) - n,
-	    "\",\"status\":%d,\"bytes\":%zu,\"us\":%lld}\n", status, bytes,
-	    (long long)us);
-	if (n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
+	n = APPEND(line, n, "\",\"status\":");
+	n = append_int(line, n, status);
+	n = APPEND(line, n, ",\"bytes\":");
+	n = append_int(line, n, (long long)bytes);
+	n = APPEND(line, n, ",\"us\":");
+	n = append_int(line, n, (long long)us);
+	n = APPEND(line, n, "}\n");
 	access_line(line, n);
 }

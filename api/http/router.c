@@ -127,14 +127,17 @@ router_match(const struct route *routes, size_t n, enum method m,
 {
 	size_t i;
 
+	/* The routes of other methods are only looked at when none of m
+	 * matches: a request that matches (nearly all) tries half as many. */
 	*allow = 0;
-	for (i = 0; i < n; i++) {
-		if (routes[i].method == m) {
-			if (match(routes[i].pattern, path, a, params))
-				return (int)i;
-		} else if (match(routes[i].pattern, path, NULL, NULL))
+	for (i = 0; i < n; i++)
+		if (routes[i].method == m &&
+		    match(routes[i].pattern, path, a, params))
+			return (int)i;
+	for (i = 0; i < n; i++)
+		if (routes[i].method != m &&
+		    match(routes[i].pattern, path, NULL, NULL))
 			*allow |= routes[i].method;
-	}
 	return -1;
 }
 

@@ -509,6 +509,22 @@ trim_fields(struct req *r, const char *fields)
 	r->stat = NULL;
 }
 
+/* W/"<the body's hash in 16 hex digits>": formatted by hand, as snprintf
+ * cost /healthz more instructions than all its other headers. */
+static char *
+weak_etag(struct arena *a, uint64_t h)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *e = arena_alloc(a, sizeof("W/\"0123456789abcdef\""));
+	int i;
+
+	memcpy(e, "W/\"", 3);
+	for (i = 0; i < 16; i++)
+		e[3 + i] = hex[(h >> (60 - 4 * i)) & 0xf];
+	memcpy(e + 19, "\"", 2);
+	return e;
+}
+
 void
 shape_response(struct req *r, const void **bodyp, size_t *lenp, int *gzp)
 {
@@ -548,8 +564,7 @@ shape_response(struct req *r, const void **bodyp, size_t *lenp, int *gzp)
 	len = r->resp_len;
 	if (r->method == M_GET && r->status == 200) {
 		if (r->etag == NULL)
-			r->etag = arena_printf(r->arena, "W/\"%016llx\"",
-			    (unsigned long long)hash_fnv1a(body, len));
+			r->etag = weak_etag(r->arena, hash_fnv1a(body, len));
 		if (shape_etag_matches(inm, r->etag)) {
 			r->status = 304;
 			body = "";

@@ -71,6 +71,33 @@ test_defer_runs_last_first(void **state)
 	assert_int_equal(order[2], 1);
 }
 
+/* An arena made after one was freed (the thread's spare, emptied) starts
+ * afresh: the earlier defers do not run again, and what it gives is usable
+ * in full, small and large. */
+static void
+test_reused_after_free(void **state)
+{
+	struct arena *a = arena_new();
+	char *big;
+	int i;
+
+	(void)state;
+	norder = 0;
+	arena_defer(a, record, (void *)1);
+	(void)arena_alloc(a, 20000);
+	for (i = 0; i < 100; i++)
+		(void)arena_alloc(a, 100);
+	arena_free(a);
+	assert_int_equal(norder, 1);
+	a = arena_new();
+	assert_string_equal(arena_printf(a, "%s-%d", "kh", 15), "kh-15");
+	big = arena_alloc(a, 20000);
+	memset(big, 'x', 20000);
+	assert_int_equal(((char *)arena_zalloc(a, 8000))[7999], 0);
+	arena_free(a);
+	assert_int_equal(norder, 1);
+}
+
 int
 main(void)
 {
@@ -78,6 +105,7 @@ main(void)
 		cmocka_unit_test(test_alloc_aligned_and_distinct),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_defer_runs_last_first),
+		cmocka_unit_test(test_reused_after_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
