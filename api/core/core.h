@@ -174,6 +174,8 @@ int64_t now_us(void);
 int64_t mono_us(void);
 /* Writes the current UTC time as RFC 3339 with milliseconds into buf[32]. */
 void time_rfc3339(char *buf, size_t cap);
+/* Writes the n bytes at p as 2*n lowercase hex chars plus NUL into out. */
+void hex_encode(char *out, const void *p, size_t n);
 /* Fills buf with 2*n hex chars plus NUL: unique ids, not secrets. */
 void random_hex(char *buf, size_t n);
 uint64_t hash_fnv1a(const void *, size_t);

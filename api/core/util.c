@@ -83,20 +83,28 @@ fast_random(unsigned char *out, size_t n)
 }
 
 void
-random_hex(char *buf, size_t n)
+hex_encode(char *out, const void *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[64];
+	const unsigned char *s = p;
 	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[s[i] >> 4];
+		out[2 * i + 1] = hex[s[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+void
+random_hex(char *buf, size_t n)
+{
+	unsigned char raw[64];
 
 	if (n > sizeof(raw))
 		abort();
 	fast_random(raw, n);
-	for (i = 0; i < n; i++) {
-		buf[2 * i] = hex[raw[i] >> 4];
-		buf[2 * i + 1] = hex[raw[i] & 0xf];
-	}
-	buf[2 * n] = '\0';
+	hex_encode(buf, raw, n);
 }
 
 uint64_t

@@ -514,13 +514,14 @@ trim_fields(struct req *r, const char *fields)
 static char *
 weak_etag(struct arena *a, uint64_t h)
 {
-	static const char hex[] = "0123456789abcdef";
 	char *e = arena_alloc(a, sizeof("W/\"0123456789abcdef\""));
+	unsigned char be[8];
 	int i;
 
+	for (i = 0; i < 8; i++)
+		be[i] = (unsigned char)(h >> (56 - 8 * i));
 	memcpy(e, "W/\"", 3);
-	for (i = 0; i < 16; i++)
-		e[3 + i] = hex[(h >> (60 - 4 * i)) & 0xf];
+	hex_encode(e + 3, be, sizeof(be));
 	memcpy(e + 19, "\"", 2);
 	return e;
 }

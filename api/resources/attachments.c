@@ -317,12 +317,5 @@ attachments_get(struct req *r)
 int
 attachments_meta(struct req *r)
 {
-	const char *params[3] = { r->principal->unit_id, r->param[0],
-		r->principal->id };
-	struct dbres *res;
-
-	if ((res = db_exec(r->arena, &r->fail, "attachments_meta", 3,
-		 params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, "attachment");
+	return reply_get_as_user(r, "attachments_meta", "attachment");
 }

@@ -102,14 +102,7 @@ findings_list(struct req *r)
 int
 findings_get(struct req *r)
 {
-	const char *params[3] = { r->principal->unit_id, r->param[0],
-		r->principal->id };
-	struct dbres *res;
-
-	if ((res = db_exec(r->arena, &r->fail, "findings_get_visible", 3,
-		 params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, "finding");
+	return reply_get_as_user(r, "findings_get_visible", "finding");
 }
 
 static int

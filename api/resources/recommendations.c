@@ -114,14 +114,7 @@ recommendations_list(struct req *r)
 int
 recommendations_get(struct req *r)
 {
-	const char *params[3] = { r->principal->unit_id, r->param[0],
-		r->principal->id };
-	struct dbres *res;
-
-	if ((res = db_exec(r->arena, &r->fail, "recommendations_get", 3,
-		 params)) == NULL)
-		return -1;
-	return reply_entity(r, res, 200, "recommendation");
+	return reply_get_as_user(r, "recommendations_get", "recommendation");
 }
 
 struct dbres *

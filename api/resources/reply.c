@@ -198,6 +198,12 @@ reply_get(struct req *r, const char *stmt, const char *what)
 }
 
 int
+reply_get_as_user(struct req *r, const char *stmt, const char *what)
+{
+	return get_with(r, stmt, what, r->principal->id);
+}
+
+int
 reply_created(struct req *r, struct dbres *res, const char *base,
     const char *what)
 {

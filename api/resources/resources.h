@@ -192,6 +192,8 @@ int reply_plan_get(struct req *, const char *stmt, const char *what);
  * cursor, limit + 1). */
 int reply_list_as_user(struct req *, const char *stmt,
     const struct field *filters);
+/* reply_get for a statement that takes the caller's user id as $3 too. */
+int reply_get_as_user(struct req *, const char *stmt, const char *what);
 /* 201 with Location base/<id of the JSON in column 1> and the entity. */
 int reply_created(struct req *, struct dbres *, const char *base,
     const char *what);
