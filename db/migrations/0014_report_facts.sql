@@ -48,14 +48,9 @@ BEGIN
 END
 $$;
 
-INSERT INTO obligation_facts (milestone_id, unit_id, due_on, answered)
-SELECT mu.milestone_id, mu.unit_id, coalesce(e.due_on, m.due_on),
-	timeliness(s.submitted_at, coalesce(e.due_on, m.due_on))
-FROM milestone_units mu JOIN milestones m ON m.id = mu.milestone_id
-LEFT JOIN extensions e ON e.milestone_id = mu.milestone_id
-	AND e.unit_id = mu.unit_id
-LEFT JOIN submissions s ON s.milestone_id = mu.milestone_id
-	AND s.unit_id = mu.unit_id AND s.status <> 'draft';
+-- Every expected submission there is already.
+SELECT obligation_facts_sync(array_agg(milestone_id), array_agg(unit_id))
+FROM milestone_units;
 
 -- The pairs a statement may have changed, by table: new expected units; a
 -- milestone's due date; an extension granted, changed or withdrawn; a
