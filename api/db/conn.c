@@ -520,8 +520,8 @@ fail_from(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
  * (statement_timeout is per statement), so every statement inside one
  * first checks the clock.
  * A statement already running is bounded by statement_timeout, so a
- * transaction ends at most that much after its deadline; the caller's -1
- * makes db_tx roll it back.
+ * transaction ends at most that much after its deadline, and db_tx rolls
+ * back one that is past it when it would commit.
  */
 static void
 fail_deadline(struct arena *a, struct failure *f, const char *stmt)
@@ -726,6 +726,12 @@ db_tx(struct arena *a, struct failure *f, int (*fn)(void *), void *arg)
 		if (rc == 0 && c->begin_pending && !c->has_later) {
 			c->begin_pending = 0;
 			return 0;
+		}
+		/* Past its deadline, a transaction is not kept either: its
+		 * last statement may have run on up to statement_timeout. */
+		if (rc == 0 && deadline != 0 && mono_us() > deadline) {
+			fail_deadline(a, f, "COMMIT");
+			rc = -1;
 		}
 		if (rc == 0 && control(a, f, c, "COMMIT") == 0)
 			return 0;
