@@ -31,6 +31,7 @@ static const struct setting {
 	    3600000 },
 	/* 0: one per online CPU, see config_load. */
 	{ "DANVAN_THREADS", INT, &cfg.threads, "0", 0, 64 },
+	{ "DANVAN_EVENT_THREADS", INT, &cfg.event_threads, "1", 1, 64 },
 	{ "DANVAN_MAX_BODY_BYTES", SIZE, &cfg.max_body_bytes, "1048576", 1024,
 	    64LL << 20 },
 	{ "DANVAN_MAX_UPLOAD_BYTES", SIZE, &cfg.max_upload_bytes, "10485760",
@@ -176,7 +177,7 @@ config_load(void)
 		    set(&settings[i], v, 0) == -1)
 			rc = -1;
 	/*
-	 * Each worker thread blocks on its own database backend, so threads
+	 * Each blocking thread waits on its own database backend, so threads
 	 * beyond the CPU count only add runnable pairs: with 4 threads on 2
 	 * CPUs the scheduler left a backend runnable but unserved for up to
 	 * 1.4 s under load, while 2 threads served as much without stalls.

@@ -32,7 +32,8 @@ struct config {
 	const char *owner_database_url;
 	const char *read_database_url;
 	int read_max_lag_ms;
-	int threads;
+	int threads;	   /* the blocking pool's, one connection each */
+	int event_threads; /* reading requests and sending answers */
 	size_t max_body_bytes;
 	size_t max_upload_bytes;
 	size_t max_export_bytes; /* an XLSX answer */

@@ -1,11 +1,15 @@
 /*
- * Per-thread PostgreSQL connections. Each libmicrohttpd worker thread owns one
+ * Per-thread PostgreSQL connections. Each thread that runs handlers owns one
  * connection (no lock on the hot path), opened on first use with every named
  * statement prepared. When the server goes away the request gets 503 with
  * Retry-After, and the thread reconnects (at most once a second) on a later
  * request: no restart needed. A backend that was terminated while idle is
  * found out by the statement sent to it, which then runs once more on a new
  * connection (see call).
+ *
+ * A thread that runs an event loop (db_defer_thread) owns one more
+ * connection, read-only and in pipeline mode, for deferred reads: see
+ * "Deferred reads" below.
  *
  * With DANVAN_READ_DATABASE_URL (a streaming standby), a thread also owns a
  * connection to it, used between db_read_replica() and db_read_primary() for
@@ -16,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include <libpq-fe.h>
 
@@ -25,6 +30,9 @@
 #define RECONNECT_INTERVAL_US 1000000
 #define TX_ATTEMPTS 3
 #define LAG_CHECK_INTERVAL_US 1000000
+/* Deferred reads in flight on one thread's connection at most; past that a
+ * read runs at once, as any statement. */
+#define DEFER_MAX 64
 
 /* One statement: a prepared one by name, or plain sql. */
 struct call {
@@ -37,6 +45,7 @@ struct call {
 
 struct conn {
 	PGconn *pg;
+	int read_only; /* default_transaction_read_only: the deferred one */
 	int64_t last_attempt;
 	int ready; /* connected and every statement prepared */
 	int depth; /* db_tx calls open: 1 the transaction, more its savepoints */
@@ -48,9 +57,29 @@ struct conn {
 	struct call later;
 };
 
-/* A thread's connections: the primary's, and the standby's when there is one. */
+/* A read sent on the deferred connection whose result has not come. */
+struct pending {
+	struct arena *a;
+	struct failure *f;
+	const char *stmt;
+	int nparams;
+	const char **params; /* copies, in a: the read may be sent again */
+	void (*done)(void *, struct dbres *);
+	void *arg;
+	PGresult *res; /* its result so far (the first error wins) */
+	int resent;    /* sent once more, on a new connection */
+};
+
+/* A thread's connections: the primary's, and the standby's when there is
+ * one; on a thread with an event loop, the deferred one and its reads in
+ * flight (a ring, in the order they were sent). */
 struct thread_db {
-	struct conn primary, replica;
+	struct conn primary, replica, deferred;
+	int epfd; /* the loop's epoll set, which holds the deferred socket; -1 */
+	int armed; /* the request's next statement may be deferred */
+	int out;   /* the socket is watched for room to send as well */
+	struct pending q[DEFER_MAX];
+	int head, n;
 	int want_replica; /* between db_read_replica() and db_read_primary() */
 	int used_replica; /* a statement went to the standby since */
 	int64_t lag_checked; /* mono_us() of the last lag measurement; 0 */
@@ -67,6 +96,7 @@ static pthread_key_t key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static long reconnects, nconnections;
 static long replica_reads, replica_fallbacks, replica_lag_ms = -1;
+static long deferred_reads, deferred_resent;
 
 static void
 conn_close(struct conn *c)
@@ -84,6 +114,12 @@ conn_free(void *p)
 
 	conn_close(&t->primary);
 	conn_close(&t->replica);
+	conn_close(&t->deferred);
+	while (t->n > 0) {
+		PQclear(t->q[t->head].res);
+		t->head = (t->head + 1) % DEFER_MAX;
+		t->n--;
+	}
 	free(t);
 }
 
@@ -96,16 +132,17 @@ make_key(void)
 
 /* Opens a connection with our session settings. Never NULL. */
 static PGconn *
-connect_pg(const char *info)
+connect_pg(const char *info, int read_only)
 {
 	const char *keys[6], *vals[6];
-	char opts[64];
+	char opts[112];
 	int n = 0;
 
 	/* No JIT: the statements are short, or reports over many rows whose
 	 * many expressions JIT would spend longer compiling than running. */
-	snprintf(opts, sizeof(opts), "-c statement_timeout=%d -c jit=off",
-	    cfg.statement_timeout_ms);
+	snprintf(opts, sizeof(opts), "-c statement_timeout=%d -c jit=off%s",
+	    cfg.statement_timeout_ms,
+	    read_only ? " -c default_transaction_read_only=on" : "");
 	keys[n] = "dbname";
 	vals[n++] = info;
 	keys[n] = "options";
@@ -127,7 +164,7 @@ connect_pg(const char *info)
 PGconn *
 db_pg_connect(void)
 {
-	return connect_pg(conninfo);
+	return connect_pg(conninfo, 0);
 }
 
 /* Prepares every statement; -1 (logged) when one does not fit the schema. */
@@ -173,6 +210,8 @@ thread_db(void)
 	if ((t = pthread_getspecific(key)) == NULL) {
 		t = xcalloc(1, sizeof(*t));
 		t->lag_ms = -1;
+		t->epfd = -1;
+		t->deferred.read_only = 1;
 		pthread_setspecific(key, t);
 	}
 	return t;
@@ -199,7 +238,7 @@ conn_open(struct conn *c, const char *info)
 	c->last_attempt = now;
 	c->ready = 0;
 	if (c->pg == NULL) {
-		c->pg = connect_pg(info);
+		c->pg = connect_pg(info, c->read_only);
 		__atomic_fetch_add(&nconnections, 1, __ATOMIC_RELAXED);
 	} else {
 		PQreset(c->pg);
@@ -274,6 +313,7 @@ conn_get(struct arena *a, struct failure *f)
 {
 	struct thread_db *t = thread_db();
 
+	t->armed = 0; /* a request's later statements may depend on this one */
 	if (replica_usable(t)) {
 		t->used_replica = 1;
 		return &t->replica;
@@ -291,6 +331,7 @@ db_read_replica(void)
 
 	t->want_replica = cfg.read_database_url != NULL;
 	t->used_replica = 0;
+	t->armed = 0;
 }
 
 long
@@ -811,7 +852,7 @@ db_init(const char *info, const struct db_stmt *const *g)
 
 	conninfo = info;
 	groups = g;
-	pg = connect_pg(info);
+	pg = connect_pg(info, 0);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		log_error("cannot connect to the database: %s",
 		    PQerrorMessage(pg));
@@ -825,4 +866,248 @@ db_init(const char *info, const struct db_stmt *const *g)
 		    "the database schema does not match this build: run "
 		    "danvan migrate");
 	return rc;
+}
+
+/*
+ * Deferred reads. On a thread that runs an event loop, a request whose first
+ * statement only reads (an entity's GET) sends it on the thread's deferred
+ * connection and does not wait: the thread serves other connections while
+ * PostgreSQL works, and several requests' reads are in flight at once, each
+ * followed by its own sync so that one failing fails alone. The loop calls
+ * db_defer_poll when the socket is readable, which hands each result to its
+ * request in the order sent. The connection is read-only
+ * (default_transaction_read_only), so a statement that would write fails
+ * instead. When it is lost, every read without its result is sent once more
+ * on a new connection (a read may run twice); when none can be had, those
+ * requests get 503 as any other.
+ */
+
+/* Watches the deferred socket for input, and for room to send when out. */
+static void
+defer_watch(struct thread_db *t, int op, int out)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0) };
+
+	ev.data.ptr = NULL;
+	if (epoll_ctl(t->epfd, op, PQsocket(t->deferred.pg), &ev) == -1 &&
+	    op != EPOLL_CTL_DEL)
+		log_warn("epoll_ctl on the database socket: %m");
+	t->out = out;
+}
+
+static void
+defer_close(struct thread_db *t)
+{
+	struct conn *c = &t->deferred;
+
+	if (c->pg != NULL) {
+		if (PQsocket(c->pg) >= 0)
+			defer_watch(t, EPOLL_CTL_DEL, 0);
+		conn_close(c);
+		c->pg = NULL;
+	}
+	c->ready = 0;
+	t->out = 0;
+}
+
+/* Opens a new deferred connection; only with no read in flight, whose
+ * result would otherwise be read from the new one. 0, or -1. */
+static int
+defer_open(struct thread_db *t)
+{
+	struct conn *c = &t->deferred;
+
+	if (t->n > 0)
+		abort();
+	defer_close(t);
+	if (conn_open(c, conninfo) == -1)
+		return -1;
+	if (PQsetnonblocking(c->pg, 1) != 0 || !PQenterPipelineMode(c->pg)) {
+		log_warn("database connection: no pipeline mode: %s",
+		    PQerrorMessage(c->pg));
+		defer_close(t);
+		return -1;
+	}
+	defer_watch(t, EPOLL_CTL_ADD, 0);
+	return 0;
+}
+
+/* Sends p and its sync; 0, or -1 when the connection failed. */
+static int
+defer_send(struct thread_db *t, struct pending *p)
+{
+	PGconn *pg = t->deferred.pg;
+	int rc;
+
+	if (!PQsendQueryPrepared(pg, p->stmt, p->nparams, p->params, NULL, NULL,
+		0) ||
+	    !PQpipelineSync(pg))
+		return -1;
+	/* What the socket did not take goes when it has room. */
+	if ((rc = PQflush(pg)) == -1)
+		return -1;
+	if (rc == 1 && !t->out)
+		defer_watch(t, EPOLL_CTL_MOD, 1);
+	return 0;
+}
+
+void
+db_defer_thread(int epfd)
+{
+	thread_db()->epfd = epfd;
+}
+
+void
+db_defer_arm(int on)
+{
+	thread_db()->armed = on;
+}
+
+int
+db_defer(struct arena *a, struct failure *f, const char *stmt, int nparams,
+    const char *const *params, void (*done)(void *, struct dbres *), void *arg)
+{
+	struct thread_db *t = thread_db();
+	struct pending *p;
+	int i;
+
+	if (!t->armed || t->epfd < 0 || t->n == DEFER_MAX || t->want_replica)
+		return 0;
+	t->armed = 0;
+	if (!t->deferred.ready || PQstatus(t->deferred.pg) != CONNECTION_OK) {
+		/* Those in flight go first, again, from db_defer_poll; a
+		 * connection that cannot be had is the primary's to report:
+		 * this read runs at once. */
+		if (t->n > 0 || defer_open(t) == -1)
+			return 0;
+	}
+	p = &t->q[(t->head + t->n) % DEFER_MAX];
+	*p = (struct pending){ a, f, stmt, nparams, NULL, done, arg, NULL, 0 };
+	p->params = arena_alloc(a, sizeof(*p->params) * (nparams + 1));
+	for (i = 0; i < nparams; i++)
+		p->params[i] = params[i] ? arena_strdup(a, params[i]) : NULL;
+	if (defer_send(t, p) == -1) {
+		/* Those in flight are sent again by db_defer_poll; this
+		 * one runs at once. */
+		t->deferred.ready = 0;
+		return 0;
+	}
+	t->n++;
+	return 1;
+}
+
+/* Hands p its result (NULL: failed, as f then says). */
+static void
+pending_finish(struct thread_db *t, const struct pending *p, PGresult *res)
+{
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	struct dbres *d = NULL;
+
+	if (res != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
+		arena_defer(p->a, res_free, res);
+		d = arena_alloc(p->a, sizeof(*d));
+		d->res = res;
+	} else if (res != NULL) {
+		fail_from(p->a, p->f, &t->deferred, p->stmt, res);
+		PQclear(res);
+	} else
+		fail_unavailable(p->a, p->f);
+	__atomic_fetch_add(&deferred_reads, 1, __ATOMIC_RELAXED);
+	p->done(p->arg, d);
+}
+
+/* Reads what has come; 0, or -1 when the connection is lost. */
+static int
+defer_read(struct thread_db *t)
+{
+	PGconn *pg = t->deferred.pg;
+	struct pending *p, done;
+	PGresult *r;
+	int nulls = 0;
+
+	if (!PQconsumeInput(pg))
+		return -1;
+	while (t->n > 0 && !PQisBusy(pg)) {
+		p = &t->q[t->head];
+		if ((r = PQgetResult(pg)) == NULL) {
+			/* The end of a statement's results; twice in a row,
+			 * libpq has nothing queued that we wait for. */
+			if (++nulls > 1)
+				return -1;
+			continue;
+		}
+		nulls = 0;
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			done = *p;
+			t->head = (t->head + 1) % DEFER_MAX;
+			t->n--;
+			pending_finish(t, &done, done.res);
+		} else if (p->res == NULL ||
+		    (PQresultStatus(p->res) != PGRES_FATAL_ERROR &&
+			PQresultStatus(r) == PGRES_FATAL_ERROR)) {
+			PQclear(p->res);
+			p->res = r;
+		} else
+			PQclear(r);
+	}
+	return PQstatus(pg) == CONNECTION_OK ? 0 : -1;
+}
+
+/* The connection is lost: each read waiting on it goes once more on a new
+ * one, in order; a read sent twice already, or when no connection can be
+ * had, fails. */
+static void
+defer_resend(struct thread_db *t)
+{
+	struct pending q[DEFER_MAX], *p;
+	int n = t->n, i, open;
+
+	log_warn("database connection for reads lost: %s",
+	    PQerrorMessage(t->deferred.pg));
+	for (i = 0; i < n; i++) {
+		q[i] = t->q[(t->head + i) % DEFER_MAX];
+		PQclear(q[i].res);
+		q[i].res = NULL;
+	}
+	t->head = t->n = 0;
+	defer_close(t);
+	t->deferred.last_attempt = 0; /* at once: requests are waiting */
+	open = defer_open(t) == 0;
+	for (i = 0; i < n; i++) {
+		p = &t->q[t->n];
+		*p = q[i];
+		p->resent = 1;
+		if (open && !q[i].resent && defer_send(t, p) == 0) {
+			t->n++;
+			__atomic_fetch_add(&deferred_resent, 1,
+			    __ATOMIC_RELAXED);
+		} else
+			pending_finish(t, &q[i], NULL);
+	}
+}
+
+void
+db_defer_stats(long *reads, long *resent)
+{
+	*reads = __atomic_load_n(&deferred_reads, __ATOMIC_RELAXED);
+	*resent = __atomic_load_n(&deferred_resent, __ATOMIC_RELAXED);
+}
+
+void
+db_defer_poll(void)
+{
+	struct thread_db *t = thread_db();
+	int rc;
+
+	if (t->n == 0)
+		return;
+	if (t->out && (rc = PQflush(t->deferred.pg)) != 1) {
+		if (rc == 0)
+			defer_watch(t, EPOLL_CTL_MOD, 0);
+		else
+			t->deferred.ready = 0;
+	}
+	if (!t->deferred.ready || defer_read(t) == -1)
+		defer_resend(t);
 }

@@ -67,6 +67,29 @@ int db_rows(const struct dbres *);
 /* The value at row, col as text; NULL for SQL NULL. Owned by the result. */
 const char *db_get(const struct dbres *, int row, int col);
 long db_reconnects(void);
+/*
+ * Deferred reads, for a thread that runs an event loop on epfd: the
+ * thread's reads may go out without waiting for their results, which come
+ * to done(arg, result) from db_defer_poll, to be called whenever the loop
+ * wakes. The result is NULL when the statement failed, f then saying how;
+ * it is owned by a as db_exec's. Reads are sent and answered in order.
+ */
+void db_defer_thread(int epfd);
+/* Whether the calling thread's next statement may be deferred: the server
+ * arms it for a request's handler; any other statement disarms it, since
+ * what follows it may depend on its result (and a transaction's statements
+ * are its own). */
+void db_defer_arm(int on);
+/* Sends stmt (a read; its connection is read-only) to be answered later:
+ * 1, and done is called once, later; or 0 when it cannot be deferred
+ * (disarmed, no loop, too many in flight, a replica read, no connection):
+ * run it with db_exec. params are copied. */
+int db_defer(struct arena *a, struct failure *f, const char *stmt, int nparams,
+    const char *const *params, void (*done)(void *arg, struct dbres *),
+    void *arg);
+void db_defer_poll(void);
+/* Deferred reads answered (or failed), and those sent a second time. */
+void db_defer_stats(long *reads, long *resent);
 /* Sends the calling thread's statements to the read replica
  * (DANVAN_READ_DATABASE_URL) until db_read_primary(), for a request that
  * writes nothing; they go to the primary when there is no replica, or it is

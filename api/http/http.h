@@ -8,6 +8,7 @@
 #ifndef DANVAN_HTTP_H
 #define DANVAN_HTTP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,10 @@ struct route {
 /* The handler may undo its own transaction although nothing failed (a dry
  * run): under an Idempotency-Key it runs in a savepoint of the key's. */
 #define ROUTE_DRY_RUN 0x80
+/* Runs on the event thread: the handler waits on nothing (no statement, or
+ * one read it defers with req_exec_then). Every other handler runs on the
+ * blocking pool, so that no event thread waits on the database. */
+#define ROUTE_INLINE 0x100
 
 struct header {
 	struct header *next;
@@ -113,6 +118,9 @@ struct req {
 	int may_wait;
 	int64_t suspend_until;
 	long wait_gen;
+	/* The handler's statement is in flight (req_exec_then): the answer
+	 * comes when its result does. */
+	int deferred;
 };
 
 /* request.c */
@@ -134,6 +142,20 @@ void req_header_add(struct req *, const char *name, const char *value);
 json_t *req_own(struct req *, json_t *v);
 /* Returns the body as a JSON object, or fails with 400 and returns NULL. */
 json_t *req_body_object(struct req *);
+/*
+ * Runs the read stmt and then then(r, result, ctx), which answers: at once,
+ * or, when it is the handler's first statement on an event thread, once
+ * the result comes while the thread serves other requests (db_defer). For
+ * a handler's last step only: returns then's value, or 0 when deferred.
+ */
+int req_exec_then(struct req *, const char *stmt, int nparams,
+    const char *const *params,
+    int (*then)(struct req *, struct dbres *, const void *ctx),
+    const void *ctx);
+
+/* server.c */
+/* The deferred statement of r has been answered: r's answer can go. */
+void req_resume(struct req *);
 
 /* router.c */
 /* Index of the route for method and path (params filled), or -1; then *allow
@@ -328,21 +350,30 @@ const char *shape_allow(struct arena *a, unsigned allow);
 void shape_response(struct req *, const void **body, size_t *len, int *gzipped);
 
 /* offload.c */
-/* Work for the offload threads, embedded in its owner; run is called on
- * one of them. */
+/* Work for an offload pool, embedded in its owner; run is called on one of
+ * its threads. */
 struct offload_job {
 	struct offload_job *next;
 	void (*run)(struct offload_job *);
 };
-void offload_start(void);
-/* Takes a place for one job: 0, or -1 when the threads are busy and
- * DANVAN_OFFLOAD_QUEUE jobs already wait. */
-int offload_reserve(void);
+struct offload_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct offload_job *head, *tail;
+	pthread_t *threads;
+	int started, quit;
+	int limit; /* jobs reserved, queued or running at most; 0: no limit */
+	int admitted; /* reserved, queued or running */
+};
+/* Starts nthreads threads for pool (zeroed). */
+void offload_start(struct offload_pool *, int nthreads, int limit);
+/* Takes a place for one job: 0, or -1 when limit jobs have one. */
+int offload_reserve(struct offload_pool *);
 /* Queues job in the place reserved for it (not copied: it must live until
  * it has run). */
-void offload_push(struct offload_job *);
+void offload_push(struct offload_pool *, struct offload_job *);
 /* Runs the jobs still queued, then joins the threads. */
-void offload_stop(void);
+void offload_stop(struct offload_pool *);
 
 /* wait.c */
 /* A request waiting for a change, embedded in its owner; wake is called

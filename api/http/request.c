@@ -110,3 +110,38 @@ req_body_object(struct req *r)
 	}
 	return r->json;
 }
+
+struct then {
+	struct req *r;
+	int (*fn)(struct req *, struct dbres *, const void *);
+	const void *ctx;
+};
+
+static void
+then_done(void *arg, struct dbres *res)
+{
+	struct then *t = arg;
+
+	t->r->deferred = 0;
+	if (res != NULL)
+		t->fn(t->r, res, t->ctx);
+	req_resume(t->r);
+}
+
+int
+req_exec_then(struct req *r, const char *stmt, int nparams,
+    const char *const *params,
+    int (*then)(struct req *, struct dbres *, const void *ctx), const void *ctx)
+{
+	struct then *t = arena_alloc(r->arena, sizeof(*t));
+	struct dbres *res;
+
+	*t = (struct then){ r, then, ctx };
+	if (db_defer(r->arena, &r->fail, stmt, nparams, params, then_done, t)) {
+		r->deferred = 1;
+		return 0;
+	}
+	if ((res = db_exec(r->arena, &r->fail, stmt, nparams, params)) == NULL)
+		return -1;
+	return then(r, res, ctx);
+}

@@ -1,14 +1,24 @@
 /*
- * The libmicrohttpd server: an epoll thread pool (each thread also owns one
- * PostgreSQL connection, see api/db), the pipeline's stages run in order on
- * what the connection gives (limits.c, router.c, pipeline.c, then the body,
- * then shape.c and wire.c's answer), metrics and the access log.
- * microhttpd.h is included here and in wire.c only.
+ * The libmicrohttpd server. DANVAN_EVENT_THREADS event threads, each with
+ * its own daemon on the one listening socket and its own epoll loop, read
+ * requests and send answers; they run the ROUTE_INLINE handlers, whose one
+ * read goes out on the thread's deferred connection (see api/db) while the
+ * connection is suspended and the thread serves others. Every other handler
+ * runs on the blocking pool (DANVAN_THREADS threads, each with its own
+ * database connection; offload.c), its connection suspended meanwhile. The pipeline's stages run in order on what the connection gives
+ * (limits.c, router.c, pipeline.c, then the body, then shape.c and wire.c's
+ * answer), with metrics and the access log. microhttpd.h is included here
+ * and in wire.c only.
  */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,9 +31,27 @@
  * and the answer's headers. */
 #define POOL_SLACK_BYTES 2048
 
-static struct MHD_Daemon *daemon_;
+/* An event thread: its daemon, its epoll set (the daemon's own epoll set,
+ * the deferred database socket, wake) and an eventfd that wakes it to
+ * stop. */
+struct worker {
+	struct MHD_Daemon *d;
+	pthread_t thread;
+	int ep, wake;
+	int started, quiesced;
+};
+
+/* The epoll tag of a worker's wake eventfd (the others are 0). */
+#define WAKE 1
+
+static struct worker *workers;
+static int nworkers;
+static MHD_socket listen_fd = MHD_INVALID_SOCKET;
 static struct http_options opts;
-static int stopping;
+static int stopping, quit, nquiesced;
+/* Handlers that wait on the database, and password hashing (offload.c). */
+static struct offload_pool blocking, hashing;
+#define HASHING_THREADS 2
 /* Requests whose handler has started and whose answer is not sent yet:
  * what a graceful stop waits for. A client still sending its body is not
  * waited for. */
@@ -32,6 +60,7 @@ static long handling;
 struct conn_req {
 	struct req r;
 	struct MHD_Connection *c;
+	struct worker *w;	/* the event thread that serves it */
 	struct offload_job job; /* for a ROUTE_OFFLOAD handler */
 	struct wait_entry wait; /* while waiting for a change */
 	int waiting;		/* suspended in wait.c's registry */
@@ -46,6 +75,7 @@ struct conn_req {
 	int has_body;
 	int early; /* answered on the headers-only call, body unread */
 	int dispatched;
+	int db_wait; /* suspended until its deferred statement is answered */
 	int queued;
 	int preflight; /* OPTIONS, answered by cors_preflight */
 };
@@ -210,10 +240,33 @@ dispatch(struct conn_req *cr)
 		    limits_body_cap(r->route));
 		return;
 	}
+	db_defer_arm(1);
 	pipeline_run(r);
+	db_defer_arm(0);
 }
 
-/* On an offload thread: run the request, then wake its connection. */
+void
+req_resume(struct req *r)
+{
+	MHD_resume_connection(((struct conn_req *)r)->c);
+}
+
+/* From another thread: resumes cr's connection and wakes its event thread,
+ * whose daemon has no channel of its own for that. */
+static void
+resume_from_afar(struct conn_req *cr)
+{
+	uint64_t one = 1;
+
+	MHD_resume_connection(cr->c);
+	if (write(cr->w->wake, &one, sizeof(one)) == -1)
+		log_warn("cannot wake an event thread: %m");
+}
+
+static int wait_for_change(struct conn_req *);
+
+/* On an offload thread: run the request, then wake its connection, unless
+ * the handler waits for a change (wait.c wakes it then). */
 static void
 offloaded(struct offload_job *job)
 {
@@ -221,7 +274,8 @@ offloaded(struct offload_job *job)
 	    offsetof(struct conn_req, job));
 
 	dispatch(cr);
-	MHD_resume_connection(cr->c);
+	if (!wait_for_change(cr))
+		resume_from_afar(cr);
 }
 
 /* On the waiting thread: a change came or the time is up. */
@@ -231,16 +285,17 @@ woken(struct wait_entry *e)
 	struct conn_req *cr = (struct conn_req *)(void *)((char *)e -
 	    offsetof(struct conn_req, wait));
 
-	MHD_resume_connection(cr->c);
+	resume_from_afar(cr);
 }
 
 /*
- * After the handler ran: when it asked to wait for a change, suspend the
- * connection until wait.c wakes it, and say so (1); the handler runs again
- * on the next call. 0 when the answer is ready.
+ * After the handler ran on a suspended connection: when it asked to wait
+ * for a change, register it with wait.c, which wakes it (at once when a
+ * change came while the handler looked), and say so (1); the handler runs
+ * again then. 0 when the answer is ready.
  */
 static int
-suspend_for_change(struct conn_req *cr)
+wait_for_change(struct conn_req *cr)
 {
 	struct req *r = &cr->r;
 
@@ -257,10 +312,42 @@ suspend_for_change(struct conn_req *cr)
 	cr->waiting = 1;
 	cr->wait.until = r->suspend_until;
 	cr->wait.wake = woken;
-	MHD_suspend_connection(cr->c);
-	/* A change came while the handler looked: look again at once. */
 	if (wait_add(&cr->wait, r->wait_gen) == -1)
-		MHD_resume_connection(cr->c);
+		resume_from_afar(cr);
+	return 1;
+}
+
+/*
+ * Runs the handler: an inline one here, when its statement is in flight
+ * with the connection suspended until the result comes; any other on its
+ * pool, the connection suspended meanwhile. 1 when the answer comes later,
+ * 0 when it is ready.
+ */
+static int
+run(struct conn_req *cr)
+{
+	struct req *r = &cr->r;
+	struct offload_pool *pool = r->route->flags & ROUTE_OFFLOAD ? &hashing :
+								      &blocking;
+
+	if (r->route->flags & ROUTE_INLINE) {
+		dispatch(cr);
+		if (!r->deferred)
+			return 0;
+		cr->db_wait = 1;
+		MHD_suspend_connection(cr->c);
+		return 1;
+	}
+	if (offload_reserve(pool) == -1) {
+		failure_header(&r->fail, "Retry-After", "1");
+		req_fail(r, 503, "busy",
+		    "too many sign-ins and password changes are waiting; "
+		    "retry in a second");
+		return 0;
+	}
+	MHD_suspend_connection(cr->c);
+	cr->job.run = offloaded;
+	offload_push(pool, &cr->job);
 	return 1;
 }
 
@@ -271,10 +358,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct conn_req *cr = *con_cls;
 
-	(void)cls;
 	if (cr == NULL) { /* on_target always makes one; be safe anyway */
 		cr = xcalloc(1, sizeof(*cr));
 		cr->c = c;
+		cr->w = cls;
 		cr->target_end = version - 1;
 		*con_cls = cr;
 	}
@@ -308,29 +395,17 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (cr->queued)
 		return MHD_YES;
-	if (cr->waiting) {
+	if (cr->db_wait)
+		cr->db_wait = 0; /* answered: the answer goes */
+	else if (cr->waiting) {
 		cr->waiting = 0;
-		dispatch(cr);
-		if (suspend_for_change(cr))
+		if (run(cr))
 			return MHD_YES;
 	} else if (!cr->dispatched && cr->r.fail.status == 0 && !cr->preflight) {
 		cr->dispatched = 1;
 		__atomic_fetch_add(&handling, 1, __ATOMIC_RELAXED);
-		if (!(cr->r.route->flags & ROUTE_OFFLOAD)) {
-			dispatch(cr);
-			if (suspend_for_change(cr))
-				return MHD_YES;
-		} else if (offload_reserve() == 0) {
-			MHD_suspend_connection(c);
-			cr->job.run = offloaded;
-			offload_push(&cr->job);
+		if (run(cr))
 			return MHD_YES;
-		} else {
-			failure_header(&cr->r.fail, "Retry-After", "1");
-			req_fail(&cr->r, 503, "busy",
-			    "too many sign-ins and password changes are waiting; "
-			    "retry in a second");
-		}
 	}
 	return finish(cr);
 }
@@ -382,8 +457,8 @@ on_target(void *cls, const char *target, struct MHD_Connection *c)
 {
 	struct conn_req *cr = xcalloc(1, sizeof(*cr));
 
-	(void)cls;
 	cr->c = c;
+	cr->w = cls;
 	cr->target_bad = limits_target(target);
 	cr->target_end = target ? target + strlen(target) : NULL;
 	return cr;
@@ -413,12 +488,152 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", msg);
 }
 
+/*
+ * An event thread's loop: wait for the daemon's sockets, the deferred
+ * database socket or a stop; hand the database's results to their requests
+ * (which resumes their connections), then let libmicrohttpd read, answer
+ * and accept. On a stop, the thread stops accepting at once and runs on
+ * until told to quit.
+ */
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event ev[16];
+	MHD_UNSIGNED_LONG_LONG to;
+	uint64_t n;
+	int ms, i, got;
+
+	db_defer_thread(w->ep);
+	while (!__atomic_load_n(&quit, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) &&
+		    !w->quiesced) {
+			MHD_quiesce_daemon(w->d);
+			w->quiesced = 1;
+			__atomic_fetch_add(&nquiesced, 1, __ATOMIC_RELEASE);
+		}
+		ms = -1;
+		if (MHD_get_timeout(w->d, &to) == MHD_YES)
+			ms = to > INT_MAX ? INT_MAX : (int)to;
+		if ((got = epoll_wait(w->ep, ev, (int)nitems(ev), ms)) == -1 &&
+		    errno != EINTR) {
+			log_error("epoll_wait: %m");
+			abort();
+		}
+		for (i = 0; i < got; i++)
+			if (ev[i].data.u64 == WAKE &&
+			    read(w->wake, &n, sizeof(n)) == -1 &&
+			    errno != EAGAIN)
+				log_warn("event thread wake: %m");
+		db_defer_poll();
+		MHD_run(w->d);
+	}
+	return NULL;
+}
+
+static void
+workers_wake(void)
+{
+	uint64_t one = 1;
+	int i;
+
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].started &&
+		    write(workers[i].wake, &one, sizeof(one)) == -1)
+			log_warn("cannot wake an event thread: %m");
+}
+
+/* Joins the threads and stops the daemons (their connections close). */
+static void
+workers_end(void)
+{
+	int i;
+
+	__atomic_store_n(&quit, 1, __ATOMIC_RELEASE);
+	workers_wake();
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].started)
+			pthread_join(workers[i].thread, NULL);
+		if (workers[i].d != NULL) {
+			if (!workers[i].quiesced)
+				MHD_quiesce_daemon(workers[i].d);
+			MHD_stop_daemon(workers[i].d);
+		}
+		if (workers[i].ep >= 0)
+			close(workers[i].ep);
+		if (workers[i].wake >= 0)
+			close(workers[i].wake);
+	}
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	listen_fd = MHD_INVALID_SOCKET;
+	free(workers);
+	workers = NULL;
+	nworkers = 0;
+}
+
+/* Starts event thread i: its daemon (the first listens, the others share
+ * its socket), its epoll set, its thread. 0, or -1. */
+static int
+worker_start(int i, const struct sockaddr_storage *addr)
+{
+	struct worker *w = &workers[i];
+	const union MHD_DaemonInfo *info;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+	struct epoll_event wake = { .events = EPOLLIN, .data.u64 = WAKE };
+	unsigned flags, limit;
+	size_t mem;
+
+	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+	    MHD_ALLOW_SUSPEND_RESUME;
+	if (addr->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* The limit is the server's: shared out as libmicrohttpd's own
+	 * thread pool does. */
+	limit = (unsigned)(cfg.connection_limit / cfg.event_threads +
+	    (i < cfg.connection_limit % cfg.event_threads));
+	/*
+	 * Room for the headers we accept, their index and the answer's
+	 * headers. Not more: libmicrohttpd zeroes the whole pool after every
+	 * request (each spare KiB costs a KiB of memset per request), and
+	 * that keeps every page of it resident on an idle connection.
+	 */
+	mem = cfg.max_header_bytes + POOL_SLACK_BYTES;
+	w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    i == 0 ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_LISTEN_SOCKET,
+	    i == 0 ? (intptr_t)addr : (intptr_t)listen_fd,
+	    MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg.connection_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK,
+	    on_target, w, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
+	if (w->d == NULL)
+		return -1;
+	if (i == 0) {
+		info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_LISTEN_FD);
+		listen_fd = info->listen_fd;
+	}
+	info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
+	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, info->epoll_fd, &ev) == -1 ||
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->wake, &wake) == -1) {
+		log_error("cannot set up an event thread: %m");
+		return -1;
+	}
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return -1;
+	w->started = 1;
+	return 0;
+}
+
 int
 http_start(const struct http_options *o)
 {
 	struct sockaddr_storage addr;
-	unsigned flags;
-	size_t mem;
+	int i;
 
 	opts = *o;
 	if (router_check(opts.routes, opts.nroutes) == -1 ||
@@ -427,35 +642,23 @@ http_start(const struct http_options *o)
 	    wire_listen_addr(cfg.listen, &addr) == -1)
 		return -1;
 	metrics_init(opts.nroutes);
-	flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
-	if (addr.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	/*
-	 * Room for the headers we accept, their index and the answer's
-	 * headers. Not more: libmicrohttpd zeroes the whole pool after every
-	 * request (each spare KiB costs a KiB of memset per request), and
-	 * that keeps every page of it resident on an idle connection.
-	 */
-	mem = cfg.max_header_bytes + POOL_SLACK_BYTES;
-	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)cfg.connection_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK,
-	    on_target, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
-	if (daemon_ == NULL) {
-		log_error("cannot listen on %s", cfg.listen);
-		return -1;
-	}
-	offload_start();
+	nworkers = cfg.event_threads;
+	workers = xcalloc((size_t)nworkers, sizeof(*workers));
+	for (i = 0; i < nworkers; i++)
+		workers[i].ep = workers[i].wake = -1;
+	for (i = 0; i < nworkers; i++)
+		if (worker_start(i, &addr) == -1) {
+			log_error("cannot listen on %s", cfg.listen);
+			workers_end();
+			return -1;
+		}
+	offload_start(&blocking, cfg.threads, 0);
+	offload_start(&hashing, HASHING_THREADS,
+	    HASHING_THREADS + cfg.offload_queue);
 	log_access_start();
 	wait_start();
-	log_info("listening on %s with %d threads", cfg.listen, cfg.threads);
+	log_info("listening on %s with %d event and %d database threads",
+	    cfg.listen, cfg.event_threads, cfg.threads);
 	return 0;
 }
 
@@ -463,14 +666,17 @@ void
 http_stop(void)
 {
 	int64_t deadline;
-	MHD_socket fd;
 
-	if (daemon_ == NULL)
+	if (workers == NULL)
 		return;
-	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
-	fd = MHD_quiesce_daemon(daemon_);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	/* Each thread stops accepting (the socket is shared: closed once
+	 * all have let go of it). */
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	workers_wake();
+	while (__atomic_load_n(&nquiesced, __ATOMIC_ACQUIRE) < nworkers)
+		usleep(1000);
+	close(listen_fd);
+	listen_fd = MHD_INVALID_SOCKET;
 	/* Requests waiting for a change answer now, with what there is. */
 	wait_stop();
 	deadline = mono_us() + (int64_t)cfg.shutdown_grace_s * 1000000;
@@ -478,9 +684,9 @@ http_stop(void)
 	    mono_us() < deadline)
 		usleep(10000);
 	/* Offloaded requests still queued get answered before the stop. */
-	offload_stop();
-	MHD_stop_daemon(daemon_);
-	daemon_ = NULL;
+	offload_stop(&hashing);
+	offload_stop(&blocking);
+	workers_end();
 	/* Every request has had its access line: write what is batched. */
 	log_access_stop();
 	log_info("stopped");

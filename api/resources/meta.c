@@ -91,16 +91,26 @@ int
 meta_metrics(struct req *r)
 {
 	char *body;
+	long deferred, resent;
 
+	db_defer_stats(&deferred, &resent);
 	body = arena_printf(r->arena,
 	    "%s# HELP danvan_db_reconnects_total Database reconnections.\n"
 	    "# TYPE danvan_db_reconnects_total counter\n"
 	    "danvan_db_reconnects_total %ld\n"
 	    "# HELP danvan_db_connections_open Database connections open.\n"
 	    "# TYPE danvan_db_connections_open gauge\n"
-	    "danvan_db_connections_open %ld\n%s",
+	    "danvan_db_connections_open %ld\n"
+	    "# HELP danvan_db_deferred_reads_total Reads an event thread sent "
+	    "without waiting for their result.\n"
+	    "# TYPE danvan_db_deferred_reads_total counter\n"
+	    "danvan_db_deferred_reads_total %ld\n"
+	    "# HELP danvan_db_deferred_resent_total Deferred reads sent again "
+	    "after their connection was lost.\n"
+	    "# TYPE danvan_db_deferred_resent_total counter\n"
+	    "danvan_db_deferred_resent_total %ld\n%s",
 	    metrics_render(r->arena, routes, nroutes), db_reconnects(),
-	    db_connections(), replica_metrics(r->arena));
+	    db_connections(), deferred, resent, replica_metrics(r->arena));
 	return req_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    body, strlen(body));
 }

@@ -87,15 +87,18 @@ sublist_with(struct req *r, const char *parent_stmt, const char *stmt,
 }
 
 static int
+entity_found(struct req *r, struct dbres *res, const void *what)
+{
+	return reply_entity(r, res, 200, what);
+}
+
+/* One read, so the thread need not wait for it (req_exec_then). */
+static int
 get_with(struct req *r, const char *stmt, const char *what, const char *extra)
 {
 	const char *params[3] = { r->principal->unit_id, r->param[0], extra };
-	struct dbres *res;
 
-	if ((res = db_exec(r->arena, &r->fail, stmt, extra ? 3 : 2, params)) ==
-	    NULL)
-		return -1;
-	return reply_entity(r, res, 200, what);
+	return req_exec_then(r, stmt, extra ? 3 : 2, params, entity_found, what);
 }
 
 int

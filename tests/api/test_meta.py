@@ -299,6 +299,40 @@ class DatabaseOutage(unittest.TestCase):
                            "danvan_db_reconnects_total did not grow after "
                            "the outage")
 
+    def deferred(self):
+        _, samples = parse_metrics(self.get("/metrics").text())
+        return (metric_value(samples, "danvan_db_deferred_reads_total"),
+                metric_value(samples, "danvan_db_deferred_resent_total"))
+
+    def test_deferred_read_survives_its_killed_connection(self):
+        # An entity's GET goes out on the event thread's own read
+        # connection without the thread waiting for it. When PostgreSQL
+        # closes that connection, the read is sent again on a new one (a
+        # read may run twice): the client sees no error.
+        tok = harness.token("officer", srv=self.server)
+        path = "/api/v1/units/" + harness.U["thon-1"]
+        h = harness.bearer(tok)
+        r = self.server.request("GET", path, headers=h)
+        self.assertEqual(r.status, 200, r.describe())
+        reads, _ = self.deferred()
+        self.assertGreater(reads, 0, "the GET did not go out deferred")
+        for attempt in range(3):
+            self.terminate_backends()
+            time.sleep(0.2)
+            r = self.server.request("GET", path, headers=h)
+            self.assertEqual(r.status, 200, "after the read connection was "
+                             "closed (attempt %d):\n%s"
+                             % (attempt, r.describe()))
+            self.assertEqual(r.json()["id"], harness.U["thon-1"])
+        # Outside its scope it is still 404, on the new connection too.
+        r = self.server.request("GET", "/api/v1/units/" + harness.U["thon-2"],
+                                headers=h)
+        self.assertEqual(r.status, 404, r.describe())
+        after, resent = self.deferred()
+        self.assertGreaterEqual(after, reads + 4)
+        self.assertGreaterEqual(resent, 1, "no read was sent again after its "
+                                "connection was closed")
+
     def test_killed_connection_is_replaced_without_client_error(self):
         # A PostgreSQL restart, a failover or an idle-session reaper closes
         # the server's connection while the database itself answers: that

@@ -2,6 +2,7 @@
 pages, caching, creating, changing, moving and deleting units, bad input of
 every kind, and Idempotency-Key."""
 
+import http.client
 import json
 import math
 import secrets
@@ -138,6 +139,45 @@ class Read(unittest.TestCase):
                          sorted([U["thon-1"], U["mat-tran-thon-1"]]))
         items, _ = walk("coordinator")
         self.assertEqual([u["id"] for u in items], [U["phong-vh-xh"]])
+
+    def test_reads_in_flight_together_keep_their_own_answers(self):
+        # The reads of many connections go out together on an event
+        # thread's one read connection: each answer must be the one asked
+        # for, in the asker's scope (the officer of thon 1 gets 404 for
+        # everything but its own subtree).
+        t = tree()
+        ids = sorted(t)
+        officer_sees = subtree(U["thon-1"], t)
+        creds = {role: harness.token(role) for role in ("admin", "officer")}
+        errors = []
+
+        def client(n):
+            conn = http.client.HTTPConnection("127.0.0.1", harness.srv().port,
+                                              timeout=10)
+            try:
+                for i in range(40):
+                    role = ("admin", "officer")[(n + i) % 2]
+                    uid = ids[(n * 7 + i) % len(ids)]
+                    conn.request("GET", "/api/v1/units/" + uid, headers={
+                        "Authorization": "Bearer " + creds[role]})
+                    r = conn.getresponse()
+                    body = r.read()
+                    want = 200 if role == "admin" or uid in officer_sees \
+                        else 404
+                    got = json.loads(body).get("id") if r.status == 200 \
+                        else None
+                    if r.status != want or (want == 200 and got != uid):
+                        errors.append((role, uid, r.status, got))
+            finally:
+                conn.close()
+
+        clients = [threading.Thread(target=client, args=(n,))
+                   for n in range(16)]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join()
+        self.assertEqual(errors, [])
 
     def test_outside_the_subtree_is_404_like_nothing(self):
         nothing = call("officer", "GET", "/api/v1/units/" + str(uuid.uuid4()))

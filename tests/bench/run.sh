@@ -5,7 +5,7 @@
 # PostgreSQL spent (from /proc: utime+stime), with the memory idle and holding 1,000
 # keep-alive connections; PASS/MISS against the targets, written to var/bench/last.txt.
 # A measurement, not a test. Environment: BENCH_SECONDS (10), BENCH_THREADS (nproc:
-# DANVAN_THREADS), BENCH_RUNS (1: median of), BENCH_ONLY (regex), BENCH_STRICT, BENCH_DANVAN
+# DANVAN_THREADS), BENCH_EVENT_THREADS (1: DANVAN_EVENT_THREADS, and nginx's workers), BENCH_RUNS (1: median of), BENCH_ONLY (regex), BENCH_STRICT, BENCH_DANVAN
 # (the binary: build/danvan).
 set -euo pipefail
 
@@ -15,12 +15,14 @@ cd "$REPO"
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 # danvan's own default: more threads than CPUs stalled requests for up to 1.4 s.
 BENCH_THREADS=${BENCH_THREADS:-$(nproc)}
+# danvan's own default: one thread reads requests and sends answers.
+BENCH_EVENT_THREADS=${BENCH_EVENT_THREADS:-1}
 BENCH_ONLY=${BENCH_ONLY:-}
 BENCH_RUNS=${BENCH_RUNS:-1}       # runs per measurement; the median is reported
 BENCH_STRICT=${BENCH_STRICT:-0}   # 1: exit 1 when a target is missed
 WRK_THREADS=2
 WRK_CONNECTIONS=32
-NGINX_WORKERS=$BENCH_THREADS      # as many workers as danvan has threads
+NGINX_WORKERS=$BENCH_EVENT_THREADS # as many workers as danvan has event threads
 PGBENCH_CLIENTS=(4 8 16)
 
 OUT_DIR=$REPO/var/bench
@@ -56,6 +58,7 @@ if ! [[ "$BENCH_SECONDS" =~ ^[1-9][0-9]*$ ]] || ((BENCH_SECONDS > 300)); then
 	die "BENCH_SECONDS must be 1..300, not '$BENCH_SECONDS'"
 fi
 [[ "$BENCH_THREADS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_THREADS must be a positive integer"
+[[ "$BENCH_EVENT_THREADS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_EVENT_THREADS must be a positive integer"
 [[ "$BENCH_RUNS" =~ ^[1-9]$ ]] || die "BENCH_RUNS must be 1..9"
 HOW_RUNS=''
 ((BENCH_RUNS == 1)) || HOW_RUNS=", median of $BENCH_RUNS"
@@ -173,6 +176,7 @@ DANVAN_PORT=$(free_port)
 DANVAN_URL=http://127.0.0.1:$DANVAN_PORT
 # The access log (stdout) is written, but to /dev/null: the disk is not what is measured.
 DANVAN_LISTEN=127.0.0.1:$DANVAN_PORT DANVAN_THREADS=$BENCH_THREADS \
+	DANVAN_EVENT_THREADS=$BENCH_EVENT_THREADS \
 	DANVAN_CONNECTION_LIMIT=$((IDLE_CONNECTIONS + 64)) \
 	"$RUN_DIR/danvan" serve >/dev/null 2>"$RAW_DIR/danvan.stderr.log" &
 DANVAN_PID=$!
@@ -551,8 +555,8 @@ report() {
 	local i n c
 	printf 'danvan benchmark, %s, on %s (%s cores)\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 		"$(uname -n)" "$(nproc)"
-	printf '%s s per run, %s run(s) per scenario; danvan DANVAN_THREADS=%s; nginx worker_processes %s, access_log off\n' \
-		"$BENCH_SECONDS" "$BENCH_RUNS" "$BENCH_THREADS" "$NGINX_WORKERS"
+	printf '%s s per run, %s run(s) per scenario; danvan DANVAN_EVENT_THREADS=%s DANVAN_THREADS=%s; nginx worker_processes %s, access_log off\n' \
+		"$BENCH_SECONDS" "$BENCH_RUNS" "$BENCH_EVENT_THREADS" "$BENCH_THREADS" "$NGINX_WORKERS"
 	printf 'one-row read: %s (as danvan_app)\n' "$ONE_ROW_SQL"
 	printf 'CPU: µs of utime+stime per request (pgbench: per transaction), from /proc; pg = every PostgreSQL process\n\n'
 	printf '%-24s %10s %9s %6s %-22s %6s %8s %8s  %s\n' scenario req/s 'p99 ms' errors ceiling ratio \
