@@ -952,9 +952,21 @@ defer_send(struct thread_db *t, struct pending *p)
 }
 
 void
+db_thread_start(void)
+{
+	/* A failure is logged; the connection is tried again on use. */
+	conn_open(&thread_db()->primary, conninfo);
+}
+
+void
 db_defer_thread(int epfd)
 {
-	thread_db()->epfd = epfd;
+	struct thread_db *t = thread_db();
+
+	t->epfd = epfd;
+	db_thread_start();
+	if (defer_open(t) == -1)
+		log_warn("no connection for deferred reads yet: opened on use");
 }
 
 void

@@ -67,6 +67,10 @@ int db_rows(const struct dbres *);
 /* The value at row, col as text; NULL for SQL NULL. Owned by the result. */
 const char *db_get(const struct dbres *, int row, int col);
 long db_reconnects(void);
+/* Opens the calling thread's connection now rather than on its first
+ * statement: a thread's first request then neither waits for it nor fails
+ * for want of it (preparing every statement waits on a table's lock). */
+void db_thread_start(void);
 /*
  * Deferred reads, for a thread that runs an event loop on epfd: the
  * thread's reads may go out without waiting for their results, which come
@@ -74,7 +78,7 @@ long db_reconnects(void);
  * wakes. The result is NULL when the statement failed, f then saying how;
  * it is owned by a as db_exec's. Reads are sent and answered in order.
  */
-void db_defer_thread(int epfd);
+void db_defer_thread(int epfd); /* opens both connections of the thread */
 /* Whether the calling thread's next statement may be deferred: the server
  * arms it for a request's handler; any other statement disarms it, since
  * what follows it may depend on its result (and a transaction's statements

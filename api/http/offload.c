@@ -20,6 +20,7 @@ offload_main(void *arg)
 	struct offload_pool *pool = arg;
 	struct offload_job *job;
 
+	db_thread_start();
 	for (;;) {
 		pthread_mutex_lock(&pool->mu);
 		while (pool->head == NULL && !pool->quit)

@@ -252,14 +252,16 @@ req_resume(struct req *r)
 }
 
 /* From another thread: resumes cr's connection and wakes its event thread,
- * whose daemon has no channel of its own for that. */
+ * whose daemon has no channel of its own for that. cr is not touched once
+ * resumed: the event thread may have answered it and freed it already. */
 static void
 resume_from_afar(struct conn_req *cr)
 {
 	uint64_t one = 1;
+	int wake = cr->w->wake;
 
 	MHD_resume_connection(cr->c);
-	if (write(cr->w->wake, &one, sizeof(one)) == -1)
+	if (write(wake, &one, sizeof(one)) == -1)
 		log_warn("cannot wake an event thread: %m");
 }
 
