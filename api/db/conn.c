@@ -919,6 +919,8 @@ defer_open(struct thread_db *t)
 
 	if (t->n > 0)
 		abort();
+	if (c->pg != NULL) /* replaces one: a reconnection */
+		__atomic_fetch_add(&reconnects, 1, __ATOMIC_RELAXED);
 	defer_close(t);
 	if (conn_open(c, conninfo) == -1)
 		return -1;

@@ -39,17 +39,13 @@ meta_healthz(struct req *r)
 	return req_reply(r, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
-int
-meta_readyz(struct req *r)
+static int
+ready(struct req *r, struct dbres *res, const void *ctx)
 {
-	struct dbres *res;
-	long version;
+	long version = strtol(db_get(res, 0, 0), NULL, 10);
 	char *body;
 
-	if ((res = db_exec(r->arena, &r->fail, "meta_schema_version", 0,
-		 NULL)) == NULL)
-		return -1;
-	version = strtol(db_get(res, 0, 0), NULL, 10);
+	(void)ctx;
 	if (version < (long)migrations_count) {
 		req_header_add(r, "Retry-After", "5");
 		return req_fail(r, 503, "not_migrated",
@@ -60,6 +56,14 @@ meta_readyz(struct req *r)
 	body = arena_printf(r->arena,
 	    "{\"status\":\"ready\",\"schema_version\":%ld}", version);
 	return req_reply(r, 200, "application/json", body, strlen(body));
+}
+
+/* Ready when the database answers on the connection an event thread reads
+ * with, at the schema this build needs. */
+int
+meta_readyz(struct req *r)
+{
+	return req_exec_then(r, "meta_schema_version", 0, NULL, ready, NULL);
 }
 
 /* The standby's counters, when there is one. */

@@ -12,7 +12,7 @@
 
 const struct route routes[] = {
 	{ M_GET, "/healthz", H(meta_healthz), PERM_PUBLIC, 0, ROUTE_INLINE },
-	{ M_GET, "/readyz", H(meta_readyz), PERM_PUBLIC, 0, 0 },
+	{ M_GET, "/readyz", H(meta_readyz), PERM_PUBLIC, 0, ROUTE_INLINE },
 	{ M_GET, "/metrics", H(meta_metrics), PERM_PUBLIC, 0, ROUTE_INLINE },
 	{ M_GET, "/openapi.json", H(meta_openapi), PERM_PUBLIC, 0,
 	    ROUTE_INLINE },
