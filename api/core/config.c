@@ -29,7 +29,7 @@ static const struct setting {
 	{ "DANVAN_READ_DATABASE_URL", STR, &cfg.read_database_url, NULL, 0, 0 },
 	{ "DANVAN_READ_MAX_LAG_MS", INT, &cfg.read_max_lag_ms, "5000", 0,
 	    3600000 },
-	/* 0: two per online CPU, see config_load. */
+	/* 0: one per online CPU, see config_load. */
 	{ "DANVAN_THREADS", INT, &cfg.threads, "0", 0, 64 },
 	{ "DANVAN_EVENT_THREADS", INT, &cfg.event_threads, "1", 1, 64 },
 	{ "DANVAN_MAX_BODY_BYTES", SIZE, &cfg.max_body_bytes, "1048576", 1024,
@@ -177,14 +177,15 @@ config_load(void)
 		    set(&settings[i], v, 0) == -1)
 			rc = -1;
 	/*
-	 * The blocking threads only wait on their database backends (the
-	 * event thread does the HTTP work), so two per CPU keep a commit in
-	 * flight while another's WAL is flushed: on 2 CPUs, 4 threads served
-	 * 0.93 x pgbench's submissions, 2 threads 0.87. (When every thread was
-	 * also an event thread, 4 on 2 CPUs stalled requests for up to 1.4 s.)
+	 * One blocking thread per CPU. They only wait on their backends (the
+	 * event thread does the HTTP work), but more of them did not serve
+	 * more: on 2 CPUs, 4 threads served 0.81-0.93 x pgbench's submissions
+	 * where 2 served 0.87-0.92, and held 0.6 MiB more with 1,000 idle
+	 * connections. (When every thread was also an event thread, 4 on 2
+	 * CPUs stalled requests for up to 1.4 s.)
 	 */
 	if (cfg.threads == 0) {
-		long n = 2 * sysconf(_SC_NPROCESSORS_ONLN);
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		cfg.threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
 	}

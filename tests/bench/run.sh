@@ -4,7 +4,7 @@
 # p99, the ceiling and the ratio, and the CPU microseconds per request that danvan and
 # PostgreSQL spent (from /proc: utime+stime), with the memory idle and holding 1,000
 # keep-alive connections; PASS/MISS against the targets, written to var/bench/last.txt.
-# A measurement, not a test. Environment: BENCH_SECONDS (10), BENCH_THREADS (2 x nproc:
+# A measurement, not a test. Environment: BENCH_SECONDS (10), BENCH_THREADS (nproc:
 # DANVAN_THREADS), BENCH_EVENT_THREADS (1: DANVAN_EVENT_THREADS, and nginx's workers), BENCH_RUNS (1: median of), BENCH_ONLY (regex), BENCH_STRICT, BENCH_DANVAN
 # (the binary: build/danvan).
 set -euo pipefail
@@ -13,8 +13,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$REPO"
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
-# danvan's own default: two blocking threads per CPU.
-BENCH_THREADS=${BENCH_THREADS:-$((2 * $(nproc)))}
+# danvan's own default: one blocking thread per CPU.
+BENCH_THREADS=${BENCH_THREADS:-$(nproc)}
 # danvan's own default: one thread reads requests and sends answers.
 BENCH_EVENT_THREADS=${BENCH_EVENT_THREADS:-1}
 BENCH_ONLY=${BENCH_ONLY:-}
