@@ -578,6 +578,25 @@ fail_deadline(struct arena *a, struct failure *f, const char *stmt)
 	failure_header(f, "Retry-After", RETRY_AFTER);
 }
 
+/* res (never NULL), owned by a: as a result, or NULL with its failure
+ * recorded in f. */
+static struct dbres *
+own_result(struct arena *a, struct failure *f, struct conn *c, const char *stmt,
+    PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+	struct dbres *d;
+
+	arena_defer(a, res_free, res);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		fail_from(a, f, c, stmt, res);
+		return NULL;
+	}
+	d = arena_alloc(a, sizeof(*d));
+	d->res = res;
+	return d;
+}
+
 struct dbres *
 db_exec(struct arena *a, struct failure *f, const char *stmt, int nparams,
     const char *const *params)
@@ -595,7 +614,6 @@ db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
 	struct dbres *d;
 	struct conn *c;
 	PGresult *res;
-	ExecStatusType st;
 	int i;
 
 	if ((c = conn_get(a, f)) == NULL)
@@ -612,16 +630,8 @@ db_exec_bin(struct arena *a, struct failure *f, const char *stmt, int nparams,
 	k = (struct call){ stmt, NULL, nparams, params, lengths,
 		lengths ? formats : NULL, binary_result };
 	res = call(a, f, c, &k, &failed);
-	if (res != NULL) {
-		arena_defer(a, res_free, res);
-		st = PQresultStatus(res);
-		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-			d = arena_alloc(a, sizeof(*d));
-			d->res = res;
-			return d;
-		}
-		fail_from(a, f, c, failed, res);
-	}
+	if (res != NULL && (d = own_result(a, f, c, failed, res)) != NULL)
+		return d;
 	/* Outside a transaction, a read that lost the standby goes to the
 	 * primary at once (the standby is not retried for now). */
 	if (c == &thread_db()->replica && c->depth == 0 && !c->ready) {
@@ -888,7 +898,6 @@ defer_watch(struct thread_db *t, int op, int out)
 {
 	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0) };
 
-	ev.data.ptr = NULL;
 	if (epoll_ctl(t->epfd, op, PQsocket(t->deferred.pg), &ev) == -1 &&
 	    op != EPOLL_CTL_DEL)
 		log_warn("epoll_ctl on the database socket: %m");
@@ -1014,17 +1023,11 @@ db_defer(struct arena *a, struct failure *f, const char *stmt, int nparams,
 static void
 pending_finish(struct thread_db *t, const struct pending *p, PGresult *res)
 {
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	struct dbres *d = NULL;
 
-	if (res != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
-		arena_defer(p->a, res_free, res);
-		d = arena_alloc(p->a, sizeof(*d));
-		d->res = res;
-	} else if (res != NULL) {
-		fail_from(p->a, p->f, &t->deferred, p->stmt, res);
-		PQclear(res);
-	} else
+	if (res != NULL)
+		d = own_result(p->a, p->f, &t->deferred, p->stmt, res);
+	else
 		fail_unavailable(p->a, p->f);
 	__atomic_fetch_add(&deferred_reads, 1, __ATOMIC_RELAXED);
 	p->done(p->arg, d);

@@ -5,7 +5,8 @@
  * read goes out on the thread's deferred connection (see api/db) while the
  * connection is suspended and the thread serves others. Every other handler
  * runs on the blocking pool (DANVAN_THREADS threads, each with its own
- * database connection; offload.c), its connection suspended meanwhile. The pipeline's stages run in order on what the connection gives
+ * database connection; offload.c), its connection suspended meanwhile.
+ * The pipeline's stages run in order on what the connection gives
  * (limits.c, router.c, pipeline.c, then the body, then shape.c and wire.c's
  * answer), with metrics and the access log. microhttpd.h is included here
  * and in wire.c only.
@@ -585,9 +586,19 @@ worker_start(int i, const struct sockaddr_storage *addr)
 	struct epoll_event wake = { .events = EPOLLIN, .data.u64 = WAKE };
 	unsigned flags, limit;
 	size_t mem;
+	struct MHD_OptionItem listen[2] = { { MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL } };
 
-	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-	    MHD_ALLOW_SUSPEND_RESUME;
+	/* The first daemon listens; the others share its socket. */
+	if (i == 0)
+		listen[0] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
+			(void *)addr };
+	else
+		listen[0] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET,
+			listen_fd, NULL };
+	/* No internal thread: libmicrohttpd then has no channel to wake its
+	 * loop on a resume from another thread (resume_from_afar does). */
+	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (addr->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* The limit is the server's: shared out as libmicrohttpd's own
@@ -602,11 +613,9 @@ worker_start(int i, const struct sockaddr_storage *addr)
 	 */
 	mem = cfg.max_header_bytes + POOL_SLACK_BYTES;
 	w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    i == 0 ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_LISTEN_SOCKET,
-	    i == 0 ? (intptr_t)addr : (intptr_t)listen_fd,
-	    MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)cfg.connection_timeout,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_ARRAY,
+	    listen, MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.connection_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK,
 	    on_target, w, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
